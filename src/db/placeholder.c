@@ -1,0 +1,3 @@
+/* placeholder until the layer lands */
+int sv__db_placeholder(void);
+int sv__db_placeholder(void) { return 0; }

@@ -1,0 +1,3 @@
+/* placeholder until the layer lands */
+int sv__http_placeholder(void);
+int sv__http_placeholder(void) { return 0; }

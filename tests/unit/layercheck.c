@@ -1,0 +1,8 @@
+/*
+ * layercheck.c - links one layer's whole archive with only the layers below it.
+ * If a layer calls upwards, the link of this program fails with an undefined symbol.
+ */
+int main(void)
+{
+    return 0;
+}
