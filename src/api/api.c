@@ -1,0 +1,136 @@
+/* api.c - the sv_api object and its per-thread database connections. */
+#include "api/api.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/internal.h"
+#include "db/db.h"
+#include "store/schema.h"
+
+typedef struct conn_node {
+    sv_db *db;
+    struct conn_node *next;
+} conn_node;
+
+struct sv_api {
+    sv_api_config cfg;
+    char *db_uri;
+    char *fhir_base; /* cfg.base_url + "/fhir" */
+    pthread_mutex_t lock;
+    conn_node *conns;
+    pthread_key_t key;
+    char *metadata; /* CapabilityStatement text, built at start */
+    size_t metadata_len;
+};
+
+static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
+{
+    sv_db_options opt = {.busy_timeout_ms = api->cfg.busy_timeout_ms};
+    return sv_db_open(api->db_uri, &opt, ret_db, reterr);
+}
+
+sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
+{
+    sv_api *api = calloc(1, sizeof(*api));
+    if (!api)
+        return SV_ERR_NOMEM;
+    api->cfg = *cfg;
+    if (!api->cfg.max_json_depth)
+        api->cfg.max_json_depth = 64;
+    if (!api->cfg.default_count)
+        api->cfg.default_count = 50;
+    if (!api->cfg.max_count)
+        api->cfg.max_count = 1000;
+    api->db_uri = strdup(cfg->db_uri);
+    pthread_mutex_init(&api->lock, NULL);
+    pthread_key_create(&api->key, NULL);
+    sv_api_set_base_url(api, cfg->base_url ? cfg->base_url : "http://localhost");
+    sv_db *db = NULL;
+    sv_err e = open_conn(api, &db, reterr);
+    if (!e)
+        e = sv_schema_migrate(db, NULL, reterr);
+    sv_db_close(db);
+    if (e) {
+        sv_api_free(api);
+        return e;
+    }
+    *ret_api = api;
+    return SV_OK;
+}
+
+void sv_api_set_base_url(sv_api *api, const char *base_url)
+{
+    free(api->fhir_base);
+    free(api->metadata);
+    sv_buf b = SV_BUF_INIT;
+    sv_buf_addf(&b, "%s/fhir", base_url);
+    api->fhir_base = sv_buf_detach(&b, NULL);
+    api->metadata = sv__api_metadata_build(api->fhir_base, &api->metadata_len);
+}
+
+void sv_api_free(sv_api *api)
+{
+    if (!api)
+        return;
+    pthread_mutex_lock(&api->lock);
+    conn_node *n = api->conns;
+    while (n) {
+        conn_node *next = n->next;
+        sv_db_close(n->db);
+        free(n);
+        n = next;
+    }
+    api->conns = NULL;
+    pthread_mutex_unlock(&api->lock);
+    pthread_key_delete(api->key);
+    pthread_mutex_destroy(&api->lock);
+    free(api->db_uri);
+    free(api->fhir_base);
+    free(api->metadata);
+    free(api);
+}
+
+sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
+{
+    sv_db *db = pthread_getspecific(api->key);
+    if (db) {
+        *ret_db = db;
+        return SV_OK;
+    }
+    sv_err e = open_conn(api, &db, reterr);
+    if (e)
+        return e;
+    conn_node *n = malloc(sizeof(*n));
+    if (!n) {
+        sv_db_close(db);
+        return SV_ERR_NOMEM;
+    }
+    n->db = db;
+    pthread_mutex_lock(&api->lock);
+    n->next = api->conns;
+    api->conns = n;
+    pthread_mutex_unlock(&api->lock);
+    pthread_setspecific(api->key, db);
+    *ret_db = db;
+    return SV_OK;
+}
+
+const sv_api_config *sv__api_config(const sv_api *api)
+{
+    return &api->cfg;
+}
+
+const char *sv__api_fhir_base(const sv_api *api)
+{
+    return api->fhir_base;
+}
+
+void sv__api_metadata(sv_api *api, const sv_http_request *req, sv_http_response *res)
+{
+    res->status = 200;
+    res->content_type = SV_FHIR_JSON;
+    sv_buf_add(&res->body, api->metadata, api->metadata_len);
+    (void)req;
+}

@@ -1,0 +1,38 @@
+/*
+ * api.h - the FHIR HTTP API: routes requests to the REST interactions, turns
+ * results into responses (status, ETag, Location, Prefer, OperationOutcome).
+ *
+ * One sv_api is shared by all worker threads; each worker thread gets its own
+ * database connection on first use (thread-local), closed by sv_api_free.
+ * Depends on fhir/ (and below) and http/.
+ */
+#ifndef SV_API_API_H
+#define SV_API_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/error.h"
+#include "http/server.h"
+
+typedef struct sv_api_config {
+    const char *db_uri;   /* borrowed for the api's lifetime */
+    const char *base_url; /* "http://127.0.0.1:8080" (the /fhir is added) */
+    size_t max_json_depth;
+    int64_t default_count;
+    int64_t max_count;
+    int busy_timeout_ms;
+} sv_api_config;
+
+typedef struct sv_api sv_api;
+
+/* Opens one connection to check the database and apply migrations. */
+sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr);
+/* Sets the public base url (links, Location).  Call before serving requests:
+ * with --listen on port 0 the port is known only once the server listens. */
+void sv_api_set_base_url(sv_api *api, const char *base_url);
+void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL */
+/* The http/ handler: ctx is the sv_api. */
+void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res);
+
+#endif

@@ -1,0 +1,34 @@
+/*
+ * internal.h - shared between the files of api/ only.
+ */
+#ifndef SV_API_INTERNAL_H
+#define SV_API_INTERNAL_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "db/db.h"
+#include "fhir/outcome.h"
+#include "fhir/rest.h"
+
+#define SV_FHIR_JSON "application/fhir+json; charset=utf-8"
+
+/* This worker thread's connection (opened on first use).  Borrowed. */
+sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr);
+const sv_api_config *sv__api_config(const sv_api *api);
+const char *sv__api_fhir_base(const sv_api *api);
+
+/* Responses. */
+void sv__api_error(sv_http_response *res, sv_err e, const char *expression, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void sv__api_outcome(sv_http_response *res, sv_err e, const sv_outcome *o);
+/* Maps a REST result to the response, honouring Prefer: return=. */
+void sv__api_result(sv_api *api, const sv_http_request *req, sv_http_response *res, sv_err e,
+                    sv_rest_result *rr);
+
+/* The CapabilityStatement text (caller frees); built once at start. */
+char *sv__api_metadata_build(const char *fhir_base, size_t *ret_len);
+/* GET /fhir/metadata. */
+void sv__api_metadata(sv_api *api, const sv_http_request *req, sv_http_response *res);
+
+#endif

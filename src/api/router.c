@@ -1,0 +1,377 @@
+/*
+ * router.c - from method and path to the FHIR interaction, with the checks
+ * every request shares: media types, Accept/_format, body limits and JSON
+ * intake.  Log routes are static patterns, never the path itself.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/internal.h"
+#include "base/json.h"
+#include "fhir/bundle.h"
+#include "fhir/query.h"
+#include "fhir/search.h"
+#include "fhir/types.h"
+
+#define MAX_SEGMENTS 6
+
+typedef struct route {
+    const char *segs[MAX_SEGMENTS];
+    size_t n;
+    char storage[1024];
+} route;
+
+static bool split_path(const char *path, route *r)
+{
+    r->n = 0;
+    size_t len = strlen(path);
+    if (len >= sizeof(r->storage))
+        return false;
+    memcpy(r->storage, path, len + 1);
+    char *p = r->storage;
+    while (*p == '/')
+        p++;
+    while (*p) {
+        if (r->n == MAX_SEGMENTS)
+            return false;
+        r->segs[r->n++] = p;
+        char *slash = strchr(p, '/');
+        if (!slash)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+        if (*p == '\0') /* a trailing slash is tolerated */
+            break;
+    }
+    return true;
+}
+
+static bool media_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
+        return false;
+    return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+static bool json_media(const char *ct)
+{
+    return media_is(ct, "application/fhir+json") || media_is(ct, "application/json") ||
+           media_is(ct, "application/json+fhir");
+}
+
+/* Accept and _format: only JSON is spoken (XML comes with the MedCom issue). */
+static bool acceptable(const sv_http_request *req)
+{
+    for (size_t i = 0; i < req->nparams; i++) {
+        if (strcmp(req->params[i].name, "_format") == 0) {
+            const char *f = req->params[i].value;
+            return strcmp(f, "json") == 0 || json_media(f);
+        }
+    }
+    const char *accept = sv_http_header_get(req, "Accept");
+    if (!accept || !*accept)
+        return true;
+    return strstr(accept, "json") || strstr(accept, "*/*") || strstr(accept, "application/*");
+}
+
+/* Parses the request body as JSON; on failure answers and returns NULL. */
+static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                         bool patch)
+{
+    const char *ct = sv_http_header_get(req, "Content-Type");
+    bool ok_type = ct && (patch ? media_is(ct, "application/json-patch+json") : json_media(ct));
+    if (!ok_type) {
+        sv__api_error(res, SV_ERR_MEDIA_TYPE, NULL, "content-type '%s' is not supported here; use %s",
+                      ct ? ct : "", patch ? "application/json-patch+json" : "application/fhir+json");
+        return NULL;
+    }
+    json_t *j = NULL;
+    sv_buf err = SV_BUF_INIT;
+    size_t offset = 0;
+    sv_err e = sv_json_parse(req->body, req->body_len, sv__api_config(api)->max_json_depth,
+                             patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset);
+    if (e) {
+        sv__api_error(res, e, NULL, "%s", err.len ? err.ptr : sv_strerror(e));
+        sv_buf_release(&err);
+        return NULL;
+    }
+    sv_buf_release(&err);
+    return j;
+}
+
+static void method_not_allowed(sv_http_response *res, const char *allow, const char *method)
+{
+    sv_http_response_header(res, "Allow", allow);
+    sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: %s", method,
+                  allow);
+}
+
+static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
+{
+    const sv_api_config *cfg = sv__api_config(api);
+    rest->db = db;
+    rest->base_url = sv__api_fhir_base(api);
+    rest->default_count = cfg->default_count;
+    rest->max_count = cfg->max_count;
+}
+
+static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                     sv_http_response *res, const char *type, const char *id)
+{
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e;
+    const char *m = req->method;
+    if (strcmp(m, "GET") == 0) {
+        res->route = "GET /fhir/:type/:id";
+        e = sv_rest_read(rest, type, id, &rr);
+    } else if (strcmp(m, "PUT") == 0) {
+        res->route = "PUT /fhir/:type/:id";
+        json_t *body = read_json(api, req, res, false);
+        if (!body)
+            goto out;
+        e = sv_rest_update(rest, type, id, body, sv_http_header_get(req, "If-Match"), &rr);
+        json_decref(body);
+    } else if (strcmp(m, "PATCH") == 0) {
+        res->route = "PATCH /fhir/:type/:id";
+        json_t *body = read_json(api, req, res, true);
+        if (!body)
+            goto out;
+        e = sv_rest_patch(rest, type, id, body, sv_http_header_get(req, "If-Match"), &rr);
+        json_decref(body);
+    } else if (strcmp(m, "DELETE") == 0) {
+        res->route = "DELETE /fhir/:type/:id";
+        e = sv_rest_delete(rest, type, id, &rr);
+    } else {
+        res->route = "? /fhir/:type/:id";
+        method_not_allowed(res, "GET, PUT, PATCH, DELETE", m);
+        goto out;
+    }
+    sv__api_result(api, req, res, e, &rr);
+out:
+    sv_rest_result_clear(&rr);
+}
+
+static void history(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                    sv_http_response *res, const char *type, const char *id)
+{
+    if (strcmp(req->method, "GET") != 0) {
+        method_not_allowed(res, "GET", req->method);
+        return;
+    }
+    sv_query q;
+    sv_query_view(&q, (const sv_query_param *)req->params, req->nparams);
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_rest_history(rest, type, id, &q, &rr);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
+}
+
+static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                       sv_http_response *res, const char *type)
+{
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e;
+    if (strcmp(req->method, "POST") == 0) {
+        res->route = "POST /fhir/:type";
+        json_t *body = read_json(api, req, res, false);
+        if (!body)
+            goto out;
+        e = sv_rest_create(rest, type, body, sv_http_header_get(req, "If-None-Exist"), &rr);
+        json_decref(body);
+    } else if (strcmp(req->method, "GET") == 0) {
+        res->route = "GET /fhir/:type";
+        sv_query q;
+        sv_query_view(&q, (const sv_query_param *)req->params, req->nparams);
+        bool lenient = false;
+        const char *prefer = sv_http_header_get(req, "Prefer");
+        if (prefer && strstr(prefer, "handling=lenient"))
+            lenient = true;
+        e = sv_search_bundle(rest, type, &q, lenient, &rr);
+    } else {
+        res->route = "? /fhir/:type";
+        method_not_allowed(res, "GET, POST", req->method);
+        goto out;
+    }
+    sv__api_result(api, req, res, e, &rr);
+out:
+    sv_rest_result_clear(&rr);
+}
+
+static void search_post(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                        sv_http_response *res, const char *type)
+{
+    res->route = "POST /fhir/:type/_search";
+    if (strcmp(req->method, "POST") != 0) {
+        method_not_allowed(res, "POST", req->method);
+        return;
+    }
+    const char *ct = sv_http_header_get(req, "Content-Type");
+    if (req->body_len && (!ct || !media_is(ct, "application/x-www-form-urlencoded"))) {
+        sv__api_error(res, SV_ERR_MEDIA_TYPE, NULL,
+                      "_search takes application/x-www-form-urlencoded parameters");
+        return;
+    }
+    /* URL parameters and form parameters together. */
+    sv_buf all = SV_BUF_INIT;
+    if (req->body_len) {
+        if (memchr(req->body, '\0', req->body_len)) {
+            sv__api_error(res, SV_ERR_INVALID, NULL, "the form body contains a nul byte");
+            return;
+        }
+        sv_buf_add(&all, req->body, req->body_len);
+    }
+    sv_query form;
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_query_parse(all.ptr, &form, &err);
+    sv_buf_release(&all);
+    if (e) {
+        sv__api_error(res, e, NULL, "%s", err.ptr);
+        sv_buf_release(&err);
+        return;
+    }
+    sv_buf_release(&err);
+    size_t n = form.len + req->nparams;
+    sv_query_param *params = calloc(n ? n : 1, sizeof(*params));
+    for (size_t i = 0; i < req->nparams; i++) {
+        params[i].name = req->params[i].name;
+        params[i].value = req->params[i].value;
+    }
+    memcpy(params + req->nparams, form.params, form.len * sizeof(*params));
+    sv_query q;
+    sv_query_view(&q, params, n);
+    bool lenient = false;
+    const char *prefer = sv_http_header_get(req, "Prefer");
+    if (prefer && strstr(prefer, "handling=lenient"))
+        lenient = true;
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    e = sv_search_bundle(rest, type, &q, lenient, &rr);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
+    free(params);
+    sv_query_clear(&form);
+}
+
+static void system_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                         sv_http_response *res)
+{
+    res->route = "POST /fhir";
+    if (strcmp(req->method, "POST") != 0) {
+        method_not_allowed(res, "POST", req->method);
+        return;
+    }
+    json_t *body = read_json(api, req, res, false);
+    if (!body)
+        return;
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_bundle_process(rest, body, &rr);
+    json_decref(body);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
+}
+
+static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res, route *r)
+{
+    /* r->segs[0] is "fhir" */
+    if (r->n == 2 && strcmp(r->segs[1], "metadata") == 0) {
+        res->route = "GET /fhir/metadata";
+        if (strcmp(req->method, "GET") != 0) {
+            method_not_allowed(res, "GET", req->method);
+            return;
+        }
+        sv__api_metadata(api, req, res);
+        return;
+    }
+    sv_db *db = NULL;
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv__api_conn(api, &db, &err);
+    sv_buf_release(&err);
+    if (e) {
+        res->route = "/fhir";
+        sv__api_error(res, e, NULL, "the database cannot be opened");
+        return;
+    }
+    sv_rest rest;
+    setup_rest(api, db, &rest);
+    if (r->n == 1) {
+        system_level(api, &rest, req, res);
+        return;
+    }
+    if (r->n == 2 && strcmp(r->segs[1], "_history") == 0) {
+        res->route = "GET /fhir/_history";
+        history(api, &rest, req, res, NULL, NULL);
+        return;
+    }
+    const char *type = r->segs[1];
+    if (!sv_fhir_type_supported(type)) {
+        res->route = "/fhir/:unknown";
+        sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "resource type '%s' is not supported", type);
+        return;
+    }
+    if (r->n == 2) {
+        type_level(api, &rest, req, res, type);
+    } else if (r->n == 3 && strcmp(r->segs[2], "_search") == 0) {
+        search_post(api, &rest, req, res, type);
+    } else if (r->n == 3 && strcmp(r->segs[2], "_history") == 0) {
+        res->route = "GET /fhir/:type/_history";
+        history(api, &rest, req, res, type, NULL);
+    } else if (r->n == 3) {
+        instance(api, &rest, req, res, type, r->segs[2]);
+    } else if (r->n == 4 && strcmp(r->segs[3], "_history") == 0) {
+        res->route = "GET /fhir/:type/:id/_history";
+        history(api, &rest, req, res, type, r->segs[2]);
+    } else if (r->n == 5 && strcmp(r->segs[3], "_history") == 0) {
+        res->route = "GET /fhir/:type/:id/_history/:vid";
+        if (strcmp(req->method, "GET") != 0) {
+            method_not_allowed(res, "GET", req->method);
+            return;
+        }
+        sv_rest_result rr;
+        sv_rest_result_init(&rr);
+        e = sv_rest_vread(&rest, type, r->segs[2], r->segs[4], &rr);
+        sv__api_result(api, req, res, e, &rr);
+        sv_rest_result_clear(&rr);
+    } else {
+        res->route = "/fhir/:unknown";
+        sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint");
+    }
+}
+
+void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
+{
+    sv_api *api = ctx;
+    route r;
+    res->route = "-";
+    if (req->body_too_large) {
+        sv__api_error(res, SV_ERR_TOO_LARGE, NULL, "the request body is larger than the limit");
+        return;
+    }
+    if (!split_path(req->path, &r)) {
+        sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint");
+        return;
+    }
+    if (r.n == 1 && strcmp(r.segs[0], "healthz") == 0) {
+        res->route = "GET /healthz";
+        res->status = 200;
+        res->content_type = "text/plain; charset=utf-8";
+        sv_buf_adds(&res->body, "ok\n");
+        return;
+    }
+    if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {
+        sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint; the FHIR api is at /fhir");
+        return;
+    }
+    if (!acceptable(req)) {
+        sv__api_error(res, SV_ERR_NOT_ACCEPTABLE, NULL,
+                      "only application/fhir+json is served; xml comes later");
+        return;
+    }
+    fhir(api, req, res, &r);
+}

@@ -1,0 +1,63 @@
+/*
+ * json.h - safe JSON intake for request bodies, and compact output.
+ *
+ * sv_json_parse() puts a cheap, non-recursive scan of the raw bytes in front
+ * of jansson, so that nesting beyond the caller's limit and NUL bytes are
+ * refused with an exact byte offset before jansson's recursive parser sees
+ * them; jansson then parses with JSON_REJECT_DUPLICATES and checks UTF-8.
+ * The caller still has to limit the body size before calling (CONVENTIONS:
+ * limits on everything a user controls).
+ * Depends on base/buf, base/error and jansson; nothing FHIR-specific.
+ */
+#ifndef SV_BASE_JSON_H
+#define SV_BASE_JSON_H
+
+#include <stddef.h>
+#include <jansson.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+/* Which kinds of value sv_json_parse() accepts at the top level (OR them). */
+#define SV_JSON_TOP_OBJECT 0x1u /* a resource */
+#define SV_JSON_TOP_ARRAY 0x2u  /* e.g. a JSON Patch document */
+#define SV_JSON_TOP_SCALAR 0x4u /* string, number, true, false, null */
+#define SV_JSON_TOP_ANY (SV_JSON_TOP_OBJECT | SV_JSON_TOP_ARRAY | SV_JSON_TOP_SCALAR)
+
+/*
+ * Parses len bytes of text (need not be NUL-terminated).
+ *
+ * Nesting depth counts containers: "{}" is 1, {"a":[1]} is 2, a bare scalar
+ * is 0.  A document deeper than max_depth fails with SV_ERR_TOO_DEEP and the
+ * offset of the first bracket past the limit.  jansson has a built-in limit
+ * of its own (2048 in Debian 12), also reported as SV_ERR_TOO_DEEP.
+ *
+ * top is a set of SV_JSON_TOP_* bits (at least one).  A top-level value of
+ * another kind fails with SV_ERR_PARSE at the offset of its first byte.
+ *
+ * Other failures are SV_ERR_PARSE (or SV_ERR_NOMEM) with the message
+ * "malformed json at byte N: <what>".  N is exact for NUL bytes, invalid
+ * UTF-8 and nesting; for syntax errors it is where jansson stopped, which is
+ * just past the offending token (e.g. 10 for the second key of
+ * {"a":1,"a":2}), and len for truncated input.  Duplicate member names,
+ * "\u0000" escapes and lone surrogates are refused.  A byte order mark is
+ * not skipped: it is refused as malformed.
+ *
+ * On success *ret_json is a new reference (caller decrefs).  On failure
+ * *ret_json is untouched, the message is appended to reterr and the offset
+ * stored in *ret_offset; reterr and ret_offset may be NULL.
+ */
+sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned top,
+                     json_t **ret_json, sv_buf *reterr, size_t *ret_offset);
+
+/*
+ * Appends the compact serialisation of j (any value, not only containers) to
+ * out.  Object members keep their insertion order (jansson >= 2.8); non-ASCII
+ * text is written as UTF-8, not as \u escapes.  Reals are written with 15
+ * significant digits, so that a decimal such as 98.6 comes back as 98.6 and
+ * not as 98.599999999999994; a real that needs 16 or 17 digits is rounded to
+ * 15.  Returns SV_ERR_INTERNAL (out unchanged) if j is NULL or jansson fails.
+ */
+sv_err sv_json_dumpb(const json_t *j, sv_buf *out);
+
+#endif

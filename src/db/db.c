@@ -1,0 +1,223 @@
+/* db.c - backend selection and the thin wrappers over the backend table. */
+#include "db/db.h"
+
+#include <string.h>
+
+static const struct {
+    const char *prefix;
+    const sv_db_backend *be;
+    size_t skip; /* characters of the prefix to drop before handing the uri on */
+} schemes[] = {
+    {"sqlite:", &sv_db_sqlite_backend, 7},
+};
+
+sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
+{
+    sv_db_options defaults = {.busy_timeout_ms = 5000};
+    if (!opt)
+        opt = &defaults;
+    if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0) {
+        if (reterr)
+            sv_buf_addf(reterr, "the postgresql driver is not built into this version");
+        return SV_ERR_UNSUPPORTED;
+    }
+    const sv_db_backend *be = &sv_db_sqlite_backend;
+    const char *rest = uri;
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)) == 0) {
+            be = schemes[i].be;
+            rest = uri + schemes[i].skip;
+        }
+    }
+    sv_db *db = NULL;
+    sv_err e = be->open(rest, opt, &db, reterr);
+    if (e)
+        return e;
+    db->be = be;
+    db->tx_depth = 0;
+    db->cache_len = 0;
+    *ret_db = db;
+    return SV_OK;
+}
+
+void sv_db_close(sv_db *db)
+{
+    if (!db)
+        return;
+    if (db->tx_depth)
+        sv_db_rollback(db);
+    for (size_t i = 0; i < db->cache_len; i++)
+        db->be->finalize(db->cache[i]);
+    db->cache_len = 0;
+    db->be->close(db);
+}
+
+const char *sv_db_backend_name(const sv_db *db)
+{
+    return db->be->name;
+}
+
+sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr)
+{
+    return db->be->exec(db, sql, reterr);
+}
+
+sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+{
+    for (size_t i = 0; i < db->cache_len; i++) {
+        if (db->cache[i]->sql == sql) {
+            sv_stmt *st = db->cache[i];
+            db->be->reset(st);
+            /* keep recently used statements at the front */
+            if (i > 0) {
+                memmove(&db->cache[1], &db->cache[0], i * sizeof(db->cache[0]));
+                db->cache[0] = st;
+            }
+            *ret_stmt = st;
+            return SV_OK;
+        }
+    }
+    sv_stmt *st = NULL;
+    sv_err e = db->be->prepare(db, sql, &st, reterr);
+    if (e)
+        return e;
+    st->db = db;
+    st->sql = sql;
+    if (db->cache_len == SV_DB_STMT_CACHE) {
+        db->be->finalize(db->cache[SV_DB_STMT_CACHE - 1]);
+        db->cache_len--;
+    }
+    memmove(&db->cache[1], &db->cache[0], db->cache_len * sizeof(db->cache[0]));
+    db->cache[0] = st;
+    db->cache_len++;
+    *ret_stmt = st;
+    return SV_OK;
+}
+
+sv_err sv_db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = db->be->prepare(db, sql, &st, reterr);
+    if (e)
+        return e;
+    st->db = db;
+    st->sql = NULL;
+    *ret_stmt = st;
+    return SV_OK;
+}
+
+void sv_stmt_finalize(sv_stmt *st)
+{
+    if (st)
+        st->db->be->finalize(st);
+}
+
+void sv_stmt_reset(sv_stmt *st)
+{
+    st->db->be->reset(st);
+}
+
+sv_err sv_stmt_bind_text(sv_stmt *st, int idx, const char *s)
+{
+    if (!s)
+        return st->db->be->bind_null(st, idx);
+    return st->db->be->bind_text(st, idx, s, strlen(s));
+}
+
+sv_err sv_stmt_bind_textn(sv_stmt *st, int idx, const char *s, size_t len)
+{
+    return st->db->be->bind_text(st, idx, s, len);
+}
+
+sv_err sv_stmt_bind_int64(sv_stmt *st, int idx, int64_t v)
+{
+    return st->db->be->bind_int64(st, idx, v);
+}
+
+sv_err sv_stmt_bind_double(sv_stmt *st, int idx, double v)
+{
+    return st->db->be->bind_double(st, idx, v);
+}
+
+sv_err sv_stmt_bind_null(sv_stmt *st, int idx)
+{
+    return st->db->be->bind_null(st, idx);
+}
+
+sv_err sv_stmt_step(sv_stmt *st, bool *ret_row, sv_buf *reterr)
+{
+    return st->db->be->step(st, ret_row, reterr);
+}
+
+sv_err sv_stmt_run(sv_stmt *st, sv_buf *reterr)
+{
+    bool row;
+    sv_err e;
+    do {
+        e = st->db->be->step(st, &row, reterr);
+    } while (!e && row);
+    return e;
+}
+
+bool sv_stmt_column_is_null(sv_stmt *st, int col)
+{
+    return st->db->be->column_is_null(st, col);
+}
+
+const char *sv_stmt_column_text(sv_stmt *st, int col, size_t *ret_len)
+{
+    return st->db->be->column_text(st, col, ret_len);
+}
+
+int64_t sv_stmt_column_int64(sv_stmt *st, int col)
+{
+    return st->db->be->column_int64(st, col);
+}
+
+double sv_stmt_column_double(sv_stmt *st, int col)
+{
+    return st->db->be->column_double(st, col);
+}
+
+sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
+{
+    if (db->tx_depth) {
+        if (reterr)
+            sv_buf_adds(reterr, "a transaction is already open on this connection");
+        return SV_ERR_INTERNAL;
+    }
+    sv_err e = db->be->begin(db, kind, reterr);
+    if (!e)
+        db->tx_depth = 1;
+    return e;
+}
+
+sv_err sv_db_commit(sv_db *db, sv_buf *reterr)
+{
+    if (!db->tx_depth)
+        return SV_ERR_INTERNAL;
+    sv_err e = db->be->commit(db, reterr);
+    if (e) {
+        db->be->rollback(db);
+    }
+    db->tx_depth = 0;
+    return e;
+}
+
+void sv_db_rollback(sv_db *db)
+{
+    if (!db->tx_depth)
+        return;
+    db->be->rollback(db);
+    db->tx_depth = 0;
+}
+
+bool sv_db_in_tx(const sv_db *db)
+{
+    return db->tx_depth > 0;
+}
+
+int64_t sv_db_changes(sv_db *db)
+{
+    return db->be->changes(db);
+}

@@ -1,0 +1,112 @@
+/*
+ * db.h - the database driver interface: open, prepare, bind, step, column,
+ * transaction.  Everything above db/ talks to a database only through this.
+ *
+ * A backend is a struct of function pointers with a version field; each
+ * backend's connection struct embeds sv_db first (SQLite's VFS, git's
+ * ref_storage_be).  The backend is chosen by the URI scheme: a plain path or
+ * "sqlite:PATH" is SQLite; "postgres://" is reserved for the libpq driver.
+ *
+ * SQL text uses '?' placeholders, numbered from 1 in bind calls; it must be a
+ * string constant (statements are cached per connection by the pointer).
+ * A connection is used by one thread at a time.  Only db/ includes sqlite3.h.
+ */
+#ifndef SV_DB_DB_H
+#define SV_DB_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+typedef struct sv_db sv_db;
+typedef struct sv_stmt sv_stmt;
+
+typedef enum sv_tx_kind {
+    SV_TX_READ,  /* a consistent snapshot for several reads */
+    SV_TX_WRITE, /* takes the write lock at once (no upgrade deadlocks) */
+} sv_tx_kind;
+
+typedef struct sv_db_options {
+    int busy_timeout_ms;  /* how long a writer waits for the lock; default 5000 */
+    bool synchronous_off; /* benchmarks only: acknowledged writes may be lost on power loss */
+} sv_db_options;
+
+typedef struct sv_db_backend {
+    int version; /* SV_DB_BACKEND_VERSION */
+    const char *name;
+    sv_err (*open)(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
+    void (*close)(sv_db *db);
+    sv_err (*exec)(sv_db *db, const char *sql, sv_buf *reterr);
+    sv_err (*prepare)(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+    void (*finalize)(sv_stmt *st);
+    void (*reset)(sv_stmt *st);
+    sv_err (*bind_text)(sv_stmt *st, int idx, const char *s, size_t len);
+    sv_err (*bind_int64)(sv_stmt *st, int idx, int64_t v);
+    sv_err (*bind_double)(sv_stmt *st, int idx, double v);
+    sv_err (*bind_null)(sv_stmt *st, int idx);
+    sv_err (*step)(sv_stmt *st, bool *ret_row, sv_buf *reterr);
+    bool (*column_is_null)(sv_stmt *st, int col);
+    const char *(*column_text)(sv_stmt *st, int col, size_t *ret_len); /* valid until next step */
+    int64_t (*column_int64)(sv_stmt *st, int col);
+    double (*column_double)(sv_stmt *st, int col);
+    sv_err (*begin)(sv_db *db, sv_tx_kind kind, sv_buf *reterr);
+    sv_err (*commit)(sv_db *db, sv_buf *reterr);
+    sv_err (*rollback)(sv_db *db);
+    int64_t (*changes)(sv_db *db);
+} sv_db_backend;
+
+#define SV_DB_BACKEND_VERSION 1
+#define SV_DB_STMT_CACHE 64
+
+struct sv_stmt {
+    sv_db *db;
+    const char *sql; /* the constant it was prepared from */
+};
+
+/* The part every backend connection embeds first. */
+struct sv_db {
+    const sv_db_backend *be;
+    int tx_depth; /* 0 = no transaction */
+    sv_stmt *cache[SV_DB_STMT_CACHE];
+    size_t cache_len;
+};
+
+sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
+void sv_db_close(sv_db *db); /* accepts NULL */
+const char *sv_db_backend_name(const sv_db *db);
+sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr);
+
+/* A cached prepared statement for the constant sql, reset with bindings cleared.
+ * Borrowed: owned by the connection, never finalize it. */
+sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+/* An uncached statement for SQL assembled from constant fragments; caller finalizes. */
+sv_err sv_db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+void sv_stmt_finalize(sv_stmt *st); /* accepts NULL */
+void sv_stmt_reset(sv_stmt *st);
+
+sv_err sv_stmt_bind_text(sv_stmt *st, int idx, const char *s); /* NULL binds NULL */
+sv_err sv_stmt_bind_textn(sv_stmt *st, int idx, const char *s, size_t len);
+sv_err sv_stmt_bind_int64(sv_stmt *st, int idx, int64_t v);
+sv_err sv_stmt_bind_double(sv_stmt *st, int idx, double v);
+sv_err sv_stmt_bind_null(sv_stmt *st, int idx);
+sv_err sv_stmt_step(sv_stmt *st, bool *ret_row, sv_buf *reterr);
+/* Steps once to completion (INSERT/UPDATE/DELETE). */
+sv_err sv_stmt_run(sv_stmt *st, sv_buf *reterr);
+bool sv_stmt_column_is_null(sv_stmt *st, int col);
+const char *sv_stmt_column_text(sv_stmt *st, int col, size_t *ret_len);
+int64_t sv_stmt_column_int64(sv_stmt *st, int col);
+double sv_stmt_column_double(sv_stmt *st, int col);
+
+/* Transactions do not nest; begin inside one is SV_ERR_INTERNAL. */
+sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr);
+sv_err sv_db_commit(sv_db *db, sv_buf *reterr);
+void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
+bool sv_db_in_tx(const sv_db *db);
+int64_t sv_db_changes(sv_db *db);
+
+extern const sv_db_backend sv_db_sqlite_backend;
+
+#endif

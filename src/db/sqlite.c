@@ -1,0 +1,250 @@
+/*
+ * sqlite.c - the SQLite backend of db.h.
+ *
+ * WAL mode with synchronous=FULL: a commit that returned is on disk (an
+ * acknowledged write survives power loss).  Foreign keys on, a busy timeout so
+ * concurrent writers queue instead of failing.  Write transactions use
+ * BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+
+typedef struct sqlite_db {
+    sv_db base; /* must be first */
+    sqlite3 *handle;
+} sqlite_db;
+
+typedef struct sqlite_stmt {
+    sv_stmt base; /* must be first */
+    sqlite3_stmt *handle;
+} sqlite_stmt;
+
+static sqlite3 *H(sv_db *db)
+{
+    return ((sqlite_db *)db)->handle;
+}
+
+static sqlite3_stmt *S(sv_stmt *st)
+{
+    return ((sqlite_stmt *)st)->handle;
+}
+
+static sv_err map_rc(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return SV_OK;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return SV_ERR_BUSY;
+    case SQLITE_NOMEM:
+        return SV_ERR_NOMEM;
+    case SQLITE_CONSTRAINT:
+        return SV_ERR_CONFLICT;
+    case SQLITE_TOOBIG:
+        return SV_ERR_TOO_LARGE;
+    default:
+        return SV_ERR_IO;
+    }
+}
+
+static sv_err fail(sqlite3 *h, int rc, sv_buf *reterr, const char *what)
+{
+    if (reterr)
+        sv_buf_addf(reterr, "sqlite %s: %s", what, h ? sqlite3_errmsg(h) : sqlite3_errstr(rc));
+    return map_rc(rc);
+}
+
+static sv_err run_simple(sqlite3 *h, const char *sql, sv_buf *reterr)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        if (reterr)
+            sv_buf_addf(reterr, "sqlite exec: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return map_rc(rc);
+    }
+    return SV_OK;
+}
+
+static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
+{
+    sqlite3 *h = NULL;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc = sqlite3_open_v2(uri, &h, flags, NULL);
+    if (rc != SQLITE_OK) {
+        sv_err e = fail(h, rc, reterr, "open");
+        sqlite3_close(h);
+        return e;
+    }
+    sqlite3_extended_result_codes(h, 0);
+    sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
+    sv_err e = run_simple(h, "PRAGMA journal_mode=WAL", reterr);
+    if (!e)
+        e = run_simple(h,
+                       opt->synchronous_off ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL",
+                       reterr);
+    if (!e)
+        e = run_simple(h, "PRAGMA foreign_keys=ON", reterr);
+    if (!e)
+        e = run_simple(h, "PRAGMA temp_store=MEMORY", reterr);
+    if (e) {
+        sqlite3_close(h);
+        return e;
+    }
+    sqlite_db *db = calloc(1, sizeof(*db));
+    if (!db) {
+        sqlite3_close(h);
+        return SV_ERR_NOMEM;
+    }
+    db->handle = h;
+    *ret_db = &db->base;
+    return SV_OK;
+}
+
+static void db_close(sv_db *db)
+{
+    sqlite3_close(H(db));
+    free(db);
+}
+
+static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
+{
+    return run_simple(H(db), sql, reterr);
+}
+
+static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+{
+    sqlite3_stmt *h = NULL;
+    int rc = sqlite3_prepare_v3(H(db), sql, -1, SQLITE_PREPARE_PERSISTENT, &h, NULL);
+    if (rc != SQLITE_OK)
+        return fail(H(db), rc, reterr, "prepare");
+    sqlite_stmt *st = calloc(1, sizeof(*st));
+    if (!st) {
+        sqlite3_finalize(h);
+        return SV_ERR_NOMEM;
+    }
+    st->handle = h;
+    *ret_stmt = &st->base;
+    return SV_OK;
+}
+
+static void st_finalize(sv_stmt *st)
+{
+    sqlite3_finalize(S(st));
+    free(st);
+}
+
+static void st_reset(sv_stmt *st)
+{
+    sqlite3_reset(S(st));
+    sqlite3_clear_bindings(S(st));
+}
+
+static sv_err st_bind_text(sv_stmt *st, int idx, const char *s, size_t len)
+{
+    return map_rc(sqlite3_bind_text64(S(st), idx, s, len, SQLITE_TRANSIENT, SQLITE_UTF8));
+}
+
+static sv_err st_bind_int64(sv_stmt *st, int idx, int64_t v)
+{
+    return map_rc(sqlite3_bind_int64(S(st), idx, v));
+}
+
+static sv_err st_bind_double(sv_stmt *st, int idx, double v)
+{
+    return map_rc(sqlite3_bind_double(S(st), idx, v));
+}
+
+static sv_err st_bind_null(sv_stmt *st, int idx)
+{
+    return map_rc(sqlite3_bind_null(S(st), idx));
+}
+
+static sv_err st_step(sv_stmt *st, bool *ret_row, sv_buf *reterr)
+{
+    int rc = sqlite3_step(S(st));
+    if (rc == SQLITE_ROW) {
+        *ret_row = true;
+        return SV_OK;
+    }
+    *ret_row = false;
+    if (rc == SQLITE_DONE)
+        return SV_OK;
+    sv_err e = fail(st->db ? H(st->db) : NULL, rc, reterr, "step");
+    sqlite3_reset(S(st));
+    return e;
+}
+
+static bool st_column_is_null(sv_stmt *st, int col)
+{
+    return sqlite3_column_type(S(st), col) == SQLITE_NULL;
+}
+
+static const char *st_column_text(sv_stmt *st, int col, size_t *ret_len)
+{
+    const char *p = (const char *)sqlite3_column_text(S(st), col);
+    if (ret_len)
+        *ret_len = (size_t)sqlite3_column_bytes(S(st), col);
+    return p;
+}
+
+static int64_t st_column_int64(sv_stmt *st, int col)
+{
+    return sqlite3_column_int64(S(st), col);
+}
+
+static double st_column_double(sv_stmt *st, int col)
+{
+    return sqlite3_column_double(S(st), col);
+}
+
+static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
+{
+    return run_simple(H(db), kind == SV_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", reterr);
+}
+
+static sv_err db_commit(sv_db *db, sv_buf *reterr)
+{
+    return run_simple(H(db), "COMMIT", reterr);
+}
+
+static sv_err db_rollback(sv_db *db)
+{
+    return run_simple(H(db), "ROLLBACK", NULL);
+}
+
+static int64_t db_changes(sv_db *db)
+{
+    return sqlite3_changes64(H(db));
+}
+
+const sv_db_backend sv_db_sqlite_backend = {
+    .version = SV_DB_BACKEND_VERSION,
+    .name = "sqlite",
+    .open = db_open,
+    .close = db_close,
+    .exec = db_exec,
+    .prepare = db_prepare,
+    .finalize = st_finalize,
+    .reset = st_reset,
+    .bind_text = st_bind_text,
+    .bind_int64 = st_bind_int64,
+    .bind_double = st_bind_double,
+    .bind_null = st_bind_null,
+    .step = st_step,
+    .column_is_null = st_column_is_null,
+    .column_text = st_column_text,
+    .column_int64 = st_column_int64,
+    .column_double = st_column_double,
+    .begin = db_begin,
+    .commit = db_commit,
+    .rollback = db_rollback,
+    .changes = db_changes,
+};

@@ -1,0 +1,79 @@
+/*
+ * rest.h - the FHIR REST interactions on one database connection: read, vread,
+ * create (also conditional), update (also as create), patch, delete, history.
+ *
+ * HTTP-free: api/ maps requests onto these and results onto responses, and
+ * fhir/bundle.c runs them inside one transaction for transaction Bundles.  Each
+ * function opens its own write transaction unless the connection is already in
+ * one (then the caller commits or rolls back).
+ * Errors: the sv_err return decides the status; res->outcome holds the issues.
+ * Depends on store/ and the rest of fhir/.
+ */
+#ifndef SV_FHIR_REST_H
+#define SV_FHIR_REST_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "fhir/outcome.h"
+#include "fhir/query.h"
+
+typedef struct sv_rest {
+    sv_db *db;
+    const char *base_url; /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
+    int64_t default_count; /* page size when _count is absent */
+    int64_t max_count;     /* the largest _count honoured */
+} sv_rest;
+
+typedef struct sv_rest_result {
+    int status;         /* HTTP status on success (200, 201, 204) */
+    sv_buf body;        /* JSON text (resource, Bundle); may be empty */
+    char type[64];
+    char id[65];
+    int64_t version;    /* 0 when not about one resource version */
+    int64_t last_updated;
+    bool created;       /* a new resource (Location header) */
+    sv_outcome outcome; /* the issues of a failure (and warnings) */
+} sv_rest_result;
+
+void sv_rest_result_init(sv_rest_result *res);
+void sv_rest_result_clear(sv_rest_result *res);
+
+sv_err sv_rest_read(sv_rest *r, const char *type, const char *id, sv_rest_result *res);
+sv_err sv_rest_vread(sv_rest *r, const char *type, const char *id, const char *version,
+                     sv_rest_result *res);
+/* resource is borrowed; if_none_exist is the raw query ("identifier=a|b") or NULL. */
+sv_err sv_rest_create(sv_rest *r, const char *type, const json_t *resource,
+                      const char *if_none_exist, sv_rest_result *res);
+/* Create with an id chosen by the caller (transactions pre-assign ids). */
+sv_err sv_rest_create_as(sv_rest *r, const char *type, const json_t *resource, const char *id,
+                         sv_rest_result *res);
+/* Runs a conditional query (If-None-Exist, conditional update and references):
+ * *ret_count is 0, 1 or 2 (meaning "more than one"); ret_id receives the id of a
+ * single match. */
+sv_err sv_rest_match(sv_rest *r, const char *type, const char *query, int *ret_count,
+                     char ret_id[65], sv_rest_result *res);
+/* Update, or create with the client's id when absent.  if_match: the ETag value
+ * (W/"3") or NULL. */
+sv_err sv_rest_update(sv_rest *r, const char *type, const char *id, const json_t *resource,
+                      const char *if_match, sv_rest_result *res);
+/* JSON Patch (RFC 6902) of the current version. */
+sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t *patch,
+                     const char *if_match, sv_rest_result *res);
+sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_result *res);
+/* History Bundle of the system (type NULL), a type (id NULL) or an instance.
+ * Parameters: _count, _since, _page (a cursor from a next link). */
+sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_query *q,
+                       sv_rest_result *res);
+
+/* Writes the resource's canonical form: resourceType, id, meta first (with
+ * versionId and lastUpdated set), then the other elements.  New reference. */
+json_t *sv_rest_with_meta(const json_t *resource, const char *id, int64_t version,
+                          int64_t last_updated);
+/* Compact JSON text of j appended to out (decimals keep 15 significant digits). */
+void sv_fhir_dump(const json_t *j, sv_buf *out);
+/* Appends s as a JSON string literal (with quotes). */
+void sv_json_quote(sv_buf *out, const char *s);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * search.h - FHIR search over the index tables: parameters parsed against the
+ * search parameter definitions (fhir/searchparam.h), matched with prepared SQL
+ * in store/search.h, results as a searchset Bundle.
+ * Depends on store/ and fhir/ definitions.
+ */
+#ifndef SV_FHIR_SEARCH_H
+#define SV_FHIR_SEARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "fhir/outcome.h"
+#include "fhir/query.h"
+#include "store/resource.h"
+
+/* Calls visit for each current resource of type matching q (AND of its
+ * parameters; result parameters like _count are ignored here), in _lastUpdated
+ * order, at most limit.  *ret_total (may be NULL) receives the number of matches.
+ * Unknown or malformed parameters: SV_ERR_INVALID with an issue in out. */
+sv_err sv_search_find(sv_db *db, const char *type, const sv_query *q, int64_t offset,
+                      int64_t limit, sv_store_visit visit, void *ctx, int64_t *ret_total,
+                      sv_outcome *out);
+
+struct sv_rest;
+struct sv_rest_result;
+/* A searchset Bundle for GET [type]?q with paging links.  lenient: unknown
+ * parameters are ignored (and left out of the self link) instead of refused. */
+sv_err sv_search_bundle(struct sv_rest *r, const char *type, const sv_query *q, bool lenient,
+                        struct sv_rest_result *res);
+
+#endif

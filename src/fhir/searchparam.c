@@ -1,0 +1,182 @@
+/* searchparam.c - see searchparam.h. */
+#include "fhir/searchparam.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * samverka's own parameters, sorted by (base, code).  The URL base is a
+ * placeholder until the project has a canonical base of its own.
+ */
+static const sv_searchparam samverka_params[] = {
+    /* A Task's deadline: restriction.period.end (DESIGN: "who does what by when"). */
+    {"Task", "deadline", SV_SEARCHPARAM_DATE, "Task.restriction.period.end", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/Task-deadline"},
+};
+
+static const sv_searchparam_table tables[] = {
+    {"r4", sv__r4_searchparams, 0}, /* len filled in at init: sv__r4_searchparams_len */
+    {"samverka", samverka_params, sizeof(samverka_params) / sizeof(samverka_params[0])},
+};
+#define NTABLES (sizeof(tables) / sizeof(tables[0]))
+
+typedef struct type_params {
+    const char *type;              /* static, from sv__r4_resource_types */
+    const sv_searchparam **params; /* sorted by code */
+    size_t len;
+} type_params;
+
+static struct {
+    sv_searchparam_table tables[NTABLES];
+    sv_fhirpath **compiled[NTABLES]; /* parallel to each table's params */
+    type_params *types;              /* parallel to sv__r4_resource_types */
+    size_t ntypes;
+} reg;
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static int cmp_param_code(const void *a, const void *b)
+{
+    const sv_searchparam *const *pa = a, *const *pb = b;
+    return strcmp((*pa)->code, (*pb)->code);
+}
+
+/* Adds p to list unless a parameter with its code is there; a later table replaces it. */
+static void list_put(type_params *tp, const sv_searchparam *p, size_t cap)
+{
+    for (size_t i = 0; i < tp->len; i++) {
+        if (strcmp(tp->params[i]->code, p->code) == 0) {
+            tp->params[i] = p;
+            return;
+        }
+    }
+    if (tp->len < cap)
+        tp->params[tp->len++] = p;
+}
+
+static void init_once(void)
+{
+    memcpy(reg.tables, tables, sizeof(tables));
+    reg.tables[0].len = sv__r4_searchparams_len;
+
+    for (size_t t = 0; t < NTABLES; t++) {
+        const sv_searchparam_table *tab = &reg.tables[t];
+        reg.compiled[t] = calloc(tab->len ? tab->len : 1, sizeof(sv_fhirpath *));
+        if (!reg.compiled[t])
+            abort();
+        for (size_t i = 0; i < tab->len; i++) {
+            const sv_searchparam *p = &tab->params[i];
+            if (!p->expression || p->type == SV_SEARCHPARAM_COMPOSITE)
+                continue;
+            /* A failure leaves NULL: the parameter is then never indexed (the unit test
+             * compiles everything and reports failures). */
+            sv_fhirpath_compile(p->expression, p->base, &reg.compiled[t][i], NULL);
+        }
+    }
+
+    /* Per resource type: its own parameters, then the Resource-wide ones, table by table. */
+    reg.ntypes = sv__r4_resource_types_len;
+    reg.types = calloc(reg.ntypes, sizeof(type_params));
+    if (!reg.types)
+        abort();
+    for (size_t r = 0; r < reg.ntypes; r++) {
+        type_params *tp = &reg.types[r];
+        tp->type = sv__r4_resource_types[r];
+        size_t cap = 0;
+        for (size_t t = 0; t < NTABLES; t++) {
+            for (size_t i = 0; i < reg.tables[t].len; i++) {
+                const char *base = reg.tables[t].params[i].base;
+                if (strcmp(base, tp->type) == 0 || strcmp(base, "Resource") == 0 ||
+                    strcmp(base, "DomainResource") == 0)
+                    cap++;
+            }
+        }
+        tp->params = calloc(cap ? cap : 1, sizeof(*tp->params));
+        if (!tp->params)
+            abort();
+        /* Resource-wide first, so that a type's own parameter of the same code replaces it. */
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t t = 0; t < NTABLES; t++) {
+                for (size_t i = 0; i < reg.tables[t].len; i++) {
+                    const sv_searchparam *p = &reg.tables[t].params[i];
+                    bool wide = strcmp(p->base, "Resource") == 0 ||
+                                strcmp(p->base, "DomainResource") == 0;
+                    if (pass == 0 ? wide : strcmp(p->base, tp->type) == 0)
+                        list_put(tp, p, cap);
+                }
+            }
+        }
+        qsort(tp->params, tp->len, sizeof(*tp->params), cmp_param_code);
+    }
+}
+
+void sv_searchparam_init(void)
+{
+    pthread_once(&once, init_once);
+}
+
+static int cmp_type_params(const void *key, const void *elem)
+{
+    return strcmp(key, ((const type_params *)elem)->type);
+}
+
+static const type_params *find_type(const char *type)
+{
+    sv_searchparam_init();
+    if (!type)
+        return NULL;
+    return bsearch(type, reg.types, reg.ntypes, sizeof(type_params), cmp_type_params);
+}
+
+const sv_searchparam *const *sv_searchparam_list(const char *type, size_t *ret_len)
+{
+    const type_params *tp = find_type(type);
+    *ret_len = tp ? tp->len : 0;
+    return tp ? tp->params : NULL;
+}
+
+static int cmp_code_key(const void *key, const void *elem)
+{
+    return strcmp(key, (*(const sv_searchparam *const *)elem)->code);
+}
+
+const sv_searchparam *sv_searchparam_find(const char *type, const char *code)
+{
+    const type_params *tp = find_type(type);
+    if (!tp || !code)
+        return NULL;
+    const sv_searchparam *const *p =
+        bsearch(code, tp->params, tp->len, sizeof(*tp->params), cmp_code_key);
+    return p ? *p : NULL;
+}
+
+const sv_fhirpath *sv_searchparam_fhirpath(const sv_searchparam *p)
+{
+    sv_searchparam_init();
+    for (size_t t = 0; t < NTABLES; t++) {
+        const sv_searchparam_table *tab = &reg.tables[t];
+        if (p >= tab->params && p < tab->params + tab->len)
+            return reg.compiled[t][p - tab->params];
+    }
+    return NULL;
+}
+
+const sv_searchparam_table *sv_searchparam_tables(size_t *ret_len)
+{
+    sv_searchparam_init();
+    *ret_len = NTABLES;
+    return reg.tables;
+}
+
+const char *sv_searchparam_type_name(sv_searchparam_type type)
+{
+    static const char *const names[] = {
+        [SV_SEARCHPARAM_NUMBER] = "number",       [SV_SEARCHPARAM_DATE] = "date",
+        [SV_SEARCHPARAM_STRING] = "string",       [SV_SEARCHPARAM_TOKEN] = "token",
+        [SV_SEARCHPARAM_REFERENCE] = "reference", [SV_SEARCHPARAM_COMPOSITE] = "composite",
+        [SV_SEARCHPARAM_QUANTITY] = "quantity",   [SV_SEARCHPARAM_URI] = "uri",
+        [SV_SEARCHPARAM_SPECIAL] = "special",
+    };
+    return (unsigned)type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
+}

@@ -1,0 +1,78 @@
+/*
+ * server.h - the HTTP transport: listens, reads requests (with a body limit),
+ * hands each complete request to one handler function, writes the response, and
+ * logs one line per request.  Knows nothing of FHIR; depends on base/ only.
+ * Only http/ includes microhttpd.h.
+ *
+ * Threads: a pool of `threads` workers; the handler runs on a worker thread and
+ * may block (database I/O).  Shutdown stops accepting, waits for requests in
+ * flight (up to drain_ms), then closes.
+ */
+#ifndef SV_HTTP_SERVER_H
+#define SV_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/error.h"
+
+typedef struct sv_http_param {
+    const char *name;  /* borrowed for the request's lifetime; URL-decoded */
+    const char *value; /* "" when the parameter had no '=' */
+} sv_http_param;
+
+typedef struct sv_http_request {
+    const char *method;
+    const char *path; /* URL-decoded path without the query */
+    const sv_http_param *params;
+    size_t nparams;
+    const char *body; /* NUL-terminated for convenience; may contain NULs */
+    size_t body_len;
+    bool body_too_large; /* the body passed max_body and was not kept */
+    const char *request_id;
+    void *impl;
+} sv_http_request;
+
+typedef struct sv_http_header {
+    char *name;
+    char *value;
+} sv_http_header;
+
+typedef struct sv_http_response {
+    int status;
+    sv_buf body;
+    const char *content_type; /* static string */
+    sv_http_header *headers;  /* owned */
+    size_t nheaders, cap;
+    const char *route; /* static route pattern for the log, e.g. "GET /fhir/:type/:id" */
+} sv_http_response;
+
+/* Header lookup, case-insensitive; NULL when absent.  Borrowed. */
+const char *sv_http_header_get(const sv_http_request *req, const char *name);
+/* Adds a response header (copied). */
+void sv_http_response_header(sv_http_response *res, const char *name, const char *value);
+
+typedef void (*sv_http_handler_fn)(void *ctx, const sv_http_request *req, sv_http_response *res);
+
+typedef struct sv_http_config {
+    const char *host; /* e.g. "127.0.0.1" */
+    unsigned port;    /* 0 = any free port (read it back with sv_http_server_port) */
+    size_t max_body;  /* bytes; larger bodies get body_too_large */
+    unsigned threads;
+    unsigned timeout_s; /* idle connection timeout */
+    unsigned drain_ms;  /* how long shutdown waits for requests in flight */
+    sv_http_handler_fn handler;
+    void *ctx;
+} sv_http_config;
+
+typedef struct sv_http_server sv_http_server;
+
+sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server,
+                            sv_buf *reterr);
+unsigned sv_http_server_port(const sv_http_server *s);
+/* Stops accepting, drains requests in flight, frees the server.  Accepts NULL. */
+void sv_http_server_stop(sv_http_server *s);
+
+#endif

@@ -1,0 +1,357 @@
+/* resource.c - see resource.h. */
+#include "store/resource.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char SQL_CURRENT[] =
+    "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method"
+    " FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE r.type = ? AND r.id = ?";
+static const char SQL_CURRENT_META[] =
+    "SELECT rid, version, last_updated, deleted FROM resource WHERE type = ? AND id = ?";
+static const char SQL_VREAD[] =
+    "SELECT v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource r JOIN resource_version v ON v.rid = r.rid"
+    " WHERE r.type = ? AND r.id = ? AND v.version = ?";
+static const char SQL_INSERT_RESOURCE[] =
+    "INSERT INTO resource (type, id, version, last_updated, deleted) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version,"
+    " last_updated = excluded.last_updated, deleted = excluded.deleted"
+    " RETURNING rid";
+static const char SQL_INSERT_VERSION[] =
+    "INSERT INTO resource_version (rid, version, last_updated, method, deleted, json)"
+    " VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_DEL_STRING[] = "DELETE FROM idx_string WHERE rid = ?";
+static const char SQL_DEL_TOKEN[] = "DELETE FROM idx_token WHERE rid = ?";
+static const char SQL_DEL_REFERENCE[] = "DELETE FROM idx_reference WHERE rid = ?";
+static const char SQL_DEL_DATE[] = "DELETE FROM idx_date WHERE rid = ?";
+static const char SQL_DEL_NUMBER[] = "DELETE FROM idx_number WHERE rid = ?";
+static const char SQL_DEL_QUANTITY[] = "DELETE FROM idx_quantity WHERE rid = ?";
+static const char SQL_DEL_URI[] = "DELETE FROM idx_uri WHERE rid = ?";
+static const char SQL_ADD_STRING[] =
+    "INSERT INTO idx_string (rid, param, value, exact) VALUES (?, ?, ?, ?)";
+static const char SQL_ADD_TOKEN[] =
+    "INSERT INTO idx_token (rid, param, system, value, exact) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_ADD_REFERENCE[] =
+    "INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_ADD_DATE[] = "INSERT INTO idx_date (rid, param, low, high) VALUES (?, ?, ?, ?)";
+static const char SQL_ADD_NUMBER[] = "INSERT INTO idx_number (rid, param, value) VALUES (?, ?, ?)";
+static const char SQL_ADD_QUANTITY[] =
+    "INSERT INTO idx_quantity (rid, param, value, system, code, unit) VALUES (?, ?, ?, ?, ?, ?)";
+static const char SQL_ADD_URI[] = "INSERT INTO idx_uri (rid, param, uri) VALUES (?, ?, ?)";
+
+/* History: the four shapes (all / type / instance) x (count / page). */
+static const char SQL_HIST_ALL[] =
+    "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource_version v JOIN resource r ON r.rid = v.rid"
+    " WHERE v.last_updated >= ? AND v.seq < ? ORDER BY v.seq DESC LIMIT ?";
+static const char SQL_HIST_ALL_COUNT[] =
+    "SELECT COUNT(*) FROM resource_version v WHERE v.last_updated >= ?";
+static const char SQL_HIST_TYPE[] =
+    "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource_version v JOIN resource r ON r.rid = v.rid"
+    " WHERE r.type = ? AND v.last_updated >= ? AND v.seq < ? ORDER BY v.seq DESC LIMIT ?";
+static const char SQL_HIST_TYPE_COUNT[] =
+    "SELECT COUNT(*) FROM resource_version v JOIN resource r ON r.rid = v.rid"
+    " WHERE r.type = ? AND v.last_updated >= ?";
+static const char SQL_HIST_ID[] =
+    "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource_version v JOIN resource r ON r.rid = v.rid"
+    " WHERE r.type = ? AND r.id = ? AND v.last_updated >= ? AND v.seq < ?"
+    " ORDER BY v.seq DESC LIMIT ?";
+static const char SQL_HIST_ID_COUNT[] =
+    "SELECT COUNT(*) FROM resource_version v JOIN resource r ON r.rid = v.rid"
+    " WHERE r.type = ? AND r.id = ? AND v.last_updated >= ?";
+
+void sv_stored_clear(sv_stored *s)
+{
+    if (!s)
+        return;
+    free(s->json);
+    memset(s, 0, sizeof(*s));
+}
+
+static void copy_name(char *dst, size_t cap, const char *src)
+{
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap)
+        n = cap - 1;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+static char *dup_column(sv_stmt *st, int col, size_t *ret_len)
+{
+    if (sv_stmt_column_is_null(st, col)) {
+        *ret_len = 0;
+        return NULL;
+    }
+    size_t len = 0;
+    const char *p = sv_stmt_column_text(st, col, &len);
+    char *c = malloc(len + 1);
+    if (!c)
+        abort();
+    memcpy(c, p, len);
+    c[len] = '\0';
+    *ret_len = len;
+    return c;
+}
+
+sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json,
+                        sv_stored *ret, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, with_json ? SQL_CURRENT : SQL_CURRENT_META, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, id);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (e)
+        return e;
+    if (!row) {
+        sv_stmt_reset(st);
+        return SV_ERR_NOT_FOUND;
+    }
+    sv_stored s;
+    memset(&s, 0, sizeof(s));
+    copy_name(s.type, sizeof(s.type), type);
+    copy_name(s.id, sizeof(s.id), id);
+    s.version = sv_stmt_column_int64(st, 1);
+    s.last_updated = sv_stmt_column_int64(st, 2);
+    s.deleted = sv_stmt_column_int64(st, 3) != 0;
+    if (with_json) {
+        s.json = dup_column(st, 4, &s.json_len);
+        s.seq = sv_stmt_column_int64(st, 5);
+        size_t n;
+        copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 6, &n));
+    }
+    sv_stmt_reset(st);
+    *ret = s;
+    return SV_OK;
+}
+
+sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version,
+                      sv_stored *ret, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_VREAD, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, id);
+    sv_stmt_bind_int64(st, 3, version);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (e)
+        return e;
+    if (!row) {
+        sv_stmt_reset(st);
+        return SV_ERR_NOT_FOUND;
+    }
+    sv_stored s;
+    memset(&s, 0, sizeof(s));
+    copy_name(s.type, sizeof(s.type), type);
+    copy_name(s.id, sizeof(s.id), id);
+    s.version = sv_stmt_column_int64(st, 0);
+    s.last_updated = sv_stmt_column_int64(st, 1);
+    s.deleted = sv_stmt_column_int64(st, 2) != 0;
+    s.json = dup_column(st, 3, &s.json_len);
+    s.seq = sv_stmt_column_int64(st, 4);
+    size_t n;
+    copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 5, &n));
+    sv_stmt_reset(st);
+    *ret = s;
+    return SV_OK;
+}
+
+static sv_err run_rid(sv_db *db, const char *sql, int64_t rid, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, sql, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, rid);
+    return sv_stmt_run(st, reterr);
+}
+
+static sv_err add_row(sv_db *db, int64_t rid, const sv_index_row *r, sv_buf *reterr)
+{
+    static const char *const sql[] = {
+        [SV_INDEX_STRING] = SQL_ADD_STRING,     [SV_INDEX_TOKEN] = SQL_ADD_TOKEN,
+        [SV_INDEX_REFERENCE] = SQL_ADD_REFERENCE, [SV_INDEX_DATE] = SQL_ADD_DATE,
+        [SV_INDEX_NUMBER] = SQL_ADD_NUMBER,     [SV_INDEX_QUANTITY] = SQL_ADD_QUANTITY,
+        [SV_INDEX_URI] = SQL_ADD_URI,
+    };
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, sql[r->kind], &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, rid);
+    sv_stmt_bind_text(st, 2, r->param);
+    switch (r->kind) {
+    case SV_INDEX_STRING:
+        sv_stmt_bind_text(st, 3, r->value);
+        sv_stmt_bind_text(st, 4, r->exact);
+        break;
+    case SV_INDEX_TOKEN:
+    case SV_INDEX_REFERENCE:
+        sv_stmt_bind_text(st, 3, r->system);
+        sv_stmt_bind_text(st, 4, r->value);
+        sv_stmt_bind_text(st, 5, r->exact);
+        break;
+    case SV_INDEX_DATE:
+        sv_stmt_bind_int64(st, 3, r->low);
+        sv_stmt_bind_int64(st, 4, r->high);
+        break;
+    case SV_INDEX_NUMBER:
+        sv_stmt_bind_double(st, 3, r->number);
+        break;
+    case SV_INDEX_QUANTITY:
+        sv_stmt_bind_double(st, 3, r->number);
+        sv_stmt_bind_text(st, 4, r->system);
+        sv_stmt_bind_text(st, 5, r->value);
+        sv_stmt_bind_text(st, 6, r->exact);
+        break;
+    case SV_INDEX_URI:
+        sv_stmt_bind_text(st, 3, r->value);
+        break;
+    }
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t version,
+                      int64_t last_updated, const char *method, const char *json, size_t json_len,
+                      const sv_index_rows *rows, sv_buf *reterr)
+{
+    if (!sv_db_in_tx(db)) {
+        if (reterr)
+            sv_buf_adds(reterr, "sv_store_write needs a write transaction");
+        return SV_ERR_INTERNAL;
+    }
+    bool deleted = json == NULL;
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_INSERT_RESOURCE, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, id);
+    sv_stmt_bind_int64(st, 3, version);
+    sv_stmt_bind_int64(st, 4, last_updated);
+    sv_stmt_bind_int64(st, 5, deleted);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (e)
+        return e;
+    if (!row) {
+        sv_stmt_reset(st);
+        return SV_ERR_INTERNAL;
+    }
+    int64_t rid = sv_stmt_column_int64(st, 0);
+    sv_stmt_reset(st);
+
+    e = sv_db_stmt(db, SQL_INSERT_VERSION, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, rid);
+    sv_stmt_bind_int64(st, 2, version);
+    sv_stmt_bind_int64(st, 3, last_updated);
+    sv_stmt_bind_text(st, 4, method);
+    sv_stmt_bind_int64(st, 5, deleted);
+    if (json)
+        sv_stmt_bind_textn(st, 6, json, json_len);
+    else
+        sv_stmt_bind_null(st, 6);
+    e = sv_stmt_run(st, reterr);
+    if (e)
+        return e;
+
+    if (version > 1) {
+        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
+                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
+                                          SQL_DEL_URI};
+        for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
+            e = run_rid(db, del[i], rid, reterr);
+            if (e)
+                return e;
+        }
+    }
+    if (!deleted && rows) {
+        for (size_t i = 0; i < rows->len; i++) {
+            e = add_row(db, rid, &rows->rows[i], reterr);
+            if (e)
+                return e;
+        }
+    }
+    return SV_OK;
+}
+
+sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit visit, void *ctx,
+                        int64_t *ret_total, sv_buf *reterr)
+{
+    const char *sql = SQL_HIST_ALL, *count_sql = SQL_HIST_ALL_COUNT;
+    if (q->type && q->id) {
+        sql = SQL_HIST_ID;
+        count_sql = SQL_HIST_ID_COUNT;
+    } else if (q->type) {
+        sql = SQL_HIST_TYPE;
+        count_sql = SQL_HIST_TYPE_COUNT;
+    }
+    sv_stmt *st;
+    sv_err e;
+    int i;
+    if (ret_total) {
+        e = sv_db_stmt(db, count_sql, &st, reterr);
+        if (e)
+            return e;
+        i = 1;
+        if (q->type)
+            sv_stmt_bind_text(st, i++, q->type);
+        if (q->type && q->id)
+            sv_stmt_bind_text(st, i++, q->id);
+        sv_stmt_bind_int64(st, i++, q->since);
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e)
+            return e;
+        *ret_total = row ? sv_stmt_column_int64(st, 0) : 0;
+        sv_stmt_reset(st);
+    }
+    e = sv_db_stmt(db, sql, &st, reterr);
+    if (e)
+        return e;
+    i = 1;
+    if (q->type)
+        sv_stmt_bind_text(st, i++, q->type);
+    if (q->type && q->id)
+        sv_stmt_bind_text(st, i++, q->id);
+    sv_stmt_bind_int64(st, i++, q->since);
+    sv_stmt_bind_int64(st, i++, q->before_seq > 0 ? q->before_seq : INT64_MAX);
+    sv_stmt_bind_int64(st, i++, q->limit);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        sv_stored s;
+        memset(&s, 0, sizeof(s));
+        size_t n;
+        copy_name(s.type, sizeof(s.type), sv_stmt_column_text(st, 0, &n));
+        copy_name(s.id, sizeof(s.id), sv_stmt_column_text(st, 1, &n));
+        s.version = sv_stmt_column_int64(st, 2);
+        s.last_updated = sv_stmt_column_int64(st, 3);
+        s.deleted = sv_stmt_column_int64(st, 4) != 0;
+        s.json = sv_stmt_column_is_null(st, 5) ? NULL : (char *)sv_stmt_column_text(st, 5, &n);
+        s.json_len = s.json ? n : 0;
+        s.seq = sv_stmt_column_int64(st, 6);
+        copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 7, &n));
+        bool more = visit(ctx, &s); /* s.json is borrowed from the statement here */
+        if (!more)
+            break;
+    }
+    sv_stmt_reset(st);
+    return e;
+}

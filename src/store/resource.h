@@ -1,0 +1,63 @@
+/*
+ * resource.h - resources as JSON text with every version kept.
+ *
+ * The caller holds a write transaction (sv_db_begin) around a lookup of the
+ * current version and the write of the next one, so that version numbers and
+ * If-Match checks are exact.  The JSON written is the whole resource text with
+ * meta.versionId / meta.lastUpdated already set by the caller; it is served back
+ * without re-parsing.  Index rows replace the previous version's rows in the same
+ * transaction.  Depends on db/ and store/index.h.
+ */
+#ifndef SV_STORE_RESOURCE_H
+#define SV_STORE_RESOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "db/db.h"
+#include "store/index.h"
+
+typedef struct sv_stored {
+    char type[64];
+    char id[65];
+    int64_t version;
+    int64_t last_updated; /* ms since 1970 UTC */
+    int64_t seq;          /* global order of versions (history) */
+    bool deleted;
+    char method[8];       /* POST, PUT, PATCH, DELETE */
+    char *json;           /* owned; NULL when deleted or not asked for */
+    size_t json_len;
+} sv_stored;
+
+void sv_stored_clear(sv_stored *s); /* frees json; accepts NULL */
+
+/* The current version of type/id.  SV_ERR_NOT_FOUND when it never existed; a
+ * deleted resource is returned with deleted = true (and no json). */
+sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json,
+                        sv_stored *ret, sv_buf *reterr);
+/* One version.  SV_ERR_NOT_FOUND when there is no such version. */
+sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version,
+                      sv_stored *ret, sv_buf *reterr);
+/* Writes version `version` (1 for a new resource, current + 1 otherwise).
+ * json == NULL writes a deletion.  rows may be NULL (no index rows). */
+sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t version,
+                      int64_t last_updated, const char *method, const char *json, size_t json_len,
+                      const sv_index_rows *rows, sv_buf *reterr);
+
+/* Called per history entry, newest first; return false to stop.  s is borrowed. */
+typedef bool (*sv_store_visit)(void *ctx, const sv_stored *s);
+
+typedef struct sv_history_query {
+    const char *type;   /* NULL: all types */
+    const char *id;     /* NULL: all ids (needs type) */
+    int64_t since;      /* only versions with last_updated >= since; INT64_MIN: all */
+    int64_t before_seq; /* paging cursor: only seq < before_seq; 0: from the newest */
+    int64_t limit;
+} sv_history_query;
+
+/* Visits matching versions newest first; *ret_total (may be NULL) is the count of
+ * all matches ignoring before_seq and limit. */
+sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit visit, void *ctx,
+                        int64_t *ret_total, sv_buf *reterr);
+
+#endif
