@@ -132,9 +132,9 @@ static int load_env(settings *s)
 {
     static const struct {
         const char *env, *key;
-    } vars[] = {{"SAMVERKA_LISTEN", "listen"},     {"SAMVERKA_DB", "db"},
-                {"SAMVERKA_BASE_URL", "base_url"}, {"SAMVERKA_DATA_DIR", "data_dir"},
-                {"SAMVERKA_MAX_BODY", "max_body"}, {"SAMVERKA_THREADS", "threads"},
+    } vars[] = {{"SAMVERKA_LISTEN", "listen"},      {"SAMVERKA_DB", "db"},
+                {"SAMVERKA_BASE_URL", "base_url"},  {"SAMVERKA_DATA_DIR", "data_dir"},
+                {"SAMVERKA_MAX_BODY", "max_body"},  {"SAMVERKA_THREADS", "threads"},
                 {"SAMVERKA_LOG_LEVEL", "log_level"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
@@ -148,9 +148,9 @@ static int load_env(settings *s)
 
 static const struct {
     const char *flag, *key;
-} flags[] = {{"--listen", "listen"},     {"--db", "db"},
-             {"--base-url", "base_url"}, {"--data", "data_dir"},
-             {"--max-body", "max_body"}, {"--threads", "threads"},
+} flags[] = {{"--listen", "listen"},      {"--db", "db"},
+             {"--base-url", "base_url"},  {"--data", "data_dir"},
+             {"--max-body", "max_body"},  {"--threads", "threads"},
              {"--log-level", "log_level"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
@@ -287,8 +287,8 @@ static int cmd_serve(settings *s)
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;
-    sv_api_config ac = {.db_uri = s->db, .base_url = s->base_url[0] ? s->base_url : NULL,
-                        .busy_timeout_ms = 10000};
+    sv_api_config ac = {
+        .db_uri = s->db, .base_url = s->base_url[0] ? s->base_url : NULL, .busy_timeout_ms = 10000};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,

@@ -34,8 +34,8 @@ static json_t *interaction_list(const char *const *codes)
 char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
 {
     static const char *const type_interactions[] = {
-        "read", "vread", "update", "patch", "delete", "history-instance", "history-type",
-        "create", "search-type", NULL};
+        "read",         "vread",  "update",      "patch", "delete", "history-instance",
+        "history-type", "create", "search-type", NULL};
     static const char *const system_interactions[] = {"transaction", "batch", "history-system",
                                                       NULL};
     static const char *const formats[] = {"application/fhir+json", "json", NULL};

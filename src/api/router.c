@@ -78,14 +78,14 @@ static bool acceptable(const sv_http_request *req)
 }
 
 /* Parses the request body as JSON; on failure answers and returns NULL. */
-static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_response *res,
-                         bool patch)
+static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_response *res, bool patch)
 {
     const char *ct = sv_http_header_get(req, "Content-Type");
     bool ok_type = ct && (patch ? media_is(ct, "application/json-patch+json") : json_media(ct));
     if (!ok_type) {
-        sv__api_error(res, SV_ERR_MEDIA_TYPE, NULL, "content-type '%s' is not supported here; use %s",
-                      ct ? ct : "", patch ? "application/json-patch+json" : "application/fhir+json");
+        sv__api_error(res, SV_ERR_MEDIA_TYPE, NULL,
+                      "content-type '%s' is not supported here; use %s", ct ? ct : "",
+                      patch ? "application/json-patch+json" : "application/fhir+json");
         return NULL;
     }
     json_t *j = NULL;
@@ -118,8 +118,8 @@ static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
     rest->max_count = cfg->max_count;
 }
 
-static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req,
-                     sv_http_response *res, const char *type, const char *id)
+static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
+                     const char *type, const char *id)
 {
     sv_rest_result rr;
     sv_rest_result_init(&rr);
@@ -155,8 +155,8 @@ out:
     sv_rest_result_clear(&rr);
 }
 
-static void history(sv_api *api, sv_rest *rest, const sv_http_request *req,
-                    sv_http_response *res, const char *type, const char *id)
+static void history(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
+                    const char *type, const char *id)
 {
     if (strcmp(req->method, "GET") != 0) {
         method_not_allowed(res, "GET", req->method);

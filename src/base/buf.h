@@ -26,7 +26,10 @@ typedef struct sv_str {
 
 extern char sv__buf_empty[1];
 
-#define SV_BUF_INIT {sv__buf_empty, 0, 0}
+#define SV_BUF_INIT                                                                                \
+    {                                                                                              \
+        sv__buf_empty, 0, 0                                                                        \
+    }
 #define SV_STR(lit) ((sv_str){(lit), sizeof(lit) - 1})
 
 void sv_buf_init(sv_buf *b);

@@ -179,8 +179,7 @@ bool sv_datetime_parse(const char *text, size_t len, sv_datetime_range *ret_rang
     }
 
     int64_t low = sv_datetime_days_from_civil(year, month, day) * MS_PER_DAY +
-                  ((int64_t)hour * 3600 + minute * 60 + second) * 1000 + fraction_ms -
-                  offset_ms;
+                  ((int64_t)hour * 3600 + minute * 60 + second) * 1000 + fraction_ms - offset_ms;
     ret_range->low = low;
     ret_range->high = low + span - 1;
     ret_range->precision = precision;

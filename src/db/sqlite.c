@@ -87,9 +87,8 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
     sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
     sv_err e = run_simple(h, "PRAGMA journal_mode=WAL", reterr);
     if (!e)
-        e = run_simple(h,
-                       opt->synchronous_off ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL",
-                       reterr);
+        e = run_simple(
+            h, opt->synchronous_off ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL", reterr);
     if (!e)
         e = run_simple(h, "PRAGMA foreign_keys=ON", reterr);
     if (!e)

@@ -14,13 +14,13 @@ typedef enum op_kind { OP_DELETE, OP_POST, OP_PUT, OP_PATCH, OP_GET, OP_HEAD } o
 
 typedef struct entry {
     op_kind op;
-    const json_t *in;  /* the request entry (borrowed) */
-    json_t *resource;  /* a copy with references resolved (owned) */
+    const json_t *in; /* the request entry (borrowed) */
+    json_t *resource; /* a copy with references resolved (owned) */
     char type[64];
-    char id[65];       /* target or assigned id */
-    char *query;       /* conditional part after '?', owned, or NULL */
+    char id[65]; /* target or assigned id */
+    char *query; /* conditional part after '?', owned, or NULL */
     const char *full_url;
-    bool noop;         /* conditional create that matched: answer 200 with the match */
+    bool noop; /* conditional create that matched: answer 200 with the match */
     sv_rest_result res;
     sv_err err;
 } entry;
@@ -191,8 +191,7 @@ static sv_err parse_entry(sv_rest *r, const json_t *in, size_t i, entry *en, sv_
                                "PATCH needs a Binary resource with the patch");
         }
     }
-    if ((en->op == OP_PUT || en->op == OP_PATCH || en->op == OP_DELETE) && !en->id[0] &&
-        !en->query)
+    if ((en->op == OP_PUT || en->op == OP_PATCH || en->op == OP_DELETE) && !en->id[0] && !en->query)
         return fail_at(res, SV_ERR_INVALID, i, "request.url", "%s needs Type/id or Type?query",
                        method);
     return SV_OK;
@@ -205,8 +204,9 @@ static void add_response_entry(sv_buf *out, sv_rest *r, entry *en, bool first)
     sv_buf_addc(out, '{');
     if (en->err) {
         json_t *oo = sv_outcome_to_json(&en->res.outcome);
-        sv_buf_addf(out, "\"response\":{\"status\":\"%d %s\",\"outcome\":",
-                    sv_err_http_status(en->err), sv_strerror(en->err));
+        sv_buf_addf(out,
+                    "\"response\":{\"status\":\"%d %s\",\"outcome\":", sv_err_http_status(en->err),
+                    sv_strerror(en->err));
         sv_fhir_dump(oo, out);
         json_decref(oo);
         sv_buf_adds(out, "}}");
@@ -248,8 +248,8 @@ static void add_response_entry(sv_buf *out, sv_rest *r, entry *en, bool first)
 
 static sv_err run_entry(sv_rest *r, entry *en)
 {
-    const char *if_match = json_string_value(
-        json_object_get(json_object_get(en->in, "request"), "ifMatch"));
+    const char *if_match =
+        json_string_value(json_object_get(json_object_get(en->in, "request"), "ifMatch"));
     switch (en->op) {
     case OP_DELETE:
         return sv_rest_delete(r, en->type, en->id, &en->res);
@@ -258,10 +258,10 @@ static sv_err run_entry(sv_rest *r, entry *en)
             return sv_rest_read(r, en->type, en->id, &en->res);
         if (en->id[0] && !en->query) /* pre-assigned id (transaction) */
             return sv_rest_create_as(r, en->type, en->resource, en->id, &en->res);
-        return sv_rest_create(r, en->type, en->resource,
-                              json_string_value(json_object_get(
-                                  json_object_get(en->in, "request"), "ifNoneExist")),
-                              &en->res);
+        return sv_rest_create(
+            r, en->type, en->resource,
+            json_string_value(json_object_get(json_object_get(en->in, "request"), "ifNoneExist")),
+            &en->res);
     case OP_PUT:
         if (en->resource && !json_object_get(en->resource, "id"))
             json_object_set_new(en->resource, "id", json_string(en->id));
@@ -418,8 +418,7 @@ sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
             } else {
                 e = resolve_conditional(r, en, i, res);
             }
-            if (!e && en->full_url && en->id[0] &&
-                (en->op == OP_POST || en->op == OP_PUT)) {
+            if (!e && en->full_url && en->id[0] && (en->op == OP_POST || en->op == OP_PUT)) {
                 maps[nmaps].from = en->full_url;
                 snprintf(maps[nmaps].to, sizeof(maps[nmaps].to), "%s/%s", en->type, en->id);
                 nmaps++;

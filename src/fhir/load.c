@@ -69,8 +69,8 @@ sv_err sv_load_file(sv_rest *r, const char *path, sv_load_stats *stats, sv_buf *
         return SV_ERR_IO;
     sv_err first = SV_OK;
     size_t skip = 0;
-    while (skip < len && (text[skip] == ' ' || text[skip] == '\n' || text[skip] == '\r' ||
-                          text[skip] == '\t'))
+    while (skip < len &&
+           (text[skip] == ' ' || text[skip] == '\n' || text[skip] == '\r' || text[skip] == '\t'))
         skip++;
     json_t *whole = NULL;
     sv_buf err = SV_BUF_INIT;
@@ -87,12 +87,10 @@ sv_err sv_load_file(sv_rest *r, const char *path, sv_load_stats *stats, sv_buf *
             if (first) {
                 sv_buf_addf(reterr, "%s: %s", path, sv_strerror(first));
                 for (size_t i = 0; i < rr.outcome.len; i++)
-                    sv_buf_addf(reterr, "; %s at %s",
-                                rr.outcome.issues[i].diagnostics
-                                    ? rr.outcome.issues[i].diagnostics
-                                    : "",
-                                rr.outcome.issues[i].expression ? rr.outcome.issues[i].expression
-                                                                : "-");
+                    sv_buf_addf(
+                        reterr, "; %s at %s",
+                        rr.outcome.issues[i].diagnostics ? rr.outcome.issues[i].diagnostics : "",
+                        rr.outcome.issues[i].expression ? rr.outcome.issues[i].expression : "-");
                 sv_buf_addc(reterr, '\n');
                 stats->failed++;
             } else {
@@ -106,8 +104,8 @@ sv_err sv_load_file(sv_rest *r, const char *path, sv_load_stats *stats, sv_buf *
             {
                 char where[300];
                 snprintf(where, sizeof(where), "%s entry %zu", path, i);
-                sv_err e = put_resource(r, json_object_get(entry, "resource"), where, stats,
-                                        reterr);
+                sv_err e =
+                    put_resource(r, json_object_get(entry, "resource"), where, stats, reterr);
                 if (e && !first)
                     first = e;
             }

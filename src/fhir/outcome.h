@@ -24,18 +24,21 @@ typedef enum sv_severity {
 
 typedef struct sv_issue {
     sv_severity severity;
-    const char *code;   /* IssueType code, static string ("invalid", "required", ...) */
-    char *diagnostics;  /* owned; may be NULL */
-    char *expression;   /* owned FHIRPath, e.g. "Patient.name[0].given[1]"; may be NULL */
+    const char *code;  /* IssueType code, static string ("invalid", "required", ...) */
+    char *diagnostics; /* owned; may be NULL */
+    char *expression;  /* owned FHIRPath, e.g. "Patient.name[0].given[1]"; may be NULL */
 } sv_issue;
 
 typedef struct sv_outcome {
     sv_issue *issues; /* owned */
     size_t len, cap;
-    size_t errors;    /* count of fatal + error issues */
+    size_t errors; /* count of fatal + error issues */
 } sv_outcome;
 
-#define SV_OUTCOME_INIT {NULL, 0, 0, 0}
+#define SV_OUTCOME_INIT                                                                            \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void sv_outcome_init(sv_outcome *o);
 void sv_outcome_clear(sv_outcome *o); /* frees issues; o reusable; accepts NULL */

@@ -150,8 +150,7 @@ json_t *sv_rest_with_meta(const json_t *resource, const char *id, int64_t versio
     json_object_set_new(out, "meta", meta);
     json_object_foreach((json_t *)resource, key, value)
     {
-        if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 &&
-            strcmp(key, "meta") != 0)
+        if (strcmp(key, "resourceType") != 0 && strcmp(key, "id") != 0 && strcmp(key, "meta") != 0)
             json_object_set(out, key, value);
     }
     return out;
@@ -320,8 +319,8 @@ static sv_err conditional_match(sv_rest *r, const char *type, const char *query,
         return e;
     if (ret_match->n > 1) {
         sv_stored_clear(&ret_match->first);
-        return fail(res, SV_ERR_MULTIPLE, NULL,
-                    "the conditional request matched more than one %s", type);
+        return fail(res, SV_ERR_MULTIPLE, NULL, "the conditional request matched more than one %s",
+                    type);
     }
     return SV_OK;
 }
@@ -443,12 +442,11 @@ static sv_err update_locked(sv_rest *r, const char *type, const char *id, const 
     if (if_match) {
         int64_t want = etag_version(if_match);
         if (want < 0)
-            return fail(res, SV_ERR_INVALID, NULL, "If-Match '%s' is not a version etag",
-                        if_match);
+            return fail(res, SV_ERR_INVALID, NULL, "If-Match '%s' is not a version etag", if_match);
         if (!exists || cur.deleted || cur.version != want)
             return fail(res, SV_ERR_PRECONDITION, NULL,
-                        "If-Match %s does not match the current version of %s/%s", if_match,
-                        type, id);
+                        "If-Match %s does not match the current version of %s/%s", if_match, type,
+                        id);
     }
     int64_t version = exists ? cur.version + 1 : 1;
     e = write_version(r, type, id, version, method, resource, res);

@@ -21,17 +21,17 @@
 
 typedef struct sv_rest {
     sv_db *db;
-    const char *base_url; /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
+    const char *base_url;  /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
     int64_t default_count; /* page size when _count is absent */
     int64_t max_count;     /* the largest _count honoured */
 } sv_rest;
 
 typedef struct sv_rest_result {
-    int status;         /* HTTP status on success (200, 201, 204) */
-    sv_buf body;        /* JSON text (resource, Bundle); may be empty */
+    int status;  /* HTTP status on success (200, 201, 204) */
+    sv_buf body; /* JSON text (resource, Bundle); may be empty */
     char type[64];
     char id[65];
-    int64_t version;    /* 0 when not about one resource version */
+    int64_t version; /* 0 when not about one resource version */
     int64_t last_updated;
     bool created;       /* a new resource (Location header) */
     sv_outcome outcome; /* the issues of a failure (and warnings) */

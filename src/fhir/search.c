@@ -291,8 +291,8 @@ static sv_err parse_value(parsed *p, const sv_searchparam *sp, const char *name,
     }
     case SV_SEARCHPARAM_URI:
         if (*modifier)
-            return bad(out, name, "modifier ':%s' is not supported on uri parameter '%s'",
-                       modifier, sp->code);
+            return bad(out, name, "modifier ':%s' is not supported on uri parameter '%s'", modifier,
+                       sp->code);
         v->kind = SV_CLAUSE_URI;
         v->value = raw;
         return SV_OK;
@@ -363,8 +363,8 @@ static sv_err parse_query(const sv_rest *r, const char *type, const sv_query *q,
             if (strcmp(value, "none") == 0)
                 p->total_none = true;
             else if (strcmp(value, "accurate") != 0 && strcmp(value, "estimate") != 0)
-                return bad(out, full, "_total '%s' is not one of none, estimate, accurate%s",
-                           value, "");
+                return bad(out, full, "_total '%s' is not one of none, estimate, accurate%s", value,
+                           "");
             self_add(&p->self, full, value);
             continue;
         }
@@ -458,9 +458,8 @@ static sv_err parse_query(const sv_rest *r, const char *type, const sv_query *q,
     return SV_OK;
 }
 
-sv_err sv_search_find(sv_db *db, const char *type, const sv_query *q, int64_t offset,
-                      int64_t limit, sv_store_visit visit, void *ctx, int64_t *ret_total,
-                      sv_outcome *out)
+sv_err sv_search_find(sv_db *db, const char *type, const sv_query *q, int64_t offset, int64_t limit,
+                      sv_store_visit visit, void *ctx, int64_t *ret_total, sv_outcome *out)
 {
     sv_rest r = {.db = db, .base_url = "", .default_count = limit, .max_count = INT64_MAX};
     parsed p;
@@ -544,8 +543,7 @@ sv_err sv_search_bundle(struct sv_rest *r, const char *type, const sv_query *q, 
                         p.total_none ? NULL : &total, &err);
     sv_buf_release(&err);
     if (e) {
-        sv_outcome_add(&res->outcome, SV_SEV_ERROR, sv_err_issue_code(e), NULL,
-                       "search failed: %s",
+        sv_outcome_add(&res->outcome, SV_SEV_ERROR, sv_err_issue_code(e), NULL, "search failed: %s",
                        e == SV_ERR_BUSY ? "the database is busy" : "storage failure");
         sv_buf_release(&entries);
         parsed_clear(&p);

@@ -537,55 +537,60 @@ static const char *check_string_format(sv_model_builtin b, const char *s, size_t
     }
 }
 
-static void check_primitive(vctx *c, const sv_model_type *t, const json_t *v)
+/* Returns whether v is a valid value of primitive type t. */
+static bool check_primitive(vctx *c, const sv_model_type *t, const json_t *v)
 {
     const char *tn = sv_model_type_name(t);
     switch (t->builtin) {
     case SV_MODEL_BUILTIN_BOOLEAN:
-        if (!json_is_boolean(v))
-            report(c, SV_SEV_ERROR, "structure", NULL, "expected true or false (boolean), found %s",
-                   json_kind(v));
-        return;
+        if (json_is_boolean(v))
+            return true;
+        report(c, SV_SEV_ERROR, "structure", NULL, "expected true or false (boolean), found %s",
+               json_kind(v));
+        return false;
     case SV_MODEL_BUILTIN_INTEGER:
     case SV_MODEL_BUILTIN_POSITIVE_INT:
     case SV_MODEL_BUILTIN_UNSIGNED_INT: {
         if (!json_is_integer(v)) {
             report(c, SV_SEV_ERROR, "structure", NULL, "expected a json integer (%s), found %s",
                    tn, json_kind(v));
-            return;
+            return false;
         }
         json_int_t n = json_integer_value(v);
         json_int_t min = t->builtin == SV_MODEL_BUILTIN_INTEGER        ? INT32_MIN
                          : t->builtin == SV_MODEL_BUILTIN_POSITIVE_INT ? 1
                                                                       : 0;
-        if (n < min || n > INT32_MAX)
-            report(c, SV_SEV_ERROR, "invalid", NULL, "%s %lld is out of range (%lld to %ld)", tn,
-                   (long long)n, (long long)min, (long)INT32_MAX);
-        return;
+        if (n >= min && n <= INT32_MAX)
+            return true;
+        report(c, SV_SEV_ERROR, "invalid", NULL, "%s %lld is out of range (%lld to %ld)", tn,
+               (long long)n, (long long)min, (long)INT32_MAX);
+        return false;
     }
     case SV_MODEL_BUILTIN_DECIMAL:
-        if (!json_is_number(v))
-            report(c, SV_SEV_ERROR, "structure", NULL, "expected a json number (decimal), found %s",
-                   json_kind(v));
-        return;
+        if (json_is_number(v))
+            return true;
+        report(c, SV_SEV_ERROR, "structure", NULL, "expected a json number (decimal), found %s",
+               json_kind(v));
+        return false;
     default:
         break;
     }
     if (!json_is_string(v)) {
         report(c, SV_SEV_ERROR, "structure", NULL, "expected a json string (%s), found %s", tn,
                json_kind(v));
-        return;
+        return false;
     }
     const char *s = json_string_value(v);
     size_t len = json_string_length(v);
     const char *why = check_string_format(t->builtin, s, len);
     if (why) {
         report(c, SV_SEV_ERROR, "invalid", NULL, "invalid %s %s: %s", tn, quote(s, len).s, why);
-        return;
+        return false;
     }
     if (t->builtin == SV_MODEL_BUILTIN_STRING && (is_space(s[0]) || is_space(s[len - 1])))
         report(c, SV_SEV_WARNING, "invalid", NULL, "string %s has leading or trailing whitespace",
                quote(s, len).s);
+    return true;
 }
 
 /* ---- bindings, references, identifiers ---------------------------------- */
@@ -757,7 +762,7 @@ static void check_reference(vctx *c, const sv_model_element *el, const json_t *o
             sv_buf_addf(&allowed, "%s%s", i ? ", " : "",
                         sv_model_type_name(&sv_model_types[sv_model_type_refs[el->targets + i]]));
         report(c, SV_SEV_ERROR, "invalid", "reference",
-               "a reference to a %s is not allowed here; allowed: %s", sv_model_type_name(target),
+               "a reference to %s is not allowed here; allowed: %s", sv_model_type_name(target),
                allowed.ptr);
         sv_buf_release(&allowed);
     }
@@ -788,8 +793,7 @@ static void check_resource(vctx *c, const json_t *v, bool contained);
 static void check_value(vctx *c, const sv_model_element *el, const sv_model_type *t, const json_t *v)
 {
     if (t->kind == SV_MODEL_KIND_PRIMITIVE) {
-        check_primitive(c, t, v);
-        if (el->binding && t->builtin == SV_MODEL_BUILTIN_CODE && json_is_string(v))
+        if (check_primitive(c, t, v) && el->binding && t->builtin == SV_MODEL_BUILTIN_CODE)
             check_code_binding(c, el, v);
         return;
     }

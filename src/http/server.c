@@ -97,8 +97,7 @@ static enum MHD_Result send_response(sv_http_server *srv, struct MHD_Connection 
 {
     size_t len = 0;
     char *body = sv_buf_detach(&res->body, &len);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
@@ -121,9 +120,8 @@ static enum MHD_Result send_response(sv_http_server *srv, struct MHD_Connection 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     sv_http_server *srv = cls;
     conn_state *cs = *con_cls;
@@ -226,8 +224,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
 }
 
-sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server,
-                            sv_buf *reterr)
+sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server, sv_buf *reterr)
 {
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof(addr));

@@ -69,8 +69,7 @@ typedef struct sv_http_config {
 
 typedef struct sv_http_server sv_http_server;
 
-sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server,
-                            sv_buf *reterr);
+sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server, sv_buf *reterr);
 unsigned sv_http_server_port(const sv_http_server *s);
 /* Stops accepting, drains requests in flight, frees the server.  Accepts NULL. */
 void sv_http_server_stop(sv_http_server *s);

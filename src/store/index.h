@@ -16,7 +16,8 @@
 typedef enum sv_index_kind {
     SV_INDEX_STRING,    /* value = normalised (lowercase, accents folded), exact = as written */
     SV_INDEX_TOKEN,     /* system, value = code, exact = display/text (may be NULL) */
-    SV_INDEX_REFERENCE, /* system = target type (may be NULL), value = target id, exact = url as written */
+    SV_INDEX_REFERENCE, /* system = target type (may be NULL), value = target id, exact = url as
+                           written */
     SV_INDEX_DATE,      /* low, high = inclusive range in milliseconds since 1970 UTC */
     SV_INDEX_NUMBER,    /* number */
     SV_INDEX_QUANTITY,  /* number, system = unit system, value = unit code, exact = unit text */
@@ -38,7 +39,10 @@ typedef struct sv_index_rows {
     size_t len, cap;
 } sv_index_rows;
 
-#define SV_INDEX_ROWS_INIT {NULL, 0, 0}
+#define SV_INDEX_ROWS_INIT                                                                         \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 /* Appends a row; the strings are copied (NULL stays NULL).  Returns the new row. */
 sv_index_row *sv_index_rows_add(sv_index_rows *r, sv_index_kind kind, const char *param,

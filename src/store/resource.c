@@ -35,7 +35,8 @@ static const char SQL_ADD_TOKEN[] =
     "INSERT INTO idx_token (rid, param, system, value, exact) VALUES (?, ?, ?, ?, ?)";
 static const char SQL_ADD_REFERENCE[] =
     "INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)";
-static const char SQL_ADD_DATE[] = "INSERT INTO idx_date (rid, param, low, high) VALUES (?, ?, ?, ?)";
+static const char SQL_ADD_DATE[] =
+    "INSERT INTO idx_date (rid, param, low, high) VALUES (?, ?, ?, ?)";
 static const char SQL_ADD_NUMBER[] = "INSERT INTO idx_number (rid, param, value) VALUES (?, ?, ?)";
 static const char SQL_ADD_QUANTITY[] =
     "INSERT INTO idx_quantity (rid, param, value, system, code, unit) VALUES (?, ?, ?, ?, ?, ?)";
@@ -99,8 +100,8 @@ static char *dup_column(sv_stmt *st, int col, size_t *ret_len)
     return c;
 }
 
-sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json,
-                        sv_stored *ret, sv_buf *reterr)
+sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json, sv_stored *ret,
+                        sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, with_json ? SQL_CURRENT : SQL_CURRENT_META, &st, reterr);
@@ -134,8 +135,8 @@ sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_j
     return SV_OK;
 }
 
-sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version,
-                      sv_stored *ret, sv_buf *reterr)
+sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version, sv_stored *ret,
+                      sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_VREAD, &st, reterr);
@@ -181,9 +182,12 @@ static sv_err run_rid(sv_db *db, const char *sql, int64_t rid, sv_buf *reterr)
 static sv_err add_row(sv_db *db, int64_t rid, const sv_index_row *r, sv_buf *reterr)
 {
     static const char *const sql[] = {
-        [SV_INDEX_STRING] = SQL_ADD_STRING,     [SV_INDEX_TOKEN] = SQL_ADD_TOKEN,
-        [SV_INDEX_REFERENCE] = SQL_ADD_REFERENCE, [SV_INDEX_DATE] = SQL_ADD_DATE,
-        [SV_INDEX_NUMBER] = SQL_ADD_NUMBER,     [SV_INDEX_QUANTITY] = SQL_ADD_QUANTITY,
+        [SV_INDEX_STRING] = SQL_ADD_STRING,
+        [SV_INDEX_TOKEN] = SQL_ADD_TOKEN,
+        [SV_INDEX_REFERENCE] = SQL_ADD_REFERENCE,
+        [SV_INDEX_DATE] = SQL_ADD_DATE,
+        [SV_INDEX_NUMBER] = SQL_ADD_NUMBER,
+        [SV_INDEX_QUANTITY] = SQL_ADD_QUANTITY,
         [SV_INDEX_URI] = SQL_ADD_URI,
     };
     sv_stmt *st;
@@ -270,8 +274,8 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
         return e;
 
     if (version > 1) {
-        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
-                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
+        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,  SQL_DEL_REFERENCE,
+                                          SQL_DEL_DATE,   SQL_DEL_NUMBER, SQL_DEL_QUANTITY,
                                           SQL_DEL_URI};
         for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
             e = run_rid(db, del[i], rid, reterr);

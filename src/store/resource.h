@@ -24,8 +24,8 @@ typedef struct sv_stored {
     int64_t last_updated; /* ms since 1970 UTC */
     int64_t seq;          /* global order of versions (history) */
     bool deleted;
-    char method[8];       /* POST, PUT, PATCH, DELETE */
-    char *json;           /* owned; NULL when deleted or not asked for */
+    char method[8]; /* POST, PUT, PATCH, DELETE */
+    char *json;     /* owned; NULL when deleted or not asked for */
     size_t json_len;
 } sv_stored;
 
@@ -33,11 +33,11 @@ void sv_stored_clear(sv_stored *s); /* frees json; accepts NULL */
 
 /* The current version of type/id.  SV_ERR_NOT_FOUND when it never existed; a
  * deleted resource is returned with deleted = true (and no json). */
-sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json,
-                        sv_stored *ret, sv_buf *reterr);
+sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json, sv_stored *ret,
+                        sv_buf *reterr);
 /* One version.  SV_ERR_NOT_FOUND when there is no such version. */
-sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version,
-                      sv_stored *ret, sv_buf *reterr);
+sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version, sv_stored *ret,
+                      sv_buf *reterr);
 /* Writes version `version` (1 for a new resource, current + 1 otherwise).
  * json == NULL writes a deletion.  rows may be NULL (no index rows). */
 sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t version,

@@ -9,7 +9,8 @@ static const char SQL_SELECT[] =
     "SELECT r.type, r.id, r.version, r.last_updated, v.json, v.seq, v.method"
     " FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
     " WHERE r.type = ? AND r.deleted = 0";
-static const char SQL_COUNT[] = "SELECT COUNT(*) FROM resource r WHERE r.type = ? AND r.deleted = 0";
+static const char SQL_COUNT[] =
+    "SELECT COUNT(*) FROM resource r WHERE r.type = ? AND r.deleted = 0";
 static const char SQL_ORDER[] = " ORDER BY r.rid LIMIT ? OFFSET ?";
 
 static const char F_ID[] = "r.id = ?";
@@ -80,12 +81,14 @@ static const char F_QTY_LE[] = "EXISTS (SELECT 1 FROM idx_quantity q WHERE q.rid
 static const char F_QTY_GE[] = "EXISTS (SELECT 1 FROM idx_quantity q WHERE q.rid = r.rid AND"
                                " q.param = ? AND q.value >= ?)";
 static const char *const F_MISSING[] = {
-    [SV_INDEX_STRING] = "NOT EXISTS (SELECT 1 FROM idx_string z WHERE z.rid = r.rid AND z.param = ?)",
+    [SV_INDEX_STRING] =
+        "NOT EXISTS (SELECT 1 FROM idx_string z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_TOKEN] = "NOT EXISTS (SELECT 1 FROM idx_token z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_REFERENCE] =
         "NOT EXISTS (SELECT 1 FROM idx_reference z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_DATE] = "NOT EXISTS (SELECT 1 FROM idx_date z WHERE z.rid = r.rid AND z.param = ?)",
-    [SV_INDEX_NUMBER] = "NOT EXISTS (SELECT 1 FROM idx_number z WHERE z.rid = r.rid AND z.param = ?)",
+    [SV_INDEX_NUMBER] =
+        "NOT EXISTS (SELECT 1 FROM idx_number z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_QUANTITY] =
         "NOT EXISTS (SELECT 1 FROM idx_quantity z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_URI] = "NOT EXISTS (SELECT 1 FROM idx_uri z WHERE z.rid = r.rid AND z.param = ?)",
@@ -97,7 +100,8 @@ static const char *const F_PRESENT[] = {
         "EXISTS (SELECT 1 FROM idx_reference z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_DATE] = "EXISTS (SELECT 1 FROM idx_date z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_NUMBER] = "EXISTS (SELECT 1 FROM idx_number z WHERE z.rid = r.rid AND z.param = ?)",
-    [SV_INDEX_QUANTITY] = "EXISTS (SELECT 1 FROM idx_quantity z WHERE z.rid = r.rid AND z.param = ?)",
+    [SV_INDEX_QUANTITY] =
+        "EXISTS (SELECT 1 FROM idx_quantity z WHERE z.rid = r.rid AND z.param = ?)",
     [SV_INDEX_URI] = "EXISTS (SELECT 1 FROM idx_uri z WHERE z.rid = r.rid AND z.param = ?)",
 };
 

@@ -1,0 +1,90 @@
+// server.mjs - starts the real samverka binary on 127.0.0.1 with a temporary
+// database and talks HTTP to it (redis start_server, nginx-tests style).
+//
+//   const srv = await startServer();           // port 0: the kernel picks one
+//   const res = await srv.fetch('/fhir/Patient', {method: 'POST', json: {...}});
+//   await srv.restart();                        // same database, new process
+//   await srv.stop();                           // SIGTERM, waits for exit 0
+//
+// SAMVERKA_BIN names the binary (make check sets it; default build/samverka).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const BIN = process.env.SAMVERKA_BIN || join(root, 'build', 'samverka');
+export const ROOT = root;
+export const FHIR_JSON = 'application/fhir+json';
+
+function launch(dbPath, extraArgs = [], listen = '127.0.0.1:0') {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, ['serve', '--listen', listen, '--db', dbPath, '--log-level', 'warn', ...extraArgs], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 15000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[^\s]+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ child, base: m[1], stderr: () => err });
+      }
+    });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code ?? signal}) before listening: ${err}`));
+    });
+  });
+}
+
+function waitExit(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve({ code: child.exitCode, signal: child.signalCode });
+    child.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+}
+
+export async function startServer(options = {}) {
+  const dir = options.dir || mkdtempSync(join(tmpdir(), 'samverka-test-'));
+  const dbPath = join(dir, 'test.db');
+  const args = options.args || [];
+  let proc = await launch(dbPath, args);
+  const srv = {
+    dir,
+    dbPath,
+    get base() { return proc.base; },
+    get fhirBase() { return `${proc.base}/fhir`; },
+    get pid() { return proc.child.pid; },
+    stderr: () => proc.stderr(),
+    // fetch with a path relative to the server; {json} sets body and content-type.
+    async fetch(path, init = {}) {
+      const headers = { ...(init.headers || {}) };
+      let body = init.body;
+      if (init.json !== undefined) {
+        body = JSON.stringify(init.json);
+        if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = FHIR_JSON;
+      }
+      const res = await fetch(proc.base + path, { method: init.method || 'GET', headers, body });
+      const text = await res.text();
+      let json;
+      try { json = text ? JSON.parse(text) : undefined; } catch { json = undefined; }
+      return { status: res.status, headers: res.headers, text, json };
+    },
+    async stop(signal = 'SIGTERM') {
+      proc.child.kill(signal);
+      return waitExit(proc.child);
+    },
+    async kill() { return srv.stop('SIGKILL'); },
+    async restart(signal = 'SIGTERM') {
+      await srv.stop(signal);
+      proc = await launch(dbPath, args);
+    },
+    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+  };
+  return srv;
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# install-deps.sh - installs the Debian and npm packages samverka needs, if missing.
+# As root it runs apt-get; otherwise it says what is missing and how to get it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+    build-essential cmake pkg-config
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
+    sqlite3 curl
+)
+
+missing=()
+for p in "${debian_packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$p")
+    fi
+done
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "install-deps: installing ${missing[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        echo "install-deps: installing ${missing[*]} (sudo)"
+        sudo DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+        echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+        echo "install-deps: run as root: apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+fi
+
+# npm packages for the tests and generators (package-lock.json pins them).
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+    echo "install-deps: npm ci"
+    npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
