@@ -140,6 +140,7 @@ void sv_fhir_reference_parse(const char *ref, sv_fhir_reference *ret)
 
 typedef enum op {
     OP_FOCUS,         /* $this */
+    OP_ROOT,          /* %resource, %rootResource: the resource evaluated */
     OP_LITERAL,       /* 'text', 12, 1.5, true, false */
     OP_EMPTY_LITERAL, /* {} */
     OP_TYPE_FILTER,   /* a leading type name: Patient.name */
@@ -217,6 +218,38 @@ static node *node_new(op o, node *input)
     return n;
 }
 
+/*
+ * A choice member named by its JSON name ("valueQuantity", "eventCoding"): the
+ * choice element and the member's type, or NULL.  FHIRPath proper navigates by
+ * "value", but the JSON name is unambiguous and common in hand-written paths.
+ */
+static const sv_fhir_element *find_choice_member(const char *owner, const char *name,
+                                                 const char **ret_type)
+{
+    char prefix[64];
+    size_t len = strlen(name);
+    for (size_t i = 1; i < len && i < sizeof(prefix); i++) {
+        if (name[i] < 'A' || name[i] > 'Z')
+            continue;
+        memcpy(prefix, name, i);
+        prefix[i] = '\0';
+        const sv_fhir_element *e = sv_fhir_element_find(owner, prefix);
+        if (!e || !e->choices)
+            continue;
+        const char *suffix = name + i;
+        for (const char *const *c = e->choices; *c; c++) {
+            char first = (*c)[0];
+            if (first >= 'a' && first <= 'z')
+                first = (char)(first - 'a' + 'A');
+            if (suffix[0] == first && strcmp(suffix + 1, *c + 1) == 0) {
+                *ret_type = *c;
+                return e;
+            }
+        }
+    }
+    return NULL;
+}
+
 /* ---- lexer --------------------------------------------------------------------------- */
 
 typedef enum tok_kind { TOK_END, TOK_IDENT, TOK_STRING, TOK_NUMBER, TOK_SYMBOL } tok_kind;
@@ -269,7 +302,7 @@ static void next(parser *ps)
     if (*p == '\0') {
         t->kind = TOK_END;
         t->len = 0;
-    } else if (is_ident_start(*p) || (*p == '$' && is_ident_start(p[1]))) {
+    } else if (is_ident_start(*p) || ((*p == '$' || *p == '%') && is_ident_start(p[1]))) {
         const char *s = p++;
         while (is_ident_start(*p) || is_digit(*p))
             p++;
@@ -441,6 +474,14 @@ static const char *parse_type_specifier(parser *ps)
     if (system && buf[0] >= 'A' && buf[0] <= 'Z')
         buf[0] = (char)(buf[0] - 'A' + 'a'); /* System.String -> string */
     const sv_fhir_type *t = sv_fhir_type_find(buf);
+    if (!t && buf[0] >= 'A' && buf[0] <= 'Z') {
+        /* An unqualified FHIRPath system type (DateTime, String) names the FHIR primitive;
+         * R4's Observation-code-value-date writes ofType(DateTime). */
+        buf[0] = (char)(buf[0] - 'A' + 'a');
+        t = sv_fhir_type_find(buf);
+        if (t && t->kind != SV_FHIR_KIND_PRIMITIVE)
+            t = NULL;
+    }
     if (!t) {
         fail(ps, SV_ERR_INVALID, "unknown type '%.*s'%s", name.start, name.len, NULL);
         return NULL;
@@ -507,8 +548,17 @@ static node *make_child(parser *ps, node *input, const char *in_type, const toke
     if (!in_type)
         return n; /* looked up per item at run time */
     const sv_fhir_element *e = sv_fhir_element_find(in_type, n->name);
+    const char *member;
     if (e) {
         child_set_element(n, e, NULL);
+    } else if ((e = find_choice_member(in_type, n->name, &member))) {
+        n->element = e;
+        n->keys[0].key = strdup(n->name);
+        if (!n->keys[0].key)
+            abort();
+        n->keys[0].type = member;
+        n->nkeys = 1;
+        n->out = member;
     } else if (!is_abstract_resource(in_type)) {
         fail(ps, SV_ERR_INVALID, "unknown element '%.*s' on '%s'", name->start, name->len,
              in_type);
@@ -639,6 +689,14 @@ static node *parse_term(parser *ps, const char *focus)
         n->ltype = "boolean";
         n->out = "boolean";
         return n;
+    }
+    if (t.start[0] == '%') {
+        if (!((t.len == 9 && memcmp(t.start, "%resource", 9) == 0) ||
+              (t.len == 13 && memcmp(t.start, "%rootResource", 13) == 0))) {
+            fail(ps, SV_ERR_INVALID, "unsupported variable '%.*s'%s", t.start, t.len, NULL);
+            return NULL;
+        }
+        return node_new(OP_ROOT, NULL); /* its type is known only at run time */
     }
     if (t.start[0] == '$') {
         if (t.len != 5 || memcmp(t.start, "$this", 5) != 0) {
@@ -1025,9 +1083,15 @@ static void eval_child(eval_ctx *ctx, const node *n, const coll *in, coll *out)
         if ((it->flags & ITEM_UNRESOLVED) || !json_is_object(it->node))
             continue;
         const sv_fhir_element *e = n->element;
-        if (!e && it->type)
+        const char *member = NULL;
+        if (!e && it->type) {
             e = sv_fhir_element_find(it->type, n->name);
-        if (!e) {
+            if (!e)
+                e = find_choice_member(it->type, n->name, &member);
+        }
+        if (member) {
+            push_values(ctx, out, json_object_get(it->node, n->name), member);
+        } else if (!e) {
             /* Outside the model (unknown type): plain JSON navigation, untyped. */
             push_values(ctx, out, json_object_get(it->node, n->name), NULL);
         } else if (!e->choices) {
@@ -1118,6 +1182,9 @@ static void eval(eval_ctx *ctx, const node *n, const coll *focus, coll *out)
         in = &tmp;
     }
     switch (n->op) {
+    case OP_ROOT:
+        push(ctx, out, ctx->root, resource_type_of(ctx->root, "Resource"), 0);
+        break;
     case OP_FOCUS:
         for (size_t i = 0; i < in->len; i++)
             push(ctx, out, in->v[i].node, in->v[i].type, in->v[i].flags);

@@ -3,7 +3,7 @@
  * element model it compiles against.
  *
  * Enough for the expressions of the R4 search parameters: paths, `|` unions,
- * `[n]`, parentheses, `$this`, string/number/boolean literals, `=` `!=` `and`
+ * `[n]`, parentheses, `$this`, `%resource`, string/number/boolean literals, `=` `!=` `and`
  * `or` `xor`, `is X` / `as X`, and the functions where(), exists(), empty(),
  * not(), first(), last(), hasValue(), ofType(X), as(X), is(X), resolve() and
  * extension('url').  Type names may be qualified (FHIR.Quantity).
@@ -18,7 +18,8 @@
  * placeholders are dropped from results and cannot be navigated.
  *
  * Not supported: arithmetic, string functions, comparisons other than = and !=,
- * extensions on primitives (`_given`), variables other than $this.
+ * extensions on primitives (`_given`), variables other than $this, %resource and
+ * %rootResource (both the resource evaluated; contained resources are not separate).
  *
  * Threads: a compiled sv_fhirpath is immutable; any number of threads may
  * evaluate it at once (jansson values are only read).

@@ -898,10 +898,12 @@ static void check_extension_sibling(vctx *c, const sv_model_element *el, const j
         report(c, SV_SEV_ERROR, "structure", NULL, "empty arrays are not allowed");
         return;
     }
-    if (json_is_array(value) && json_array_size(value) != m)
+    if (json_is_array(value) && json_array_size(value) != m) {
         report(c, SV_SEV_ERROR, "structure", NULL,
                "the '_' list has %zu entries but the value list has %zu; they must align", m,
                json_array_size(value));
+        return;
+    }
     frame *f = &c->frames[c->depth - 1];
     for (size_t i = 0; i < m && !c->stopped; i++) {
         const json_t *item = json_array_get(ext, i);
