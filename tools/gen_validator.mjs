@@ -316,7 +316,7 @@ function bindingIndex(ed) {
     return i < 0 ? 0 : i + 1;
 }
 
-function elementTypes(sd, node, isResourceRoot) {
+function elementTypes(node, isResourceRoot) {
     const ed = node.ed;
     if (isResourceRoot && node.name === 'id')
         return ['id']; /* R4 snapshots say System.String; the spec says id */
@@ -377,8 +377,8 @@ function allocateRun(sd, tree, node, isResourceRoot) {
                 die(`${ed.path}: contentReference ${p} not found`);
         }
         const types = ed.contentReference
-            ? elementTypes(sd, target, false)
-            : elementTypes(sd, k.node, isResourceRoot);
+            ? elementTypes(target, false)
+            : elementTypes(k.node, isResourceRoot);
         if (!types.length)
             die(`${ed.path}: no type`);
         maxTypes = Math.max(maxTypes, types.length);
@@ -428,7 +428,7 @@ const typeRows = typeNames.map((name) => {
         const tree = trees.get(name);
         run = allocateRun(sd, tree, tree.root, sd.kind === 'resource');
     }
-    let kind = { 'primitive-type': 'PRIMITIVE', 'complex-type': 'COMPLEX', resource: 'RESOURCE' }[
+    const kind = { 'primitive-type': 'PRIMITIVE', 'complex-type': 'COMPLEX', resource: 'RESOURCE' }[
         sd.kind
     ];
     const builtin = PRIMITIVE_BUILTIN[name] || COMPLEX_BUILTIN[name] || 'NONE';
@@ -444,6 +444,8 @@ const typeRows = typeNames.map((name) => {
 
 if (elements.length >= 65536 || typeRefs.length >= 65536 || valueSets.length >= 65535)
     die('tables outgrew uint16_t indexes; widen the fields in model.h');
+if (maxTypes > 255 || elements.some((e) => e.ntargets > 255))
+    die('an element has more than 255 types or targets; widen the fields in model.h');
 
 /* ---- codes --------------------------------------------------------------- */
 

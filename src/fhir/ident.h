@@ -17,7 +17,8 @@
  *
  * Reasons never contain the number itself: they end up in responses and logs,
  * and an identity number is personal data.
- * Depends on base/ only.
+ * Depends on base/ only; must not depend on jansson or the FHIR model, so that
+ * the checks can be reused for search parameters and import tools.
  */
 #ifndef SV_FHIR_IDENT_H
 #define SV_FHIR_IDENT_H

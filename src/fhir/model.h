@@ -74,12 +74,12 @@ typedef enum sv_model_builtin {
 } sv_model_builtin;
 
 typedef struct sv_model_type {
-    uint32_t name;       /* offset in sv_model_strings */
-    uint8_t kind;        /* sv_model_kind */
-    uint8_t abstract;    /* Resource, DomainResource, Element, BackboneElement */
-    uint8_t builtin;     /* sv_model_builtin */
-    uint16_t first;      /* first child in sv_model_elements */
-    uint16_t count;      /* number of children (0 for primitives) */
+    uint32_t name;    /* offset in sv_model_strings */
+    uint8_t kind;     /* sv_model_kind */
+    uint8_t abstract; /* Resource, DomainResource, Element, BackboneElement */
+    uint8_t builtin;  /* sv_model_builtin */
+    uint16_t first;   /* first child in sv_model_elements */
+    uint16_t count;   /* number of children (0 for primitives) */
 } sv_model_type;
 
 /* sv_model_element.flags */
@@ -89,15 +89,15 @@ typedef struct sv_model_type {
 #define SV_MODEL_EL_NO_EXTENSION 0x08 /* an XML attribute (Element.id, Extension.url): no _name */
 
 typedef struct sv_model_element {
-    uint32_t name;     /* offset in sv_model_strings; without "[x]" */
-    uint8_t flags;     /* SV_MODEL_EL_* */
-    uint16_t types;    /* first of ntypes type indexes in sv_model_type_refs */
+    uint32_t name;  /* offset in sv_model_strings; without "[x]" */
+    uint8_t flags;  /* SV_MODEL_EL_* */
+    uint16_t types; /* first of ntypes type indexes in sv_model_type_refs */
     uint8_t ntypes;
-    uint16_t targets;  /* first of ntargets resource type indexes for a Reference */
-    uint8_t ntargets;  /* 0: any resource type */
-    uint16_t first;    /* own children (BackboneElement/Element), else 0 */
-    uint16_t count;    /* number of own children; 0 means: use the type's */
-    uint16_t binding;  /* 1 + index in sv_model_valuesets of a required binding; 0: none */
+    uint16_t targets; /* first of ntargets resource type indexes for a Reference */
+    uint8_t ntargets; /* 0: any resource type */
+    uint16_t first;   /* own children (BackboneElement/Element), else 0 */
+    uint16_t count;   /* number of own children; 0 means: use the type's */
+    uint16_t binding; /* 1 + index in sv_model_valuesets of a required binding; 0: none */
 } sv_model_element;
 
 typedef struct sv_model_valueset {
@@ -153,10 +153,10 @@ const sv_model_type *sv_model_type_findn(const char *name, size_t len);
 bool sv_model_is_resource_type(const char *name);
 /* A child of a type or of a backbone element by its stored name (no [x]). */
 const sv_model_element *sv_model_element_find(const sv_model_element *first, size_t count,
-                                            const char *name, size_t len);
+                                              const char *name, size_t len);
 /* The children of an element: its own run, else those of its (single) type. */
 void sv_model_element_children(const sv_model_element *e, const sv_model_element **ret_first,
-                              size_t *ret_count);
+                               size_t *ret_count);
 /* Whether code (and, when system is not NULL, system) is in value set
  * index vs (sv_model_element.binding - 1). */
 bool sv_model_valueset_contains(unsigned vs, const char *system, const char *code);

@@ -54,7 +54,7 @@ bool sv_model_is_resource_type(const char *name)
 }
 
 const sv_model_element *sv_model_element_find(const sv_model_element *first, size_t count,
-                                            const char *name, size_t len)
+                                              const char *name, size_t len)
 {
     size_t lo = 0, hi = count;
     while (lo < hi) {
@@ -71,7 +71,7 @@ const sv_model_element *sv_model_element_find(const sv_model_element *first, siz
 }
 
 void sv_model_element_children(const sv_model_element *e, const sv_model_element **ret_first,
-                              size_t *ret_count)
+                               size_t *ret_count)
 {
     if (e->count) {
         *ret_first = &sv_model_elements[e->first];
@@ -120,19 +120,19 @@ typedef struct frame {
 
 typedef struct vctx {
     sv_outcome *out;
-    int errors;              /* error issues added */
-    int issues;              /* issues added */
-    bool stopped;            /* issue limit reached */
-    bool too_deep;           /* depth issue already reported */
-    int conditional_refs;    /* > 0 inside a transaction or batch Bundle */
+    int errors;           /* error issues added */
+    int issues;           /* issues added */
+    bool stopped;         /* issue limit reached */
+    bool too_deep;        /* depth issue already reported */
+    int conditional_refs; /* > 0 inside a transaction or batch Bundle */
     const sv_model_type *element_type;
     size_t depth;
     frame frames[SV_FHIR_VALIDATE_MAX_DEPTH];
 } vctx;
 
 /* Object flags for check_object. */
-#define OBJ_RESOURCE 0x1   /* a resource root: resourceType allowed */
-#define OBJ_HAS_VALUE 0x2  /* the _name of a primitive that has a value */
+#define OBJ_RESOURCE 0x1  /* a resource root: resourceType allowed */
+#define OBJ_HAS_VALUE 0x2 /* the _name of a primitive that has a value */
 
 static void path_build(const vctx *c, sv_buf *b, const char *extra)
 {
@@ -552,14 +552,14 @@ static bool check_primitive(vctx *c, const sv_model_type *t, const json_t *v)
     case SV_MODEL_BUILTIN_POSITIVE_INT:
     case SV_MODEL_BUILTIN_UNSIGNED_INT: {
         if (!json_is_integer(v)) {
-            report(c, SV_SEV_ERROR, "structure", NULL, "expected a json integer (%s), found %s",
-                   tn, json_kind(v));
+            report(c, SV_SEV_ERROR, "structure", NULL, "expected a json integer (%s), found %s", tn,
+                   json_kind(v));
             return false;
         }
         json_int_t n = json_integer_value(v);
         json_int_t min = t->builtin == SV_MODEL_BUILTIN_INTEGER        ? INT32_MIN
                          : t->builtin == SV_MODEL_BUILTIN_POSITIVE_INT ? 1
-                                                                      : 0;
+                                                                       : 0;
         if (n >= min && n <= INT32_MAX)
             return true;
         report(c, SV_SEV_ERROR, "invalid", NULL, "%s %lld is out of range (%lld to %ld)", tn,
@@ -626,7 +626,7 @@ static bool coding_in(unsigned vs, const json_t *coding)
     const json_t *code = json_object_get(coding, "code");
     return json_is_string(code) &&
            sv_model_valueset_contains(vs, json_is_string(system) ? json_string_value(system) : NULL,
-                                     json_string_value(code));
+                                      json_string_value(code));
 }
 
 static void check_coding_binding(vctx *c, const sv_model_element *el, const sv_model_type *t,
@@ -645,9 +645,8 @@ static void check_coding_binding(vctx *c, const sv_model_element *el, const sv_m
             return;
     sv_buf allowed = SV_BUF_INIT;
     allowed_codes(vs, &allowed);
-    report(c, SV_SEV_ERROR, "code-invalid", NULL,
-           "no coding is from the required value set %s%s", sv_model_valueset_url(vs),
-           allowed.ptr);
+    report(c, SV_SEV_ERROR, "code-invalid", NULL, "no coding is from the required value set %s%s",
+           sv_model_valueset_url(vs), allowed.ptr);
     sv_buf_release(&allowed);
 }
 
@@ -752,8 +751,8 @@ static void check_reference(vctx *c, const sv_model_element *el, const json_t *o
         target = t;
     }
     if (why) {
-        report(c, SV_SEV_ERROR, "invalid", "reference", "invalid reference %s: %s",
-               quote(s, len).s, why);
+        report(c, SV_SEV_ERROR, "invalid", "reference", "invalid reference %s: %s", quote(s, len).s,
+               why);
         return;
     }
     if (target && !target_allowed(el, target)) {
@@ -772,15 +771,15 @@ static void check_identifier(vctx *c, const json_t *obj)
 {
     const json_t *system = json_object_get(obj, "system");
     const json_t *value = json_object_get(obj, "value");
-    if (!json_is_string(system) || !json_is_string(value))
-        return;
+    if (!json_is_string(system) || !json_is_string(value) || json_string_length(value) == 0)
+        return; /* a missing or empty value is reported on its own */
     sv_ident_kind kind = sv_ident_kind_from_system(json_string_value(system));
     if (kind == SV_IDENT_NONE)
         return;
     sv_buf why = SV_BUF_INIT;
     if (sv_ident_check(kind, json_string_value(value), &why) != SV_OK)
-        report(c, SV_SEV_ERROR, "invalid", "value", "not a valid %s: %s",
-               sv_ident_kind_name(kind), why.ptr);
+        report(c, SV_SEV_ERROR, "invalid", "value", "not a valid %s: %s", sv_ident_kind_name(kind),
+               why.ptr);
     sv_buf_release(&why);
 }
 
@@ -790,7 +789,8 @@ static void check_object(vctx *c, const json_t *obj, const sv_model_element *kid
                          unsigned flags);
 static void check_resource(vctx *c, const json_t *v, bool contained);
 
-static void check_value(vctx *c, const sv_model_element *el, const sv_model_type *t, const json_t *v)
+static void check_value(vctx *c, const sv_model_element *el, const sv_model_type *t,
+                        const json_t *v)
 {
     if (t->kind == SV_MODEL_KIND_PRIMITIVE) {
         if (check_primitive(c, t, v) && el->binding && t->builtin == SV_MODEL_BUILTIN_CODE)
@@ -889,8 +889,7 @@ static void check_extension_sibling(vctx *c, const sv_model_element *el, const j
     }
     if (!json_is_array(ext)) {
         report(c, SV_SEV_ERROR, "structure", NULL,
-               "the '_' entry of a repeating primitive must be an array, found %s",
-               json_kind(ext));
+               "the '_' entry of a repeating primitive must be an array, found %s", json_kind(ext));
         return;
     }
     size_t m = json_array_size(ext);
@@ -927,8 +926,8 @@ static void check_extension_sibling(vctx *c, const sv_model_element *el, const j
  * then *ret_choice is the choice element whose prefix matched, if any.
  */
 static const sv_model_element *resolve(const sv_model_element *kids, size_t n, const char *name,
-                                      size_t len, unsigned *ret_slot,
-                                      const sv_model_element **ret_choice)
+                                       size_t len, unsigned *ret_slot,
+                                       const sv_model_element **ret_choice)
 {
     const sv_model_element *e = sv_model_element_find(kids, n, name, len);
     *ret_choice = NULL;
@@ -970,7 +969,15 @@ static void choice_name(const sv_model_element *e, unsigned slot, char *buf, siz
 
 static void report_unknown(vctx *c, const char *key, const sv_model_element *choice)
 {
-    if (!push(c, key, strlen(key)))
+    /* The key is user input: keep the path short, and cut only between
+     * UTF-8 sequences. */
+    size_t len = strlen(key), max = 64;
+    if (len > max) {
+        len = max;
+        while (len > 0 && ((unsigned char)key[len] & 0xC0) == 0x80)
+            len--;
+    }
+    if (!push(c, key, len))
         return;
     if (choice) {
         sv_buf names = SV_BUF_INIT;
@@ -981,11 +988,11 @@ static void report_unknown(vctx *c, const char *key, const sv_model_element *cho
         }
         if (choice->ntypes > 12)
             sv_buf_adds(&names, ", ...");
-        report(c, SV_SEV_ERROR, "structure", NULL, "unknown element '%s'; %s[x] allows %s", key,
-               sv_model_element_name(choice), names.ptr);
+        report(c, SV_SEV_ERROR, "structure", NULL, "unknown element %s; %s[x] allows %s",
+               quote(key, strlen(key)).s, sv_model_element_name(choice), names.ptr);
         sv_buf_release(&names);
     } else {
-        report(c, SV_SEV_ERROR, "structure", NULL, "unknown element '%s'", key);
+        report(c, SV_SEV_ERROR, "structure", NULL, "unknown element %s", quote(key, strlen(key)).s);
     }
     pop(c);
 }
@@ -1025,7 +1032,8 @@ static void check_object(vctx *c, const json_t *obj, const sv_model_element *kid
             continue;
         }
         const sv_model_type *t = sv_model_element_type(el, slot);
-        if (is_ext && (t->kind != SV_MODEL_KIND_PRIMITIVE || (el->flags & SV_MODEL_EL_NO_EXTENSION))) {
+        if (is_ext && (t->kind != SV_MODEL_KIND_PRIMITIVE || t->builtin == SV_MODEL_BUILTIN_XHTML ||
+                       (el->flags & SV_MODEL_EL_NO_EXTENSION))) {
             report_unknown(c, key, NULL);
             continue;
         }

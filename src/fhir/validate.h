@@ -25,7 +25,9 @@
  *
  * No allocation happens for a valid resource; issues are allocated by
  * sv_outcome.  Thread-safe: all state is on the stack.
- * Depends on base/, fhir/outcome.h, fhir/model.h, fhir/ident.h and jansson.
+ * Depends on base/, fhir/outcome.h, fhir/model.h, fhir/ident.h and jansson;
+ * must not depend on store/, db/ or any I/O: validation is a pure function of
+ * the JSON (and of today's date, for identifiers).
  */
 #ifndef SV_FHIR_VALIDATE_H
 #define SV_FHIR_VALIDATE_H

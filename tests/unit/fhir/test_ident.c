@@ -82,10 +82,10 @@ static const icase cases[] = {
     {CPR, "0101801234", OK},
     {CPR, "010180-1235", OK}, /* modulus 11 is not required */
     {CPR, "310280-1234", "no such date"},
-    {CPR, "290200-4000", OK},             /* 4, 00-36: 2000, a leap year */
-    {CPR, "290200-1000", "no such date"}, /* 0-3: 1900, not a leap year */
-    {CPR, "290200-5000", OK},             /* 5-8, 00-57: 2000 */
-    {CPR, "290258-5000", "no such date"}, /* 5-8, 58-99: 1858, not a leap year */
+    {CPR, "290200-4000", OK},              /* 4, 00-36: 2000, a leap year */
+    {CPR, "290200-1000", "no such date"},  /* 0-3: 1900, not a leap year */
+    {CPR, "290200-5000", OK},              /* 5-8, 00-57: 2000 */
+    {CPR, "290258-5000", "no such date"},  /* 5-8, 58-99: 1858, not a leap year */
     {CPR, "290256-5000", "in the future"}, /* 5-8, 00-57: 2056 */
     {CPR, "010158-5000", OK},              /* 5-8, 58-99: 1858 */
     {CPR, "010136-4000", "in the future"}, /* 2036 */
@@ -116,9 +116,9 @@ static void test_cases(void **state)
                             : e == SV_OK && why.len == 0;
         if (!ok) {
             failures++;
-            printf("case %zu: %s '%s': expected %s, got %s '%s'\n", i,
-                   sv_ident_kind_name(c->kind), c->value, c->reason ? c->reason : "valid",
-                   e == SV_OK ? "valid" : "invalid", why.ptr);
+            printf("case %zu: %s '%s': expected %s, got %s '%s'\n", i, sv_ident_kind_name(c->kind),
+                   c->value, c->reason ? c->reason : "valid", e == SV_OK ? "valid" : "invalid",
+                   why.ptr);
         }
         sv_buf_release(&why);
     }

@@ -71,7 +71,8 @@ static void run_cases(const vcase *cases, size_t n)
         if (!c->expression)
             ok = errors == 0;
         else
-            ok = errors == 1 && is && is->expression && strcmp(is->expression, c->expression) == 0 &&
+            ok = errors == 1 && is && is->expression &&
+                 strcmp(is->expression, c->expression) == 0 &&
                  (!c->code || strcmp(is->code, c->code) == 0) &&
                  (!c->diag || (is->diagnostics && strstr(is->diagnostics, c->diag)));
         if (!ok) {
@@ -87,7 +88,10 @@ static void run_cases(const vcase *cases, size_t n)
     assert_int_equal(failures, 0);
 }
 
-#define VALID(json) {json, NULL, NULL, NULL}
+#define VALID(json)                                                                                \
+    {                                                                                              \
+        json, NULL, NULL, NULL                                                                     \
+    }
 #define RUN(cases) run_cases(cases, sizeof(cases) / sizeof(cases[0]))
 
 /* ---- resources that must be accepted ------------------------------------ */
@@ -95,70 +99,73 @@ static void run_cases(const vcase *cases, size_t n)
 static const vcase valid_cases[] = {
     VALID("{'resourceType':'Patient'}"),
     VALID("{'resourceType':'Patient','id':'pat-1.a','meta':{'versionId':'1','lastUpdated':"
-     "'2024-01-02T03:04:05.678Z','profile':['http://x.org/StructureDefinition/p|1.0']},"
-     "'active':true,'name':[{'use':'official','family':'Svensson','given':['Sven','Erik']}],"
-     "'gender':'male','birthDate':'1980-02-29','deceasedBoolean':false,"
-     "'multipleBirthInteger':2147483647,'telecom':[{'system':'phone','value':'+46 8 123'}]}"),
+          "'2024-01-02T03:04:05.678Z','profile':['http://x.org/StructureDefinition/p|1.0']},"
+          "'active':true,'name':[{'use':'official','family':'Svensson','given':['Sven','Erik']}],"
+          "'gender':'male','birthDate':'1980-02-29','deceasedBoolean':false,"
+          "'multipleBirthInteger':2147483647,'telecom':[{'system':'phone','value':'+46 8 123'}]}"),
     /* extension-only primitive, and aligned nulls */
     VALID("{'resourceType':'Patient','_birthDate':{'extension':[{'url':'http://x.org/e',"
-     "'valueCode':'unknown'}]}}"),
+          "'valueCode':'unknown'}]}}"),
     VALID("{'resourceType':'Patient','name':[{'given':['A',null],'_given':[null,{'extension':"
-     "[{'url':'http://x.org/e','valueString':'x'}]}]}]}"),
+          "[{'url':'http://x.org/e','valueString':'x'}]}]}]}"),
     VALID("{'resourceType':'Patient','name':[{'given':['A','B'],'_given':[{'id':'g1'},null]}]}"),
     VALID("{'resourceType':'Patient','_id':{'extension':[{'url':'http://x.org/e','valueBoolean':"
-     "true}]},'id':'a'}"),
+          "true}]},'id':'a'}"),
     /* dates and times */
     VALID("{'resourceType':'Observation','status':'final','code':{'text':'x'},"
-     "'effectiveDateTime':'2020'}"),
+          "'effectiveDateTime':'2020'}"),
     VALID("{'resourceType':'Observation','status':'final','code':{'text':'x'},"
-     "'effectiveDateTime':'2020-02'}"),
-    VALID("{'resourceType':'Observation','status':'final','code':{'text':'x'},"
-     "'effectiveDateTime':'2020-02-29T23:59:60.123+14:00','issued':'2020-01-01T00:00:00-03:30',"
-     "'valueTime':'12:30:00.5'}"),
+          "'effectiveDateTime':'2020-02'}"),
+    VALID(
+        "{'resourceType':'Observation','status':'final','code':{'text':'x'},"
+        "'effectiveDateTime':'2020-02-29T23:59:60.123+14:00','issued':'2020-01-01T00:00:00-03:30',"
+        "'valueTime':'12:30:00.5'}"),
     /* decimals are any json number; integers */
     VALID("{'resourceType':'Observation','status':'final','code':{'text':'x'},"
-     "'valueQuantity':{'value':1,'unit':'kg'}}"),
+          "'valueQuantity':{'value':1,'unit':'kg'}}"),
     VALID("{'resourceType':'Observation','status':'final','code':{'text':'x'},"
-     "'valueQuantity':{'value':-1.5e3,'comparator':'<='}}"),
+          "'valueQuantity':{'value':-1.5e3,'comparator':'<='}}"),
     VALID("{'resourceType':'MedicationRequest','status':'active','intent':'order',"
-     "'medicationCodeableConcept':{'text':'x'},'subject':{'reference':'Patient/1'},"
-     "'dispenseRequest':{'numberOfRepeatsAllowed':0},'dosageInstruction':[{'timing':"
-     "{'repeat':{'frequency':1,'period':1,'periodUnit':'d'}}}]}"),
+          "'medicationCodeableConcept':{'text':'x'},'subject':{'reference':'Patient/1'},"
+          "'dispenseRequest':{'numberOfRepeatsAllowed':0},'dosageInstruction':[{'timing':"
+          "{'repeat':{'frequency':1,'period':1,'periodUnit':'d'}}}]}"),
     /* references of every shape */
     VALID("{'resourceType':'Observation','status':'final','code':{'text':'x'},"
-     "'subject':{'reference':'Patient/1/_history/2'},'performer':[{'reference':"
-     "'http://x.org/fhir/Practitioner/9'},{'reference':'urn:uuid:"
-     "0b2a3f4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c'},{'reference':'urn:oid:1.2.752.1'},"
-     "{'display':'no reference at all'}],'hasMember':[{'reference':'#obs2'}],"
-     "'focus':[{'reference':'https://x.org/a/b'}]}"),
+          "'subject':{'reference':'Patient/1/_history/2'},'performer':[{'reference':"
+          "'http://x.org/fhir/Practitioner/9'},{'reference':'urn:uuid:"
+          "0b2a3f4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c'},{'reference':'urn:oid:1.2.752.1'},"
+          "{'display':'no reference at all'}],'hasMember':[{'reference':'#obs2'}],"
+          "'focus':[{'reference':'https://x.org/a/b'}]}"),
     VALID("{'resourceType':'Patient','contained':[{'resourceType':'Organization','id':'o1',"
-     "'name':'Org'}],'managingOrganization':{'reference':'#o1'}}"),
+          "'name':'Org'}],'managingOrganization':{'reference':'#o1'}}"),
     /* conditional references are fine inside a transaction */
-    VALID("{'resourceType':'Bundle','type':'transaction','entry':[{'fullUrl':"
-     "'urn:uuid:0b2a3f4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c','resource':{'resourceType':"
-     "'Observation','status':'final','code':{'text':'x'},'subject':{'reference':"
-     "'Patient?identifier=http://x.org|1'}},'request':{'method':'POST','url':'Observation'}}]}"),
+    VALID(
+        "{'resourceType':'Bundle','type':'transaction','entry':[{'fullUrl':"
+        "'urn:uuid:0b2a3f4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c','resource':{'resourceType':"
+        "'Observation','status':'final','code':{'text':'x'},'subject':{'reference':"
+        "'Patient?identifier=http://x.org|1'}},'request':{'method':'POST','url':'Observation'}}]}"),
     /* nested resources of any type */
-    VALID("{'resourceType':'Parameters','parameter':[{'name':'r','resource':{'resourceType':"
-     "'Medication','code':{'text':'m'}}},{'name':'p','part':[{'name':'q','valueInteger':1}]}]}"),
+    VALID(
+        "{'resourceType':'Parameters','parameter':[{'name':'r','resource':{'resourceType':"
+        "'Medication','code':{'text':'m'}}},{'name':'p','part':[{'name':'q','valueInteger':1}]}]}"),
     /* other primitives */
     VALID("{'resourceType':'Binary','contentType':'text/plain','data':'aGVs bG8='}"),
     VALID("{'resourceType':'Patient','extension':[{'url':'http://x.org/a','valueOid':"
-     "'urn:oid:2.16.840.1.113883'},{'url':'http://x.org/b','valueUuid':"
-     "'urn:uuid:0b2a3f4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c'},{'url':'http://x.org/c','valueCode':"
-     "'two words'},{'url':'http://x.org/d','valueMarkdown':'# x\\n\\n* y'},{'url':"
-     "'http://x.org/e','valueInstant':'2020-01-01T00:00:00Z'},{'url':'http://x.org/f',"
-     "'valueBase64Binary':'AAEC/w=='},{'url':'http://x.org/g','extension':[{'url':'h',"
-     "'valueId':'x.y-z'}]}]}"),
+          "'urn:oid:2.16.840.1.113883'},{'url':'http://x.org/b','valueUuid':"
+          "'urn:uuid:0b2a3f4c-1d2e-4f5a-8b9c-0d1e2f3a4b5c'},{'url':'http://x.org/c','valueCode':"
+          "'two words'},{'url':'http://x.org/d','valueMarkdown':'# x\\n\\n* y'},{'url':"
+          "'http://x.org/e','valueInstant':'2020-01-01T00:00:00Z'},{'url':'http://x.org/f',"
+          "'valueBase64Binary':'AAEC/w=='},{'url':'http://x.org/g','extension':[{'url':'h',"
+          "'valueId':'x.y-z'}]}]}"),
     /* required binding on CodeableConcept */
     VALID("{'resourceType':'Condition','subject':{'reference':'Patient/1'},'clinicalStatus':"
-     "{'coding':[{'system':'http://x.org/local','code':'a'},{'system':"
-     "'http://terminology.hl7.org/CodeSystem/condition-clinical','code':'active'}]}}"),
+          "{'coding':[{'system':'http://x.org/local','code':'a'},{'system':"
+          "'http://terminology.hl7.org/CodeSystem/condition-clinical','code':'active'}]}}"),
     /* national identifiers */
     VALID("{'resourceType':'Patient','identifier':[{'system':'urn:oid:1.2.752.129.2.1.3.1',"
-     "'value':'19121212-1212'},{'system':'urn:oid:1.2.752.129.2.1.3.3','value':"
-     "'701063-2391'},{'system':'urn:oid:1.2.208.176.1.2','value':'010180-1234'},"
-     "{'system':'http://x.org/other','value':'anything'}]}"),
+          "'value':'19121212-1212'},{'system':'urn:oid:1.2.752.129.2.1.3.3','value':"
+          "'701063-2391'},{'system':'urn:oid:1.2.208.176.1.2','value':'010180-1234'},"
+          "{'system':'http://x.org/other','value':'anything'}]}"),
     /* a string with a leading space is only a warning */
     VALID("{'resourceType':'Patient','name':[{'text':' Sven'}]}"),
 };
@@ -184,6 +191,11 @@ static const vcase structure_cases[] = {
      "unknown element"},
     {"{'resourceType':'Patient','name':[{'_id':{'id':'x'},'text':'a'}]}", "Patient.name[0]._id",
      "structure", "unknown element"},
+    {"{'resourceType':'Patient','text':{'status':'generated','div':'<div>x</div>','_div':{"
+     "'id':'d'}}}",
+     "Patient.text._div", "structure", "unknown element"},
+    {"{'resourceType':'Patient','text':{'status':'generated'}}", "Patient.text.div", "required",
+     "missing required element 'div'"},
     {"{'resourceType':'Patient','name':[{'resourceType':'HumanName'}]}",
      "Patient.name[0].resourceType", "structure", "unknown element"},
     /* json types */
@@ -193,8 +205,8 @@ static const vcase structure_cases[] = {
      "structure", "expected a json integer"},
     {"{'resourceType':'Patient','multipleBirthInteger':'2'}", "Patient.multipleBirthInteger",
      "structure", "found a string"},
-    {"{'resourceType':'Patient','multipleBirthInteger':2147483648}",
-     "Patient.multipleBirthInteger", "invalid", "out of range"},
+    {"{'resourceType':'Patient','multipleBirthInteger':2147483648}", "Patient.multipleBirthInteger",
+     "invalid", "out of range"},
     {"{'resourceType':'Patient','multipleBirthInteger':-2147483649}",
      "Patient.multipleBirthInteger", "invalid", "out of range"},
     {"{'resourceType':'Observation','status':'final','code':{'text':'x'},"
@@ -202,10 +214,8 @@ static const vcase structure_cases[] = {
      "Observation.valueQuantity.value", "structure", "expected a json number"},
     {"{'resourceType':'Patient','birthDate':19800101}", "Patient.birthDate", "structure",
      "expected a json string"},
-    {"{'resourceType':'Patient','name':'Sven'}", "Patient.name", "structure",
-     "must be an array"},
-    {"{'resourceType':'Patient','gender':['male']}", "Patient.gender", "structure",
-     "not an array"},
+    {"{'resourceType':'Patient','name':'Sven'}", "Patient.name", "structure", "must be an array"},
+    {"{'resourceType':'Patient','gender':['male']}", "Patient.gender", "structure", "not an array"},
     {"{'resourceType':'Patient','name':{'family':'x'}}", "Patient.name", "structure",
      "must be an array"},
     {"{'resourceType':'Patient','maritalStatus':'M'}", "Patient.maritalStatus", "structure",
@@ -231,8 +241,7 @@ static const vcase structure_cases[] = {
      "Patient.name[0].given", "structure", "must be an array"},
     {"{'resourceType':'Patient','_birthDate':'x'}", "Patient.birthDate", "structure",
      "must be an object"},
-    {"{'resourceType':'Patient','_birthDate':{'id':'x'}}", "Patient.birthDate", "invalid",
-     "ele-1"},
+    {"{'resourceType':'Patient','_birthDate':{'id':'x'}}", "Patient.birthDate", "invalid", "ele-1"},
     {"{'resourceType':'Patient','_birthDate':{'extension':[{'url':'http://x.org/e'}],"
      "'foo':1}}",
      "Patient.birthDate.foo", "structure", "unknown element"},
@@ -246,8 +255,8 @@ static const vcase structure_cases[] = {
      "deceased[x] allows"},
     {"{'resourceType':'Patient','deceasedBoolean':true,'deceasedDateTime':'2020'}",
      "Patient.deceasedDateTime", "structure", "'deceasedBoolean' is also present"},
-    {"{'resourceType':'Patient','deceasedboolean':true}", "Patient.deceasedboolean",
-     "structure", "unknown element"},
+    {"{'resourceType':'Patient','deceasedboolean':true}", "Patient.deceasedboolean", "structure",
+     "unknown element"},
     /* required elements */
     {"{'resourceType':'Observation','code':{'text':'x'}}", "Observation.status", "required",
      "missing required element 'status'"},
@@ -306,7 +315,8 @@ static void test_structure(void **state)
 
 /* Patient with an extension whose value[x] is given; one error expected at
  * Patient.extension[0].value<Type> (or none if expression is NULL). */
-#define EXT(type, value) "{'resourceType':'Patient','extension':[{'url':'http://x.org/e','value" type "':" value "}]}"
+#define EXT(type, value)                                                                           \
+    "{'resourceType':'Patient','extension':[{'url':'http://x.org/e','value" type "':" value "}]}"
 #define AT(type) "Patient.extension[0].value" type
 
 static const vcase format_cases[] = {
@@ -398,8 +408,8 @@ static void test_formats(void **state)
 
 /* ---- references, bindings, identifiers ---------------------------------- */
 
-#define OBS_SUBJECT(ref)                                                                          \
-    "{'resourceType':'Observation','status':'final','code':{'text':'x'},'subject':{'reference':" \
+#define OBS_SUBJECT(ref)                                                                           \
+    "{'resourceType':'Observation','status':'final','code':{'text':'x'},'subject':{'reference':"   \
     "'" ref "'}}"
 #define SUBJECT_AT "Observation.subject.reference"
 
@@ -532,6 +542,24 @@ static void test_not_an_object(void **state)
     json_decref(a);
 }
 
+static void test_long_unknown_key(void **state)
+{
+    (void)state;
+    char key[201], expected[80];
+    memset(key, 'k', 200);
+    key[200] = '\0';
+    snprintf(expected, sizeof(expected), "Patient.%.64s", key);
+    json_t *p = json_object();
+    json_object_set_new(p, "resourceType", json_string("Patient"));
+    json_object_set_new(p, key, json_true());
+    sv_outcome o = SV_OUTCOME_INIT;
+    assert_int_equal(sv_fhir_validate(p, &o), 1);
+    assert_string_equal(o.issues[0].expression, expected);
+    assert_true(strlen(o.issues[0].diagnostics) < 100);
+    sv_outcome_clear(&o);
+    json_decref(p);
+}
+
 static void test_warning_is_not_an_error(void **state)
 {
     (void)state;
@@ -631,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_issue_limit),
         cmocka_unit_test(test_depth_limit),
         cmocka_unit_test(test_not_an_object),
+        cmocka_unit_test(test_long_unknown_key),
         cmocka_unit_test(test_warning_is_not_an_error),
         cmocka_unit_test(test_several_errors_in_order),
         cmocka_unit_test(test_model_lookups),
