@@ -7,7 +7,7 @@ JOBS       ?= 2
 LISTEN     ?= 127.0.0.1:8080
 DB         ?= var/samverka.db
 
-.PHONY: all deps build asan demo serve check lint unit http generate generate-check bench clean
+.PHONY: all deps build asan demo serve check lint unit http generate generate-check bench fuzz clean
 
 all: build
 
@@ -48,8 +48,15 @@ generate-check:
 	node tools/gen_validator.mjs --check
 	node tools/gen_searchparams.mjs --check
 
+# libFuzzer (clang, ASan+UBSan): each target for SECONDS on a scratch copy of its corpus.
+SECONDS ?= 60
+fuzz: deps
+	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSV_SANITIZE=ON -DSV_FUZZ=ON >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+	@tools/fuzz.sh build-fuzz $(SECONDS)
+
 bench: deps
 	@bench/run.sh
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

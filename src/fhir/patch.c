@@ -18,9 +18,14 @@ static const struct {
     bool needs_from;
     bool needs_value;
 } op_table[] = {
-    [OP_ADD] = {"add", false, true},         [OP_REMOVE] = {"remove", false, false},
-    [OP_REPLACE] = {"replace", false, true}, [OP_MOVE] = {"move", true, false},
-    [OP_COPY] = {"copy", true, false},       [OP_TEST] = {"test", false, true},
+    /* clang-format off */
+    [OP_ADD]     = {"add",     false, true},
+    [OP_REMOVE]  = {"remove",  false, false},
+    [OP_REPLACE] = {"replace", false, true},
+    [OP_MOVE]    = {"move",    true,  false},
+    [OP_COPY]    = {"copy",    true,  false},
+    [OP_TEST]    = {"test",    false, true},
+    /* clang-format on */
 };
 
 typedef struct patch_op {
@@ -501,7 +506,7 @@ static sv_err apply_op(patch_run *run, const patch_op *op)
     return SV_ERR_INTERNAL;
 }
 
-/* Reads a pointer member; *ret_member is set first so that failures name it. */
+/* Reads the JSON Pointer member name of an operation and checks its syntax (RFC 6901 3). */
 static sv_err parse_pointer(const json_t *item, const char *name, sv_str *ret_pointer, sv_buf *diag)
 {
     const json_t *v = json_object_get(item, name);
@@ -616,6 +621,9 @@ sv_err sv_json_patch_apply_limited(json_t *doc, const json_t *patch, const sv_pa
     sv_err err = SV_OK;
     patch_op *ops = NULL;
     patch_run run = {.token = SV_BUF_INIT, .diag = SV_BUF_INIT};
+    static const sv_patch_limits defaults = SV_PATCH_LIMITS_DEFAULT;
+    if (!limits)
+        limits = &defaults;
 
     if (!json_is_object(doc)) {
         report(out, SV_ERR_INTERNAL, NULL, "the document to patch is not a json object");
@@ -685,6 +693,5 @@ cleanup:
 
 sv_err sv_json_patch_apply(json_t *doc, const json_t *patch, sv_outcome *out)
 {
-    static const sv_patch_limits defaults = SV_PATCH_LIMITS_DEFAULT;
-    return sv_json_patch_apply_limited(doc, patch, &defaults, out);
+    return sv_json_patch_apply_limited(doc, patch, NULL, out);
 }

@@ -66,6 +66,11 @@ typedef struct sv_patch_limits {
  * meta.lastUpdated as for any update.
  */
 sv_err sv_json_patch_apply(json_t *doc, const json_t *patch, sv_outcome *out);
+/*
+ * The same with the caller's limits (NULL: the defaults).  A server whose
+ * request-body depth limit is not 64 should pass that limit as max_depth, so
+ * that a patched resource can always be read back under it.
+ */
 sv_err sv_json_patch_apply_limited(json_t *doc, const json_t *patch, const sv_patch_limits *limits,
                                    sv_outcome *out);
 
