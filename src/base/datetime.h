@@ -24,14 +24,13 @@ void sv_clock_set_fixed(int64_t ms);
 /* Writes e.g. "2026-11-22T05:48:49.123Z" (always UTC, millisecond precision). */
 void sv_datetime_format_instant(int64_t ms, char out[SV_INSTANT_LEN]);
 
-
 typedef enum sv_datetime_precision {
-    SV_DATETIME_YEAR,        /* "2024" */
-    SV_DATETIME_MONTH,       /* "2024-02" */
-    SV_DATETIME_DAY,         /* "2024-02-29" */
-    SV_DATETIME_MINUTE,      /* "2024-02-29T10:30Z" (search values; not valid FHIR data) */
-    SV_DATETIME_SECOND,      /* "2024-02-29T10:30:00Z" */
-    SV_DATETIME_FRACTION,    /* "2024-02-29T10:30:00.5Z": as many digits as written, to 1 ms */
+    SV_DATETIME_YEAR,     /* "2024" */
+    SV_DATETIME_MONTH,    /* "2024-02" */
+    SV_DATETIME_DAY,      /* "2024-02-29" */
+    SV_DATETIME_MINUTE,   /* "2024-02-29T10:30Z" (search values; not valid FHIR data) */
+    SV_DATETIME_SECOND,   /* "2024-02-29T10:30:00Z" */
+    SV_DATETIME_FRACTION, /* "2024-02-29T10:30:00.5Z": as many digits as written, to 1 ms */
 } sv_datetime_precision;
 
 typedef struct sv_datetime_range {

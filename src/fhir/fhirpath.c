@@ -83,40 +83,40 @@ const char *sv_fhir_resource_type(const char *name, size_t len)
 
 static bool is_id_char(char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '.';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.';
 }
 
-void sv_fhir_reference_parse(const char *ref, sv_fhir_reference *ret)
+void sv_fhir_reference_parse(const char *ref, sv_fhir_reference *ret_reference)
 {
     size_t len = strlen(ref);
-    memset(ret, 0, sizeof(*ret));
-    ret->target = (sv_str){ref, len};
+    memset(ret_reference, 0, sizeof(*ret_reference));
+    ret_reference->target = (sv_str){ref, len};
     if (ref[0] == '#') {
-        ret->contained = true;
-        ret->id = (sv_str){ref + 1, len - 1};
+        ret_reference->contained = true;
+        ret_reference->id = (sv_str){ref + 1, len - 1};
         return;
     }
     /* A scheme ("http:", "urn:") before any '/' makes it absolute. */
     for (size_t i = 0; i < len; i++) {
         char c = ref[i];
         if (c == ':') {
-            ret->absolute = i > 0;
+            ret_reference->absolute = i > 0;
             break;
         }
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
               (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))))
             break;
     }
-    if (ret->absolute && strncmp(ref, "urn:", 4) == 0)
+    if (ret_reference->absolute && strncmp(ref, "urn:", 4) == 0)
         return; /* urn:uuid:, urn:oid: name no type */
     const char *history = NULL;
     for (const char *h = strstr(ref, "/_history/"); h; h = strstr(h + 1, "/_history/"))
         history = h;
     if (history)
-        ret->target.len = (size_t)(history - ref);
+        ret_reference->target.len = (size_t)(history - ref);
     /* Type/id are the last two segments of the target. */
-    const char *end = ref + ret->target.len;
+    const char *end = ref + ret_reference->target.len;
     const char *id = end;
     while (id > ref && id[-1] != '/')
         id--;
@@ -132,8 +132,8 @@ void sv_fhir_reference_parse(const char *ref, sv_fhir_reference *ret)
     const char *name = sv_fhir_resource_type(type, (size_t)(id - 1 - type));
     if (!name)
         return;
-    ret->type = name;
-    ret->id = (sv_str){id, (size_t)(end - id)};
+    ret_reference->type = name;
+    ret_reference->id = (sv_str){id, (size_t)(end - id)};
 }
 
 /* ---- syntax tree --------------------------------------------------------------------- */
@@ -261,6 +261,12 @@ typedef struct token {
 } token;
 
 #define MAX_DEPTH 64
+/*
+ * Evaluation and freeing recurse along the tree, whose size is bounded by the number
+ * of tokens; this keeps the stack use of one evaluation to a few hundred kilobytes.
+ * The longest R4 search expression (per base type) is far below it.
+ */
+#define MAX_TOKENS 512
 
 typedef struct parser {
     const char *src;
@@ -269,6 +275,7 @@ typedef struct parser {
     sv_buf *reterr;
     int err; /* first error, SV_OK while none */
     int depth;
+    int tokens;
 } parser;
 
 static void fail(parser *ps, int err, const char *fmt, const char *a, size_t alen, const char *b)
@@ -299,6 +306,12 @@ static void next(parser *ps)
         p++;
     token *t = &ps->tok;
     t->start = p;
+    if (++ps->tokens > MAX_TOKENS) {
+        fail(ps, SV_ERR_TOO_LARGE, "longer than %.*s%s tokens", "512", 3, NULL);
+        t->kind = TOK_END;
+        t->len = 0;
+        return;
+    }
     if (*p == '\0') {
         t->kind = TOK_END;
         t->len = 0;
@@ -560,8 +573,7 @@ static node *make_child(parser *ps, node *input, const char *in_type, const toke
         n->nkeys = 1;
         n->out = member;
     } else if (!is_abstract_resource(in_type)) {
-        fail(ps, SV_ERR_INVALID, "unknown element '%.*s' on '%s'", name->start, name->len,
-             in_type);
+        fail(ps, SV_ERR_INVALID, "unknown element '%.*s' on '%s'", name->start, name->len, in_type);
     }
     return n;
 }
@@ -624,8 +636,8 @@ static node *parse_function(parser *ps, node *input, const char *in_type, const 
             const char *name;
             op op;
         } simple[] = {
-            {"empty", OP_EMPTY}, {"not", OP_NOT},         {"hasValue", OP_HAS_VALUE},
-            {"first", OP_FIRST}, {"last", OP_LAST},       {"resolve", OP_RESOLVE},
+            {"empty", OP_EMPTY}, {"not", OP_NOT},   {"hasValue", OP_HAS_VALUE},
+            {"first", OP_FIRST}, {"last", OP_LAST}, {"resolve", OP_RESOLVE},
         };
         for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
             if (strcmp(fn, simple[i].name) == 0) {
@@ -634,8 +646,7 @@ static node *parse_function(parser *ps, node *input, const char *in_type, const 
             }
         }
         if (!n) {
-            fail(ps, SV_ERR_INVALID, "unsupported function '%.*s'%s", name->start, name->len,
-                 NULL);
+            fail(ps, SV_ERR_INVALID, "unsupported function '%.*s'%s", name->start, name->len, NULL);
             return input;
         }
         n->out = n->op == OP_FIRST || n->op == OP_LAST ? in_type
@@ -960,10 +971,15 @@ static void push_bool(eval_ctx *ctx, coll *c, bool b)
 }
 
 /* The concrete type of a value typed "Resource" in the model: its resourceType. */
+static bool is_resource_or_domain(const char *type)
+{
+    return (type[0] == 'R' && strcmp(type, "Resource") == 0) ||
+           (type[0] == 'D' && strcmp(type, "DomainResource") == 0);
+}
+
 static const char *resource_type_of(const json_t *v, const char *declared)
 {
-    if (!declared || !json_is_object(v) || (strcmp(declared, "Resource") != 0 &&
-                                            strcmp(declared, "DomainResource") != 0))
+    if (!declared || !is_resource_or_domain(declared) || !json_is_object(v))
         return declared;
     const json_t *rt = json_object_get(v, "resourceType");
     if (!json_is_string(rt))
@@ -1192,8 +1208,12 @@ static void eval(eval_ctx *ctx, const node *n, const coll *focus, coll *out)
     case OP_TYPE_FILTER:
     case OP_OF_TYPE:
         for (size_t i = 0; i < in->len; i++) {
-            if (in->v[i].type && sv_fhir_type_is(in->v[i].type, n->type))
-                push(ctx, out, in->v[i].node, in->v[i].type, in->v[i].flags);
+            const item *it = &in->v[i];
+            /* "Resource" at the root of the common parameters: the root is one by definition */
+            bool keep =
+                it->node == ctx->root && n->type[0] == 'R' && strcmp(n->type, "Resource") == 0;
+            if (keep || (it->type && sv_fhir_type_is(it->type, n->type)))
+                push(ctx, out, it->node, it->type, it->flags);
         }
         break;
     case OP_CHILD:
@@ -1245,8 +1265,7 @@ static void eval(eval_ctx *ctx, const node *n, const coll *focus, coll *out)
     }
     case OP_HAS_VALUE:
         push_bool(ctx, out,
-                  in->len == 1 && !json_is_object(in->v[0].node) &&
-                      !json_is_array(in->v[0].node));
+                  in->len == 1 && !json_is_object(in->v[0].node) && !json_is_array(in->v[0].node));
         break;
     case OP_IS:
         if (in->len == 1)
@@ -1288,11 +1307,17 @@ void sv_fhirpath_items_release(sv_fhirpath_items *items)
 
 int sv_fhirpath_eval(const sv_fhirpath *expr, const json_t *resource, sv_fhirpath_items *ret_items)
 {
+    return sv_fhirpath_eval_as(expr, resource, resource_type_of(resource, "Resource"), ret_items);
+}
+
+int sv_fhirpath_eval_as(const sv_fhirpath *expr, const json_t *resource, const char *type,
+                        sv_fhirpath_items *ret_items)
+{
     eval_ctx ctx = {.root = resource};
     coll focus, result;
     coll_init(&focus);
     coll_init(&result);
-    push(&ctx, &focus, resource, resource_type_of(resource, "Resource"), 0);
+    push(&ctx, &focus, resource, type, 0);
     eval(&ctx, expr->root, &focus, &result);
     size_t start = ret_items->len;
     for (size_t i = 0; i < result.len && !ctx.err; i++) {

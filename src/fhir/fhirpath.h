@@ -88,7 +88,7 @@ typedef struct sv_fhir_reference {
 
 /* Takes ref apart: "Patient/1", "Patient/1/_history/2", "https://x/fhir/Patient/1",
  * "urn:uuid:...", "#p1".  Never fails; see the fields for what was found. */
-void sv_fhir_reference_parse(const char *ref, sv_fhir_reference *ret);
+void sv_fhir_reference_parse(const char *ref, sv_fhir_reference *ret_reference);
 
 /* ---- compiled expressions ------------------------------------------------------------- */
 
@@ -105,7 +105,10 @@ typedef struct sv_fhirpath_items {
     size_t len, cap;
 } sv_fhirpath_items;
 
-#define SV_FHIRPATH_ITEMS_INIT {NULL, 0, 0}
+#define SV_FHIRPATH_ITEMS_INIT                                                                     \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void sv_fhirpath_items_release(sv_fhirpath_items *items); /* accepts NULL */
 
@@ -113,8 +116,10 @@ void sv_fhirpath_items_release(sv_fhirpath_items *items); /* accepts NULL */
  * Compiles expression.  context_type is the type of the resource it will be
  * evaluated on ("Patient"), or NULL when the expression names it itself
  * ("Patient.name") or must work on any type.  On failure returns SV_ERR_PARSE
- * (syntax) or SV_ERR_INVALID (unknown element, type or function), appends a
- * message to reterr if not NULL, and leaves *ret_expr untouched.  The caller
+ * (syntax), SV_ERR_INVALID (unknown element, type, function or variable),
+ * SV_ERR_TOO_DEEP (parentheses nested beyond 64) or SV_ERR_TOO_LARGE (more than
+ * 512 tokens), appends a message to reterr if not NULL, and leaves *ret_expr
+ * untouched.  The caller
  * frees the result with sv_fhirpath_free.
  */
 int sv_fhirpath_compile(const char *expression, const char *context_type, sv_fhirpath **ret_expr,
@@ -132,5 +137,9 @@ const char *sv_fhirpath_source(const sv_fhirpath *expr);
  */
 #define SV_FHIRPATH_MAX_ITEMS 100000
 int sv_fhirpath_eval(const sv_fhirpath *expr, const json_t *resource, sv_fhirpath_items *ret_items);
+/* The same, with the resource's type already known (sv_fhir_resource_type of its
+ * resourceType): saves a lookup per call when many expressions run on one resource. */
+int sv_fhirpath_eval_as(const sv_fhirpath *expr, const json_t *resource, const char *type,
+                        sv_fhirpath_items *ret_items);
 
 #endif

@@ -39,9 +39,8 @@ static void add_row(extract_ctx *ctx, sv_index_kind kind, const char *system, co
 }
 
 /* Rows whose identity includes numbers (date, number, quantity) compare those too. */
-static void add_numeric(extract_ctx *ctx, sv_index_kind kind, const char *system,
-                        const char *value, const char *exact, double number, int64_t low,
-                        int64_t high)
+static void add_numeric(extract_ctx *ctx, sv_index_kind kind, const char *system, const char *value,
+                        const char *exact, double number, int64_t low, int64_t high)
 {
     sv_index_rows *r = ctx->rows;
     for (size_t i = ctx->param_start; i < r->len; i++) {
@@ -66,6 +65,16 @@ static const char *get_string(const json_t *obj, const char *key)
 static bool type_eq(const char *type, const char *name)
 {
     return type && strcmp(type, name) == 0;
+}
+
+/*
+ * Whether a JSON scalar may be read as a value of type: FHIR primitive type names
+ * start in lower case, complex and resource types in upper case.  A string where
+ * the model says HumanName is malformed data, not a name.  NULL (untyped) passes.
+ */
+static bool scalar_ok(const char *type)
+{
+    return !type || (type[0] >= 'a' && type[0] <= 'z');
 }
 
 /* ---- string -------------------------------------------------------------------------- */
@@ -97,7 +106,8 @@ static void index_string(extract_ctx *ctx, const sv_fhirpath_item *it)
     static const char *const address_parts[] = {"line",       "city",    "district", "state",
                                                 "postalCode", "country", "text",     NULL};
     if (json_is_string(it->node)) {
-        string_row(ctx, it->node);
+        if (scalar_ok(it->type))
+            string_row(ctx, it->node);
     } else if (json_is_object(it->node)) {
         const char *const *parts = type_eq(it->type, "HumanName") ? name_parts
                                    : type_eq(it->type, "Address") ? address_parts
@@ -121,7 +131,9 @@ static void coding_row(extract_ctx *ctx, const json_t *coding)
 static void index_token(extract_ctx *ctx, const sv_fhirpath_item *it)
 {
     const json_t *v = it->node;
-    if (json_is_string(v)) {
+    if ((json_is_string(v) || json_is_boolean(v)) && !scalar_ok(it->type)) {
+        return;
+    } else if (json_is_string(v)) {
         /* code, id, string, uri used as a token: no system */
         if (json_string_length(v))
             add_row(ctx, SV_INDEX_TOKEN, NULL, json_string_value(v), NULL);
@@ -163,6 +175,8 @@ static void index_reference(extract_ctx *ctx, const sv_fhirpath_item *it)
 {
     const json_t *v = it->node;
     if (json_is_string(v)) {
+        if (!scalar_ok(it->type))
+            return;
         /* canonical or uri: the url without a |version */
         const char *s = json_string_value(v);
         const char *bar = strchr(s, '|');
@@ -234,7 +248,7 @@ static void index_date(extract_ctx *ctx, const sv_fhirpath_item *it)
 
 static void index_number(extract_ctx *ctx, const sv_fhirpath_item *it)
 {
-    if (json_is_number(it->node))
+    if (json_is_number(it->node) && scalar_ok(it->type))
         add_numeric(ctx, SV_INDEX_NUMBER, NULL, NULL, NULL, json_number_value(it->node), 0, 0);
 }
 
@@ -260,7 +274,7 @@ static void index_quantity(extract_ctx *ctx, const sv_fhirpath_item *it)
 
 static void index_uri(extract_ctx *ctx, const sv_fhirpath_item *it)
 {
-    if (json_is_string(it->node) && json_string_length(it->node))
+    if (json_is_string(it->node) && json_string_length(it->node) && scalar_ok(it->type))
         add_row(ctx, SV_INDEX_URI, NULL, json_string_value(it->node), NULL);
 }
 
@@ -285,6 +299,7 @@ int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows)
     const sv_searchparam *const *params = sv_searchparam_list(json_string_value(rt), &nparams);
     if (!params)
         return SV_ERR_INVALID;
+    const char *type = sv_fhir_resource_type(json_string_value(rt), json_string_length(rt));
 
     extract_ctx ctx = {.rows = rows, .scratch = SV_BUF_INIT};
     sv_fhirpath_items items = SV_FHIRPATH_ITEMS_INIT;
@@ -322,7 +337,7 @@ int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows)
         if (!expr)
             continue;
         items.len = 0;
-        err = sv_fhirpath_eval(expr, resource, &items);
+        err = sv_fhirpath_eval_as(expr, resource, type, &items);
         ctx.param = p->code;
         ctx.param_start = rows->len;
         for (size_t k = 0; k < items.len && !err; k++)

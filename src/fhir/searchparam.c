@@ -55,6 +55,30 @@ static void list_put(type_params *tp, const sv_searchparam *p, size_t cap)
         tp->params[tp->len++] = p;
 }
 
+static bool is_wide(const sv_searchparam *p)
+{
+    return strcmp(p->base, "Resource") == 0 || strcmp(p->base, "DomainResource") == 0;
+}
+
+/* The run of tab's parameters whose base is type (tables are sorted by base, then code). */
+static void base_run(const sv_searchparam_table *tab, const char *type, size_t *ret_first,
+                     size_t *ret_count)
+{
+    size_t lo = 0, hi = tab->len;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(tab->params[mid].base, type) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t end = lo;
+    while (end < tab->len && strcmp(tab->params[end].base, type) == 0)
+        end++;
+    *ret_first = lo;
+    *ret_count = end - lo;
+}
+
 static void init_once(void)
 {
     memcpy(reg.tables, tables, sizeof(tables));
@@ -75,37 +99,37 @@ static void init_once(void)
         }
     }
 
-    /* Per resource type: its own parameters, then the Resource-wide ones, table by table. */
+    /* Per resource type: the Resource-wide parameters, then its own, table by table (each
+     * table is sorted by base, so a type's own parameters are one run). */
     reg.ntypes = sv__r4_resource_types_len;
     reg.types = calloc(reg.ntypes, sizeof(type_params));
     if (!reg.types)
         abort();
+    size_t nwide = 0;
+    for (size_t t = 0; t < NTABLES; t++) {
+        for (size_t i = 0; i < reg.tables[t].len; i++)
+            nwide += is_wide(&reg.tables[t].params[i]);
+    }
     for (size_t r = 0; r < reg.ntypes; r++) {
         type_params *tp = &reg.types[r];
         tp->type = sv__r4_resource_types[r];
-        size_t cap = 0;
+        size_t first[NTABLES], count[NTABLES], cap = nwide;
         for (size_t t = 0; t < NTABLES; t++) {
-            for (size_t i = 0; i < reg.tables[t].len; i++) {
-                const char *base = reg.tables[t].params[i].base;
-                if (strcmp(base, tp->type) == 0 || strcmp(base, "Resource") == 0 ||
-                    strcmp(base, "DomainResource") == 0)
-                    cap++;
-            }
+            base_run(&reg.tables[t], tp->type, &first[t], &count[t]);
+            cap += count[t];
         }
         tp->params = calloc(cap ? cap : 1, sizeof(*tp->params));
         if (!tp->params)
             abort();
-        /* Resource-wide first, so that a type's own parameter of the same code replaces it. */
-        for (int pass = 0; pass < 2; pass++) {
-            for (size_t t = 0; t < NTABLES; t++) {
-                for (size_t i = 0; i < reg.tables[t].len; i++) {
-                    const sv_searchparam *p = &reg.tables[t].params[i];
-                    bool wide = strcmp(p->base, "Resource") == 0 ||
-                                strcmp(p->base, "DomainResource") == 0;
-                    if (pass == 0 ? wide : strcmp(p->base, tp->type) == 0)
-                        list_put(tp, p, cap);
-                }
+        for (size_t t = 0; t < NTABLES; t++) {
+            for (size_t i = 0; i < reg.tables[t].len; i++) {
+                if (is_wide(&reg.tables[t].params[i]))
+                    list_put(tp, &reg.tables[t].params[i], cap);
             }
+        }
+        for (size_t t = 0; t < NTABLES; t++) {
+            for (size_t i = first[t]; i < first[t] + count[t]; i++)
+                list_put(tp, &reg.tables[t].params[i], cap);
         }
         qsort(tp->params, tp->len, sizeof(*tp->params), cmp_param_code);
     }

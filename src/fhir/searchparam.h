@@ -36,14 +36,14 @@ typedef struct sv_searchparam_component {
 } sv_searchparam_component;
 
 typedef struct sv_searchparam {
-    const char *base;                            /* "Patient", or "Resource" for all types */
-    const char *code;                            /* "name", "_id" */
-    sv_searchparam_type type;                    /* */
-    const char *expression;                      /* FHIRPath for this base; NULL if none */
-    const char *const *targets;                  /* reference: NULL-terminated types, or NULL */
-    const sv_searchparam_component *components;  /* composite only, else NULL */
-    size_t components_len;                       /* */
-    const char *url;                             /* canonical URL of the definition */
+    const char *base;                           /* "Patient", or "Resource" for all types */
+    const char *code;                           /* "name", "_id" */
+    sv_searchparam_type type;                   /* SV_SEARCHPARAM_TOKEN, ... */
+    const char *expression;                     /* FHIRPath for this base; NULL if none */
+    const char *const *targets;                 /* reference: NULL-terminated types, or NULL */
+    const sv_searchparam_component *components; /* composite only, else NULL */
+    size_t components_len;                      /* number of components */
+    const char *url;                            /* canonical URL of the definition */
 } sv_searchparam;
 
 /* One table of definitions, sorted by (base, code). */

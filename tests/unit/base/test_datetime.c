@@ -16,7 +16,7 @@
 
 typedef struct dt_case {
     const char *in;
-    const char *low;  /* expected, formatted as an instant; NULL: must be rejected */
+    const char *low; /* expected, formatted as an instant; NULL: must be rejected */
     const char *high;
     sv_datetime_precision precision;
     bool zone;
@@ -191,7 +191,7 @@ static void test_clock(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_cases),   cmocka_unit_test(test_parse_length),
+        cmocka_unit_test(test_parse_cases),     cmocka_unit_test(test_parse_length),
         cmocka_unit_test(test_days_from_civil), cmocka_unit_test(test_format_instant),
         cmocka_unit_test(test_clock),
     };

@@ -47,9 +47,9 @@ static const fold_case cases[] = {
     {"Ωμέγα Жук 東京", 0, "Ωμέγα Жук 東京"},
     /* invalid UTF-8: each bad byte becomes U+FFFD, the rest survives */
     {"a\x80z", 0, "a\xEF\xBF\xBDz"},
-    {"\xC3", 0, "\xEF\xBF\xBD"},                          /* truncated */
-    {"\xC3(", 0, "\xEF\xBF\xBD("},                        /* bad continuation */
-    {"\xC0\xAF", 0, "\xEF\xBF\xBD\xEF\xBF\xBD"},          /* overlong '/' */
+    {"\xC3", 0, "\xEF\xBF\xBD"},                                 /* truncated */
+    {"\xC3(", 0, "\xEF\xBF\xBD("},                               /* bad continuation */
+    {"\xC0\xAF", 0, "\xEF\xBF\xBD\xEF\xBF\xBD"},                 /* overlong '/' */
     {"\xED\xA0\x80", 0, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* surrogate */
     {"\xF4\x90\x80\x80", 0, "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"}, /* > U+10FFFF */
     {"\xFF\xFE", 0, "\xEF\xBF\xBD\xEF\xBF\xBD"},

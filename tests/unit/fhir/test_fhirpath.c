@@ -22,15 +22,42 @@
 /* ---- every generated expression compiles ---------------------------------------------- */
 
 static const char *const required_types[] = {
-    "Patient",          "RelatedPerson",  "Organization",          "Practitioner",
-    "PractitionerRole", "HealthcareService", "CareTeam",           "CarePlan",
-    "Goal",             "Task",           "Encounter",             "EpisodeOfCare",
-    "Condition",        "Observation",    "Communication",         "CommunicationRequest",
-    "Consent",          "MedicationStatement", "MedicationRequest", "Medication",
-    "Questionnaire",    "QuestionnaireResponse", "Appointment",    "ServiceRequest",
-    "DocumentReference", "Binary",        "PlanDefinition",        "ActivityDefinition",
-    "Provenance",       "Flag",           "AuditEvent",            "MessageHeader",
-    "Bundle",           "Measure",        "MeasureReport",         "Subscription",
+    "Patient",
+    "RelatedPerson",
+    "Organization",
+    "Practitioner",
+    "PractitionerRole",
+    "HealthcareService",
+    "CareTeam",
+    "CarePlan",
+    "Goal",
+    "Task",
+    "Encounter",
+    "EpisodeOfCare",
+    "Condition",
+    "Observation",
+    "Communication",
+    "CommunicationRequest",
+    "Consent",
+    "MedicationStatement",
+    "MedicationRequest",
+    "Medication",
+    "Questionnaire",
+    "QuestionnaireResponse",
+    "Appointment",
+    "ServiceRequest",
+    "DocumentReference",
+    "Binary",
+    "PlanDefinition",
+    "ActivityDefinition",
+    "Provenance",
+    "Flag",
+    "AuditEvent",
+    "MessageHeader",
+    "Bundle",
+    "Measure",
+    "MeasureReport",
+    "Subscription",
     "Resource", /* the common parameters: _id, _lastUpdated, _tag, _profile, _security, _source */
 };
 
@@ -62,8 +89,8 @@ static void test_compile_all(void **state)
                 failed++;
                 bool req = is_required(p->base);
                 failed_required += req;
-                printf("%s %s.%s (%s table): %s\n", req ? "FAIL" : "not compiled", p->base,
-                       p->code, tables[t].name, err.ptr);
+                printf("%s %s.%s (%s table): %s\n", req ? "FAIL" : "not compiled", p->base, p->code,
+                       tables[t].name, err.ptr);
             } else {
                 assert_non_null(e);
                 assert_string_equal(sv_fhirpath_source(e), p->expression);
@@ -172,8 +199,7 @@ static const eval_case eval_cases[] = {
     {patient_json, "Patient.telecom.where(system='email')", NULL,
      "ContactPoint={\"system\":\"email\",\"value\":\"ase@example.dk\"}"},
     {patient_json, "Patient.telecom.where(system='fax')", NULL, ""},
-    {patient_json, "Patient.telecom.where(system = 'phone').value", NULL,
-     "string=\"+4512345678\""},
+    {patient_json, "Patient.telecom.where(system = 'phone').value", NULL, "string=\"+4512345678\""},
     /* choice types: ofType, as, .as(), is */
     {patient_json, "Patient.deceased", NULL, "boolean=false"},
     {patient_json, "Patient.deceased.ofType(dateTime)", NULL, ""},
@@ -202,8 +228,8 @@ static const eval_case eval_cases[] = {
      "Patient.deceased.exists() and Patient.deceased != false", NULL, "boolean=true"},
     {"{\"resourceType\":\"Patient\",\"deceasedBoolean\":true}",
      "Patient.deceased.exists() and Patient.deceased != false", NULL, "boolean=true"},
-    {"{\"resourceType\":\"Patient\"}",
-     "Patient.deceased.exists() and Patient.deceased != false", NULL, "boolean=false"},
+    {"{\"resourceType\":\"Patient\"}", "Patient.deceased.exists() and Patient.deceased != false",
+     NULL, "boolean=false"},
     {patient_json, "Patient.name.exists(family = 'Sørensen')", NULL, "boolean=true"},
     {patient_json, "Patient.birthDate.empty()", NULL, "boolean=true"},
     {patient_json, "Patient.deceased.not()", NULL, "boolean=true"},
@@ -223,8 +249,7 @@ static const eval_case eval_cases[] = {
     {patient_json, "Patient.link.other.where(resolve() is RelatedPerson)", NULL,
      "Reference={\"reference\":\"RelatedPerson/r1\"}"},
     /* extension('url') */
-    {patient_json, "Patient.extension('urn:ext:a').value", NULL,
-     "string=\"A\" ; string=\"A2\""},
+    {patient_json, "Patient.extension('urn:ext:a').value", NULL, "string=\"A\" ; string=\"A2\""},
     {patient_json, "Patient.extension('urn:ext:b').value.ofType(code)", NULL, "code=\"B\""},
     {patient_json, "Patient.extension('urn:none')", NULL, ""},
     {patient_json, "Patient.extension.where(url = 'urn:ext:b').url", NULL, "uri=\"urn:ext:b\""},
@@ -252,11 +277,10 @@ static char *items_to_string(const sv_fhirpath_items *items)
 {
     sv_buf b = SV_BUF_INIT;
     for (size_t i = 0; i < items->len; i++) {
-        char *js = json_dumps(items->items[i].node, JSON_COMPACT | JSON_ENCODE_ANY |
-                                                        JSON_PRESERVE_ORDER);
-        sv_buf_addf(&b, "%s%s=%s", i ? " ; " : "", items->items[i].type ? items->items[i].type
-                                                                        : "?",
-                    js ? js : "?");
+        char *js =
+            json_dumps(items->items[i].node, JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER);
+        sv_buf_addf(&b, "%s%s=%s", i ? " ; " : "",
+                    items->items[i].type ? items->items[i].type : "?", js ? js : "?");
         free(js);
     }
     return sv_buf_detach(&b, NULL);
@@ -325,6 +349,19 @@ static const error_case error_cases[] = {
 static void test_compile_errors(void **state)
 {
     (void)state;
+    /* a very long expression is refused before it can exhaust the stack */
+    sv_buf longexpr = SV_BUF_INIT;
+    sv_buf_adds(&longexpr, "Patient.name");
+    for (int i = 0; i < 300; i++)
+        sv_buf_adds(&longexpr, " | Patient.name");
+    sv_fhirpath *le = NULL;
+    sv_buf lerr = SV_BUF_INIT;
+    assert_int_equal(sv_fhirpath_compile(longexpr.ptr, NULL, &le, &lerr), SV_ERR_TOO_LARGE);
+    assert_non_null(strstr(lerr.ptr, "longer than 512 tokens"));
+    assert_null(le);
+    sv_buf_release(&lerr);
+    sv_buf_release(&longexpr);
+
     for (size_t i = 0; i < sizeof(error_cases) / sizeof(error_cases[0]); i++) {
         const error_case *c = &error_cases[i];
         sv_fhirpath *e = (sv_fhirpath *)(uintptr_t)1; /* must stay untouched */
@@ -438,9 +475,9 @@ static void test_too_many_items(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compile_all),     cmocka_unit_test(test_eval_cases),
-        cmocka_unit_test(test_compile_errors),  cmocka_unit_test(test_reference_parse),
-        cmocka_unit_test(test_model),           cmocka_unit_test(test_too_many_items),
+        cmocka_unit_test(test_compile_all),    cmocka_unit_test(test_eval_cases),
+        cmocka_unit_test(test_compile_errors), cmocka_unit_test(test_reference_parse),
+        cmocka_unit_test(test_model),          cmocka_unit_test(test_too_many_items),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
