@@ -3,6 +3,9 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 static void fail_at(sv_buf *reterr, size_t *ret_offset, size_t offset, const char *what)
 {
@@ -168,21 +171,121 @@ sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned to
     return SV_OK;
 }
 
-static int dump_to_buf(const char *buffer, size_t size, void *data)
+/*
+ * Our own writer instead of json_dumps: jansson prints every real with one fixed
+ * precision, which either adds noise digits (17: 98.6 -> 98.599999999999994) or
+ * changes the value (15: 66.899999999999991 -> 66.9, a different double).  We print
+ * each real with the fewest digits (15, 16 or 17) that read back as the same double.
+ */
+static void dump_real(double d, sv_buf *out)
 {
-    sv_buf_add(data, buffer, size);
-    return 0;
+    char tmp[40];
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(tmp, sizeof(tmp), "%.*g", prec, d);
+        if (strtod(tmp, NULL) == d)
+            break;
+    }
+    sv_buf_adds(out, tmp);
+    if (!strpbrk(tmp, ".eE"))
+        sv_buf_adds(out, ".0"); /* a real stays a real: 1.0 is not written as 1 */
+}
+
+static void dump_string(const char *s, size_t len, sv_buf *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    sv_buf_grow(out, len + 2);
+    sv_buf_addc(out, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sv_buf_add(out, s + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '"':
+            sv_buf_adds(out, "\\\"");
+            break;
+        case '\\':
+            sv_buf_adds(out, "\\\\");
+            break;
+        case '\n':
+            sv_buf_adds(out, "\\n");
+            break;
+        case '\r':
+            sv_buf_adds(out, "\\r");
+            break;
+        case '\t':
+            sv_buf_adds(out, "\\t");
+            break;
+        default: {
+            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            sv_buf_adds(out, u);
+        }
+        }
+    }
+    sv_buf_add(out, s + start, len - start);
+    sv_buf_addc(out, '"');
+}
+
+static void dump_value(const json_t *j, sv_buf *out)
+{
+    switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *v;
+        bool first = true;
+        sv_buf_addc(out, '{');
+        json_object_foreach((json_t *)j, key, v)
+        {
+            if (!first)
+                sv_buf_addc(out, ',');
+            first = false;
+            dump_string(key, strlen(key), out);
+            sv_buf_addc(out, ':');
+            dump_value(v, out);
+        }
+        sv_buf_addc(out, '}');
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *v;
+        sv_buf_addc(out, '[');
+        json_array_foreach(j, i, v)
+        {
+            if (i)
+                sv_buf_addc(out, ',');
+            dump_value(v, out);
+        }
+        sv_buf_addc(out, ']');
+        break;
+    }
+    case JSON_STRING:
+        dump_string(json_string_value(j), json_string_length(j), out);
+        break;
+    case JSON_INTEGER:
+        sv_buf_addf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+        break;
+    case JSON_REAL:
+        dump_real(json_real_value(j), out);
+        break;
+    case JSON_TRUE:
+        sv_buf_adds(out, "true");
+        break;
+    case JSON_FALSE:
+        sv_buf_adds(out, "false");
+        break;
+    case JSON_NULL:
+        sv_buf_adds(out, "null");
+        break;
+    }
 }
 
 sv_err sv_json_dumpb(const json_t *j, sv_buf *out)
 {
     if (!j)
         return SV_ERR_INTERNAL;
-    size_t old_len = out->len;
-    size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
-    if (json_dump_callback(j, dump_to_buf, out, flags) != 0) {
-        sv_buf_truncate(out, old_len);
-        return SV_ERR_INTERNAL;
-    }
+    dump_value(j, out);
     return SV_OK;
 }

@@ -52,11 +52,12 @@ sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned to
 
 /*
  * Appends the compact serialisation of j (any value, not only containers) to
- * out.  Object members keep their insertion order (jansson >= 2.8); non-ASCII
- * text is written as UTF-8, not as \u escapes.  Reals are written with 15
- * significant digits, so that a decimal such as 98.6 comes back as 98.6 and
- * not as 98.599999999999994; a real that needs 16 or 17 digits is rounded to
- * 15.  Returns SV_ERR_INTERNAL (out unchanged) if j is NULL or jansson fails.
+ * out.  Object members keep their insertion order; non-ASCII text is written
+ * as UTF-8, not as \u escapes.  Each real is written with the fewest digits
+ * (15 to 17) that read back as the same double: 98.6 stays 98.6, and
+ * 66.899999999999991 is not turned into 66.9.  (Trailing zeros of a decimal,
+ * "1.50", are lost: jansson keeps a double, not the text.)  Returns
+ * SV_ERR_INTERNAL (out unchanged) if j is NULL.
  */
 sv_err sv_json_dumpb(const json_t *j, sv_buf *out);
 
