@@ -171,6 +171,17 @@ static void history(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_h
     sv_rest_result_clear(&rr);
 }
 
+/* A PUT on the type is a conditional update only with search criteria;
+ * _format and _pretty say how to answer, not which resource. */
+static bool has_criteria(const sv_http_request *req)
+{
+    for (size_t i = 0; i < req->nparams; i++)
+        if (strcmp(req->params[i].name, "_format") != 0 &&
+            strcmp(req->params[i].name, "_pretty") != 0)
+            return true;
+    return false;
+}
+
 static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
                        sv_http_response *res, const char *type)
 {
@@ -193,9 +204,25 @@ static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
         if (prefer && strstr(prefer, "handling=lenient"))
             lenient = true;
         e = sv_search_bundle(rest, type, &q, lenient, &rr);
+    } else if (strcmp(req->method, "PUT") == 0) {
+        res->route = "PUT /fhir/:type?criteria";
+        if (!has_criteria(req)) {
+            sv__api_error(res, SV_ERR_INVALID, NULL,
+                          "PUT on a type is a conditional update and needs search criteria; "
+                          "to update one resource, PUT to [type]/[id]");
+            goto out;
+        }
+        json_t *body = read_json(api, req, res, false);
+        if (!body)
+            goto out;
+        sv_query q;
+        sv_query_view(&q, (const sv_query_param *)req->params, req->nparams);
+        e = sv_rest_update_conditional(rest, type, &q, body, sv_http_header_get(req, "If-Match"),
+                                       &rr);
+        json_decref(body);
     } else {
         res->route = "? /fhir/:type";
-        method_not_allowed(res, "GET, POST", req->method);
+        method_not_allowed(res, "GET, POST, PUT", req->method);
         goto out;
     }
     sv__api_result(api, req, res, e, &rr);

@@ -36,8 +36,31 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     db->be = be;
     db->tx_depth = 0;
     db->cache_len = 0;
+    db->fault_countdown = 0;
+    db->fault_err = SV_OK;
     *ret_db = db;
     return SV_OK;
+}
+
+void sv_db_fault_inject(sv_db *db, int nth, sv_err err)
+{
+    db->fault_countdown = nth > 0 ? nth : 0;
+    db->fault_err = err;
+}
+
+bool sv_db_fault_pending(const sv_db *db)
+{
+    return db->fault_countdown > 0;
+}
+
+/* True when the armed fault falls on this call (then it disarms). */
+static bool fault_now(sv_db *db, const char *what, sv_buf *reterr)
+{
+    if (db->fault_countdown == 0 || --db->fault_countdown > 0)
+        return false;
+    if (reterr)
+        sv_buf_addf(reterr, "injected fault in %s", what);
+    return true;
 }
 
 void sv_db_close(sv_db *db)
@@ -59,6 +82,8 @@ const char *sv_db_backend_name(const sv_db *db)
 
 sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
+    if (fault_now(db, "exec", reterr))
+        return db->fault_err;
     return db->be->exec(db, sql, reterr);
 }
 
@@ -77,6 +102,8 @@ sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr
             return SV_OK;
         }
     }
+    if (fault_now(db, "prepare", reterr))
+        return db->fault_err;
     sv_stmt *st = NULL;
     sv_err e = db->be->prepare(db, sql, &st, reterr);
     if (e)
@@ -96,6 +123,8 @@ sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr
 
 sv_err sv_db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
 {
+    if (fault_now(db, "prepare", reterr))
+        return db->fault_err;
     sv_stmt *st = NULL;
     sv_err e = db->be->prepare(db, sql, &st, reterr);
     if (e)
@@ -146,6 +175,11 @@ sv_err sv_stmt_bind_null(sv_stmt *st, int idx)
 
 sv_err sv_stmt_step(sv_stmt *st, bool *ret_row, sv_buf *reterr)
 {
+    if (fault_now(st->db, "step", reterr)) {
+        *ret_row = false;
+        st->db->be->reset(st);
+        return st->db->fault_err;
+    }
     return st->db->be->step(st, ret_row, reterr);
 }
 
@@ -154,7 +188,7 @@ sv_err sv_stmt_run(sv_stmt *st, sv_buf *reterr)
     bool row;
     sv_err e;
     do {
-        e = st->db->be->step(st, &row, reterr);
+        e = sv_stmt_step(st, &row, reterr);
     } while (!e && row);
     return e;
 }
@@ -186,6 +220,8 @@ sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
             sv_buf_adds(reterr, "a transaction is already open on this connection");
         return SV_ERR_INTERNAL;
     }
+    if (fault_now(db, "begin", reterr))
+        return db->fault_err;
     sv_err e = db->be->begin(db, kind, reterr);
     if (!e)
         db->tx_depth = 1;
@@ -196,7 +232,7 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr)
 {
     if (!db->tx_depth)
         return SV_ERR_INTERNAL;
-    sv_err e = db->be->commit(db, reterr);
+    sv_err e = fault_now(db, "commit", reterr) ? db->fault_err : db->be->commit(db, reterr);
     if (e) {
         db->be->rollback(db);
     }

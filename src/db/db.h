@@ -72,6 +72,8 @@ struct sv_db {
     int tx_depth; /* 0 = no transaction */
     sv_stmt *cache[SV_DB_STMT_CACHE];
     size_t cache_len;
+    int fault_countdown; /* sv_db_fault_inject: backend calls left until the failure; 0 = off */
+    sv_err fault_err;
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
@@ -106,6 +108,20 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr);
 void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
 bool sv_db_in_tx(const sv_db *db);
 int64_t sv_db_changes(sv_db *db);
+
+/*
+ * Fault injection for tests (SQLite's xSetSystemCall, curl's torture tests): the
+ * nth call from now (1 = the next one) among sv_db_exec, sv_db_begin, sv_db_commit,
+ * the step calls (sv_stmt_step, each step of sv_stmt_run) and the prepares (an
+ * sv_db_stmt cache miss, sv_db_prepare) fails with err instead of reaching the
+ * backend, with "injected fault" in reterr.  A failed step resets its statement
+ * and a failed commit rolls back, as real failures do.  One-shot: the hook
+ * disarms itself when it fires.  nth <= 0 disarms.  Binds, columns, reset and
+ * rollback are not counted.  Unarmed, it costs one integer test per call.
+ */
+void sv_db_fault_inject(sv_db *db, int nth, sv_err err);
+/* True while an armed fault has not fired yet. */
+bool sv_db_fault_pending(const sv_db *db);
 
 extern const sv_db_backend sv_db_sqlite_backend;
 

@@ -120,7 +120,10 @@ static sv_err resolve_refs(sv_rest *r, json_t *node, mapping *maps, size_t nmaps
                 continue;
             }
             const char *qm = strchr(ref, '?');
-            if (qm && strncmp(ref, "urn:", 4) != 0 && !strstr(ref, "://")) {
+            /* An absolute url has its "://" before the '?'; the criteria of a
+             * conditional reference may hold one (identifier=http://...|1). */
+            const char *scheme = strstr(ref, "://");
+            if (qm && strncmp(ref, "urn:", 4) != 0 && (!scheme || scheme > qm)) {
                 char type[64];
                 size_t tlen = (size_t)(qm - ref);
                 if (tlen == 0 || tlen >= sizeof(type))
@@ -339,6 +342,19 @@ static sv_err resolve_conditional(sv_rest *r, entry *en, size_t i, sv_rest_resul
     return SV_OK;
 }
 
+/* An entry's issues name elements from the resource's root ("Patient.birthDate");
+ * below Bundle.entry[i].resource the type is already given, so
+ * "Bundle.entry[2].resource.birthDate" is the FHIRPath, not "...resource.Patient...". */
+static const char *entry_relative(const char *expression, const char *type)
+{
+    size_t n = strlen(type);
+    if (strncmp(expression, type, n) == 0 && expression[n] == '.')
+        return expression + n + 1;
+    if (strcmp(expression, type) == 0)
+        return "";
+    return expression;
+}
+
 static const int order[] = {OP_DELETE, OP_POST, OP_PUT, OP_PATCH, OP_GET, OP_HEAD};
 
 sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
@@ -441,9 +457,10 @@ sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
                     for (size_t j = 0; j < en->res.outcome.len; j++) {
                         sv_issue *is = &en->res.outcome.issues[j];
                         char path[160];
-                        snprintf(path, sizeof(path), "Bundle.entry[%zu]%s%s", i,
-                                 is->expression ? ".resource." : "",
-                                 is->expression ? is->expression : "");
+                        const char *rel =
+                            is->expression ? entry_relative(is->expression, en->type) : "";
+                        snprintf(path, sizeof(path), "Bundle.entry[%zu]%s%s%s", i,
+                                 is->expression ? ".resource" : "", *rel ? "." : "", rel);
                         sv_outcome_add(&res->outcome, is->severity, is->code, path, "%s",
                                        is->diagnostics ? is->diagnostics : "");
                     }

@@ -1,6 +1,7 @@
 /* rest.c - see rest.h. */
 #include "fhir/rest.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,25 @@ static sv_err fail(sv_rest_result *res, sv_err e, const char *expression, const 
     sv_buf_vaddf(&b, fmt, ap);
     va_end(ap);
     sv_outcome_add(&res->outcome, SV_SEV_ERROR, sv_err_issue_code(e), expression, "%s", b.ptr);
+    sv_buf_release(&b);
+    return e;
+}
+
+static sv_err fail_id(sv_rest_result *res, sv_err e, const char *type, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* As fail, with the resource's id as the element at fault ("Patient.id"), so
+ * that the expression is a FHIRPath like the validator's. */
+static sv_err fail_id(sv_rest_result *res, sv_err e, const char *type, const char *fmt, ...)
+{
+    char path[96];
+    snprintf(path, sizeof(path), "%s.id", type);
+    sv_buf b = SV_BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    sv_buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    sv_outcome_add(&res->outcome, SV_SEV_ERROR, sv_err_issue_code(e), path, "%s", b.ptr);
     sv_buf_release(&b);
     return e;
 }
@@ -294,8 +314,32 @@ static bool keep_first(void *ctx, const sv_stored *s)
     return m->n < 2;
 }
 
-/* Runs a conditional query; *ret_match gets the single match (caller clears).
- * Returns SV_ERR_MULTIPLE on more than one match. */
+/* Runs a parsed conditional query; *ret_match gets the single match (caller
+ * clears).  Returns SV_ERR_MULTIPLE on more than one match. */
+static sv_err conditional_match_query(sv_rest *r, const char *type, const sv_query *q,
+                                      first_match *ret_match, sv_rest_result *res)
+{
+    /* _format and _pretty say how to answer, not what to match: a condition of
+     * only those would match every resource of the type. */
+    size_t criteria = 0;
+    for (size_t i = 0; i < q->len; i++)
+        if (strcmp(q->params[i].name, "_format") != 0 && strcmp(q->params[i].name, "_pretty") != 0)
+            criteria++;
+    if (criteria == 0)
+        return fail(res, SV_ERR_INVALID, NULL, "a conditional request needs search parameters");
+    memset(ret_match, 0, sizeof(*ret_match));
+    sv_err e = sv_search_find(r->db, type, q, 0, 2, keep_first, ret_match, NULL, &res->outcome);
+    if (e)
+        return e;
+    if (ret_match->n > 1) {
+        sv_stored_clear(&ret_match->first);
+        return fail(res, SV_ERR_MULTIPLE, NULL, "the conditional request matched more than one %s",
+                    type);
+    }
+    return SV_OK;
+}
+
+/* As conditional_match_query, for a query in its text form ("a=b&c=d"). */
 static sv_err conditional_match(sv_rest *r, const char *type, const char *query,
                                 first_match *ret_match, sv_rest_result *res)
 {
@@ -308,21 +352,9 @@ static sv_err conditional_match(sv_rest *r, const char *type, const char *query,
         return e;
     }
     sv_buf_release(&err);
-    if (q.len == 0) {
-        sv_query_clear(&q);
-        return fail(res, SV_ERR_INVALID, NULL, "a conditional request needs search parameters");
-    }
-    memset(ret_match, 0, sizeof(*ret_match));
-    e = sv_search_find(r->db, type, &q, 0, 2, keep_first, ret_match, NULL, &res->outcome);
+    e = conditional_match_query(r, type, &q, ret_match, res);
     sv_query_clear(&q);
-    if (e)
-        return e;
-    if (ret_match->n > 1) {
-        sv_stored_clear(&ret_match->first);
-        return fail(res, SV_ERR_MULTIPLE, NULL, "the conditional request matched more than one %s",
-                    type);
-    }
-    return SV_OK;
+    return e;
 }
 
 sv_err sv_rest_create(sv_rest *r, const char *type, const json_t *resource,
@@ -469,14 +501,72 @@ sv_err sv_rest_update(sv_rest *r, const char *type, const char *id, const json_t
         return e;
     const json_t *body_id = json_object_get(resource, "id");
     if (!body_id)
-        return fail(res, SV_ERR_INVALID, "id", "the resource has no id; an update needs one");
+        return fail_id(res, SV_ERR_INVALID, type, "the resource has no id; an update needs one");
     if (!json_is_string(body_id) || strcmp(json_string_value(body_id), id) != 0)
-        return fail(res, SV_ERR_INVALID, "id", "the resource's id does not match the url's id '%s'",
-                    id);
+        return fail_id(res, SV_ERR_INVALID, type,
+                       "the resource's id does not match the url's id '%s'", id);
     bool owned;
     e = tx_begin(r, &owned, res);
     if (e)
         return e;
+    e = update_locked(r, type, id, resource, if_match, "PUT", res);
+    return tx_end(r, owned, e, res);
+}
+
+sv_err sv_rest_update_conditional(sv_rest *r, const char *type, const sv_query *criteria,
+                                  const json_t *resource, const char *if_match, sv_rest_result *res)
+{
+    sv_err e = check_type(res, type);
+    if (!e)
+        e = check_body(res, type, resource);
+    if (e)
+        return e;
+    const json_t *body_id = json_object_get(resource, "id");
+    if (body_id && !json_is_string(body_id))
+        return fail_id(res, SV_ERR_INVALID, type, "the resource's id must be a string");
+    const char *given = json_string_value(body_id);
+    if (given && (e = check_id(res, given)))
+        return e;
+    bool owned;
+    e = tx_begin(r, &owned, res);
+    if (e)
+        return e;
+    /* The search and the write share one transaction, so that two conditional
+     * updates with the same criteria cannot both create. */
+    first_match m;
+    e = conditional_match_query(r, type, criteria, &m, res);
+    if (e)
+        return tx_end(r, owned, e, res);
+    _Static_assert(SV_UUID_LEN <= 65, "a generated id fits an id buffer");
+    char id[65];
+    if (m.n == 1) {
+        snprintf(id, sizeof(id), "%s", m.first.id);
+        sv_stored_clear(&m.first);
+        if (given && strcmp(given, id) != 0)
+            return tx_end(r, owned,
+                          fail_id(res, SV_ERR_INVALID, type,
+                                  "the resource's id '%s' is not the id of the match '%s'", given,
+                                  id),
+                          res);
+    } else if (given) {
+        /* No match, but the client named an id: update-as-create, unless that
+         * id is taken by a resource the criteria did not match. */
+        sv_stored cur;
+        sv_buf err = SV_BUF_INIT;
+        e = sv_store_current(r->db, type, given, false, &cur, &err);
+        sv_buf_release(&err);
+        if (e == SV_OK && !cur.deleted)
+            return tx_end(r, owned,
+                          fail_id(res, SV_ERR_CONFLICT, type,
+                                  "%s/%s exists but does not match the conditional update", type,
+                                  given),
+                          res);
+        if (e && e != SV_ERR_NOT_FOUND)
+            return tx_end(r, owned, storage_fail(res, e, NULL), res);
+        snprintf(id, sizeof(id), "%s", given);
+    } else {
+        sv_id_uuid(id);
+    }
     e = update_locked(r, type, id, resource, if_match, "PUT", res);
     return tx_end(r, owned, e, res);
 }
@@ -523,7 +613,7 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
         if (!rt || strcmp(rt, type) != 0)
             e = fail(res, SV_ERR_PROCESSING, "resourceType", "a patch may not change resourceType");
         else if (!pid || strcmp(pid, id) != 0)
-            e = fail(res, SV_ERR_PROCESSING, "id", "a patch may not change or remove the id");
+            e = fail_id(res, SV_ERR_PROCESSING, type, "a patch may not change or remove the id");
     }
     if (!e && sv_fhir_validate(doc, &res->outcome) > 0)
         e = SV_ERR_PROCESSING;
@@ -632,6 +722,22 @@ static void add_link(sv_buf *out, const char *rel, const char *url, bool *first)
     sv_buf_addc(out, '}');
 }
 
+/* Appends a query value percent-encoded: a link must give back the value the
+ * client sent, and a raw '+' (as in "+01:00") would come back as a space. */
+static void add_query_value(sv_buf *out, const char *value)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (const unsigned char *p = (const unsigned char *)value; *p; p++) {
+        if (isalnum(*p) || strchr("-._~:", *p)) {
+            sv_buf_addc(out, (char)*p);
+        } else {
+            sv_buf_addc(out, '%');
+            sv_buf_addc(out, hex[*p >> 4]);
+            sv_buf_addc(out, hex[*p & 15]);
+        }
+    }
+}
+
 sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_query *q,
                        sv_rest_result *res)
 {
@@ -699,9 +805,9 @@ sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_qu
     for (size_t i = 0; i < q->len; i++) {
         if (strcmp(q->params[i].name, "_since") == 0) {
             sv_buf_adds(&self, "&_since=");
-            sv_buf_adds(&self, q->params[i].value);
+            add_query_value(&self, q->params[i].value);
             sv_buf_adds(&next, "&_since=");
-            sv_buf_adds(&next, q->params[i].value);
+            add_query_value(&next, q->params[i].value);
         }
     }
     if (hq.before_seq)

@@ -58,6 +58,12 @@ sv_err sv_rest_match(sv_rest *r, const char *type, const char *query, int *ret_c
  * (W/"3") or NULL. */
 sv_err sv_rest_update(sv_rest *r, const char *type, const char *id, const json_t *resource,
                       const char *if_match, sv_rest_result *res);
+/* Conditional update (PUT [type]?criteria): one match is updated (a body id
+ * must then name it), none creates (with the body's id if it is free), more
+ * than one is SV_ERR_MULTIPLE.  criteria is borrowed. */
+sv_err sv_rest_update_conditional(sv_rest *r, const char *type, const sv_query *criteria,
+                                  const json_t *resource, const char *if_match,
+                                  sv_rest_result *res);
 /* JSON Patch (RFC 6902) of the current version. */
 sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t *patch,
                      const char *if_match, sv_rest_result *res);

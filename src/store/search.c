@@ -72,6 +72,8 @@ static const char F_NUM_GE[] = "EXISTS (SELECT 1 FROM idx_number n WHERE n.rid =
                                " n.param = ? AND n.value >= ?)";
 static const char F_QTY_EQ[] = "EXISTS (SELECT 1 FROM idx_quantity q WHERE q.rid = r.rid AND"
                                " q.param = ? AND q.value >= ? AND q.value < ?)";
+static const char F_QTY_NE[] = "NOT EXISTS (SELECT 1 FROM idx_quantity q WHERE q.rid = r.rid AND"
+                               " q.param = ? AND q.value >= ? AND q.value < ?)";
 static const char F_QTY_LT[] = "EXISTS (SELECT 1 FROM idx_quantity q WHERE q.rid = r.rid AND"
                                " q.param = ? AND q.value < ?)";
 static const char F_QTY_GT[] = "EXISTS (SELECT 1 FROM idx_quantity q WHERE q.rid = r.rid AND"
@@ -228,7 +230,7 @@ static const char *fragment(const char *param, const sv_clause_value *v, binder 
         switch (v->cmp) {
         case SV_CMP_NE:
             BD(v->dlow), BD(v->dhigh);
-            return q ? F_QTY_EQ : F_NUM_NE;
+            return q ? F_QTY_NE : F_NUM_NE;
         case SV_CMP_LT:
         case SV_CMP_EB:
             BD(v->number);
