@@ -53,7 +53,7 @@ sv_err sv_query_parse(const char *text, sv_query *ret, sv_buf *reterr)
             *amp = '\0';
         if (*s) {
             char *eq = strchr(s, '=');
-            const char *value = "";
+            const char *value = s + strlen(s); /* "" inside our own copy: url_decode writes */
             if (eq) {
                 *eq = '\0';
                 value = eq + 1;

@@ -329,8 +329,10 @@ static sv_err conditional_match_query(sv_rest *r, const char *type, const sv_que
         return fail(res, SV_ERR_INVALID, NULL, "a conditional request needs search parameters");
     memset(ret_match, 0, sizeof(*ret_match));
     sv_err e = sv_search_find(r->db, type, q, 0, 2, keep_first, ret_match, NULL, &res->outcome);
-    if (e)
+    if (e) {
+        sv_stored_clear(&ret_match->first); /* a match may have been copied before the failure */
         return e;
+    }
     if (ret_match->n > 1) {
         sv_stored_clear(&ret_match->first);
         return fail(res, SV_ERR_MULTIPLE, NULL, "the conditional request matched more than one %s",

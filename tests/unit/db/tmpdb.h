@@ -1,0 +1,138 @@
+/*
+ * tmpdb.h - test helper: a temporary SQLite database file, and a fingerprint of
+ * a database's whole content for "nothing changed" checks.
+ *
+ * Header-only (static functions) so that tests in any layer can include it with
+ * "../db/tmpdb.h"; CMake builds only tests/unit/<layer>/test_*.c.  Uses db.h only.
+ */
+#ifndef SV_TEST_TMPDB_H
+#define SV_TEST_TMPDB_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/db.h"
+
+typedef struct tmpdb {
+    char path[512];
+} tmpdb;
+
+/* Creates an empty file under $TMPDIR (or /tmp); SQLite takes it as a new database. */
+static inline void tmpdb_make(tmpdb *t)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = "/tmp";
+    snprintf(t->path, sizeof(t->path), "%s/sv-unit-XXXXXX", dir);
+    int fd = mkstemp(t->path);
+    if (fd < 0) {
+        perror("mkstemp");
+        abort();
+    }
+    close(fd);
+}
+
+static inline void tmpdb_remove(tmpdb *t)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    char p[600];
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", t->path, suffixes[i]);
+        unlink(p);
+    }
+}
+
+/* Opens path; aborts the test on failure (the caller asserts on what it tests). */
+static inline sv_db *tmpdb_open(const tmpdb *t, int busy_timeout_ms)
+{
+    sv_db_options opt = {.busy_timeout_ms = busy_timeout_ms};
+    sv_db *db = NULL;
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_db_open(t->path, &opt, &db, &err);
+    if (e) {
+        fprintf(stderr, "tmpdb_open %s: %s\n", t->path, err.ptr);
+        abort();
+    }
+    sv_buf_release(&err);
+    return db;
+}
+
+/* One integer from a constant query (e.g. a COUNT); aborts on error. */
+static inline int64_t tmpdb_int(sv_db *db, const char *sql)
+{
+    sv_stmt *st = NULL;
+    sv_buf err = SV_BUF_INIT;
+    bool row = false;
+    if (sv_db_prepare(db, sql, &st, &err) || sv_stmt_step(st, &row, &err) || !row) {
+        fprintf(stderr, "tmpdb_int '%s': %s\n", sql, err.ptr);
+        abort();
+    }
+    int64_t v = sv_stmt_column_int64(st, 0);
+    sv_stmt_finalize(st);
+    sv_buf_release(&err);
+    return v;
+}
+
+/* Aborts with the message when e is an error (helpers only; tests assert). */
+static inline void tmpdb_check(sv_err e, const char *what, const sv_buf *err)
+{
+    if (e) {
+        fprintf(stderr, "%s: %s (%s)\n", what, sv_strerror(e), err->ptr);
+        abort();
+    }
+}
+
+/*
+ * Appends every row of every table (by name, rows by rowid) to out, one line per
+ * row, each column as SQL quote() writes it (so NULL and 'NULL' differ).  Two
+ * fingerprints are equal exactly when the tables hold the same rows, including
+ * AUTOINCREMENT counters (sqlite_sequence).  SQLite-specific, as its name says.
+ */
+static inline void tmpdb_fingerprint(sv_db *db, sv_buf *out)
+{
+    static const char SQL_TABLES[] =
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
+    static const char SQL_COLUMNS[] = "SELECT name FROM pragma_table_info(?) ORDER BY cid";
+    sv_stmt *tables = NULL, *cols = NULL, *rows = NULL;
+    sv_buf err = SV_BUF_INIT, sql = SV_BUF_INIT;
+    bool row = false;
+    tmpdb_check(sv_db_prepare(db, SQL_TABLES, &tables, &err), "fingerprint", &err);
+    for (;;) {
+        tmpdb_check(sv_stmt_step(tables, &row, &err), "fingerprint", &err);
+        if (!row)
+            break;
+        const char *name = sv_stmt_column_text(tables, 0, NULL);
+        sv_buf_addf(out, "[%s]\n", name);
+        /* Names come from sqlite_master, not from users: a test-only query. */
+        sv_buf_reset(&sql);
+        sv_buf_adds(&sql, "SELECT ''");
+        tmpdb_check(sv_db_prepare(db, SQL_COLUMNS, &cols, &err), "fingerprint", &err);
+        sv_stmt_bind_text(cols, 1, name);
+        for (;;) {
+            tmpdb_check(sv_stmt_step(cols, &row, &err), "fingerprint", &err);
+            if (!row)
+                break;
+            sv_buf_addf(&sql, " || '|' || quote(\"%s\")", sv_stmt_column_text(cols, 0, NULL));
+        }
+        sv_stmt_finalize(cols);
+        sv_buf_addf(&sql, " FROM \"%s\" ORDER BY rowid", name);
+        tmpdb_check(sv_db_prepare(db, sql.ptr, &rows, &err), "fingerprint", &err);
+        for (;;) {
+            tmpdb_check(sv_stmt_step(rows, &row, &err), "fingerprint", &err);
+            if (!row)
+                break;
+            size_t n = 0;
+            const char *v = sv_stmt_column_text(rows, 0, &n);
+            sv_buf_add(out, v, n);
+            sv_buf_addc(out, '\n');
+        }
+        sv_stmt_finalize(rows);
+    }
+    sv_stmt_finalize(tables);
+    sv_buf_release(&sql);
+    sv_buf_release(&err);
+}
+
+#endif
