@@ -97,14 +97,23 @@ function loadBundle(file, wanted) {
 
 /* ---- structure definitions ---------------------------------------------- */
 
-const structureDefs = [
+const allStructureDefs = [
     ...loadBundle('profiles-types.json', ['StructureDefinition']),
     ...loadBundle('profiles-resources.json', ['StructureDefinition']),
-].filter(
+];
+const structureDefs = allStructureDefs.filter(
     (sd) =>
         sd.url === SD_PREFIX + sd.id &&
         ['primitive-type', 'complex-type', 'resource'].includes(sd.kind) &&
         (sd.derivation === 'specialization' || !sd.baseDefinition)
+);
+/* Constraints on a data type (SimpleQuantity, MoneyQuantity): not types of their own,
+ * but FHIRPath accepts their names (ofType(SimpleQuantity)). */
+const profileDefs = allStructureDefs.filter(
+    (sd) =>
+        sd.url === SD_PREFIX + sd.id &&
+        sd.kind === 'complex-type' &&
+        sd.derivation === 'constraint'
 );
 
 /* Primitive formats: names of enum sv_model_builtin in model.h. */
@@ -442,7 +451,8 @@ const typeRows = typeNames.map((name) => {
     };
 });
 
-if (elements.length >= 65536 || typeRefs.length >= 65536 || valueSets.length >= 65535)
+if (typeNames.length >= 65535 /* SV_MODEL_NO_TYPE */ || elements.length >= 65536 ||
+    typeRefs.length >= 65536 || valueSets.length >= 65535)
     die('tables outgrew uint16_t indexes; widen the fields in model.h');
 if (maxTypes > 255 || elements.some((e) => e.ntargets > 255))
     die('an element has more than 255 types or targets; widen the fields in model.h');
@@ -459,6 +469,61 @@ const vsRows = valueSets.map((vs) => {
         codeRows.push([str(code), str(system)]);
     return { url: str(vs.url), first, count: sorted.length };
 });
+
+/* ---- for FHIRPath ---------------------------------------------------------
+ * Interned last, so the strings above keep their offsets whatever is added here. */
+
+const NO_TYPE = 0xffff; /* SV_MODEL_NO_TYPE */
+
+/* The base of each type (baseDefinition), parallel to the type table. */
+const typeBases = typeNames.map((name) => {
+    const sd = typeByName.get(name);
+    if (!sd.baseDefinition)
+        return NO_TYPE; /* Element, Resource */
+    if (!sd.baseDefinition.startsWith(SD_PREFIX))
+        die(`${name}: base ${sd.baseDefinition} is not an R4 type`);
+    return typeIndex(sd.baseDefinition.slice(SD_PREFIX.length), `${name} base`);
+});
+for (let i = 0; i < typeNames.length; i++) {
+    /* the walk up in C is bounded; make sure the hierarchy is */
+    let depth = 0;
+    for (let t = i; t !== NO_TYPE; t = typeBases[t])
+        if (++depth > 8)
+            die(`${typeNames[i]}: type hierarchy deeper than 8 (a cycle?)`);
+}
+
+/* Every run that is not a type's own: a backbone element, named by the path of the
+ * element that declares the children (contentReference elements share it). */
+const typeRoots = new Set([...trees.values()].map((t) => t.root));
+const backboneRows = [];
+for (const [node, run] of runOf) {
+    if (typeRoots.has(node))
+        continue;
+    const codes = (node.ed.type || []).map((t) => t.code);
+    if (codes.length !== 1 || !['BackboneElement', 'Element'].includes(codes[0]))
+        die(`${node.path}: children under ${codes}`);
+    if (run.count === 0)
+        die(`${node.path}: backbone element without children`);
+    backboneRows.push({
+        path: str(node.path),
+        pathText: node.path,
+        type: typeIndex(codes[0], node.path),
+        first: run.first,
+        count: run.count,
+    });
+}
+backboneRows.sort((a, b) => a.first - b.first);
+
+const profileRows = profileDefs
+    .map((sd) => ({ name: sd.id, type: typeIndex(sd.type, sd.id) }))
+    .sort((a, b) => cmp(a.name, b.name))
+    .map((p) => ({ name: str(p.name), nameText: p.name, type: p.type }));
+for (const p of profileRows)
+    if (typeByName.has(p.nameText))
+        die(`profile ${p.nameText} has the name of a type`);
+
+if (stringPoolSize >= 2 ** 32)
+    die('string pool outgrew uint32_t offsets');
 
 /* ---- emit ---------------------------------------------------------------- */
 
@@ -490,6 +555,9 @@ function emit() {
     lines.push(' *');
     lines.push(
         ` * ${typeRows.length} types (${counts.PRIMITIVE} primitive, ${counts.COMPLEX} complex, ${counts.RESOURCE} resource), ${elements.length} elements.`
+    );
+    lines.push(
+        ` * For FHIRPath: ${backboneRows.length} backbone elements named by path, ${profileRows.length} profiles named as types.`
     );
     lines.push(
         ` * Required bindings: ${valueSets.length} value sets expanded (${totalCodes} codes), ${unexpandable.size} not`
@@ -576,6 +644,34 @@ function emit() {
         lines.push('    {0, 0},');
     lines.push('};');
     lines.push('');
+    lines.push('/* ---- for FHIRPath ---- */');
+    lines.push('');
+    lines.push('/* base type of each type, parallel to sv_model_types; 65535 (SV_MODEL_NO_TYPE): none */');
+    lines.push('const uint16_t sv_model_type_bases[] = {');
+    for (let i = 0; i < typeBases.length; i += 16)
+        lines.push('    ' + typeBases.slice(i, i + 16).join(', ') + ',');
+    lines.push('};');
+    lines.push('');
+    lines.push(`const size_t sv_model_backbone_count = ${backboneRows.length};`);
+    lines.push('');
+    lines.push('/* path, type, first child, child count; sorted by first child */');
+    lines.push('const sv_model_backbone sv_model_backbones[] = {');
+    for (const b of backboneRows)
+        lines.push(`    {${b.path}, ${b.type}, ${b.first}, ${b.count}}, /* ${b.pathText} */`);
+    if (!backboneRows.length)
+        lines.push('    {0, 0, 0, 0},');
+    lines.push('};');
+    lines.push('');
+    lines.push(`const size_t sv_model_profile_count = ${profileRows.length};`);
+    lines.push('');
+    lines.push('/* name, type constrained; sorted by name */');
+    lines.push('const sv_model_profile sv_model_profiles[] = {');
+    for (const p of profileRows)
+        lines.push(`    {${p.name}, ${p.type}}, /* ${p.nameText} */`);
+    if (!profileRows.length)
+        lines.push('    {0, 0},');
+    lines.push('};');
+    lines.push('');
     return lines.join('\n');
 }
 
@@ -602,5 +698,6 @@ fs.writeFileSync(OUTPUT, text);
 process.stdout.write(
     `wrote ${path.relative(ROOT, OUTPUT)}: ${typeRows.length} types, ${elements.length} elements, ` +
         `${vsRows.length} value sets (${codeRows.length} codes), ${unexpandable.size} not expandable, ` +
+        `${backboneRows.length} backbone elements, ${profileRows.length} profiles, ` +
         `${Buffer.byteLength(text)} bytes\n`
 );

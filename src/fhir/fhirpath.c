@@ -6,79 +6,118 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "fhir/model.h"
 
-/* ---- element model ------------------------------------------------------------------- */
+/* ---- the model, as FHIRPath sees it ------------------------------------------------- */
 
-static int cmp_type_name(const void *key, const void *elem)
-{
-    return strcmp(key, ((const sv_fhir_type *)elem)->name);
-}
+/*
+ * FHIRPath names types with strings, and so do the items and compiled nodes here: the
+ * names of model.h's types and profiles, and for a backbone element the path that declares
+ * it ("Patient.contact").  All are static (model strings, or literals in this file), so
+ * items can carry them without owning anything.
+ */
+typedef struct fp_type {
+    const char *name;             /* static */
+    const sv_model_type *type;    /* the type itself; for a profile the type it constrains,
+                                     for a backbone element BackboneElement or Element */
+    bool named;                   /* name is type's own name (not a profile or backbone) */
+    const sv_model_element *kids; /* children, sorted by name */
+    size_t nkids;
+} fp_type;
 
-const sv_fhir_type *sv_fhir_type_find(const char *name)
+/* What the type name stands for; false if it names no type. */
+static bool type_lookup(const char *name, fp_type *ret)
 {
     if (!name)
-        return NULL;
-    return bsearch(name, sv__r4_types, sv__r4_types_len, sizeof(sv_fhir_type), cmp_type_name);
-}
-
-/* Bounds the walk up the hierarchy; the generated model is at most 4 deep. */
-#define MAX_TYPE_DEPTH 16
-
-bool sv_fhir_type_is(const char *type, const char *ancestor)
-{
-    for (int depth = 0; type && depth < MAX_TYPE_DEPTH; depth++) {
-        if (type == ancestor || strcmp(type, ancestor) == 0)
-            return true;
-        const sv_fhir_type *t = sv_fhir_type_find(type);
-        type = t ? t->base : NULL;
+        return false;
+    size_t len = strlen(name);
+    if (memchr(name, '.', len)) {
+        const sv_model_element *e = sv_model_element_find_path(name, len);
+        const sv_model_backbone *b = e ? sv_model_backbone_of(e) : NULL;
+        if (!b)
+            return false;
+        *ret = (fp_type){sv_model_str(b->path), &sv_model_types[b->type], false,
+                         &sv_model_elements[b->first], b->count};
+        return true;
+    }
+    const sv_model_type *t = sv_model_type_findn(name, len);
+    if (t) {
+        *ret = (fp_type){sv_model_type_name(t), t, true, &sv_model_elements[t->first], t->count};
+        return true;
+    }
+    const sv_model_profile *p = sv_model_profile_find(name);
+    if (p) {
+        t = &sv_model_types[p->type];
+        *ret = (fp_type){sv_model_str(p->name), t, false, &sv_model_elements[t->first], t->count};
+        return true;
     }
     return false;
 }
 
-struct element_key {
-    const char *owner;
-    const char *name;
-};
+/* Bounds the walk up the hierarchy; the generator checks the model is at most 8 deep. */
+#define MAX_TYPE_DEPTH 16
 
-static int cmp_element(const void *key, const void *elem)
+bool sv_fhir_type_is(const char *type, const char *ancestor)
 {
-    const struct element_key *k = key;
-    const sv_fhir_element *e = elem;
-    int c = strcmp(k->owner, e->owner);
-    return c ? c : strcmp(k->name, e->name);
+    if (!type)
+        return false;
+    if (type == ancestor || strcmp(type, ancestor) == 0)
+        return true;
+    fp_type t;
+    /* Primitives match exactly: code is not a string, as ofType(string) should not pick codes. */
+    if (!type_lookup(type, &t) || t.type->kind == SV_MODEL_KIND_PRIMITIVE)
+        return false;
+    const sv_model_type *m = t.named ? sv_model_type_base(t.type) : t.type;
+    for (int depth = 0; m && depth < MAX_TYPE_DEPTH; depth++, m = sv_model_type_base(m)) {
+        if (strcmp(sv_model_type_name(m), ancestor) == 0)
+            return true;
+    }
+    return false;
 }
 
-const sv_fhir_element *sv_fhir_element_find(const char *owner, const char *name)
+static bool is_choice(const sv_model_element *e)
 {
-    for (int depth = 0; owner && depth < MAX_TYPE_DEPTH; depth++) {
-        struct element_key key = {owner, name};
-        const sv_fhir_element *e = bsearch(&key, sv__r4_elements, sv__r4_elements_len,
-                                           sizeof(sv_fhir_element), cmp_element);
-        if (e)
-            return e;
-        const sv_fhir_type *t = sv_fhir_type_find(owner);
-        owner = t ? t->base : NULL;
-    }
-    return NULL;
+    return (e->flags & SV_MODEL_EL_CHOICE) != 0;
+}
+
+static const sv_model_element *child_find(const fp_type *owner, const char *name, size_t len)
+{
+    return sv_model_element_find(owner->kids, owner->nkids, name, len);
+}
+
+/* The type name of the values of e, a child of owner and not a choice. */
+static const char *element_type_name(const fp_type *owner, const sv_model_element *e)
+{
+    const sv_model_backbone *b = sv_model_backbone_of(e);
+    if (b)
+        return sv_model_str(b->path);
+    /*
+     * R4 declares the id of a resource as System.String, that is FHIR string, and FHIRPath
+     * keeps that; the model says id because the validator checks the id format
+     * (tools/gen_validator.mjs).
+     */
+    if (owner->named && owner->type->kind == SV_MODEL_KIND_RESOURCE &&
+        strcmp(sv_model_element_name(e), "id") == 0)
+        return "string";
+    return sv_model_type_name(sv_model_element_type(e, 0));
+}
+
+/* Whether the JSON name suffix ("Quantity", "DateTime") names choice type t. */
+static bool choice_suffix_is(const char *suffix, const sv_model_type *t)
+{
+    const char *name = sv_model_type_name(t);
+    char first = name[0];
+    if (first >= 'a' && first <= 'z')
+        first = (char)(first - 'a' + 'A');
+    return suffix[0] == first && strcmp(suffix + 1, name + 1) == 0;
 }
 
 const char *sv_fhir_resource_type(const char *name, size_t len)
 {
-    size_t lo = 0, hi = sv__r4_resource_types_len;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        const char *s = sv__r4_resource_types[mid];
-        int c = strncmp(name, s, len);
-        if (c == 0 && s[len] != '\0')
-            c = -1; /* name is a proper prefix of s */
-        if (c == 0)
-            return s;
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    const sv_model_type *t = sv_model_type_findn(name, len);
+    if (!t || t->kind != SV_MODEL_KIND_RESOURCE || t->abstract)
+        return NULL;
+    return sv_model_type_name(t);
 }
 
 static bool is_id_char(char c)
@@ -175,10 +214,10 @@ typedef struct choice_key {
 
 typedef struct node {
     op op;
-    struct node *input;             /* chain predecessor; NULL: the focus */
-    struct node *left, *right;      /* operands; left is the argument of where()/exists() */
-    char *name;                     /* OP_CHILD element name, OP_EXTENSION url */
-    const sv_fhir_element *element; /* OP_CHILD: resolved at compile time, or NULL */
+    struct node *input;              /* chain predecessor; NULL: the focus */
+    struct node *left, *right;       /* operands; left is the argument of where()/exists() */
+    char *name;                      /* OP_CHILD element name, OP_EXTENSION url */
+    const sv_model_element *element; /* OP_CHILD: resolved at compile time, or NULL */
     choice_key keys[MAX_CHOICE_KEYS];
     size_t nkeys;      /* OP_CHILD on a choice: direct keys when nkeys > 0 */
     const char *type;  /* OP_TYPE_FILTER, OP_OF_TYPE, OP_IS: static type name */
@@ -223,26 +262,20 @@ static node *node_new(op o, node *input)
  * choice element and the member's type, or NULL.  FHIRPath proper navigates by
  * "value", but the JSON name is unambiguous and common in hand-written paths.
  */
-static const sv_fhir_element *find_choice_member(const char *owner, const char *name,
-                                                 const char **ret_type)
+static const sv_model_element *find_choice_member(const fp_type *owner, const char *name,
+                                                  const char **ret_type)
 {
-    char prefix[64];
     size_t len = strlen(name);
-    for (size_t i = 1; i < len && i < sizeof(prefix); i++) {
+    for (size_t i = 1; i < len; i++) {
         if (name[i] < 'A' || name[i] > 'Z')
             continue;
-        memcpy(prefix, name, i);
-        prefix[i] = '\0';
-        const sv_fhir_element *e = sv_fhir_element_find(owner, prefix);
-        if (!e || !e->choices)
+        const sv_model_element *e = child_find(owner, name, i);
+        if (!e || !is_choice(e))
             continue;
-        const char *suffix = name + i;
-        for (const char *const *c = e->choices; *c; c++) {
-            char first = (*c)[0];
-            if (first >= 'a' && first <= 'z')
-                first = (char)(first - 'a' + 'A');
-            if (suffix[0] == first && strcmp(suffix + 1, *c + 1) == 0) {
-                *ret_type = *c;
+        for (unsigned k = 0; k < e->ntypes; k++) {
+            const sv_model_type *t = sv_model_element_type(e, k);
+            if (choice_suffix_is(name + i, t)) {
+                *ret_type = sv_model_type_name(t);
                 return e;
             }
         }
@@ -486,20 +519,19 @@ static const char *parse_type_specifier(parser *ps)
     buf[name.len] = '\0';
     if (system && buf[0] >= 'A' && buf[0] <= 'Z')
         buf[0] = (char)(buf[0] - 'A' + 'a'); /* System.String -> string */
-    const sv_fhir_type *t = sv_fhir_type_find(buf);
-    if (!t && buf[0] >= 'A' && buf[0] <= 'Z') {
+    fp_type t;
+    bool found = type_lookup(buf, &t);
+    if (!found && buf[0] >= 'A' && buf[0] <= 'Z') {
         /* An unqualified FHIRPath system type (DateTime, String) names the FHIR primitive;
          * R4's Observation-code-value-date writes ofType(DateTime). */
         buf[0] = (char)(buf[0] - 'A' + 'a');
-        t = sv_fhir_type_find(buf);
-        if (t && t->kind != SV_FHIR_KIND_PRIMITIVE)
-            t = NULL;
+        found = type_lookup(buf, &t) && t.type->kind == SV_MODEL_KIND_PRIMITIVE;
     }
-    if (!t) {
+    if (!found) {
         fail(ps, SV_ERR_INVALID, "unknown type '%.*s'%s", name.start, name.len, NULL);
         return NULL;
     }
-    return t->name;
+    return t.name;
 }
 
 static bool is_abstract_resource(const char *type)
@@ -521,32 +553,36 @@ static char *choice_key_name(const char *prefix, const char *type)
     return k;
 }
 
-/* Sets up an OP_CHILD for element e, keeping only the choice types that are a `only`. */
-static void child_set_element(node *n, const sv_fhir_element *e, const char *only)
+/* Sets up an OP_CHILD for element e of owner, keeping only the choice types that are a
+ * `only`.  owner may be NULL for a choice (its members name their types). */
+static void child_set_element(node *n, const fp_type *owner, const sv_model_element *e,
+                              const char *only)
 {
     for (size_t i = 0; i < n->nkeys; i++)
         free(n->keys[i].key);
     n->nkeys = 0;
     n->element = e;
-    if (!e->choices) {
-        n->out = e->type;
+    if (!is_choice(e)) {
+        n->out = element_type_name(owner, e);
         return;
     }
     size_t count = 0;
     const char *last = NULL;
-    for (const char *const *c = e->choices; *c; c++) {
-        if (!only || sv_fhir_type_is(*c, only)) {
+    for (unsigned k = 0; k < e->ntypes; k++) {
+        const char *type = sv_model_type_name(sv_model_element_type(e, k));
+        if (!only || sv_fhir_type_is(type, only)) {
             count++;
-            last = *c;
+            last = type;
         }
     }
     n->out = count == 1 ? last : NULL;
     if (count == 0 || count > MAX_CHOICE_KEYS)
         return;
-    for (const char *const *c = e->choices; *c; c++) {
-        if (!only || sv_fhir_type_is(*c, only)) {
-            n->keys[n->nkeys].key = choice_key_name(e->name, *c);
-            n->keys[n->nkeys].type = *c;
+    for (unsigned k = 0; k < e->ntypes; k++) {
+        const char *type = sv_model_type_name(sv_model_element_type(e, k));
+        if (!only || sv_fhir_type_is(type, only)) {
+            n->keys[n->nkeys].key = choice_key_name(sv_model_element_name(e), type);
+            n->keys[n->nkeys].type = type;
             n->nkeys++;
         }
     }
@@ -560,11 +596,13 @@ static node *make_child(parser *ps, node *input, const char *in_type, const toke
         abort();
     if (!in_type)
         return n; /* looked up per item at run time */
-    const sv_fhir_element *e = sv_fhir_element_find(in_type, n->name);
+    fp_type owner;
+    const sv_model_element *e = NULL;
     const char *member;
-    if (e) {
-        child_set_element(n, e, NULL);
-    } else if ((e = find_choice_member(in_type, n->name, &member))) {
+    bool known = type_lookup(in_type, &owner);
+    if (known && (e = child_find(&owner, name->start, name->len))) {
+        child_set_element(n, &owner, e, NULL);
+    } else if (known && (e = find_choice_member(&owner, n->name, &member))) {
         n->element = e;
         n->keys[0].key = strdup(n->name);
         if (!n->keys[0].key)
@@ -584,8 +622,8 @@ static node *make_of_type(node *input, const char *type)
     node *n = node_new(OP_OF_TYPE, input);
     n->type = type;
     n->out = type;
-    if (input && input->op == OP_CHILD && input->element && input->element->choices)
-        child_set_element(input, input->element, type);
+    if (input && input->op == OP_CHILD && input->element && is_choice(input->element))
+        child_set_element(input, NULL, input->element, type);
     return n;
 }
 
@@ -720,15 +758,12 @@ static node *parse_term(parser *ps, const char *focus)
     }
     if (tok_is(ps, TOK_SYMBOL, "("))
         return parse_function(ps, NULL, focus, &t);
-    if (t.start[0] >= 'A' && t.start[0] <= 'Z' && t.len < 64) {
-        char buf[64];
-        memcpy(buf, t.start, t.len);
-        buf[t.len] = '\0';
-        const sv_fhir_type *type = sv_fhir_type_find(buf);
-        if (type && type->kind == SV_FHIR_KIND_RESOURCE) {
+    if (t.start[0] >= 'A' && t.start[0] <= 'Z') {
+        const sv_model_type *type = sv_model_type_findn(t.start, t.len);
+        if (type && type->kind == SV_MODEL_KIND_RESOURCE) {
             node *n = node_new(OP_TYPE_FILTER, NULL);
-            n->type = type->name;
-            n->out = type->name;
+            n->type = sv_model_type_name(type);
+            n->out = n->type;
             return n;
         }
     }
@@ -859,13 +894,13 @@ int sv_fhirpath_compile(const char *expression, const char *context_type, sv_fhi
 {
     parser ps = {.src = expression, .pos = expression, .reterr = reterr};
     if (context_type) {
-        const sv_fhir_type *t = sv_fhir_type_find(context_type);
-        if (!t) {
+        fp_type t;
+        if (!type_lookup(context_type, &t)) {
             fail(&ps, SV_ERR_INVALID, "unknown context type '%.*s'%s", context_type,
                  strlen(context_type), NULL);
             return ps.err;
         }
-        context_type = t->name;
+        context_type = t.name;
     }
     next(&ps);
     node *root = parse_expr(&ps, context_type);
@@ -1006,22 +1041,20 @@ static void push_values(eval_ctx *ctx, coll *out, const json_t *v, const char *t
 }
 
 /* Every member of a choice element present on obj: valueQuantity, valueString, ... */
-static void scan_choice(eval_ctx *ctx, coll *out, const json_t *obj, const sv_fhir_element *e)
+static void scan_choice(eval_ctx *ctx, coll *out, const json_t *obj, const sv_model_element *e)
 {
-    size_t plen = strlen(e->name);
+    const char *prefix = sv_model_element_name(e);
+    size_t plen = strlen(prefix);
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)obj, key, v)
     {
-        if (strncmp(key, e->name, plen) != 0 || key[plen] < 'A' || key[plen] > 'Z')
+        if (strncmp(key, prefix, plen) != 0 || key[plen] < 'A' || key[plen] > 'Z')
             continue;
-        const char *suffix = key + plen;
-        for (const char *const *c = e->choices; *c; c++) {
-            char first = (*c)[0];
-            if (first >= 'a' && first <= 'z')
-                first = (char)(first - 'a' + 'A');
-            if (suffix[0] == first && strcmp(suffix + 1, *c + 1) == 0) {
-                push_values(ctx, out, v, *c);
+        for (unsigned k = 0; k < e->ntypes; k++) {
+            const sv_model_type *t = sv_model_element_type(e, k);
+            if (choice_suffix_is(key + plen, t)) {
+                push_values(ctx, out, v, sv_model_type_name(t));
                 break;
             }
         }
@@ -1098,23 +1131,33 @@ static void eval_child(eval_ctx *ctx, const node *n, const coll *in, coll *out)
         const item *it = &in->v[i];
         if ((it->flags & ITEM_UNRESOLVED) || !json_is_object(it->node))
             continue;
-        const sv_fhir_element *e = n->element;
+        if (n->element) { /* resolved when compiling */
+            if (n->nkeys) {
+                for (size_t k = 0; k < n->nkeys; k++)
+                    push_values(ctx, out, json_object_get(it->node, n->keys[k].key),
+                                n->keys[k].type);
+            } else if (is_choice(n->element)) {
+                scan_choice(ctx, out, it->node, n->element);
+            } else {
+                push_values(ctx, out, json_object_get(it->node, n->name), n->out);
+            }
+            continue;
+        }
+        fp_type owner;
+        const sv_model_element *e = NULL;
         const char *member = NULL;
-        if (!e && it->type) {
-            e = sv_fhir_element_find(it->type, n->name);
+        if (type_lookup(it->type, &owner)) {
+            e = child_find(&owner, n->name, strlen(n->name));
             if (!e)
-                e = find_choice_member(it->type, n->name, &member);
+                e = find_choice_member(&owner, n->name, &member);
         }
         if (member) {
             push_values(ctx, out, json_object_get(it->node, n->name), member);
         } else if (!e) {
             /* Outside the model (unknown type): plain JSON navigation, untyped. */
             push_values(ctx, out, json_object_get(it->node, n->name), NULL);
-        } else if (!e->choices) {
-            push_values(ctx, out, json_object_get(it->node, e->name), e->type);
-        } else if (n->element == e && n->nkeys) {
-            for (size_t k = 0; k < n->nkeys; k++)
-                push_values(ctx, out, json_object_get(it->node, n->keys[k].key), n->keys[k].type);
+        } else if (!is_choice(e)) {
+            push_values(ctx, out, json_object_get(it->node, n->name), element_type_name(&owner, e));
         } else {
             scan_choice(ctx, out, it->node, e);
         }

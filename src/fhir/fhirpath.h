@@ -1,6 +1,5 @@
 /*
- * fhirpath.h - a compiled subset of FHIRPath over jansson values, and the R4
- * element model it compiles against.
+ * fhirpath.h - a compiled subset of FHIRPath over jansson values.
  *
  * Enough for the expressions of the R4 search parameters: paths, `|` unions,
  * `[n]`, parentheses, `$this`, `%resource`, string/number/boolean literals, `=` `!=` `and`
@@ -8,8 +7,8 @@
  * not(), first(), last(), hasValue(), ofType(X), as(X), is(X), resolve() and
  * extension('url').  Type names may be qualified (FHIR.Quantity).
  *
- * Every path step is looked up in the element model when compiling, so an
- * unknown element is a compile error and evaluation is a chain of
+ * Every path step is looked up in the R4 model (fhir/model.h, the one the validator
+ * uses) when compiling, so an unknown element is a compile error and evaluation is a chain of
  * json_object_get calls.  Choice elements are handled both ways round:
  * `Observation.value.ofType(Quantity)` and `(Observation.value as Quantity)`
  * read valueQuantity directly.  resolve() does not fetch anything: it yields
@@ -23,7 +22,7 @@
  *
  * Threads: a compiled sv_fhirpath is immutable; any number of threads may
  * evaluate it at once (jansson values are only read).
- * Depends on base/ and jansson (and the generated model in generated/).
+ * Depends on base/, jansson and the generated model (fhir/model.h).
  */
 #ifndef SV_FHIR_FHIRPATH_H
 #define SV_FHIR_FHIRPATH_H
@@ -34,45 +33,19 @@
 
 #include "base/buf.h"
 
-/* ---- element model (generated/r4_searchparams.c) -------------------------------------- */
+/* ---- type names --------------------------------------------------------------------- */
 
-typedef enum sv_fhir_kind {
-    SV_FHIR_KIND_PRIMITIVE, /* string, code, dateTime, ... */
-    SV_FHIR_KIND_COMPLEX,   /* HumanName, Quantity, Age, ... */
-    SV_FHIR_KIND_RESOURCE,  /* Patient, DomainResource, Resource */
-    SV_FHIR_KIND_BACKBONE,  /* an inline element named by its path: "Patient.contact" */
-} sv_fhir_kind;
+/*
+ * FHIRPath types are named by strings: the R4 types and profiles of fhir/model.h
+ * ("HumanName", "code", "SimpleQuantity"), and for a backbone element the path that
+ * declares it ("Patient.contact", "Questionnaire.item" also for Questionnaire.item.item).
+ * A value has the type of its element, except a resource's id: "string", as R4 declares it
+ * (the model says id, for the validator's format check).
+ */
 
-typedef struct sv_fhir_type {
-    const char *name; /* "HumanName", "Patient", "Patient.contact" */
-    const char *base; /* "Element", "DomainResource", ...; NULL at the root and for primitives */
-    sv_fhir_kind kind;
-} sv_fhir_type;
-
-#define SV_FHIR_ELEMENT_ARRAY 1u
-
-typedef struct sv_fhir_element {
-    const char *owner;          /* "Patient", "Patient.contact", "HumanName" */
-    const char *name;           /* JSON name; a choice without its [x]: "value" */
-    const char *type;           /* "HumanName", backbone "Patient.contact"; NULL for choices */
-    const char *const *choices; /* choice: NULL-terminated type names; else NULL */
-    unsigned flags;             /* SV_FHIR_ELEMENT_ARRAY */
-} sv_fhir_element;
-
-/* Generated tables, sorted by name (types, resource types) and by (owner, name) (elements). */
-extern const sv_fhir_type sv__r4_types[];
-extern const size_t sv__r4_types_len;
-extern const sv_fhir_element sv__r4_elements[];
-extern const size_t sv__r4_elements_len;
-extern const char *const sv__r4_resource_types[];
-extern const size_t sv__r4_resource_types_len;
-
-/* The type called name, or NULL. */
-const sv_fhir_type *sv_fhir_type_find(const char *name);
-/* True if type is ancestor or derives from it (Age -> Quantity, Patient -> Resource). */
+/* True if type is ancestor or derives from it (Age -> Quantity, Patient -> Resource,
+ * Patient.contact -> BackboneElement).  Primitives match only themselves. */
 bool sv_fhir_type_is(const char *type, const char *ancestor);
-/* The element name of owner, inherited ones included (Patient.id from Resource). */
-const sv_fhir_element *sv_fhir_element_find(const char *owner, const char *name);
 /* The static name of the concrete resource type name[0..len), or NULL if there is none. */
 const char *sv_fhir_resource_type(const char *name, size_t len);
 

@@ -24,6 +24,16 @@
  *   and the resource types a Reference may point at; none means any).
  * - sv_model_valuesets/sv_model_codes: the expansions of the value sets bound
  *   with required strength, codes sorted (strcmp) within each set.
+ *
+ * FHIRPath (fhirpath.c) compiles against the same tables and needs three more:
+ * - sv_model_type_bases: the base type of each type (Age -> Quantity,
+ *   Patient -> DomainResource -> Resource, code -> string -> Element).
+ * - sv_model_backbones: every run that belongs to a backbone element rather than
+ *   to a type, with the path of the element that declares it ("Patient.contact",
+ *   "Questionnaire.item" also for Questionnaire.item.item).  FHIRPath uses the
+ *   path as the type name of such values.
+ * - sv_model_profiles: the constraints on data types (SimpleQuantity,
+ *   MoneyQuantity), which FHIRPath accepts as type names.
  */
 #ifndef SV_FHIR_MODEL_H
 #define SV_FHIR_MODEL_H
@@ -111,6 +121,21 @@ typedef struct sv_model_code {
     uint32_t system; /* offset in sv_model_strings */
 } sv_model_code;
 
+/* sv_model_type_bases[] value of a type without a base (Element, Resource). */
+#define SV_MODEL_NO_TYPE 0xFFFF
+
+typedef struct sv_model_backbone {
+    uint32_t path;  /* offset in sv_model_strings: "Patient.contact" */
+    uint16_t type;  /* BackboneElement or Element (index in sv_model_types) */
+    uint16_t first; /* its run of children in sv_model_elements */
+    uint16_t count;
+} sv_model_backbone;
+
+typedef struct sv_model_profile {
+    uint32_t name; /* offset in sv_model_strings: "SimpleQuantity" */
+    uint16_t type; /* the type constrained (index in sv_model_types): Quantity */
+} sv_model_profile;
+
 /* The generated tables (generated/r4_model.c). */
 extern const char sv_model_strings[];
 extern const sv_model_type sv_model_types[];
@@ -121,6 +146,11 @@ extern const uint16_t sv_model_type_refs[];
 extern const sv_model_valueset sv_model_valuesets[];
 extern const size_t sv_model_valueset_count;
 extern const sv_model_code sv_model_codes[];
+extern const uint16_t sv_model_type_bases[];         /* parallel to sv_model_types */
+extern const sv_model_backbone sv_model_backbones[]; /* sorted by first */
+extern const size_t sv_model_backbone_count;
+extern const sv_model_profile sv_model_profiles[]; /* sorted by name */
+extern const size_t sv_model_profile_count;
 
 static inline const char *sv_model_str(uint32_t offset)
 {
@@ -143,6 +173,13 @@ static inline const sv_model_type *sv_model_element_type(const sv_model_element 
     return &sv_model_types[sv_model_type_refs[e->types + i]];
 }
 
+/* The type t derives from, or NULL for Element and Resource. */
+static inline const sv_model_type *sv_model_type_base(const sv_model_type *t)
+{
+    uint16_t base = sv_model_type_bases[t - sv_model_types];
+    return base == SV_MODEL_NO_TYPE ? NULL : &sv_model_types[base];
+}
+
 /* Lookups (binary search; all return borrowed pointers into the tables). */
 
 /* Any type by exact name ("Patient", "HumanName", "dateTime"); NULL if none. */
@@ -162,5 +199,13 @@ void sv_model_element_children(const sv_model_element *e, const sv_model_element
 bool sv_model_valueset_contains(unsigned vs, const char *system, const char *code);
 /* The canonical url of value set index vs. */
 const char *sv_model_valueset_url(unsigned vs);
+/* The backbone element whose children e has (e->count != 0), or NULL when e uses its type's. */
+const sv_model_backbone *sv_model_backbone_of(const sv_model_element *e);
+/* An element by its path, [x] left out: "Patient.contact.name", "Observation.value";
+ * contentReference elements are followed ("Questionnaire.item.item.text").  NULL for a bare
+ * type name, an unknown path, or a step into a choice or a primitive. */
+const sv_model_element *sv_model_element_find_path(const char *path, size_t len);
+/* A profile by exact name ("SimpleQuantity"); NULL if none.  A linear scan: R4 has two. */
+const sv_model_profile *sv_model_profile_find(const char *name);
 
 #endif

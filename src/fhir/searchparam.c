@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fhir/model.h"
+
 /*
  * samverka's own parameters, sorted by (base, code).  The URL base is a
  * placeholder until the project has a canonical base of its own.
@@ -22,7 +24,7 @@ static const sv_searchparam_table tables[] = {
 #define NTABLES (sizeof(tables) / sizeof(tables[0]))
 
 typedef struct type_params {
-    const char *type;              /* static, from sv__r4_resource_types */
+    const char *type;              /* static, a model string */
     const sv_searchparam **params; /* sorted by code */
     size_t len;
 } type_params;
@@ -30,7 +32,7 @@ typedef struct type_params {
 static struct {
     sv_searchparam_table tables[NTABLES];
     sv_fhirpath **compiled[NTABLES]; /* parallel to each table's params */
-    type_params *types;              /* parallel to sv__r4_resource_types */
+    type_params *types;              /* the concrete resource types, sorted by name */
     size_t ntypes;
 } reg;
 
@@ -101,10 +103,15 @@ static void init_once(void)
 
     /* Per resource type: the Resource-wide parameters, then its own, table by table (each
      * table is sorted by base, so a type's own parameters are one run). */
-    reg.ntypes = sv__r4_resource_types_len;
-    reg.types = calloc(reg.ntypes, sizeof(type_params));
+    reg.types = calloc(sv_model_type_count, sizeof(type_params));
     if (!reg.types)
         abort();
+    for (size_t i = 0; i < sv_model_type_count; i++) {
+        /* sv_model_types is sorted by name, so reg.types is too */
+        const sv_model_type *t = &sv_model_types[i];
+        if (t->kind == SV_MODEL_KIND_RESOURCE && !t->abstract)
+            reg.types[reg.ntypes++].type = sv_model_type_name(t);
+    }
     size_t nwide = 0;
     for (size_t t = 0; t < NTABLES; t++) {
         for (size_t i = 0; i < reg.tables[t].len; i++)
@@ -112,7 +119,6 @@ static void init_once(void)
     }
     for (size_t r = 0; r < reg.ntypes; r++) {
         type_params *tp = &reg.types[r];
-        tp->type = sv__r4_resource_types[r];
         size_t first[NTABLES], count[NTABLES], cap = nwide;
         for (size_t t = 0; t < NTABLES; t++) {
             base_run(&reg.tables[t], tp->type, &first[t], &count[t]);

@@ -9,7 +9,7 @@
  *
  * The lookup index and every compiled expression are built once, on first use,
  * under a pthread_once; after that everything here is read-only and thread-safe.
- * Depends on fhir/fhirpath, base/ and jansson.
+ * Depends on fhir/fhirpath, fhir/model (the R4 type list), base/ and jansson.
  */
 #ifndef SV_FHIR_SEARCHPARAM_H
 #define SV_FHIR_SEARCHPARAM_H

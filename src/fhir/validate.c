@@ -110,6 +110,58 @@ const char *sv_model_valueset_url(unsigned vs)
     return vs < sv_model_valueset_count ? sv_model_str(sv_model_valuesets[vs].url) : "";
 }
 
+const sv_model_backbone *sv_model_backbone_of(const sv_model_element *e)
+{
+    if (!e->count)
+        return NULL;
+    size_t lo = 0, hi = sv_model_backbone_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sv_model_backbones[mid].first == e->first)
+            return &sv_model_backbones[mid];
+        if (sv_model_backbones[mid].first < e->first)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const sv_model_element *sv_model_element_find_path(const char *path, size_t len)
+{
+    const char *end = path + len;
+    const char *dot = memchr(path, '.', len);
+    if (!dot)
+        return NULL;
+    const sv_model_type *t = sv_model_type_findn(path, (size_t)(dot - path));
+    if (!t)
+        return NULL;
+    const sv_model_element *first = &sv_model_elements[t->first], *e = NULL;
+    size_t count = t->count;
+    while (dot) {
+        const char *name = dot + 1;
+        dot = memchr(name, '.', (size_t)(end - name));
+        if (e) {
+            if (e->ntypes != 1)
+                return NULL; /* a choice: no one set of children */
+            sv_model_element_children(e, &first, &count);
+        }
+        e = sv_model_element_find(first, count, name, (size_t)((dot ? dot : end) - name));
+        if (!e)
+            return NULL;
+    }
+    return e;
+}
+
+const sv_model_profile *sv_model_profile_find(const char *name)
+{
+    for (size_t i = 0; name && i < sv_model_profile_count; i++) {
+        if (strcmp(sv_model_str(sv_model_profiles[i].name), name) == 0)
+            return &sv_model_profiles[i];
+    }
+    return NULL;
+}
+
 /* ---- walk state and reporting ------------------------------------------ */
 
 typedef struct frame {

@@ -6,6 +6,7 @@
  * but model.h; must not depend on node or the network at build time.
  *
  * 209 types (20 primitive, 41 complex, 148 resource), 7406 elements.
+ * For FHIRPath: 473 backbone elements named by path, 2 profiles named as types.
  * Required bindings: 220 value sets expanded (2065 codes), 4 not
  * expandable from the package (filters, external code systems) and so not checked:
  *   http://hl7.org/fhir/ValueSet/currencies
@@ -758,7 +759,206 @@ const char sv_model_strings[] =
     "http://hl7.org/fhir/vision-eye-codes\000right\000"
     "http://hl7.org/fhir/ValueSet/vision-eye-codes\000down\000"
     "http://hl7.org/fhir/vision-base-codes\000up\000"
-    "http://hl7.org/fhir/ValueSet/vision-base-codes\000"
+    "http://hl7.org/fhir/ValueSet/vision-base-codes\000Account.coverage\000Account.guarantor\000"
+    "ActivityDefinition.dynamicValue\000ActivityDefinition.participant\000"
+    "AdverseEvent.suspectEntity\000AdverseEvent.suspectEntity.causality\000"
+    "AllergyIntolerance.reaction\000Appointment.participant\000AuditEvent.agent\000"
+    "AuditEvent.agent.network\000AuditEvent.entity\000AuditEvent.entity.detail\000"
+    "AuditEvent.source\000BiologicallyDerivedProduct.collection\000"
+    "BiologicallyDerivedProduct.manipulation\000BiologicallyDerivedProduct.processing\000"
+    "BiologicallyDerivedProduct.storage\000Bundle.entry\000Bundle.link\000Bundle.entry.request\000"
+    "Bundle.entry.response\000Bundle.entry.search\000CapabilityStatement.document\000"
+    "CapabilityStatement.implementation\000CapabilityStatement.messaging\000"
+    "CapabilityStatement.messaging.endpoint\000CapabilityStatement.messaging.supportedMessage\000"
+    "CapabilityStatement.rest\000CapabilityStatement.rest.interaction\000"
+    "CapabilityStatement.rest.resource.operation\000CapabilityStatement.rest.resource\000"
+    "CapabilityStatement.rest.resource.interaction\000"
+    "CapabilityStatement.rest.resource.searchParam\000CapabilityStatement.rest.security\000"
+    "CapabilityStatement.software\000CarePlan.activity\000CarePlan.activity.detail\000"
+    "CareTeam.participant\000CatalogEntry.relatedEntry\000ChargeItem.performer\000"
+    "ChargeItemDefinition.applicability\000ChargeItemDefinition.propertyGroup\000"
+    "ChargeItemDefinition.propertyGroup.priceComponent\000Claim.accident\000Claim.careTeam\000"
+    "Claim.diagnosis\000Claim.insurance\000Claim.item\000Claim.item.detail\000"
+    "Claim.item.detail.subDetail\000Claim.payee\000Claim.procedure\000Claim.related\000"
+    "Claim.supportingInfo\000ClaimResponse.addItem\000ClaimResponse.item.adjudication\000"
+    "ClaimResponse.addItem.detail\000ClaimResponse.addItem.detail.subDetail\000"
+    "ClaimResponse.error\000ClaimResponse.insurance\000ClaimResponse.item\000"
+    "ClaimResponse.item.detail\000ClaimResponse.item.detail.subDetail\000ClaimResponse.payment\000"
+    "ClaimResponse.processNote\000ClaimResponse.total\000ClinicalImpression.finding\000"
+    "ClinicalImpression.investigation\000CodeSystem.concept\000CodeSystem.concept.designation\000"
+    "CodeSystem.concept.property\000CodeSystem.filter\000CodeSystem.property\000"
+    "Communication.payload\000CommunicationRequest.payload\000CompartmentDefinition.resource\000"
+    "Composition.attester\000Composition.event\000Composition.relatesTo\000Composition.section\000"
+    "ConceptMap.group\000ConceptMap.group.element\000ConceptMap.group.element.target\000"
+    "ConceptMap.group.element.target.dependsOn\000ConceptMap.group.unmapped\000Condition.evidence\000"
+    "Condition.stage\000Consent.policy\000Consent.provision\000Consent.provision.actor\000"
+    "Consent.provision.data\000Consent.verification\000Contract.contentDefinition\000"
+    "Contract.friendly\000Contract.legal\000Contract.rule\000Contract.signer\000Contract.term\000"
+    "Contract.term.action\000Contract.term.action.subject\000Contract.term.asset\000"
+    "Contract.term.offer.answer\000Contract.term.asset.context\000Contract.term.asset.valuedItem\000"
+    "Contract.term.offer\000Contract.term.offer.party\000Contract.term.securityLabel\000"
+    "Coverage.class\000Coverage.costToBeneficiary\000Coverage.costToBeneficiary.exception\000"
+    "CoverageEligibilityRequest.insurance\000CoverageEligibilityRequest.item\000"
+    "CoverageEligibilityRequest.item.diagnosis\000CoverageEligibilityRequest.supportingInfo\000"
+    "CoverageEligibilityResponse.error\000CoverageEligibilityResponse.insurance\000"
+    "CoverageEligibilityResponse.insurance.item\000"
+    "CoverageEligibilityResponse.insurance.item.benefit\000DataRequirement.codeFilter\000"
+    "DataRequirement.dateFilter\000DataRequirement.sort\000DetectedIssue.evidence\000"
+    "DetectedIssue.mitigation\000Device.deviceName\000Device.property\000Device.specialization\000"
+    "Device.udiCarrier\000Device.version\000DeviceDefinition.capability\000"
+    "DeviceDefinition.deviceName\000DeviceDefinition.material\000DeviceDefinition.property\000"
+    "DeviceDefinition.specialization\000DeviceDefinition.udiDeviceIdentifier\000"
+    "DeviceMetric.calibration\000DeviceRequest.parameter\000DiagnosticReport.media\000"
+    "DocumentManifest.related\000DocumentReference.content\000DocumentReference.context\000"
+    "DocumentReference.relatesTo\000Dosage.doseAndRate\000EffectEvidenceSynthesis.certainty\000"
+    "EffectEvidenceSynthesis.certainty.certaintySubcomponent\000"
+    "EffectEvidenceSynthesis.effectEstimate\000"
+    "EffectEvidenceSynthesis.effectEstimate.precisionEstimate\000"
+    "EffectEvidenceSynthesis.resultsByExposure\000EffectEvidenceSynthesis.sampleSize\000"
+    "ElementDefinition.base\000ElementDefinition.binding\000ElementDefinition.constraint\000"
+    "ElementDefinition.example\000ElementDefinition.mapping\000ElementDefinition.slicing\000"
+    "ElementDefinition.slicing.discriminator\000ElementDefinition.type\000Encounter.classHistory\000"
+    "Encounter.diagnosis\000Encounter.hospitalization\000Encounter.location\000"
+    "Encounter.participant\000Encounter.statusHistory\000EpisodeOfCare.diagnosis\000"
+    "EpisodeOfCare.statusHistory\000EvidenceVariable.characteristic\000ExampleScenario.actor\000"
+    "ExampleScenario.instance\000ExampleScenario.instance.containedInstance\000"
+    "ExampleScenario.instance.version\000ExampleScenario.process\000ExampleScenario.process.step\000"
+    "ExampleScenario.process.step.alternative\000ExampleScenario.process.step.operation\000"
+    "ExplanationOfBenefit.accident\000ExplanationOfBenefit.addItem\000"
+    "ExplanationOfBenefit.item.adjudication\000ExplanationOfBenefit.addItem.detail\000"
+    "ExplanationOfBenefit.addItem.detail.subDetail\000ExplanationOfBenefit.benefitBalance\000"
+    "ExplanationOfBenefit.benefitBalance.financial\000ExplanationOfBenefit.careTeam\000"
+    "ExplanationOfBenefit.diagnosis\000ExplanationOfBenefit.insurance\000"
+    "ExplanationOfBenefit.item\000ExplanationOfBenefit.item.detail\000"
+    "ExplanationOfBenefit.item.detail.subDetail\000ExplanationOfBenefit.payee\000"
+    "ExplanationOfBenefit.payment\000ExplanationOfBenefit.procedure\000"
+    "ExplanationOfBenefit.processNote\000ExplanationOfBenefit.related\000"
+    "ExplanationOfBenefit.supportingInfo\000ExplanationOfBenefit.total\000"
+    "FamilyMemberHistory.condition\000Goal.target\000GraphDefinition.link\000"
+    "GraphDefinition.link.target\000GraphDefinition.link.target.compartment\000"
+    "Group.characteristic\000Group.member\000HealthcareService.availableTime\000"
+    "HealthcareService.eligibility\000HealthcareService.notAvailable\000ImagingStudy.series\000"
+    "ImagingStudy.series.instance\000ImagingStudy.series.performer\000Immunization.education\000"
+    "Immunization.performer\000Immunization.protocolApplied\000Immunization.reaction\000"
+    "ImmunizationRecommendation.recommendation\000"
+    "ImmunizationRecommendation.recommendation.dateCriterion\000ImplementationGuide.definition\000"
+    "ImplementationGuide.definition.grouping\000ImplementationGuide.definition.page\000"
+    "ImplementationGuide.definition.parameter\000ImplementationGuide.definition.resource\000"
+    "ImplementationGuide.definition.template\000ImplementationGuide.dependsOn\000"
+    "ImplementationGuide.global\000ImplementationGuide.manifest\000"
+    "ImplementationGuide.manifest.page\000ImplementationGuide.manifest.resource\000"
+    "InsurancePlan.contact\000InsurancePlan.coverage\000InsurancePlan.coverage.benefit\000"
+    "InsurancePlan.coverage.benefit.limit\000InsurancePlan.plan\000InsurancePlan.plan.generalCost\000"
+    "InsurancePlan.plan.specificCost\000InsurancePlan.plan.specificCost.benefit\000"
+    "InsurancePlan.plan.specificCost.benefit.cost\000Invoice.lineItem\000"
+    "Invoice.lineItem.priceComponent\000Invoice.participant\000Linkage.item\000List.entry\000"
+    "Location.hoursOfOperation\000Location.position\000Measure.group\000Measure.group.population\000"
+    "Measure.group.stratifier\000Measure.group.stratifier.component\000Measure.supplementalData\000"
+    "MeasureReport.group\000MeasureReport.group.population\000MeasureReport.group.stratifier\000"
+    "MeasureReport.group.stratifier.stratum\000MeasureReport.group.stratifier.stratum.component\000"
+    "MeasureReport.group.stratifier.stratum.population\000Medication.batch\000"
+    "Medication.ingredient\000MedicationAdministration.dosage\000"
+    "MedicationAdministration.performer\000MedicationDispense.performer\000"
+    "MedicationDispense.substitution\000MedicationKnowledge.administrationGuidelines\000"
+    "MedicationKnowledge.administrationGuidelines.dosage\000"
+    "MedicationKnowledge.administrationGuidelines.patientCharacteristics\000"
+    "MedicationKnowledge.cost\000MedicationKnowledge.drugCharacteristic\000"
+    "MedicationKnowledge.ingredient\000MedicationKnowledge.kinetics\000"
+    "MedicationKnowledge.medicineClassification\000MedicationKnowledge.monitoringProgram\000"
+    "MedicationKnowledge.monograph\000MedicationKnowledge.packaging\000"
+    "MedicationKnowledge.regulatory\000MedicationKnowledge.regulatory.maxDispense\000"
+    "MedicationKnowledge.regulatory.schedule\000MedicationKnowledge.regulatory.substitution\000"
+    "MedicationKnowledge.relatedMedicationKnowledge\000MedicationRequest.dispenseRequest\000"
+    "MedicationRequest.dispenseRequest.initialFill\000MedicationRequest.substitution\000"
+    "MedicinalProduct.manufacturingBusinessOperation\000MedicinalProduct.name\000"
+    "MedicinalProduct.name.countryLanguage\000MedicinalProduct.name.namePart\000"
+    "MedicinalProduct.specialDesignation\000"
+    "MedicinalProductAuthorization.jurisdictionalAuthorization\000"
+    "MedicinalProductAuthorization.procedure\000MedicinalProductContraindication.otherTherapy\000"
+    "MedicinalProductIndication.otherTherapy\000MedicinalProductIngredient.specifiedSubstance\000"
+    "MedicinalProductIngredient.specifiedSubstance.strength\000"
+    "MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength\000"
+    "MedicinalProductIngredient.substance\000MedicinalProductInteraction.interactant\000"
+    "MedicinalProductPackaged.batchIdentifier\000MedicinalProductPackaged.packageItem\000"
+    "MedicinalProductPharmaceutical.characteristics\000"
+    "MedicinalProductPharmaceutical.routeOfAdministration\000"
+    "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies\000"
+    "MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod\000"
+    "MessageDefinition.allowedResponse\000MessageDefinition.focus\000MessageHeader.destination\000"
+    "MessageHeader.response\000MessageHeader.source\000MolecularSequence.quality\000"
+    "MolecularSequence.quality.roc\000MolecularSequence.referenceSeq\000"
+    "MolecularSequence.repository\000MolecularSequence.structureVariant\000"
+    "MolecularSequence.structureVariant.inner\000MolecularSequence.structureVariant.outer\000"
+    "MolecularSequence.variant\000NamingSystem.uniqueId\000NutritionOrder.enteralFormula\000"
+    "NutritionOrder.enteralFormula.administration\000NutritionOrder.oralDiet\000"
+    "NutritionOrder.oralDiet.nutrient\000NutritionOrder.oralDiet.texture\000"
+    "NutritionOrder.supplement\000Observation.component\000Observation.referenceRange\000"
+    "ObservationDefinition.qualifiedInterval\000ObservationDefinition.quantitativeDetails\000"
+    "OperationDefinition.overload\000OperationDefinition.parameter\000"
+    "OperationDefinition.parameter.binding\000OperationDefinition.parameter.referencedFrom\000"
+    "OperationOutcome.issue\000Organization.contact\000Parameters.parameter\000"
+    "Patient.communication\000Patient.contact\000Patient.link\000PaymentReconciliation.detail\000"
+    "PaymentReconciliation.processNote\000Person.link\000PlanDefinition.action\000"
+    "PlanDefinition.action.condition\000PlanDefinition.action.dynamicValue\000"
+    "PlanDefinition.action.participant\000PlanDefinition.action.relatedAction\000"
+    "PlanDefinition.goal\000PlanDefinition.goal.target\000Practitioner.qualification\000"
+    "PractitionerRole.availableTime\000PractitionerRole.notAvailable\000Procedure.focalDevice\000"
+    "Procedure.performer\000Provenance.agent\000Provenance.entity\000Questionnaire.item\000"
+    "Questionnaire.item.answerOption\000Questionnaire.item.enableWhen\000"
+    "Questionnaire.item.initial\000QuestionnaireResponse.item\000"
+    "QuestionnaireResponse.item.answer\000RelatedPerson.communication\000RequestGroup.action\000"
+    "RequestGroup.action.condition\000RequestGroup.action.relatedAction\000"
+    "ResearchElementDefinition.characteristic\000ResearchStudy.arm\000ResearchStudy.objective\000"
+    "RiskAssessment.prediction\000RiskEvidenceSynthesis.certainty\000"
+    "RiskEvidenceSynthesis.certainty.certaintySubcomponent\000RiskEvidenceSynthesis.riskEstimate\000"
+    "RiskEvidenceSynthesis.riskEstimate.precisionEstimate\000RiskEvidenceSynthesis.sampleSize\000"
+    "SearchParameter.component\000Specimen.collection\000Specimen.container\000"
+    "Specimen.processing\000SpecimenDefinition.typeTested\000"
+    "SpecimenDefinition.typeTested.container\000SpecimenDefinition.typeTested.container.additive\000"
+    "SpecimenDefinition.typeTested.handling\000StructureDefinition.context\000"
+    "StructureDefinition.differential\000StructureDefinition.mapping\000"
+    "StructureDefinition.snapshot\000StructureMap.group\000StructureMap.group.input\000"
+    "StructureMap.group.rule\000StructureMap.group.rule.dependent\000"
+    "StructureMap.group.rule.source\000StructureMap.group.rule.target\000"
+    "StructureMap.group.rule.target.parameter\000StructureMap.structure\000Subscription.channel\000"
+    "Substance.ingredient\000Substance.instance\000SubstanceAmount.referenceRange\000"
+    "SubstanceNucleicAcid.subunit\000SubstanceNucleicAcid.subunit.linkage\000"
+    "SubstanceNucleicAcid.subunit.sugar\000SubstancePolymer.monomerSet\000"
+    "SubstancePolymer.monomerSet.startingMaterial\000SubstancePolymer.repeat\000"
+    "SubstancePolymer.repeat.repeatUnit\000"
+    "SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation\000"
+    "SubstancePolymer.repeat.repeatUnit.structuralRepresentation\000SubstanceProtein.subunit\000"
+    "SubstanceReferenceInformation.classification\000SubstanceReferenceInformation.gene\000"
+    "SubstanceReferenceInformation.geneElement\000SubstanceReferenceInformation.target\000"
+    "SubstanceSourceMaterial.fractionDescription\000SubstanceSourceMaterial.organism\000"
+    "SubstanceSourceMaterial.organism.author\000SubstanceSourceMaterial.organism.hybrid\000"
+    "SubstanceSourceMaterial.organism.organismGeneral\000SubstanceSourceMaterial.partDescription\000"
+    "SubstanceSpecification.code\000SubstanceSpecification.moiety\000"
+    "SubstanceSpecification.structure.isotope.molecularWeight\000SubstanceSpecification.name\000"
+    "SubstanceSpecification.name.official\000SubstanceSpecification.property\000"
+    "SubstanceSpecification.relationship\000SubstanceSpecification.structure\000"
+    "SubstanceSpecification.structure.isotope\000SubstanceSpecification.structure.representation\000"
+    "SupplyDelivery.suppliedItem\000SupplyRequest.parameter\000Task.input\000Task.output\000"
+    "Task.restriction\000TerminologyCapabilities.closure\000TerminologyCapabilities.codeSystem\000"
+    "TerminologyCapabilities.codeSystem.version\000"
+    "TerminologyCapabilities.codeSystem.version.filter\000TerminologyCapabilities.expansion\000"
+    "TerminologyCapabilities.expansion.parameter\000TerminologyCapabilities.implementation\000"
+    "TerminologyCapabilities.software\000TerminologyCapabilities.translation\000"
+    "TerminologyCapabilities.validateCode\000TestReport.participant\000TestReport.setup\000"
+    "TestReport.setup.action\000TestReport.setup.action.assert\000"
+    "TestReport.setup.action.operation\000TestReport.teardown\000TestReport.teardown.action\000"
+    "TestReport.test\000TestReport.test.action\000TestScript.destination\000TestScript.fixture\000"
+    "TestScript.metadata\000TestScript.metadata.capability\000TestScript.metadata.link\000"
+    "TestScript.origin\000TestScript.setup\000TestScript.setup.action\000"
+    "TestScript.setup.action.assert\000TestScript.setup.action.operation\000"
+    "TestScript.setup.action.operation.requestHeader\000TestScript.teardown\000"
+    "TestScript.teardown.action\000TestScript.test\000TestScript.test.action\000"
+    "TestScript.variable\000Timing.repeat\000ValueSet.compose\000ValueSet.compose.include\000"
+    "ValueSet.compose.include.concept\000ValueSet.compose.include.concept.designation\000"
+    "ValueSet.compose.include.filter\000ValueSet.expansion\000ValueSet.expansion.contains\000"
+    "ValueSet.expansion.parameter\000VerificationResult.attestation\000"
+    "VerificationResult.primarySource\000VerificationResult.validator\000"
+    "VisionPrescription.lensSpecification\000VisionPrescription.lensSpecification.prism\000"
     ;
 
 /* name, kind, abstract, builtin, first child, child count; sorted by name */
@@ -8931,4 +9131,511 @@ const sv_model_code sv_model_codes[] = {
     {48087, 48029}, {48100, 48029}, {48114, 48029}, {48127, 48029}, {48139, 48029}, {48190, 48199}, {48237, 48199}, {48248, 48199},
     {48260, 48199}, {48271, 48199}, {18906, 48199}, {48335, 48340}, {48377, 48340}, {48429, 48434}, {26490, 48434}, {41146, 48434},
     {48472, 48434},
+};
+
+/* ---- for FHIRPath ---- */
+
+/* base type of each type, parallel to sv_model_types; 65535 (SV_MODEL_NO_TYPE): none */
+const uint16_t sv_model_type_bases[] = {
+    55, 55, 59, 55, 142, 55, 59, 55, 55, 59, 55, 59, 55, 155, 55, 55,
+    155, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 59, 59, 55, 55, 55,
+    55, 55, 55, 55, 59, 59, 55, 59, 142, 55, 55, 55, 59, 55, 55, 55,
+    55, 55, 55, 55, 142, 55, 55, 155, 11, 142, 55, 65535, 11, 55, 55, 55,
+    55, 55, 55, 55, 55, 55, 55, 59, 59, 55, 55, 55, 55, 55, 55, 55,
+    59, 59, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 11, 55, 55,
+    55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55, 55,
+    55, 55, 55, 59, 55, 59, 55, 59, 55, 55, 55, 55, 55, 55, 55, 59,
+    155, 55, 55, 55, 59, 55, 55, 11, 55, 55, 55, 11, 11, 55, 59, 55,
+    55, 59, 59, 59, 59, 55, 55, 55, 55, 55, 55, 65535, 55, 55, 59, 55,
+    55, 55, 59, 55, 55, 55, 55, 55, 55, 55, 11, 55, 55, 55, 55, 55,
+    55, 55, 55, 55, 55, 55, 55, 11, 59, 59, 55, 55, 55, 59, 59, 205,
+    202, 59, 59, 59, 202, 59, 59, 202, 205, 198, 59, 59, 198, 59, 205, 205,
+    59,
+};
+
+const size_t sv_model_backbone_count = 473;
+
+/* path, type, first child, child count; sorted by first child */
+const sv_model_backbone sv_model_backbones[] = {
+    {48522, 11, 19, 5}, /* Account.coverage */
+    {48539, 11, 24, 6}, /* Account.guarantor */
+    {48557, 11, 84, 5}, /* ActivityDefinition.dynamicValue */
+    {48589, 11, 89, 5}, /* ActivityDefinition.participant */
+    {48620, 11, 134, 5}, /* AdverseEvent.suspectEntity */
+    {48647, 11, 139, 7}, /* AdverseEvent.suspectEntity.causality */
+    {48684, 11, 177, 10}, /* AllergyIntolerance.reaction */
+    {48712, 11, 222, 8}, /* Appointment.participant */
+    {48736, 11, 275, 14}, /* AuditEvent.agent */
+    {48753, 11, 289, 5}, /* AuditEvent.agent.network */
+    {48778, 11, 294, 12}, /* AuditEvent.entity */
+    {48796, 11, 306, 5}, /* AuditEvent.entity.detail */
+    {48821, 11, 311, 6}, /* AuditEvent.source */
+    {48839, 11, 359, 6}, /* BiologicallyDerivedProduct.collection */
+    {48877, 11, 365, 5}, /* BiologicallyDerivedProduct.manipulation */
+    {48917, 11, 370, 7}, /* BiologicallyDerivedProduct.processing */
+    {48955, 11, 377, 7}, /* BiologicallyDerivedProduct.storage */
+    {48990, 11, 411, 9}, /* Bundle.entry */
+    {49003, 11, 420, 5}, /* Bundle.link */
+    {49015, 11, 425, 9}, /* Bundle.entry.request */
+    {49036, 11, 434, 8}, /* Bundle.entry.response */
+    {49058, 11, 442, 5}, /* Bundle.entry.search */
+    {49078, 11, 481, 6}, /* CapabilityStatement.document */
+    {49107, 11, 487, 6}, /* CapabilityStatement.implementation */
+    {49142, 11, 493, 7}, /* CapabilityStatement.messaging */
+    {49172, 11, 500, 5}, /* CapabilityStatement.messaging.endpoint */
+    {49211, 11, 505, 5}, /* CapabilityStatement.messaging.supportedMessage */
+    {49258, 11, 510, 11}, /* CapabilityStatement.rest */
+    {49283, 11, 521, 5}, /* CapabilityStatement.rest.interaction */
+    {49320, 11, 526, 6}, /* CapabilityStatement.rest.resource.operation */
+    {49364, 11, 532, 20}, /* CapabilityStatement.rest.resource */
+    {49398, 11, 552, 5}, /* CapabilityStatement.rest.resource.interaction */
+    {49444, 11, 557, 7}, /* CapabilityStatement.rest.resource.searchParam */
+    {49490, 11, 564, 6}, /* CapabilityStatement.rest.security */
+    {49524, 11, 570, 6}, /* CapabilityStatement.software */
+    {49553, 11, 607, 8}, /* CarePlan.activity */
+    {49571, 11, 615, 20}, /* CarePlan.activity.detail */
+    {49596, 11, 656, 7}, /* CareTeam.participant */
+    {49617, 11, 684, 5}, /* CatalogEntry.relatedEntry */
+    {49643, 11, 723, 5}, /* ChargeItem.performer */
+    {49664, 11, 759, 6}, /* ChargeItemDefinition.applicability */
+    {49699, 11, 765, 5}, /* ChargeItemDefinition.propertyGroup */
+    {49734, 11, 770, 7}, /* ChargeItemDefinition.propertyGroup.priceComponent */
+    {49784, 11, 812, 6}, /* Claim.accident */
+    {49799, 11, 818, 8}, /* Claim.careTeam */
+    {49814, 11, 826, 8}, /* Claim.diagnosis */
+    {49830, 11, 834, 10}, /* Claim.insurance */
+    {49846, 11, 844, 24}, /* Claim.item */
+    {49857, 11, 868, 15}, /* Claim.item.detail */
+    {49875, 11, 883, 14}, /* Claim.item.detail.subDetail */
+    {49903, 11, 897, 5}, /* Claim.payee */
+    {49915, 11, 902, 8}, /* Claim.procedure */
+    {49931, 11, 910, 6}, /* Claim.related */
+    {49945, 11, 916, 9}, /* Claim.supportingInfo */
+    {49966, 11, 960, 21}, /* ClaimResponse.addItem */
+    {49988, 11, 981, 7}, /* ClaimResponse.item.adjudication */
+    {50020, 11, 988, 12}, /* ClaimResponse.addItem.detail */
+    {50049, 11, 1000, 11}, /* ClaimResponse.addItem.detail.subDetail */
+    {50088, 11, 1011, 7}, /* ClaimResponse.error */
+    {50108, 11, 1018, 8}, /* ClaimResponse.insurance */
+    {50132, 11, 1026, 7}, /* ClaimResponse.item */
+    {50151, 11, 1033, 7}, /* ClaimResponse.item.detail */
+    {50177, 11, 1040, 6}, /* ClaimResponse.item.detail.subDetail */
+    {50213, 11, 1046, 9}, /* ClaimResponse.payment */
+    {50235, 11, 1055, 7}, /* ClaimResponse.processNote */
+    {50261, 11, 1062, 5}, /* ClaimResponse.total */
+    {50281, 11, 1095, 6}, /* ClinicalImpression.finding */
+    {50308, 11, 1101, 5}, /* ClinicalImpression.investigation */
+    {50341, 11, 1140, 9}, /* CodeSystem.concept */
+    {50360, 11, 1149, 6}, /* CodeSystem.concept.designation */
+    {50391, 11, 1155, 5}, /* CodeSystem.concept.property */
+    {50419, 11, 1160, 7}, /* CodeSystem.filter */
+    {50437, 11, 1167, 7}, /* CodeSystem.property */
+    {50457, 11, 1216, 4}, /* Communication.payload */
+    {50479, 11, 1250, 4}, /* CommunicationRequest.payload */
+    {50508, 11, 1276, 6}, /* CompartmentDefinition.resource */
+    {50539, 11, 1305, 6}, /* Composition.attester */
+    {50560, 11, 1311, 6}, /* Composition.event */
+    {50578, 11, 1317, 5}, /* Composition.relatesTo */
+    {50600, 11, 1322, 13}, /* Composition.section */
+    {50620, 11, 1361, 9}, /* ConceptMap.group */
+    {50637, 11, 1370, 6}, /* ConceptMap.group.element */
+    {50662, 11, 1376, 9}, /* ConceptMap.group.element.target */
+    {50694, 11, 1385, 7}, /* ConceptMap.group.element.target.dependsOn */
+    {50736, 11, 1392, 7}, /* ConceptMap.group.unmapped */
+    {50762, 11, 1424, 5}, /* Condition.evidence */
+    {50781, 11, 1429, 6}, /* Condition.stage */
+    {50797, 11, 1456, 5}, /* Consent.policy */
+    {50812, 11, 1461, 14}, /* Consent.provision */
+    {50830, 11, 1475, 5}, /* Consent.provision.actor */
+    {50854, 11, 1480, 5}, /* Consent.provision.data */
+    {50877, 11, 1485, 6}, /* Consent.verification */
+    {50898, 11, 1543, 9}, /* Contract.contentDefinition */
+    {50925, 11, 1552, 4}, /* Contract.friendly */
+    {50943, 11, 1556, 4}, /* Contract.legal */
+    {50958, 11, 1560, 4}, /* Contract.rule */
+    {50972, 11, 1564, 6}, /* Contract.signer */
+    {50988, 11, 1570, 15}, /* Contract.term */
+    {51002, 11, 1585, 24}, /* Contract.term.action */
+    {51023, 11, 1609, 5}, /* Contract.term.action.subject */
+    {51052, 11, 1614, 18}, /* Contract.term.asset */
+    {51072, 11, 1632, 4}, /* Contract.term.offer.answer */
+    {51099, 11, 1636, 6}, /* Contract.term.asset.context */
+    {51127, 11, 1642, 17}, /* Contract.term.asset.valuedItem */
+    {51158, 11, 1659, 13}, /* Contract.term.offer */
+    {51178, 11, 1672, 5}, /* Contract.term.offer.party */
+    {51204, 11, 1677, 7}, /* Contract.term.securityLabel */
+    {51232, 11, 1721, 6}, /* Coverage.class */
+    {51247, 11, 1727, 6}, /* Coverage.costToBeneficiary */
+    {51274, 11, 1733, 5}, /* Coverage.costToBeneficiary.exception */
+    {51311, 11, 1760, 6}, /* CoverageEligibilityRequest.insurance */
+    {51348, 11, 1766, 13}, /* CoverageEligibilityRequest.item */
+    {51380, 11, 1779, 4}, /* CoverageEligibilityRequest.item.diagnosis */
+    {51422, 11, 1783, 6}, /* CoverageEligibilityRequest.supportingInfo */
+    {51464, 11, 1812, 4}, /* CoverageEligibilityResponse.error */
+    {51498, 11, 1816, 7}, /* CoverageEligibilityResponse.insurance */
+    {51536, 11, 1823, 17}, /* CoverageEligibilityResponse.insurance.item */
+    {51579, 11, 1840, 6}, /* CoverageEligibilityResponse.insurance.item.benefit */
+    {51630, 59, 1856, 6}, /* DataRequirement.codeFilter */
+    {51657, 59, 1862, 5}, /* DataRequirement.dateFilter */
+    {51684, 59, 1867, 4}, /* DataRequirement.sort */
+    {51705, 11, 1891, 5}, /* DetectedIssue.evidence */
+    {51728, 11, 1896, 6}, /* DetectedIssue.mitigation */
+    {51753, 11, 1936, 5}, /* Device.deviceName */
+    {51771, 11, 1941, 6}, /* Device.property */
+    {51787, 11, 1947, 5}, /* Device.specialization */
+    {51809, 11, 1952, 9}, /* Device.udiCarrier */
+    {51827, 11, 1961, 6}, /* Device.version */
+    {51842, 11, 1997, 5}, /* DeviceDefinition.capability */
+    {51870, 11, 2002, 5}, /* DeviceDefinition.deviceName */
+    {51898, 11, 2007, 6}, /* DeviceDefinition.material */
+    {51924, 11, 2013, 6}, /* DeviceDefinition.property */
+    {51950, 11, 2019, 5}, /* DeviceDefinition.specialization */
+    {51982, 11, 2024, 6}, /* DeviceDefinition.udiDeviceIdentifier */
+    {52019, 11, 2048, 6}, /* DeviceMetric.calibration */
+    {52044, 11, 2086, 5}, /* DeviceRequest.parameter */
+    {52068, 11, 2138, 5}, /* DiagnosticReport.media */
+    {52091, 11, 2170, 5}, /* DocumentManifest.related */
+    {52116, 11, 2199, 5}, /* DocumentReference.content */
+    {52142, 11, 2204, 10}, /* DocumentReference.context */
+    {52168, 11, 2214, 5}, /* DocumentReference.relatesTo */
+    {52196, 59, 2243, 5}, /* Dosage.doseAndRate */
+    {52215, 11, 2296, 6}, /* EffectEvidenceSynthesis.certainty */
+    {52249, 11, 2302, 6}, /* EffectEvidenceSynthesis.certainty.certaintySubcomponent */
+    {52305, 11, 2308, 9}, /* EffectEvidenceSynthesis.effectEstimate */
+    {52344, 11, 2317, 7}, /* EffectEvidenceSynthesis.effectEstimate.precisionEstimate */
+    {52401, 11, 2324, 7}, /* EffectEvidenceSynthesis.resultsByExposure */
+    {52443, 11, 2331, 6}, /* EffectEvidenceSynthesis.sampleSize */
+    {52478, 59, 2376, 5}, /* ElementDefinition.base */
+    {52501, 59, 2381, 5}, /* ElementDefinition.binding */
+    {52527, 59, 2386, 9}, /* ElementDefinition.constraint */
+    {52556, 59, 2395, 4}, /* ElementDefinition.example */
+    {52582, 59, 2399, 6}, /* ElementDefinition.mapping */
+    {52608, 59, 2405, 6}, /* ElementDefinition.slicing */
+    {52634, 59, 2411, 4}, /* ElementDefinition.slicing.discriminator */
+    {52674, 59, 2415, 7}, /* ElementDefinition.type */
+    {52697, 11, 2453, 5}, /* Encounter.classHistory */
+    {52720, 11, 2458, 6}, /* Encounter.diagnosis */
+    {52740, 11, 2464, 12}, /* Encounter.hospitalization */
+    {52766, 11, 2476, 7}, /* Encounter.location */
+    {52785, 11, 2483, 6}, /* Encounter.participant */
+    {52807, 11, 2489, 5}, /* Encounter.statusHistory */
+    {52831, 11, 2564, 6}, /* EpisodeOfCare.diagnosis */
+    {52855, 11, 2570, 5}, /* EpisodeOfCare.statusHistory */
+    {52883, 11, 2682, 10}, /* EvidenceVariable.characteristic */
+    {52915, 11, 2717, 7}, /* ExampleScenario.actor */
+    {52937, 11, 2724, 9}, /* ExampleScenario.instance */
+    {52962, 11, 2733, 5}, /* ExampleScenario.instance.containedInstance */
+    {53005, 11, 2738, 5}, /* ExampleScenario.instance.version */
+    {53038, 11, 2743, 8}, /* ExampleScenario.process */
+    {53062, 11, 2751, 7}, /* ExampleScenario.process.step */
+    {53091, 11, 2758, 6}, /* ExampleScenario.process.step.alternative */
+    {53132, 11, 2764, 13}, /* ExampleScenario.process.step.operation */
+    {53171, 11, 2828, 6}, /* ExplanationOfBenefit.accident */
+    {53201, 11, 2834, 21}, /* ExplanationOfBenefit.addItem */
+    {53230, 11, 2855, 7}, /* ExplanationOfBenefit.item.adjudication */
+    {53269, 11, 2862, 12}, /* ExplanationOfBenefit.addItem.detail */
+    {53305, 11, 2874, 11}, /* ExplanationOfBenefit.addItem.detail.subDetail */
+    {53351, 11, 2885, 11}, /* ExplanationOfBenefit.benefitBalance */
+    {53387, 11, 2896, 6}, /* ExplanationOfBenefit.benefitBalance.financial */
+    {53433, 11, 2902, 8}, /* ExplanationOfBenefit.careTeam */
+    {53463, 11, 2910, 8}, /* ExplanationOfBenefit.diagnosis */
+    {53494, 11, 2918, 6}, /* ExplanationOfBenefit.insurance */
+    {53525, 11, 2924, 26}, /* ExplanationOfBenefit.item */
+    {53551, 11, 2950, 17}, /* ExplanationOfBenefit.item.detail */
+    {53584, 11, 2967, 16}, /* ExplanationOfBenefit.item.detail.subDetail */
+    {53627, 11, 2983, 5}, /* ExplanationOfBenefit.payee */
+    {53654, 11, 2988, 9}, /* ExplanationOfBenefit.payment */
+    {53683, 11, 2997, 8}, /* ExplanationOfBenefit.procedure */
+    {53714, 11, 3005, 7}, /* ExplanationOfBenefit.processNote */
+    {53747, 11, 3012, 6}, /* ExplanationOfBenefit.related */
+    {53776, 11, 3018, 9}, /* ExplanationOfBenefit.supportingInfo */
+    {53812, 11, 3027, 5}, /* ExplanationOfBenefit.total */
+    {53839, 11, 3069, 8}, /* FamilyMemberHistory.condition */
+    {53869, 11, 3117, 6}, /* Goal.target */
+    {53881, 11, 3146, 9}, /* GraphDefinition.link */
+    {53902, 11, 3155, 8}, /* GraphDefinition.link.target */
+    {53930, 11, 3163, 8}, /* GraphDefinition.link.target.compartment */
+    {53970, 11, 3189, 7}, /* Group.characteristic */
+    {53991, 11, 3196, 6}, /* Group.member */
+    {54004, 11, 3257, 7}, /* HealthcareService.availableTime */
+    {54036, 11, 3264, 5}, /* HealthcareService.eligibility */
+    {54066, 11, 3269, 5}, /* HealthcareService.notAvailable */
+    {54097, 11, 3319, 15}, /* ImagingStudy.series */
+    {54117, 11, 3334, 7}, /* ImagingStudy.series.instance */
+    {54146, 11, 3341, 5}, /* ImagingStudy.series.performer */
+    {54176, 11, 3382, 7}, /* Immunization.education */
+    {54199, 11, 3389, 5}, /* Immunization.performer */
+    {54222, 11, 3394, 8}, /* Immunization.protocolApplied */
+    {54251, 11, 3402, 6}, /* Immunization.reaction */
+    {54273, 11, 3442, 15}, /* ImmunizationRecommendation.recommendation */
+    {54315, 11, 3457, 5}, /* ImmunizationRecommendation.recommendation.dateCriterion */
+    {54371, 11, 3490, 8}, /* ImplementationGuide.definition */
+    {54402, 11, 3498, 5}, /* ImplementationGuide.definition.grouping */
+    {54442, 11, 3503, 7}, /* ImplementationGuide.definition.page */
+    {54478, 11, 3510, 5}, /* ImplementationGuide.definition.parameter */
+    {54519, 11, 3515, 9}, /* ImplementationGuide.definition.resource */
+    {54559, 11, 3524, 6}, /* ImplementationGuide.definition.template */
+    {54599, 11, 3530, 6}, /* ImplementationGuide.dependsOn */
+    {54629, 11, 3536, 5}, /* ImplementationGuide.global */
+    {54656, 11, 3541, 8}, /* ImplementationGuide.manifest */
+    {54685, 11, 3549, 6}, /* ImplementationGuide.manifest.page */
+    {54719, 11, 3555, 6}, /* ImplementationGuide.manifest.resource */
+    {54757, 11, 3583, 7}, /* InsurancePlan.contact */
+    {54779, 11, 3590, 6}, /* InsurancePlan.coverage */
+    {54802, 11, 3596, 6}, /* InsurancePlan.coverage.benefit */
+    {54833, 11, 3602, 5}, /* InsurancePlan.coverage.benefit.limit */
+    {54870, 11, 3607, 9}, /* InsurancePlan.plan */
+    {54889, 11, 3616, 7}, /* InsurancePlan.plan.generalCost */
+    {54920, 11, 3623, 5}, /* InsurancePlan.plan.specificCost */
+    {54952, 11, 3628, 5}, /* InsurancePlan.plan.specificCost.benefit */
+    {54992, 11, 3633, 7}, /* InsurancePlan.plan.specificCost.benefit.cost */
+    {55037, 11, 3664, 6}, /* Invoice.lineItem */
+    {55054, 11, 3670, 7}, /* Invoice.lineItem.priceComponent */
+    {55086, 11, 3677, 5}, /* Invoice.participant */
+    {55106, 11, 3732, 5}, /* Linkage.item */
+    {55119, 11, 3758, 7}, /* List.entry */
+    {55130, 11, 3790, 7}, /* Location.hoursOfOperation */
+    {55156, 11, 3797, 6}, /* Location.position */
+    {55174, 11, 3860, 7}, /* Measure.group */
+    {55188, 11, 3867, 6}, /* Measure.group.population */
+    {55213, 11, 3873, 7}, /* Measure.group.stratifier */
+    {55238, 11, 3880, 6}, /* Measure.group.stratifier.component */
+    {55273, 11, 3886, 7}, /* Measure.supplementalData */
+    {55298, 11, 3912, 7}, /* MeasureReport.group */
+    {55318, 11, 3919, 6}, /* MeasureReport.group.population */
+    {55349, 11, 3925, 5}, /* MeasureReport.group.stratifier */
+    {55380, 11, 3930, 7}, /* MeasureReport.group.stratifier.stratum */
+    {55419, 11, 3937, 5}, /* MeasureReport.group.stratifier.stratum.component */
+    {55468, 11, 3942, 6}, /* MeasureReport.group.stratifier.stratum.population */
+    {55518, 11, 3994, 5}, /* Medication.batch */
+    {55535, 11, 3999, 6}, /* Medication.ingredient */
+    {55557, 11, 4032, 9}, /* MedicationAdministration.dosage */
+    {55589, 11, 4041, 5}, /* MedicationAdministration.performer */
+    {55624, 11, 4078, 5}, /* MedicationDispense.performer */
+    {55653, 11, 4083, 7}, /* MedicationDispense.substitution */
+    {55685, 11, 4120, 6}, /* MedicationKnowledge.administrationGuidelines */
+    {55730, 11, 4126, 5}, /* MedicationKnowledge.administrationGuidelines.dosage */
+    {55782, 11, 4131, 5}, /* MedicationKnowledge.administrationGuidelines.patientCharacteristics */
+    {55850, 11, 4136, 6}, /* MedicationKnowledge.cost */
+    {55875, 11, 4142, 5}, /* MedicationKnowledge.drugCharacteristic */
+    {55914, 11, 4147, 6}, /* MedicationKnowledge.ingredient */
+    {55945, 11, 4153, 6}, /* MedicationKnowledge.kinetics */
+    {55974, 11, 4159, 5}, /* MedicationKnowledge.medicineClassification */
+    {56017, 11, 4164, 5}, /* MedicationKnowledge.monitoringProgram */
+    {56055, 11, 4169, 5}, /* MedicationKnowledge.monograph */
+    {56085, 11, 4174, 5}, /* MedicationKnowledge.packaging */
+    {56115, 11, 4179, 7}, /* MedicationKnowledge.regulatory */
+    {56146, 11, 4186, 5}, /* MedicationKnowledge.regulatory.maxDispense */
+    {56189, 11, 4191, 4}, /* MedicationKnowledge.regulatory.schedule */
+    {56229, 11, 4195, 5}, /* MedicationKnowledge.regulatory.substitution */
+    {56273, 11, 4200, 5}, /* MedicationKnowledge.relatedMedicationKnowledge */
+    {56320, 11, 4245, 10}, /* MedicationRequest.dispenseRequest */
+    {56354, 11, 4255, 5}, /* MedicationRequest.dispenseRequest.initialFill */
+    {56400, 11, 4260, 5}, /* MedicationRequest.substitution */
+    {56431, 11, 4318, 9}, /* MedicinalProduct.manufacturingBusinessOperation */
+    {56479, 11, 4327, 6}, /* MedicinalProduct.name */
+    {56501, 11, 4333, 6}, /* MedicinalProduct.name.countryLanguage */
+    {56539, 11, 4339, 5}, /* MedicinalProduct.name.namePart */
+    {56570, 11, 4344, 10}, /* MedicinalProduct.specialDesignation */
+    {56606, 11, 4378, 8}, /* MedicinalProductAuthorization.jurisdictionalAuthorization */
+    {56664, 11, 4386, 7}, /* MedicinalProductAuthorization.procedure */
+    {56704, 11, 4408, 5}, /* MedicinalProductContraindication.otherTherapy */
+    {56750, 11, 4430, 5}, /* MedicinalProductIndication.otherTherapy */
+    {56790, 11, 4449, 7}, /* MedicinalProductIngredient.specifiedSubstance */
+    {56836, 11, 4456, 10}, /* MedicinalProductIngredient.specifiedSubstance.strength */
+    {56891, 11, 4466, 8}, /* MedicinalProductIngredient.specifiedSubstance.strength.referenceStrength */
+    {56964, 11, 4474, 5}, /* MedicinalProductIngredient.substance */
+    {57001, 11, 4494, 4}, /* MedicinalProductInteraction.interactant */
+    {57041, 11, 4530, 5}, /* MedicinalProductPackaged.batchIdentifier */
+    {57082, 11, 4535, 15}, /* MedicinalProductPackaged.packageItem */
+    {57119, 11, 4565, 5}, /* MedicinalProductPharmaceutical.characteristics */
+    {57166, 11, 4570, 10}, /* MedicinalProductPharmaceutical.routeOfAdministration */
+    {57219, 11, 4580, 5}, /* MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies */
+    {57286, 11, 4585, 6}, /* MedicinalProductPharmaceutical.routeOfAdministration.targetSpecies.withdrawalPeriod */
+    {57370, 11, 4636, 5}, /* MessageDefinition.allowedResponse */
+    {57404, 11, 4641, 7}, /* MessageDefinition.focus */
+    {57428, 11, 4667, 7}, /* MessageHeader.destination */
+    {57454, 11, 4674, 6}, /* MessageHeader.response */
+    {57477, 11, 4680, 8}, /* MessageHeader.source */
+    {57498, 11, 4720, 18}, /* MolecularSequence.quality */
+    {57524, 11, 4738, 10}, /* MolecularSequence.quality.roc */
+    {57554, 11, 4748, 12}, /* MolecularSequence.referenceSeq */
+    {57585, 11, 4760, 9}, /* MolecularSequence.repository */
+    {57614, 11, 4769, 8}, /* MolecularSequence.structureVariant */
+    {57649, 11, 4777, 5}, /* MolecularSequence.structureVariant.inner */
+    {57690, 11, 4782, 5}, /* MolecularSequence.structureVariant.outer */
+    {57731, 11, 4787, 9}, /* MolecularSequence.variant */
+    {57757, 11, 4821, 8}, /* NamingSystem.uniqueId */
+    {57779, 11, 4858, 12}, /* NutritionOrder.enteralFormula */
+    {57809, 11, 4870, 6}, /* NutritionOrder.enteralFormula.administration */
+    {57854, 11, 4876, 9}, /* NutritionOrder.oralDiet */
+    {57878, 11, 4885, 5}, /* NutritionOrder.oralDiet.nutrient */
+    {57911, 11, 4890, 5}, /* NutritionOrder.oralDiet.texture */
+    {57943, 11, 4895, 8}, /* NutritionOrder.supplement */
+    {57969, 11, 4935, 8}, /* Observation.component */
+    {57991, 11, 4943, 9}, /* Observation.referenceRange */
+    {58018, 11, 4973, 11}, /* ObservationDefinition.qualifiedInterval */
+    {58058, 11, 4984, 7}, /* ObservationDefinition.quantitativeDetails */
+    {58100, 11, 5025, 5}, /* OperationDefinition.overload */
+    {58129, 11, 5030, 14}, /* OperationDefinition.parameter */
+    {58159, 11, 5044, 5}, /* OperationDefinition.parameter.binding */
+    {58197, 11, 5049, 5}, /* OperationDefinition.parameter.referencedFrom */
+    {58242, 11, 5063, 9}, /* OperationOutcome.issue */
+    {58265, 11, 5090, 7}, /* Organization.contact */
+    {58286, 11, 5131, 7}, /* Parameters.parameter */
+    {58307, 11, 5162, 5}, /* Patient.communication */
+    {58329, 11, 5167, 10}, /* Patient.contact */
+    {58345, 11, 5177, 5}, /* Patient.link */
+    {58358, 11, 5225, 13}, /* PaymentReconciliation.detail */
+    {58387, 11, 5238, 5}, /* PaymentReconciliation.processNote */
+    {58421, 11, 5265, 5}, /* Person.link */
+    {58433, 11, 5309, 30}, /* PlanDefinition.action */
+    {58455, 11, 5339, 5}, /* PlanDefinition.action.condition */
+    {58487, 11, 5344, 5}, /* PlanDefinition.action.dynamicValue */
+    {58522, 11, 5349, 5}, /* PlanDefinition.action.participant */
+    {58556, 11, 5354, 6}, /* PlanDefinition.action.relatedAction */
+    {58592, 11, 5360, 10}, /* PlanDefinition.goal */
+    {58612, 11, 5370, 6}, /* PlanDefinition.goal.target */
+    {58639, 11, 5401, 7}, /* Practitioner.qualification */
+    {58666, 11, 5430, 7}, /* PractitionerRole.availableTime */
+    {58697, 11, 5437, 5}, /* PractitionerRole.notAvailable */
+    {58727, 11, 5478, 5}, /* Procedure.focalDevice */
+    {58749, 11, 5483, 6}, /* Procedure.performer */
+    {58769, 11, 5528, 7}, /* Provenance.agent */
+    {58786, 11, 5535, 6}, /* Provenance.entity */
+    {58804, 11, 5578, 19}, /* Questionnaire.item */
+    {58823, 11, 5597, 5}, /* Questionnaire.item.answerOption */
+    {58855, 11, 5602, 6}, /* Questionnaire.item.enableWhen */
+    {58885, 11, 5608, 4}, /* Questionnaire.item.initial */
+    {58912, 11, 5631, 8}, /* QuestionnaireResponse.item */
+    {58939, 11, 5639, 5}, /* QuestionnaireResponse.item.answer */
+    {58973, 11, 5687, 5}, /* RelatedPerson.communication */
+    {59001, 11, 5718, 22}, /* RequestGroup.action */
+    {59021, 11, 5740, 5}, /* RequestGroup.action.condition */
+    {59051, 11, 5745, 6}, /* RequestGroup.action.relatedAction */
+    {59085, 11, 5834, 15}, /* ResearchElementDefinition.characteristic */
+    {59126, 11, 5881, 6}, /* ResearchStudy.arm */
+    {59144, 11, 5887, 5}, /* ResearchStudy.objective */
+    {59168, 11, 5937, 9}, /* RiskAssessment.prediction */
+    {59194, 11, 5985, 6}, /* RiskEvidenceSynthesis.certainty */
+    {59226, 11, 5991, 6}, /* RiskEvidenceSynthesis.certainty.certaintySubcomponent */
+    {59280, 11, 5997, 10}, /* RiskEvidenceSynthesis.riskEstimate */
+    {59315, 11, 6007, 7}, /* RiskEvidenceSynthesis.riskEstimate.precisionEstimate */
+    {59368, 11, 6014, 6}, /* RiskEvidenceSynthesis.sampleSize */
+    {59401, 11, 6079, 5}, /* SearchParameter.component */
+    {59427, 11, 6174, 10}, /* Specimen.collection */
+    {59447, 11, 6184, 9}, /* Specimen.container */
+    {59466, 11, 6193, 7}, /* Specimen.processing */
+    {59486, 11, 6214, 11}, /* SpecimenDefinition.typeTested */
+    {59516, 11, 6225, 11}, /* SpecimenDefinition.typeTested.container */
+    {59556, 11, 6236, 4}, /* SpecimenDefinition.typeTested.container.additive */
+    {59605, 11, 6240, 7}, /* SpecimenDefinition.typeTested.handling */
+    {59644, 11, 6282, 5}, /* StructureDefinition.context */
+    {59672, 11, 6287, 4}, /* StructureDefinition.differential */
+    {59705, 11, 6291, 7}, /* StructureDefinition.mapping */
+    {59733, 11, 6298, 4}, /* StructureDefinition.snapshot */
+    {59762, 11, 6328, 9}, /* StructureMap.group */
+    {59781, 11, 6337, 7}, /* StructureMap.group.input */
+    {59806, 11, 6344, 9}, /* StructureMap.group.rule */
+    {59830, 11, 6353, 5}, /* StructureMap.group.rule.dependent */
+    {59864, 11, 6358, 14}, /* StructureMap.group.rule.source */
+    {59895, 11, 6372, 11}, /* StructureMap.group.rule.target */
+    {59926, 11, 6383, 4}, /* StructureMap.group.rule.target.parameter */
+    {59967, 11, 6387, 7}, /* StructureMap.structure */
+    {59990, 11, 6409, 7}, /* Subscription.channel */
+    {60011, 11, 6431, 5}, /* Substance.ingredient */
+    {60032, 11, 6436, 6}, /* Substance.instance */
+    {60051, 59, 6449, 4}, /* SubstanceAmount.referenceRange */
+    {60082, 11, 6466, 11}, /* SubstanceNucleicAcid.subunit */
+    {60111, 11, 6477, 7}, /* SubstanceNucleicAcid.subunit.linkage */
+    {60148, 11, 6484, 6}, /* SubstanceNucleicAcid.subunit.sugar */
+    {60183, 11, 6504, 5}, /* SubstancePolymer.monomerSet */
+    {60211, 11, 6509, 7}, /* SubstancePolymer.monomerSet.startingMaterial */
+    {60256, 11, 6516, 7}, /* SubstancePolymer.repeat */
+    {60280, 11, 6523, 8}, /* SubstancePolymer.repeat.repeatUnit */
+    {60315, 11, 6531, 5}, /* SubstancePolymer.repeat.repeatUnit.degreeOfPolymerisation */
+    {60373, 11, 6536, 6}, /* SubstancePolymer.repeat.repeatUnit.structuralRepresentation */
+    {60433, 11, 6554, 11}, /* SubstanceProtein.subunit */
+    {60458, 11, 6578, 7}, /* SubstanceReferenceInformation.classification */
+    {60503, 11, 6585, 6}, /* SubstanceReferenceInformation.gene */
+    {60538, 11, 6591, 6}, /* SubstanceReferenceInformation.geneElement */
+    {60580, 11, 6597, 11}, /* SubstanceReferenceInformation.target */
+    {60617, 11, 6629, 5}, /* SubstanceSourceMaterial.fractionDescription */
+    {60661, 11, 6634, 11}, /* SubstanceSourceMaterial.organism */
+    {60694, 11, 6645, 5}, /* SubstanceSourceMaterial.organism.author */
+    {60734, 11, 6650, 8}, /* SubstanceSourceMaterial.organism.hybrid */
+    {60774, 11, 6658, 7}, /* SubstanceSourceMaterial.organism.organismGeneral */
+    {60823, 11, 6665, 5}, /* SubstanceSourceMaterial.partDescription */
+    {60863, 11, 6697, 8}, /* SubstanceSpecification.code */
+    {60891, 11, 6705, 10}, /* SubstanceSpecification.moiety */
+    {60921, 11, 6715, 6}, /* SubstanceSpecification.structure.isotope.molecularWeight */
+    {60978, 11, 6721, 14}, /* SubstanceSpecification.name */
+    {61006, 11, 6735, 6}, /* SubstanceSpecification.name.official */
+    {61043, 11, 6741, 8}, /* SubstanceSpecification.property */
+    {61075, 11, 6749, 10}, /* SubstanceSpecification.relationship */
+    {61111, 11, 6759, 11}, /* SubstanceSpecification.structure */
+    {61144, 11, 6770, 8}, /* SubstanceSpecification.structure.isotope */
+    {61185, 11, 6778, 6}, /* SubstanceSpecification.structure.representation */
+    {61233, 11, 6803, 5}, /* SupplyDelivery.suppliedItem */
+    {61261, 11, 6831, 5}, /* SupplyRequest.parameter */
+    {61285, 11, 6875, 5}, /* Task.input */
+    {61296, 11, 6880, 5}, /* Task.output */
+    {61308, 11, 6885, 6}, /* Task.restriction */
+    {61325, 11, 6923, 4}, /* TerminologyCapabilities.closure */
+    {61357, 11, 6927, 6}, /* TerminologyCapabilities.codeSystem */
+    {61392, 11, 6933, 9}, /* TerminologyCapabilities.codeSystem.version */
+    {61435, 11, 6942, 5}, /* TerminologyCapabilities.codeSystem.version.filter */
+    {61485, 11, 6947, 8}, /* TerminologyCapabilities.expansion */
+    {61519, 11, 6955, 5}, /* TerminologyCapabilities.expansion.parameter */
+    {61563, 11, 6960, 5}, /* TerminologyCapabilities.implementation */
+    {61602, 11, 6965, 5}, /* TerminologyCapabilities.software */
+    {61635, 11, 6970, 4}, /* TerminologyCapabilities.translation */
+    {61671, 11, 6974, 4}, /* TerminologyCapabilities.validateCode */
+    {61708, 11, 6998, 6}, /* TestReport.participant */
+    {61731, 11, 7004, 4}, /* TestReport.setup */
+    {61748, 11, 7008, 5}, /* TestReport.setup.action */
+    {61772, 11, 7013, 6}, /* TestReport.setup.action.assert */
+    {61803, 11, 7019, 6}, /* TestReport.setup.action.operation */
+    {61837, 11, 7025, 4}, /* TestReport.teardown */
+    {61857, 11, 7029, 4}, /* TestReport.teardown.action */
+    {61884, 11, 7033, 6}, /* TestReport.test */
+    {61900, 11, 7039, 5}, /* TestReport.test.action */
+    {61923, 11, 7076, 5}, /* TestScript.destination */
+    {61946, 11, 7081, 6}, /* TestScript.fixture */
+    {61965, 11, 7087, 5}, /* TestScript.metadata */
+    {61985, 11, 7092, 10}, /* TestScript.metadata.capability */
+    {62016, 11, 7102, 5}, /* TestScript.metadata.link */
+    {62041, 11, 7107, 5}, /* TestScript.origin */
+    {62059, 11, 7112, 4}, /* TestScript.setup */
+    {62076, 11, 7116, 5}, /* TestScript.setup.action */
+    {62100, 11, 7121, 25}, /* TestScript.setup.action.assert */
+    {62131, 11, 7146, 20}, /* TestScript.setup.action.operation */
+    {62165, 11, 7166, 5}, /* TestScript.setup.action.operation.requestHeader */
+    {62213, 11, 7171, 4}, /* TestScript.teardown */
+    {62233, 11, 7175, 4}, /* TestScript.teardown.action */
+    {62260, 11, 7179, 6}, /* TestScript.test */
+    {62276, 11, 7185, 5}, /* TestScript.test.action */
+    {62299, 11, 7190, 11}, /* TestScript.variable */
+    {62319, 59, 7207, 17}, /* Timing.repeat */
+    {62333, 11, 7261, 7}, /* ValueSet.compose */
+    {62350, 11, 7268, 8}, /* ValueSet.compose.include */
+    {62375, 11, 7276, 6}, /* ValueSet.compose.include.concept */
+    {62408, 11, 7282, 6}, /* ValueSet.compose.include.concept.designation */
+    {62453, 11, 7288, 6}, /* ValueSet.compose.include.filter */
+    {62485, 11, 7294, 9}, /* ValueSet.expansion */
+    {62504, 11, 7303, 11}, /* ValueSet.expansion.contains */
+    {62532, 11, 7314, 5}, /* ValueSet.expansion.parameter */
+    {62561, 11, 7341, 11}, /* VerificationResult.attestation */
+    {62592, 11, 7352, 10}, /* VerificationResult.primarySource */
+    {62625, 11, 7362, 6}, /* VerificationResult.validator */
+    {62654, 11, 7384, 17}, /* VisionPrescription.lensSpecification */
+    {62691, 11, 7401, 5}, /* VisionPrescription.lensSpecification.prism */
+};
+
+const size_t sv_model_profile_count = 2;
+
+/* name, type constrained; sorted by name */
+const sv_model_profile sv_model_profiles[] = {
+    {29379, 142}, /* MoneyQuantity */
+    {29393, 142}, /* SimpleQuantity */
 };

@@ -17,6 +17,7 @@
 
 #include "base/error.h"
 #include "fhir/fhirpath.h"
+#include "fhir/model.h"
 #include "fhir/searchparam.h"
 
 /* ---- every generated expression compiles ---------------------------------------------- */
@@ -437,16 +438,22 @@ static void test_model(void **state)
     assert_false(sv_fhir_type_is("Bundle", "DomainResource"));
     assert_false(sv_fhir_type_is("code", "string")); /* primitives match exactly */
     assert_false(sv_fhir_type_is("Quantity", "Age"));
-    const sv_fhir_element *e = sv_fhir_element_find("Patient.contact", "extension");
+    assert_true(sv_fhir_type_is("Patient.contact", "BackboneElement"));
+    /* the model FHIRPath compiles against is fhir/model.h */
+    const sv_model_element *e = sv_model_element_find_path("Patient.contact.extension",
+                                                           strlen("Patient.contact.extension"));
     assert_non_null(e);
-    assert_string_equal(e->type, "Extension");
-    e = sv_fhir_element_find("Questionnaire.item", "item");
+    assert_int_equal(e->ntypes, 1);
+    assert_string_equal(sv_model_type_name(sv_model_element_type(e, 0)), "Extension");
+    e = sv_model_element_find_path("Questionnaire.item.item", strlen("Questionnaire.item.item"));
     assert_non_null(e);
-    assert_string_equal(e->type, "Questionnaire.item");
-    e = sv_fhir_element_find("Observation", "value");
+    assert_non_null(sv_model_backbone_of(e));
+    assert_string_equal(sv_model_str(sv_model_backbone_of(e)->path), "Questionnaire.item");
+    e = sv_model_element_find_path("Observation.value", strlen("Observation.value"));
     assert_non_null(e);
-    assert_null(e->type);
-    assert_non_null(e->choices);
+    assert_true(e->flags & SV_MODEL_EL_CHOICE);
+    assert_true(e->ntypes > 1);
+    assert_null(sv_model_backbone_of(e));
     assert_string_equal(sv_fhir_resource_type("Patientx", 7), "Patient");
     assert_null(sv_fhir_resource_type("Patien", 6));
     assert_null(sv_fhir_resource_type("Resource", 8)); /* abstract */
