@@ -15,6 +15,7 @@
 #include "base/id.h"
 #include "base/text.h"
 #include "fhir/search_plan.h"
+#include "fhir/search_result.h"
 #include "fhir/searchparam.h"
 
 #define MAX_VALUES 64
@@ -33,6 +34,7 @@ static char *keep(sv_search_plan *p, char *s)
 
 void sv__search_plan_clear(sv_search_plan *p)
 {
+    sv__search_result_free(p->result);
     for (size_t i = 0; i < p->n; i++)
         free(p->clauses[i].values);
     free(p->clauses);
@@ -354,12 +356,15 @@ sv_err sv__search_parse(const sv_rest *r, const char *type, const sv_query *q, b
             self_add(&p->self, full, value);
             continue;
         }
-        if (strcmp(name, "_summary") == 0) {
-            if (strcmp(value, "count") == 0)
-                p->summary_count = true;
-            else if (strcmp(value, "false") != 0 && !lenient)
-                return bad(out, full, "_summary '%s' is not supported yet%s", value, "");
+        if (strcmp(name, "_summary") == 0 && strcmp(value, "count") == 0) {
+            p->summary_count = true;
             self_add(&p->self, full, value);
+            continue;
+        }
+        if (sv__search_is_result_param(name)) {
+            sv_err e = sv__search_result_param(p, full, name, modifier, value, lenient, out);
+            if (e)
+                return e;
             continue;
         }
         if (strcmp(name, "_format") == 0 || strcmp(name, "_pretty") == 0)

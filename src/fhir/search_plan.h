@@ -22,7 +22,9 @@ typedef struct sv_search_plan {
     size_t nstrings, capstrings;
     int64_t count, offset;
     bool total_none, summary_count;
-    sv_buf self; /* the parameters that were used, URL-encoded, for links */
+    sv_buf self;                     /* the parameters that were used, URL-encoded, for links */
+    struct sv_search_result *result; /* _include, _revinclude, _elements, _summary
+                                      * (search_result.h); NULL when none; owned */
 } sv_search_plan;
 
 /* Parses q for resource type into plan (caller clears, also on failure).  Unknown
