@@ -236,8 +236,8 @@ sv_err sv_calendar_from_local(sv_calendar_country country, const sv_local_time *
 sv_err sv_calendar_format_local(sv_calendar_country country, int64_t ms,
                                 char out[SV_LOCAL_TIME_LEN], sv_buf *reterr)
 {
-    sv_local_time t;
-    int offset;
+    sv_local_time t = {0}; /* set on success; zeroed so -O3 sees no maybe-uninitialized */
+    int offset = 0;
     sv_err err = sv_calendar_to_local(country, ms, &t, &offset, reterr);
     if (err)
         return err;

@@ -6,16 +6,91 @@
  * concurrent writers queue instead of failing.  Write transactions use
  * BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade.
  */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db.h"
+
+/*
+ * Writers of one database file inside this process queue on a mutex before
+ * BEGIN IMMEDIATE.  Without it they all spin in SQLite's busy handler, which
+ * sleeps in steps of up to 100 ms and is not woken when the lock frees: p99 of
+ * creates went to ~800 ms at 16 connections.  The busy timeout still bounds the
+ * wait, and other processes are still kept out by SQLite's own lock.
+ */
+typedef struct write_gate {
+    char *path;
+    pthread_mutex_t mutex;
+    struct write_gate *next;
+} write_gate;
+
+static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER;
+static write_gate *gates; /* one per database file, for the life of the process */
 
 typedef struct sqlite_db {
     sv_db base; /* must be first */
     sqlite3 *handle;
+    write_gate *gate; /* NULL for in-memory databases */
+    bool holding;     /* this connection holds gate->mutex */
+    int busy_timeout_ms;
 } sqlite_db;
+
+static write_gate *gate_for(const char *uri)
+{
+    char real[PATH_MAX];
+    if (strcmp(uri, ":memory:") == 0 || strncmp(uri, "file:", 5) == 0 || !realpath(uri, real))
+        return NULL;
+    pthread_mutex_lock(&gates_lock);
+    write_gate *g = gates;
+    while (g && strcmp(g->path, real) != 0)
+        g = g->next;
+    if (!g) {
+        g = calloc(1, sizeof(*g));
+        if (g) {
+            g->path = strdup(real);
+            pthread_mutex_init(&g->mutex, NULL);
+            g->next = gates;
+            gates = g;
+        }
+    }
+    pthread_mutex_unlock(&gates_lock);
+    return g;
+}
+
+static sv_err gate_enter(sqlite_db *db, sv_buf *reterr)
+{
+    if (!db->gate)
+        return SV_OK;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = until.tv_nsec + (int64_t)db->busy_timeout_ms * 1000000;
+    until.tv_sec += ns / 1000000000;
+    until.tv_nsec = ns % 1000000000;
+    int rc = pthread_mutex_timedlock(&db->gate->mutex, &until);
+    if (rc == ETIMEDOUT) {
+        if (reterr)
+            sv_buf_adds(reterr,
+                        "sqlite begin: another writer held the database past the busy timeout");
+        return SV_ERR_BUSY;
+    }
+    if (rc != 0)
+        return SV_ERR_INTERNAL;
+    db->holding = true;
+    return SV_OK;
+}
+
+static void gate_leave(sqlite_db *db)
+{
+    if (db->holding) {
+        db->holding = false;
+        pthread_mutex_unlock(&db->gate->mutex);
+    }
+}
 
 typedef struct sqlite_stmt {
     sv_stmt base; /* must be first */
@@ -103,12 +178,15 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
         return SV_ERR_NOMEM;
     }
     db->handle = h;
+    db->gate = gate_for(uri);
+    db->busy_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
     *ret_db = &db->base;
     return SV_OK;
 }
 
 static void db_close(sv_db *db)
 {
+    gate_leave((sqlite_db *)db);
     sqlite3_close(H(db));
     free(db);
 }
@@ -206,17 +284,31 @@ static double st_column_double(sv_stmt *st, int col)
 
 static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
 {
-    return run_simple(H(db), kind == SV_TX_WRITE ? "BEGIN IMMEDIATE" : "BEGIN DEFERRED", reterr);
+    if (kind != SV_TX_WRITE)
+        return run_simple(H(db), "BEGIN DEFERRED", reterr);
+    sqlite_db *sd = (sqlite_db *)db;
+    sv_err e = gate_enter(sd, reterr);
+    if (e)
+        return e;
+    e = run_simple(H(db), "BEGIN IMMEDIATE", reterr);
+    if (e)
+        gate_leave(sd);
+    return e;
 }
 
 static sv_err db_commit(sv_db *db, sv_buf *reterr)
 {
-    return run_simple(H(db), "COMMIT", reterr);
+    sv_err e = run_simple(H(db), "COMMIT", reterr);
+    if (!e)
+        gate_leave((sqlite_db *)db);
+    return e; /* on failure db.c rolls back, which leaves the gate */
 }
 
 static sv_err db_rollback(sv_db *db)
 {
-    return run_simple(H(db), "ROLLBACK", NULL);
+    sv_err e = run_simple(H(db), "ROLLBACK", NULL);
+    gate_leave((sqlite_db *)db);
+    return e;
 }
 
 static int64_t db_changes(sv_db *db)

@@ -1,0 +1,405 @@
+#!/usr/bin/env bash
+# run.sh - the load runner (`make bench`): a Release build of samverka on 127.0.0.1 with a
+# fresh SQLite database in a temporary directory, driven by wrk over loopback.
+#
+# Measures, each for BENCH_SECONDS at BENCH_CONNECTIONS connections:
+#   creates  POST /fhir/Patient, a ~1.6 KB Danish citizen, a new CPR number each request
+#   reads    GET /fhir/Patient/{id}, ids picked at random from those the creates made
+#   search   GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2|{cpr}, one match each
+# and also start-up time (exec until the "listening" line), resident memory after the
+# run, and start-up again on the filled database.  Fails (exit 1) when any request
+# errs: a non-2xx answer, a socket error or timeout, a create that was not a 201.
+#
+# Settings (environment):
+#   BENCH_SECONDS=10         duration of each wrk test
+#   BENCH_CONNECTIONS=16     wrk connections
+#   BENCH_WRK_THREADS=2      wrk threads (at most 6, see bench/wrk/create.lua)
+#   BENCH_SERVER_THREADS=    samverka --threads (empty: the server's default)
+#   BENCH_BUILD=build-bench  build directory of the Release binary
+#   BENCH_CFLAGS=            extra C flags for that build (CMAKE_C_FLAGS), e.g.
+#                            -Wno-error=maybe-uninitialized while an -O3-only warning waits
+#                            for its fix
+#   BENCH_OUT=bench/out      where the raw wrk output and the summary of this run go
+#   BENCH_TMPDIR=$TMPDIR     parent of the temporary database directory (must be a real
+#                            disk: on tmpfs fsync costs nothing and creates look too fast)
+#   BENCH_KEEP=0             1: keep the temporary directory (database, server log); when a
+#                            run fails the server log's last 200 lines go to BENCH_OUT
+#
+# It never leaves a process behind: the EXIT trap stops wrk and the server, also when
+# a step fails or the run is interrupted.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${BENCH_SECONDS:-10}
+connections=${BENCH_CONNECTIONS:-16}
+wrk_threads=${BENCH_WRK_THREADS:-2}
+server_threads=${BENCH_SERVER_THREADS:-}
+build_dir=${BENCH_BUILD:-$repo/build-bench}
+cflags=${BENCH_CFLAGS:-}
+out_dir=${BENCH_OUT:-$repo/bench/out}
+tmp_parent=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+keep=${BENCH_KEEP:-0}
+wrk_dir=$repo/bench/wrk
+
+die() {
+    echo "bench: FAILED: $*" >&2
+    exit 1
+}
+
+is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+is_count "$seconds" || die "BENCH_SECONDS must be a whole number of seconds, not '$seconds'"
+is_count "$connections" || die "BENCH_CONNECTIONS must be a positive number, not '$connections'"
+if ! is_count "$wrk_threads" || [ "$wrk_threads" -gt 6 ]; then
+    die "BENCH_WRK_THREADS must be 1..6, not '$wrk_threads'"
+fi
+[ "$wrk_threads" -le "$connections" ] || die "BENCH_WRK_THREADS exceeds BENCH_CONNECTIONS"
+[ -z "$server_threads" ] || is_count "$server_threads" ||
+    die "BENCH_SERVER_THREADS must be a positive number, not '$server_threads'"
+[ -n "${EPOCHREALTIME:-}" ] || die "bash 5 or later is needed (EPOCHREALTIME)"
+
+# --- processes this script owns, and the cleanup that ends them ----------------------
+
+server_pid=""
+wrk_pid=""
+work=""
+server_log=""
+
+# True when process $1 has exited (gone, or a zombie waiting for `wait`).
+exited() {
+    local stat
+    [ -r "/proc/$1/stat" ] || return 0
+    read -r stat <"/proc/$1/stat" 2>/dev/null || return 0
+    stat=${stat##*) }
+    [ "${stat%% *}" = Z ]
+}
+
+# Waits up to $2 seconds for process $1 to exit; 0 when it did.
+wait_exit() {
+    local pid=$1 polls=$(($2 * 100))
+    while ! exited "$pid"; do
+        polls=$((polls - 1))
+        [ "$polls" -gt 0 ] || return 1
+        sleep 0.01
+    done
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$wrk_pid" ]; then
+        kill -TERM "$wrk_pid" 2>/dev/null || true
+        wait "$wrk_pid" 2>/dev/null || true
+    fi
+    if [ -n "$server_pid" ]; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        if ! wait_exit "$server_pid" 15; then
+            echo "bench: the server did not stop within 15 s of SIGTERM; killing it" >&2
+            kill -KILL "$server_pid" 2>/dev/null || true
+        fi
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    exec 3>&-
+    if [ "$rc" -ne 0 ] && [ -n "$server_log" ] && [ -s "$server_log" ]; then
+        tail -n 200 "$server_log" >"$out_dir/server-log-tail.txt" 2>/dev/null || true
+        echo "bench: last lines of the server log (200 in $out_dir/server-log-tail.txt):" >&2
+        tail -n 10 "$server_log" | sed 's/^/    /' >&2
+    fi
+    if [ -n "$work" ]; then
+        if [ "$keep" = 1 ]; then
+            echo "bench: kept $work (BENCH_KEEP=1)" >&2
+        else
+            rm -rf "$work"
+        fi
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- tools and build -----------------------------------------------------------------
+
+if ! command -v wrk >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "bench: installing wrk"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq wrk >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } ||
+            die "apt-get install wrk failed"
+    else
+        die "wrk is missing: apt-get install wrk"
+    fi
+fi
+command -v curl >/dev/null 2>&1 || die "curl is missing: apt-get install curl"
+
+echo "bench: building a Release binary in $build_dir"
+if ! build_log=$(cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_C_FLAGS="$cflags" 2>&1 &&
+    cmake --build "$build_dir" --target samverka -j"$(nproc)" 2>&1); then
+    printf '%s\n' "$build_log" | tail -n 40 >&2
+    die "the Release build failed"
+fi
+bin=$build_dir/samverka
+
+mkdir -p "$out_dir"
+rm -f "$out_dir"/*.txt
+mkdir -p "$tmp_parent"
+work=$(mktemp -d "$tmp_parent/samverka-bench.XXXXXX")
+db=$work/bench.db
+ids=$work/ids.txt
+mkfifo "$work/stdout"
+# Read-write, so that opening does not wait for the server and its exit does not end reads.
+exec 3<>"$work/stdout"
+
+# --- the machine -----------------------------------------------------------------------
+
+cpu_model=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
+mem_total=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+hypervisor=$(lscpu 2>/dev/null | awk -F': *' '/Hypervisor vendor/ {print $2}')
+db_fs=$(df --output=fstype,source "$work" | tail -n 1 | awk '{print $1 " on " $2}')
+commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+if [ -n "$(git -C "$repo" status --porcelain -- src CMakeLists.txt 2>/dev/null)" ]; then
+    commit="$commit (with uncommitted changes in src/)"
+fi
+case $db_fs in
+tmpfs*) echo "bench: WARNING: $work is on tmpfs; fsync is free there and creates look too fast" >&2 ;;
+esac
+
+machine=$(
+    cat <<EOF
+date        $(date -u +%Y-%m-%dT%H:%M:%SZ)
+samverka    $("$bin" version) at $commit, CMAKE_BUILD_TYPE=Release (asserts on)${cflags:+, CMAKE_C_FLAGS=$cflags}
+cpu         $(nproc) x ${cpu_model:-unknown}${hypervisor:+ (virtual machine, $hypervisor)}
+memory      $mem_total
+kernel      $(uname -sr)
+database    $db_fs ($work)
+libraries   sqlite $(pkg-config --modversion sqlite3), libmicrohttpd $(pkg-config --modversion libmicrohttpd), jansson $(pkg-config --modversion jansson)
+loadavg     $(cut -d' ' -f1-3 /proc/loadavg) before the run (1, 5, 15 min)
+load        $(wrk -v 2>&1 | head -n 1 | awk '{print $1, $2}') on the same machine, loopback; $wrk_threads threads, $connections connections, ${seconds} s per test
+EOF
+)
+echo
+echo "$machine"
+echo
+
+# --- the server ----------------------------------------------------------------------
+
+# Starts the server on the database; sets server_pid, port, startup_ms.
+start_server() {
+    local log=$1 line="" t0 t1
+    server_log=$log
+    local args=(serve --listen 127.0.0.1:0 --db "$db")
+    [ -z "$server_threads" ] || args+=(--threads "$server_threads")
+    t0=$EPOCHREALTIME
+    "$bin" "${args[@]}" >&3 2>"$log" &
+    server_pid=$!
+    while :; do
+        if read -r -t 0.1 -u 3 line; then
+            break
+        fi
+        exited "$server_pid" && die "the server exited before it was listening"
+        [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print (b - a > 30)}')" = 0 ] ||
+            die "the server was not listening after 30 s"
+    done
+    t1=$EPOCHREALTIME
+    [[ $line =~ ^samverka\ listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]] ||
+        die "unexpected first line from the server: '$line'"
+    port=${BASH_REMATCH[1]}
+    startup_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')
+}
+
+# Stops the server with SIGTERM; sets stop_ms; fails unless it exits 0 within 15 s.
+stop_server() {
+    local t0 rc=0
+    t0=$EPOCHREALTIME
+    kill -TERM "$server_pid"
+    wait_exit "$server_pid" 15 || die "the server did not stop within 15 s of SIGTERM"
+    stop_ms=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", (b - a) * 1000}')
+    wait "$server_pid" || rc=$?
+    server_pid=""
+    [ "$rc" -eq 0 ] || die "the server exited with status $rc after SIGTERM"
+}
+
+# "VmRSS VmHWM" of the server in MiB.
+server_memory() {
+    awk '/^VmRSS/ {rss = $2} /^VmHWM/ {hwm = $2}
+         END {printf "%.1f %.1f\n", rss / 1024, hwm / 1024}' "/proc/$server_pid/status"
+}
+
+# --- CPU accounting ----------------------------------------------------------------
+# The machine may be shared (builds, tests, fuzzers of other people), so each test
+# reports who used the CPUs while it ran: the server, this script's children (wrk),
+# and everything else.  Figures are percent of one CPU, up to nproc * 100.
+
+ncpu=$(nproc)
+
+# "busy total" jiffies of the whole machine.
+machine_jiffies() {
+    awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit}' \
+        /proc/stat
+}
+
+# utime + stime of process $1; with a second argument also of its reaped children.
+process_jiffies() {
+    local stat fields
+    read -r stat <"/proc/$1/stat"
+    # After "pid (comm) ": fields[0] is the state, fields[11..14] utime stime cutime cstime.
+    read -r -a fields <<<"${stat##*) }"
+    if [ -n "${2:-}" ]; then
+        echo $((fields[11] + fields[12] + fields[13] + fields[14]))
+    else
+        echo $((fields[11] + fields[12]))
+    fi
+}
+
+# Samples before a test; cpu_end prints "server% wrk% other% server-cpu-us-per-request".
+cpu_begin() {
+    read -r cpu_busy0 cpu_total0 < <(machine_jiffies)
+    cpu_server0=$(process_jiffies "$server_pid")
+    cpu_self0=$(process_jiffies $$ children)
+}
+cpu_end() { # requests
+    local busy total server self
+    read -r busy total < <(machine_jiffies)
+    server=$(process_jiffies "$server_pid")
+    self=$(process_jiffies $$ children)
+    awk -v n="$ncpu" -v hz="$(getconf CLK_TCK)" -v req="$1" \
+        -v b=$((busy - cpu_busy0)) -v t=$((total - cpu_total0)) \
+        -v s=$((server - cpu_server0)) -v o=$((self - cpu_self0)) 'BEGIN {
+            if (t <= 0) t = 1
+            other = b - s - o; if (other < 0) other = 0
+            printf "%.0f %.0f %.0f %.0f\n", s / t * n * 100, o / t * n * 100,
+                other / t * n * 100, s / hz / req * 1e6 }'
+}
+
+# --- wrk -----------------------------------------------------------------------------
+
+# Latency as wrk prints it (850.00us, 6.69ms, 1.20s, 1.01m) in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        else if (u != "ms") n = -1
+        printf "%.2f", n }'
+}
+
+# Runs one wrk test and checks it; sets rps, p50_ms, p99_ms, requests.
+run_wrk() { # name, script, url path, what it requests
+    local name=$1 script=$2 path=$3 out=$out_dir/$1.txt rc=0 line
+    echo "== $name: $4 ($connections connections, ${seconds} s)"
+    cpu_begin
+    BENCH_WRK_DIR=$wrk_dir BENCH_IDS=$ids \
+        wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --timeout 10s --latency \
+        -s "$wrk_dir/$script" "http://127.0.0.1:$port$path" >"$out" 2>&1 &
+    wrk_pid=$!
+    wait "$wrk_pid" || rc=$?
+    wrk_pid=""
+    sed 's/^/    /' "$out"
+    [ "$rc" -eq 0 ] || die "$name: wrk exited with status $rc"
+    if line=$(grep -E '^ *Non-2xx or 3xx responses:' "$out"); then
+        die "$name: requests answered with an error status:${line#*:}"
+    fi
+    if line=$(grep -E '^ *Socket errors:' "$out"); then
+        die "$name: socket errors or timeouts:${line#*:}"
+    fi
+    if grep -qiE 'error|unable|panic' "$out"; then
+        die "$name: wrk reported an error (see above)"
+    fi
+    requests=$(awk '/ requests in / {print $1; exit}' "$out")
+    rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
+    p50_ms=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
+    p99_ms=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
+    if [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
+        die "$name: no request completed"
+    fi
+    if [ -z "$rps" ] || [ "$p50_ms" = -1.00 ] || [ "$p99_ms" = -1.00 ]; then
+        die "$name: could not read requests/s and latencies from wrk's output"
+    fi
+    read -r cpu_server cpu_wrk cpu_other cpu_per_request < <(cpu_end "$requests")
+    echo "    cpu: server ${cpu_server}%, wrk ${cpu_wrk}%, other processes and kernel" \
+        "${cpu_other}% (of $((ncpu * 100))%); server ${cpu_per_request} us CPU per request"
+    result[$name]="$rps $p50_ms $p99_ms $requests $cpu_per_request $cpu_server $cpu_other"
+}
+
+declare -A result
+
+# A few reads and searches by curl before timing them: each must find what it asks for,
+# so a fast empty answer cannot pass for a fast search.
+check_sample() {
+    local id cpr body
+    while read -r id cpr; do
+        body=$(curl -sS --fail -H 'Accept: application/fhir+json' \
+            "http://127.0.0.1:$port/fhir/Patient/$id") || die "reading Patient/$id failed"
+        [[ $body == *"\"id\":\"$id\""* ]] || die "Patient/$id came back without its id"
+        body=$(curl -sS --fail -H 'Accept: application/fhir+json' \
+            "http://127.0.0.1:$port/fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C$cpr") ||
+            die "searching for identifier $cpr failed"
+        [[ $body == *'"total":1,'* && $body == *"\"id\":\"$id\""* ]] ||
+            die "searching for identifier $cpr did not find exactly Patient/$id"
+    done < <(awk 'NR % 997 == 1' "$ids" | head -n 10)
+}
+
+# --- the run -------------------------------------------------------------------------
+
+start_server "$work/server.log"
+startup_fresh_ms=$startup_ms
+read -r rss_start _ < <(server_memory)
+echo "== start-up on a fresh database: $startup_fresh_ms ms (port $port, VmRSS $rss_start MiB)"
+
+run_wrk creates create.lua /fhir/Patient "POST /fhir/Patient"
+created="" unexpected=""
+read -r created unexpected < <(sed -n 's/^bench-check: created=\([0-9]*\) unexpected=\([0-9]*\)$/\1 \2/p' \
+    "$out_dir/creates.txt") || true
+[ -n "${created:-}" ] || die "creates: create.lua did not report what it created"
+[ "$unexpected" -eq 0 ] || die "creates: $unexpected answers were not 201 with a Location and the CPR"
+[ "$created" -eq "$requests" ] || die "creates: $requests requests but $created recorded"
+
+check_sample
+run_wrk reads read.lua / "GET /fhir/Patient/{id}"
+run_wrk search search.lua / "GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C{cpr}"
+
+read -r rss_after hwm_after < <(server_memory)
+threads_used=$(sed -n 's/.*event=listening .*threads=\([0-9]*\).*/\1/p' "$server_log" | head -n 1)
+stop_server
+stop_after_load_ms=$stop_ms
+db_mib=$(du -cm "$db"* | awk 'END {print $1}')
+
+start_server "$work/server-restart.log"
+startup_filled_ms=$startup_ms
+stop_server
+
+# --- the summary -----------------------------------------------------------------------
+
+row() { # name, request, req/s, p50, p99, requests, us/req, server %, other %
+    printf '| %-7s | %-48s | %7s | %7s | %7s | %8s | %7s | %7s | %7s |\n' "$@"
+}
+result_row() { # name, request
+    # shellcheck disable=SC2086 # the fields of one result
+    row "$1" "$2" ${result[$1]}
+}
+summary=$(
+    echo "$machine"
+    echo "server      --threads ${threads_used:-?}, log level info (one line per request to a file)"
+    echo
+    row test request "req/s" "p50 ms" "p99 ms" requests "CPU us" "server" "other"
+    echo "|---------|--------------------------------------------------|--------:|--------:|--------:|---------:|--------:|--------:|--------:|"
+    result_row creates "POST /fhir/Patient (~1.6 KB, a new CPR each)"
+    result_row reads "GET /fhir/Patient/{id}, $created stored"
+    result_row search "GET /fhir/Patient?identifier=..., $created stored"
+    echo
+    echo "CPU us: server CPU time per request.  server, other: CPU used while the test ran, in %"
+    echo "of one CPU (of $((ncpu * 100))%), by the server and by everything but the server and wrk"
+    echo "(other processes, and kernel threads such as the filesystem journal our fsyncs wake)."
+    echo
+    printf '%-34s %s\n' \
+        "start-up, fresh database" "$startup_fresh_ms ms" \
+        "start-up, $created patients" "$startup_filled_ms ms" \
+        "stop after load (SIGTERM to exit)" "$stop_after_load_ms ms" \
+        "memory at start" "VmRSS $rss_start MiB" \
+        "memory after the run" "VmRSS $rss_after MiB, peak (VmHWM) $hwm_after MiB" \
+        "database after the run" "$db_mib MiB (main file, WAL and shm)"
+)
+printf '%s\n' "$summary" >"$out_dir/summary.txt"
+echo
+echo "== summary (also in $out_dir/summary.txt)"
+printf '%s\n' "$summary"
