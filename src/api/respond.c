@@ -85,8 +85,12 @@ void sv__api_result(sv_api *api, const sv_http_request *req, sv_http_response *r
         sv_buf_reset(&res->body);
         return;
     }
+    /* Prefer: return= is about the one resource a create, update or patch
+     * wrote (rr->version is set).  A POST that answers with a Bundle (a
+     * transaction, a batch, a form _search) keeps its body: without it the
+     * client would not learn the ids the transaction assigned. */
     bool write = strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0;
-    prefer_return pr = write ? prefer(req) : RETURN_REPRESENTATION;
+    prefer_return pr = write && rr->version > 0 ? prefer(req) : RETURN_REPRESENTATION;
     if (pr == RETURN_MINIMAL) {
         sv_buf_reset(&res->body);
         res->content_type = NULL;
