@@ -40,6 +40,11 @@ typedef struct param_collect {
 
 const char *sv_http_header_get(const sv_http_request *req, const char *name)
 {
+    return req->header ? req->header(req, name) : NULL;
+}
+
+static const char *mhd_header(const sv_http_request *req, const char *name)
+{
     return MHD_lookup_connection_value((struct MHD_Connection *)req->impl, MHD_HEADER_KIND, name);
 }
 
@@ -179,6 +184,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .body_len = cs->body.len,
         .body_too_large = cs->too_large,
         .request_id = request_id,
+        .header = mhd_header,
         .impl = conn,
     };
     sv_http_response res = {.status = 500, .body = SV_BUF_INIT};

@@ -23,6 +23,8 @@ typedef struct sv_http_param {
     const char *value; /* "" when the parameter had no '=' */
 } sv_http_param;
 
+struct sv_http_request;
+
 typedef struct sv_http_request {
     const char *method;
     const char *path; /* URL-decoded path without the query */
@@ -32,7 +34,10 @@ typedef struct sv_http_request {
     size_t body_len;
     bool body_too_large; /* the body passed max_body and was not kept */
     const char *request_id;
-    void *impl;
+    /* Header lookup (case-insensitive, NULL when absent); the server sets it to
+     * libmicrohttpd's, tests and fuzzers to their own.  Use sv_http_header_get. */
+    const char *(*header)(const struct sv_http_request *req, const char *name);
+    void *impl; /* for header(): the connection, or the test's own data */
 } sv_http_request;
 
 typedef struct sv_http_header {
