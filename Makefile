@@ -43,10 +43,12 @@ lint:
 generate: deps
 	node tools/gen_validator.mjs
 	node tools/gen_searchparams.mjs
+	node tools/gen_compartment.mjs
 
 generate-check:
 	node tools/gen_validator.mjs --check
 	node tools/gen_searchparams.mjs --check
+	node tools/gen_compartment.mjs --check
 
 # libFuzzer (clang, ASan+UBSan): each target for SECONDS on a scratch copy of its corpus.
 SECONDS ?= 60

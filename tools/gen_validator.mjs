@@ -425,6 +425,7 @@ function allocateRun(sd, tree, node, isResourceRoot) {
             count: child.count,
             binding: bindingIndex(ed),
             path: ed.path,
+            summary: ed.isSummary === true,
         };
     });
     return run;
@@ -670,6 +671,19 @@ function emit() {
         lines.push(`    {${p.name}, ${p.type}}, /* ${p.nameText} */`);
     if (!profileRows.length)
         lines.push('    {0, 0},');
+    lines.push('};');
+    lines.push('');
+    lines.push('/* ---- for _summary ---- */');
+    lines.push('');
+    lines.push('/* bit i % 8 of byte i / 8: sv_model_elements[i] is marked isSummary */');
+    lines.push('const uint8_t sv_model_element_summary[] = {');
+    const bits = new Array(Math.ceil(elements.length / 8)).fill(0);
+    elements.forEach((e, i) => {
+        if (e.summary)
+            bits[i >> 3] |= 1 << (i & 7);
+    });
+    for (let i = 0; i < bits.length; i += 16)
+        lines.push('    ' + bits.slice(i, i + 16).map((b) => `0x${b.toString(16).padStart(2, '0')}`).join(', ') + ',');
     lines.push('};');
     lines.push('');
     return lines.join('\n');

@@ -31,6 +31,49 @@ static json_t *interaction_list(const char *const *codes)
     return a;
 }
 
+/* "*" and Type:param for each reference parameter of type. */
+static json_t *search_includes(const char *type)
+{
+    json_t *a = json_array();
+    json_array_append_new(a, json_string("*"));
+    size_t n = 0;
+    const sv_searchparam *const *list = sv_searchparam_list(type, &n);
+    for (size_t k = 0; k < n; k++) {
+        if (list[k]->type != SV_SEARCHPARAM_REFERENCE)
+            continue;
+        sv_buf b = SV_BUF_INIT;
+        sv_buf_addf(&b, "%s:%s", type, list[k]->code);
+        json_array_append_new(a, json_string(b.ptr));
+        sv_buf_release(&b);
+    }
+    return a;
+}
+
+/* Source:param for each reference parameter of a stored type that may point at type. */
+static json_t *search_revincludes(const char *type, const char *const *types, size_t ntypes)
+{
+    json_t *a = json_array();
+    for (size_t t = 0; t < ntypes; t++) {
+        size_t n = 0;
+        const sv_searchparam *const *list = sv_searchparam_list(types[t], &n);
+        for (size_t k = 0; k < n; k++) {
+            const sv_searchparam *sp = list[k];
+            if (sp->type != SV_SEARCHPARAM_REFERENCE)
+                continue;
+            bool targets = !sp->targets;
+            for (size_t i = 0; sp->targets && sp->targets[i]; i++)
+                targets |= strcmp(sp->targets[i], type) == 0;
+            if (!targets)
+                continue;
+            sv_buf b = SV_BUF_INIT;
+            sv_buf_addf(&b, "%s:%s", types[t], sp->code);
+            json_array_append_new(a, json_string(b.ptr));
+            sv_buf_release(&b);
+        }
+    }
+    return a;
+}
+
 char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
 {
     static const char *const type_interactions[] = {
@@ -101,9 +144,31 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
             json_object_set_new(r, "searchParam", sps);
         else
             json_decref(sps);
+        json_object_set_new(r, "searchInclude", search_includes(types[i]));
+        json_t *rev = search_revincludes(types[i], types, ntypes);
+        if (json_array_size(rev))
+            json_object_set_new(r, "searchRevInclude", rev);
+        else
+            json_decref(rev);
+        if (strcmp(types[i], "Patient") == 0) {
+            json_t *op = json_object();
+            json_object_set_new(op, "name", json_string("everything"));
+            json_object_set_new(
+                op, "definition",
+                json_string("http://hl7.org/fhir/OperationDefinition/Patient-everything"));
+            json_t *ops = json_array();
+            json_array_append_new(ops, op);
+            json_object_set_new(r, "operation", ops);
+        }
         json_array_append_new(resources, r);
     }
     json_object_set_new(rest, "resource", resources);
+    /* Patient/[id]/[type] and $everything; membership as the R4 definition says,
+     * plus Task (fhir/compartment.h). */
+    json_t *compartments = json_array();
+    json_array_append_new(compartments,
+                          json_string("http://hl7.org/fhir/CompartmentDefinition/patient"));
+    json_object_set_new(rest, "compartment", compartments);
     json_object_set_new(rest, "interaction", interaction_list(system_interactions));
     json_t *rests = json_array();
     json_array_append_new(rests, rest);

@@ -230,10 +230,11 @@ out:
     sv_rest_result_clear(&rr);
 }
 
+/* POST [type]/_search, and POST Patient/[id]/[type]/_search when patient_id is set. */
 static void search_post(sv_api *api, sv_rest *rest, const sv_http_request *req,
-                        sv_http_response *res, const char *type)
+                        sv_http_response *res, const char *type, const char *patient_id)
 {
-    res->route = "POST /fhir/:type/_search";
+    res->route = patient_id ? "POST /fhir/Patient/:id/:type/_search" : "POST /fhir/:type/_search";
     if (strcmp(req->method, "POST") != 0) {
         method_not_allowed(res, "POST", req->method);
         return;
@@ -278,11 +279,64 @@ static void search_post(sv_api *api, sv_rest *rest, const sv_http_request *req,
         lenient = true;
     sv_rest_result rr;
     sv_rest_result_init(&rr);
-    e = sv_search_bundle(rest, type, &q, lenient, &rr);
+    if (patient_id)
+        e = sv_search_compartment_bundle(rest, patient_id, type, &q, lenient, &rr);
+    else
+        e = sv_search_bundle(rest, type, &q, lenient, &rr);
     sv__api_result(api, req, res, e, &rr);
     sv_rest_result_clear(&rr);
     free(params);
     sv_query_clear(&form);
+}
+
+static bool lenient_of(const sv_http_request *req)
+{
+    const char *prefer = sv_http_header_get(req, "Prefer");
+    return prefer && strstr(prefer, "handling=lenient");
+}
+
+/* GET Patient/[id]/[type]: compartment search. */
+static void compartment(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                        sv_http_response *res, const char *patient_id, const char *type)
+{
+    res->route = "GET /fhir/Patient/:id/:type";
+    if (strcmp(req->method, "GET") != 0) {
+        method_not_allowed(res, "GET", req->method);
+        return;
+    }
+    sv_query q;
+    sv_query_view(&q, (const sv_query_param *)req->params, req->nparams);
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_search_compartment_bundle(rest, patient_id, type, &q, lenient_of(req), &rr);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
+}
+
+/* GET or POST Patient/[id]/$everything; a POST may carry a Parameters body. */
+static void everything(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                       sv_http_response *res, const char *patient_id)
+{
+    bool post = strcmp(req->method, "POST") == 0;
+    res->route = post ? "POST /fhir/Patient/:id/$everything" : "GET /fhir/Patient/:id/$everything";
+    if (!post && strcmp(req->method, "GET") != 0) {
+        method_not_allowed(res, "GET, POST", req->method);
+        return;
+    }
+    json_t *body = NULL;
+    if (post && req->body_len) {
+        body = read_json(api, req, res, false);
+        if (!body)
+            return;
+    }
+    sv_query q;
+    sv_query_view(&q, (const sv_query_param *)req->params, req->nparams);
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_search_everything(rest, patient_id, &q, body, lenient_of(req), &rr);
+    json_decref(body);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
 }
 
 static void system_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
@@ -345,7 +399,7 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     if (r->n == 2) {
         type_level(api, &rest, req, res, type);
     } else if (r->n == 3 && strcmp(r->segs[2], "_search") == 0) {
-        search_post(api, &rest, req, res, type);
+        search_post(api, &rest, req, res, type, NULL);
     } else if (r->n == 3 && strcmp(r->segs[2], "_history") == 0) {
         res->route = "GET /fhir/:type/_history";
         history(api, &rest, req, res, type, NULL);
@@ -354,6 +408,14 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     } else if (r->n == 4 && strcmp(r->segs[3], "_history") == 0) {
         res->route = "GET /fhir/:type/:id/_history";
         history(api, &rest, req, res, type, r->segs[2]);
+    } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
+               strcmp(r->segs[3], "$everything") == 0) {
+        everything(api, &rest, req, res, r->segs[2]);
+    } else if (r->n == 4 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3])) {
+        compartment(api, &rest, req, res, r->segs[2], r->segs[3]);
+    } else if (r->n == 5 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3]) &&
+               strcmp(r->segs[4], "_search") == 0) {
+        search_post(api, &rest, req, res, r->segs[3], r->segs[2]);
     } else if (r->n == 5 && strcmp(r->segs[3], "_history") == 0) {
         res->route = "GET /fhir/:type/:id/_history/:vid";
         if (strcmp(req->method, "GET") != 0) {

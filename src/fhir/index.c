@@ -1,6 +1,7 @@
 /* index.c - see index.h. */
 #include "fhir/index.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,7 +118,37 @@ static void index_string(extract_ctx *ctx, const sv_fhirpath_item *it)
     }
 }
 
+/* A pair row (SV_INDEX_COMPOSITE) unless the parameter already has an identical one. */
+static void add_pair(extract_ctx *ctx, const char *system, const char *value, const char *system2,
+                     const char *value2, double number, int64_t low, int64_t high)
+{
+    sv_index_rows *r = ctx->rows;
+    for (size_t i = ctx->param_start; i < r->len; i++) {
+        const sv_index_row *o = &r->rows[i];
+        if (o->kind == SV_INDEX_COMPOSITE && o->number == number && o->low == low &&
+            o->high == high && str_eq_null(o->system, system) && str_eq_null(o->value, value) &&
+            str_eq_null(o->system2, system2) && str_eq_null(o->value2, value2))
+            return;
+    }
+    sv_index_row *row = sv_index_rows_add_pair(r, ctx->param, system, value, system2, value2);
+    row->number = number;
+    row->low = low;
+    row->high = high;
+}
+
 /* ---- token --------------------------------------------------------------------------- */
+
+/* For :of-type: each coding of an Identifier's type, paired with its value. */
+static void identifier_type_rows(extract_ctx *ctx, const json_t *identifier, const char *value)
+{
+    const json_t *codings = json_object_get(json_object_get(identifier, "type"), "coding");
+    for (size_t i = 0; i < json_array_size(codings); i++) {
+        const json_t *coding = json_array_get(codings, i);
+        const char *code = get_string(coding, "code");
+        if (code)
+            add_pair(ctx, get_string(coding, "system"), code, NULL, value, 0, 0, 0);
+    }
+}
 
 static void coding_row(extract_ctx *ctx, const json_t *coding)
 {
@@ -152,8 +183,10 @@ static void index_token(extract_ctx *ctx, const sv_fhirpath_item *it)
             add_row(ctx, SV_INDEX_TOKEN, NULL, NULL, text); /* for :text */
     } else if (type_eq(it->type, "Identifier")) {
         const char *value = get_string(v, "value");
-        if (value)
+        if (value) {
             add_row(ctx, SV_INDEX_TOKEN, get_string(v, "system"), value, NULL);
+            identifier_type_rows(ctx, v, value);
+        }
     } else if (type_eq(it->type, "ContactPoint")) {
         /* ContactPoint.system is phone/email/..., not a code system */
         const char *value = get_string(v, "value");
@@ -187,9 +220,15 @@ static void index_reference(extract_ctx *ctx, const sv_fhirpath_item *it)
     }
     if (!json_is_object(v) || !type_eq(it->type, "Reference"))
         return; /* a whole resource (Bundle.entry[0].resource), an Attachment: not indexed */
+    /* Reference.identifier (a logical reference) for :identifier, as a token row of the
+     * reference parameter. */
+    const json_t *identifier = json_object_get(v, "identifier");
+    const char *ident_value = get_string(identifier, "value");
+    if (ident_value)
+        add_row(ctx, SV_INDEX_TOKEN, get_string(identifier, "system"), ident_value, NULL);
     const char *ref = get_string(v, "reference");
     if (!ref || !*ref)
-        return; /* identifier-only (logical) references are not indexed yet */
+        return;
     sv_fhir_reference r;
     sv_fhir_reference_parse(ref, &r);
     if (r.contained)
@@ -280,14 +319,148 @@ static void index_uri(extract_ctx *ctx, const sv_fhirpath_item *it)
 
 /* ---- driver -------------------------------------------------------------------------- */
 
-static void rows_truncate(sv_index_rows *rows, size_t len)
+/* ---- composite ------------------------------------------------------------------------ */
+
+/*
+ * Composite parameters with two components are indexed as pairs: the expression
+ * gives the items (Observation, Observation.component, UsageContext), each
+ * component's expression is evaluated on each item, and every token of the first
+ * component is paired with every value of the second.  The component expressions
+ * and types (found through their definitions' URLs) are compiled once.  Three-part
+ * composites (MolecularSequence coordinates) are not indexed.
+ */
+typedef struct composite_info {
+    const sv_searchparam *param;
+    sv_fhirpath *expr;
+    sv_fhirpath *part[2];
+    sv_searchparam_type part_type[2];
+} composite_info;
+
+static struct {
+    composite_info *items;
+    size_t len;
+} composites;
+static pthread_once_t composites_once = PTHREAD_ONCE_INIT;
+
+static bool type_of_url(const char *url, sv_searchparam_type *ret)
 {
-    for (size_t i = len; i < rows->len; i++) {
-        free(rows->rows[i].system);
-        free(rows->rows[i].value);
-        free(rows->rows[i].exact);
+    size_t ntables;
+    const sv_searchparam_table *tables = sv_searchparam_tables(&ntables);
+    for (size_t t = 0; t < ntables; t++) {
+        for (size_t i = 0; i < tables[t].len; i++) {
+            const sv_searchparam *p = &tables[t].params[i];
+            if (p->url && strcmp(p->url, url) == 0 && p->type != SV_SEARCHPARAM_COMPOSITE) {
+                *ret = p->type;
+                return true;
+            }
+        }
     }
-    rows->len = len;
+    return false;
+}
+
+static void composites_init(void)
+{
+    size_t ntables, n = 0;
+    const sv_searchparam_table *tables = sv_searchparam_tables(&ntables);
+    for (size_t t = 0; t < ntables; t++)
+        for (size_t i = 0; i < tables[t].len; i++)
+            n += tables[t].params[i].type == SV_SEARCHPARAM_COMPOSITE;
+    composites.items = calloc(n ? n : 1, sizeof(composite_info));
+    if (!composites.items)
+        abort();
+    for (size_t t = 0; t < ntables; t++) {
+        for (size_t i = 0; i < tables[t].len; i++) {
+            const sv_searchparam *p = &tables[t].params[i];
+            if (p->type != SV_SEARCHPARAM_COMPOSITE || p->components_len != 2 || !p->expression)
+                continue;
+            composite_info ci = {.param = p};
+            bool ok = sv_fhirpath_compile(p->expression, p->base, &ci.expr, NULL) == SV_OK;
+            for (int c = 0; c < 2 && ok; c++) {
+                ok = sv_fhirpath_compile(p->components[c].expression, NULL, &ci.part[c], NULL) ==
+                         SV_OK &&
+                     type_of_url(p->components[c].definition, &ci.part_type[c]);
+            }
+            if (ok && ci.part_type[0] == SV_SEARCHPARAM_TOKEN) {
+                composites.items[composites.len++] = ci;
+            } else {
+                sv_fhirpath_free(ci.expr);
+                sv_fhirpath_free(ci.part[0]);
+                sv_fhirpath_free(ci.part[1]);
+            }
+        }
+    }
+}
+
+/* The compiled composite p (two parts, the first a token), or NULL. */
+static const composite_info *composite_find(const sv_searchparam *p)
+{
+    pthread_once(&composites_once, composites_init);
+    for (size_t i = 0; i < composites.len; i++)
+        if (composites.items[i].param == p)
+            return &composites.items[i];
+    return NULL;
+}
+
+bool sv_fhir_index_composite(const sv_searchparam *p, sv_searchparam_type ret_types[2])
+{
+    const composite_info *ci = composite_find(p);
+    if (!ci)
+        return false;
+    ret_types[0] = ci->part_type[0];
+    ret_types[1] = ci->part_type[1];
+    return true;
+}
+
+static void (*item_indexer(sv_searchparam_type type))(extract_ctx *, const sv_fhirpath_item *);
+
+/* Rows of one component of one item, into ctx->rows after its current end. */
+static int component_rows(extract_ctx *ctx, const composite_info *ci, int c,
+                          const sv_fhirpath_item *item, sv_fhirpath_items *scratch)
+{
+    void (*index_item)(extract_ctx *, const sv_fhirpath_item *) = item_indexer(ci->part_type[c]);
+    if (!index_item)
+        return SV_OK;
+    scratch->len = 0;
+    int err = sv_fhirpath_eval_as(ci->part[c], item->node, item->type, scratch);
+    for (size_t k = 0; k < scratch->len && !err; k++)
+        index_item(ctx, &scratch->items[k]);
+    return err;
+}
+
+static int index_composite(extract_ctx *ctx, const composite_info *ci, const json_t *resource,
+                           const char *type)
+{
+    sv_fhirpath_items items = SV_FHIRPATH_ITEMS_INIT, scratch = SV_FHIRPATH_ITEMS_INIT;
+    sv_index_rows parts = SV_INDEX_ROWS_INIT;
+    int err = sv_fhirpath_eval_as(ci->expr, resource, type, &items);
+    for (size_t i = 0; i < items.len && !err; i++) {
+        /* each component's rows go to a scratch list (their own de-duplication) */
+        extract_ctx part_ctx = {.rows = &parts, .param = ctx->param, .scratch = SV_BUF_INIT};
+        sv_index_rows_truncate(&parts, 0);
+        err = component_rows(&part_ctx, ci, 0, &items.items[i], &scratch);
+        size_t nfirst = parts.len;
+        part_ctx.param_start = nfirst;
+        if (!err)
+            err = component_rows(&part_ctx, ci, 1, &items.items[i], &scratch);
+        sv_buf_release(&part_ctx.scratch);
+        for (size_t a = 0; a < nfirst && !err; a++) {
+            const sv_index_row *first = &parts.rows[a];
+            if (!first->value)
+                continue; /* a CodeableConcept's text */
+            for (size_t b = nfirst; b < parts.len; b++) {
+                const sv_index_row *second = &parts.rows[b];
+                if (second->kind == SV_INDEX_TOKEN && !second->value)
+                    continue;
+                const char *system2 = second->kind == SV_INDEX_STRING ? NULL : second->system;
+                add_pair(ctx, first->system, first->value, system2, second->value, second->number,
+                         second->low, second->high);
+            }
+        }
+    }
+    sv_index_rows_clear(&parts);
+    sv_fhirpath_items_release(&items);
+    sv_fhirpath_items_release(&scratch);
+    return err;
 }
 
 int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows)
@@ -307,32 +480,18 @@ int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows)
     int err = SV_OK;
     for (size_t i = 0; i < nparams && !err; i++) {
         const sv_searchparam *p = params[i];
-        void (*index_item)(extract_ctx *, const sv_fhirpath_item *);
-        switch (p->type) {
-        case SV_SEARCHPARAM_STRING:
-            index_item = index_string;
-            break;
-        case SV_SEARCHPARAM_TOKEN:
-            index_item = index_token;
-            break;
-        case SV_SEARCHPARAM_REFERENCE:
-            index_item = index_reference;
-            break;
-        case SV_SEARCHPARAM_DATE:
-            index_item = index_date;
-            break;
-        case SV_SEARCHPARAM_NUMBER:
-            index_item = index_number;
-            break;
-        case SV_SEARCHPARAM_QUANTITY:
-            index_item = index_quantity;
-            break;
-        case SV_SEARCHPARAM_URI:
-            index_item = index_uri;
-            break;
-        default:
-            continue; /* composite, special */
+        if (p->type == SV_SEARCHPARAM_COMPOSITE) {
+            const composite_info *ci = composite_find(p);
+            if (ci) {
+                ctx.param = p->code;
+                ctx.param_start = rows->len;
+                err = index_composite(&ctx, ci, resource, type);
+            }
+            continue;
         }
+        void (*index_item)(extract_ctx *, const sv_fhirpath_item *) = item_indexer(p->type);
+        if (!index_item)
+            continue; /* special */
         const sv_fhirpath *expr = sv_searchparam_fhirpath(p);
         if (!expr)
             continue;
@@ -346,6 +505,28 @@ int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows)
     sv_fhirpath_items_release(&items);
     sv_buf_release(&ctx.scratch);
     if (err)
-        rows_truncate(rows, start);
+        sv_index_rows_truncate(rows, start);
     return err;
+}
+
+static void (*item_indexer(sv_searchparam_type type))(extract_ctx *, const sv_fhirpath_item *)
+{
+    switch (type) {
+    case SV_SEARCHPARAM_STRING:
+        return index_string;
+    case SV_SEARCHPARAM_TOKEN:
+        return index_token;
+    case SV_SEARCHPARAM_REFERENCE:
+        return index_reference;
+    case SV_SEARCHPARAM_DATE:
+        return index_date;
+    case SV_SEARCHPARAM_NUMBER:
+        return index_number;
+    case SV_SEARCHPARAM_QUANTITY:
+        return index_quantity;
+    case SV_SEARCHPARAM_URI:
+        return index_uri;
+    default:
+        return NULL; /* composite, special */
+    }
 }

@@ -4,10 +4,11 @@
  * For every search parameter of the resource's type (fhir/searchparam.h) the
  * compiled FHIRPath expression is evaluated and each value becomes rows
  * (store/index.h) by the FHIR R4 search rules for its data type; see
- * docs/search-index.md for the table and an example.  Composite and special
- * parameters are not indexed yet (composites would need row groups that
- * store/ does not have); nor are parameters without an expression (_text,
- * _content, _query).
+ * docs/search-index.md for the table and an example.  Composite parameters
+ * of two components become pair rows (SV_INDEX_COMPOSITE), as do an Identifier's
+ * type codings with its value (token :of-type); a Reference.identifier becomes a
+ * token row of the reference parameter (:identifier).  Special parameters and
+ * those without an expression (_text, _content, _query) are not indexed.
  *
  * Runs on every write: no allocation beyond the rows themselves and two
  * scratch buffers per call.  Thread-safe.
@@ -18,6 +19,9 @@
 
 #include <jansson.h>
 
+#include <stdbool.h>
+
+#include "fhir/searchparam.h"
 #include "store/index.h"
 
 /*
@@ -29,5 +33,12 @@
  * row points at static storage.
  */
 int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows);
+
+/*
+ * Whether composite parameter p is indexed (two components, the first a token),
+ * and the types of its two components.  Searching uses this to parse a value
+ * "first$second".  Thread-safe.
+ */
+bool sv_fhir_index_composite(const sv_searchparam *p, sv_searchparam_type ret_types[2]);
 
 #endif

@@ -34,6 +34,10 @@
  *   path as the type name of such values.
  * - sv_model_profiles: the constraints on data types (SimpleQuantity,
  *   MoneyQuantity), which FHIRPath accepts as type names.
+ *
+ * Search's _summary (fhir/search_result.c) needs one more:
+ * - sv_model_element_summary: a bit per element, set when its definition says
+ *   isSummary (sv_model_element_is_summary()).
  */
 #ifndef SV_FHIR_MODEL_H
 #define SV_FHIR_MODEL_H
@@ -151,6 +155,7 @@ extern const sv_model_backbone sv_model_backbones[]; /* sorted by first */
 extern const size_t sv_model_backbone_count;
 extern const sv_model_profile sv_model_profiles[]; /* sorted by name */
 extern const size_t sv_model_profile_count;
+extern const uint8_t sv_model_element_summary[]; /* a bit per sv_model_elements row */
 
 static inline const char *sv_model_str(uint32_t offset)
 {
@@ -178,6 +183,13 @@ static inline const sv_model_type *sv_model_type_base(const sv_model_type *t)
 {
     uint16_t base = sv_model_type_bases[t - sv_model_types];
     return base == SV_MODEL_NO_TYPE ? NULL : &sv_model_types[base];
+}
+
+/* Whether the definition of e marks it isSummary (part of _summary=true). */
+static inline bool sv_model_element_is_summary(const sv_model_element *e)
+{
+    size_t i = (size_t)(e - sv_model_elements);
+    return (sv_model_element_summary[i >> 3] >> (i & 7)) & 1;
 }
 
 /* Lookups (binary search; all return borrowed pointers into the tables). */

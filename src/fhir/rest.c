@@ -9,6 +9,7 @@
 #include "base/datetime.h"
 #include "base/id.h"
 #include "base/json.h"
+#include "fhir/compartment.h"
 #include "fhir/index.h"
 #include "fhir/patch.h"
 #include "fhir/search.h"
@@ -112,6 +113,11 @@ static sv_err check_id(sv_rest_result *res, const char *id)
 {
     if (!sv_id_valid(id, strlen(id)))
         return fail(res, SV_ERR_INVALID, NULL, "'%s' is not a valid resource id", id);
+    /* R4 allows them, but clients remove "." and ".." from urls (RFC 3986 5.2.4):
+     * [type]/.. could never be read back. */
+    if (strcmp(id, ".") == 0 || strcmp(id, "..") == 0)
+        return fail(res, SV_ERR_INVALID, NULL,
+                    "'%s' cannot be a resource id: it is a dot segment in a url", id);
     return SV_OK;
 }
 
@@ -202,6 +208,7 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     sv_fhir_dump(stored, &res->body);
     sv_index_rows rows = SV_INDEX_ROWS_INIT;
     sv_fhir_index_extract(stored, &rows);
+    sv_compartment_rows(type, id, &rows); /* Patient compartments, from the rows above */
     json_decref(stored);
     sv_buf err = SV_BUF_INIT;
     sv_err e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len,

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+
 static const char SQL_CURRENT[] =
     "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method"
     " FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
@@ -29,18 +31,25 @@ static const char SQL_DEL_DATE[] = "DELETE FROM idx_date WHERE rid = ?";
 static const char SQL_DEL_NUMBER[] = "DELETE FROM idx_number WHERE rid = ?";
 static const char SQL_DEL_QUANTITY[] = "DELETE FROM idx_quantity WHERE rid = ?";
 static const char SQL_DEL_URI[] = "DELETE FROM idx_uri WHERE rid = ?";
+static const char SQL_DEL_COMPOSITE[] = "DELETE FROM idx_composite WHERE rid = ?";
+/* Every row carries its resource's type (schema migration 2): lookups by value stay
+ * within one type, and counts need no join with resource. */
 static const char SQL_ADD_STRING[] =
-    "INSERT INTO idx_string (rid, param, value, exact) VALUES (?, ?, ?, ?)";
-static const char SQL_ADD_TOKEN[] =
-    "INSERT INTO idx_token (rid, param, system, value, exact) VALUES (?, ?, ?, ?, ?)";
-static const char SQL_ADD_REFERENCE[] =
-    "INSERT INTO idx_reference (rid, param, target_type, target_id, url) VALUES (?, ?, ?, ?, ?)";
+    "INSERT INTO idx_string (rid, type, param, value, exact) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_ADD_TOKEN[] = "INSERT INTO idx_token (rid, type, param, system, value, exact,"
+                                    " text) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_ADD_REFERENCE[] = "INSERT INTO idx_reference (rid, type, param, target_type,"
+                                        " target_id, url) VALUES (?, ?, ?, ?, ?, ?)";
 static const char SQL_ADD_DATE[] =
-    "INSERT INTO idx_date (rid, param, low, high) VALUES (?, ?, ?, ?)";
-static const char SQL_ADD_NUMBER[] = "INSERT INTO idx_number (rid, param, value) VALUES (?, ?, ?)";
-static const char SQL_ADD_QUANTITY[] =
-    "INSERT INTO idx_quantity (rid, param, value, system, code, unit) VALUES (?, ?, ?, ?, ?, ?)";
-static const char SQL_ADD_URI[] = "INSERT INTO idx_uri (rid, param, uri) VALUES (?, ?, ?)";
+    "INSERT INTO idx_date (rid, type, param, low, high) VALUES (?, ?, ?, ?, ?)";
+static const char SQL_ADD_NUMBER[] =
+    "INSERT INTO idx_number (rid, type, param, value) VALUES (?, ?, ?, ?)";
+static const char SQL_ADD_QUANTITY[] = "INSERT INTO idx_quantity (rid, type, param, value, system,"
+                                       " code, unit) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_ADD_URI[] = "INSERT INTO idx_uri (rid, type, param, uri) VALUES (?, ?, ?, ?)";
+static const char SQL_ADD_COMPOSITE[] =
+    "INSERT INTO idx_composite (rid, type, param, system1, value1, system2, value2, number2,"
+    " low2, high2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* History: the four shapes (all / type / instance) x (count / page). */
 static const char SQL_HIST_ALL[] =
@@ -179,7 +188,8 @@ static sv_err run_rid(sv_db *db, const char *sql, int64_t rid, sv_buf *reterr)
     return sv_stmt_run(st, reterr);
 }
 
-static sv_err add_row(sv_db *db, int64_t rid, const sv_index_row *r, sv_buf *reterr)
+static sv_err add_row(sv_db *db, int64_t rid, const char *type, const sv_index_row *r,
+                      sv_buf *scratch, sv_buf *reterr)
 {
     static const char *const sql[] = {
         [SV_INDEX_STRING] = SQL_ADD_STRING,
@@ -189,39 +199,67 @@ static sv_err add_row(sv_db *db, int64_t rid, const sv_index_row *r, sv_buf *ret
         [SV_INDEX_NUMBER] = SQL_ADD_NUMBER,
         [SV_INDEX_QUANTITY] = SQL_ADD_QUANTITY,
         [SV_INDEX_URI] = SQL_ADD_URI,
+        [SV_INDEX_COMPOSITE] = SQL_ADD_COMPOSITE,
     };
+    if ((unsigned)r->kind >= sizeof(sql) / sizeof(sql[0])) {
+        if (reterr)
+            sv_buf_addf(reterr, "index row of unknown kind %d", (int)r->kind);
+        return SV_ERR_INTERNAL;
+    }
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, sql[r->kind], &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, rid);
-    sv_stmt_bind_text(st, 2, r->param);
+    sv_stmt_bind_text(st, 2, type);
+    sv_stmt_bind_text(st, 3, r->param);
     switch (r->kind) {
     case SV_INDEX_STRING:
-        sv_stmt_bind_text(st, 3, r->value);
-        sv_stmt_bind_text(st, 4, r->exact);
-        break;
-    case SV_INDEX_TOKEN:
-    case SV_INDEX_REFERENCE:
-        sv_stmt_bind_text(st, 3, r->system);
         sv_stmt_bind_text(st, 4, r->value);
         sv_stmt_bind_text(st, 5, r->exact);
         break;
-    case SV_INDEX_DATE:
-        sv_stmt_bind_int64(st, 3, r->low);
-        sv_stmt_bind_int64(st, 4, r->high);
+    case SV_INDEX_TOKEN:
+        sv_stmt_bind_text(st, 4, r->system);
+        sv_stmt_bind_text(st, 5, r->value);
+        sv_stmt_bind_text(st, 6, r->exact);
+        /* :text matches the folded display or text (base/text.h), as string search does */
+        if (r->exact) {
+            sv_buf_reset(scratch);
+            sv_text_fold(r->exact, strlen(r->exact), scratch);
+            sv_stmt_bind_textn(st, 7, scratch->ptr, scratch->len);
+        } else {
+            sv_stmt_bind_null(st, 7);
+        }
         break;
-    case SV_INDEX_NUMBER:
-        sv_stmt_bind_double(st, 3, r->number);
-        break;
-    case SV_INDEX_QUANTITY:
-        sv_stmt_bind_double(st, 3, r->number);
+    case SV_INDEX_REFERENCE:
         sv_stmt_bind_text(st, 4, r->system);
         sv_stmt_bind_text(st, 5, r->value);
         sv_stmt_bind_text(st, 6, r->exact);
         break;
+    case SV_INDEX_DATE:
+        sv_stmt_bind_int64(st, 4, r->low);
+        sv_stmt_bind_int64(st, 5, r->high);
+        break;
+    case SV_INDEX_NUMBER:
+        sv_stmt_bind_double(st, 4, r->number);
+        break;
+    case SV_INDEX_QUANTITY:
+        sv_stmt_bind_double(st, 4, r->number);
+        sv_stmt_bind_text(st, 5, r->system);
+        sv_stmt_bind_text(st, 6, r->value);
+        sv_stmt_bind_text(st, 7, r->exact);
+        break;
     case SV_INDEX_URI:
-        sv_stmt_bind_text(st, 3, r->value);
+        sv_stmt_bind_text(st, 4, r->value);
+        break;
+    case SV_INDEX_COMPOSITE:
+        sv_stmt_bind_text(st, 4, r->system);
+        sv_stmt_bind_text(st, 5, r->value);
+        sv_stmt_bind_text(st, 6, r->system2);
+        sv_stmt_bind_text(st, 7, r->value2);
+        sv_stmt_bind_double(st, 8, r->number);
+        sv_stmt_bind_int64(st, 9, r->low);
+        sv_stmt_bind_int64(st, 10, r->high);
         break;
     }
     return sv_stmt_run(st, reterr);
@@ -274,9 +312,9 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
         return e;
 
     if (version > 1) {
-        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,  SQL_DEL_REFERENCE,
-                                          SQL_DEL_DATE,   SQL_DEL_NUMBER, SQL_DEL_QUANTITY,
-                                          SQL_DEL_URI};
+        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
+                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
+                                          SQL_DEL_URI,    SQL_DEL_COMPOSITE};
         for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
             e = run_rid(db, del[i], rid, reterr);
             if (e)
@@ -284,11 +322,12 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
         }
     }
     if (!deleted && rows) {
-        for (size_t i = 0; i < rows->len; i++) {
-            e = add_row(db, rid, &rows->rows[i], reterr);
-            if (e)
-                return e;
-        }
+        sv_buf scratch = SV_BUF_INIT;
+        for (size_t i = 0; i < rows->len && !e; i++)
+            e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
+        sv_buf_release(&scratch);
+        if (e)
+            return e;
     }
     return SV_OK;
 }

@@ -59,6 +59,70 @@ static const migration migrations[] = {
      "  param TEXT NOT NULL, uri TEXT);"
      "CREATE INDEX idx_uri_value ON idx_uri(param, uri);"
      "CREATE INDEX idx_uri_rid ON idx_uri(rid);"},
+    {2,
+     /* Search that stays on indexes (docs/search.md).  Every index row carries its
+      * resource's type, so that one index range holds exactly the rows of one (type,
+      * parameter, value): a lookup never visits rows of other types, and a count needs
+      * no join with resource (a deleted resource has no rows).  Two indexes per table:
+      * "lookup" (type, param, value..., rid) finds resources by value, in rid order for
+      * an equal value; "rid" (rid, param, value...) answers "does this resource have
+      * this value" with one covering seek, and deletes the rows of a resource.
+      * idx_token.text is the folded display/text for :text; idx_composite holds value
+      * pairs (composite parameters, Identifier type + value for :of-type);
+      * resource(type, deleted) walks the live resources of a type in rid order. */
+     "ALTER TABLE idx_string ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE idx_token ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE idx_token ADD COLUMN text TEXT;"
+     "ALTER TABLE idx_reference ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE idx_date ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE idx_number ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE idx_quantity ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE idx_uri ADD COLUMN type TEXT NOT NULL DEFAULT '';"
+     "UPDATE idx_string SET type = (SELECT r.type FROM resource r WHERE r.rid = idx_string.rid);"
+     "UPDATE idx_token SET type = (SELECT r.type FROM resource r WHERE r.rid = idx_token.rid),"
+     "  text = lower(exact);"
+     "UPDATE idx_reference SET type ="
+     "  (SELECT r.type FROM resource r WHERE r.rid = idx_reference.rid);"
+     "UPDATE idx_date SET type = (SELECT r.type FROM resource r WHERE r.rid = idx_date.rid);"
+     "UPDATE idx_number SET type = (SELECT r.type FROM resource r WHERE r.rid = idx_number.rid);"
+     "UPDATE idx_quantity SET type ="
+     "  (SELECT r.type FROM resource r WHERE r.rid = idx_quantity.rid);"
+     "UPDATE idx_uri SET type = (SELECT r.type FROM resource r WHERE r.rid = idx_uri.rid);"
+     "DROP INDEX idx_string_value;"
+     "DROP INDEX idx_string_rid;"
+     "DROP INDEX idx_token_value;"
+     "DROP INDEX idx_token_rid;"
+     "DROP INDEX idx_reference_target;"
+     "DROP INDEX idx_reference_rid;"
+     "DROP INDEX idx_date_low;"
+     "DROP INDEX idx_date_rid;"
+     "DROP INDEX idx_number_value;"
+     "DROP INDEX idx_number_rid;"
+     "DROP INDEX idx_quantity_value;"
+     "DROP INDEX idx_quantity_rid;"
+     "DROP INDEX idx_uri_value;"
+     "DROP INDEX idx_uri_rid;"
+     "CREATE INDEX idx_string_lookup ON idx_string(type, param, value, rid);"
+     "CREATE INDEX idx_string_rid ON idx_string(rid, param, value);"
+     "CREATE INDEX idx_token_lookup ON idx_token(type, param, value, rid, system);"
+     "CREATE INDEX idx_token_rid ON idx_token(rid, param, value, system);"
+     "CREATE INDEX idx_reference_lookup"
+     "  ON idx_reference(type, param, target_id, rid, target_type);"
+     "CREATE INDEX idx_reference_rid ON idx_reference(rid, param, target_id, target_type);"
+     "CREATE INDEX idx_date_lookup ON idx_date(type, param, low, high, rid);"
+     "CREATE INDEX idx_date_rid ON idx_date(rid, param, low, high);"
+     "CREATE INDEX idx_number_lookup ON idx_number(type, param, value, rid);"
+     "CREATE INDEX idx_number_rid ON idx_number(rid, param, value);"
+     "CREATE INDEX idx_quantity_lookup ON idx_quantity(type, param, value, rid);"
+     "CREATE INDEX idx_quantity_rid ON idx_quantity(rid, param, value);"
+     "CREATE INDEX idx_uri_lookup ON idx_uri(type, param, uri, rid);"
+     "CREATE INDEX idx_uri_rid ON idx_uri(rid, param, uri);"
+     "CREATE TABLE idx_composite (rid INTEGER NOT NULL REFERENCES resource(rid),"
+     "  type TEXT NOT NULL, param TEXT NOT NULL, system1 TEXT, value1 TEXT,"
+     "  system2 TEXT, value2 TEXT, number2 REAL, low2 INTEGER, high2 INTEGER);"
+     "CREATE INDEX idx_composite_lookup ON idx_composite(type, param, value1, rid);"
+     "CREATE INDEX idx_composite_rid ON idx_composite(rid, param, value1);"
+     "CREATE INDEX resource_type_live ON resource(type, deleted);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

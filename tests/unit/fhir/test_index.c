@@ -181,8 +181,12 @@ static const index_case cases[] = {
      "category token http://terminology.hl7.org/CodeSystem/observation-category|vital-signs|-\n"
      "code token http://loinc.org|29463-7|Body weight\n"
      "code token -|-|Vægt\n"
+     "code-value-quantity composite http://loinc.org|29463-7 & http://unitsofmeasure.org|kg "
+     "=72.5\n"
      "combo-code token http://loinc.org|29463-7|Body weight\n"
      "combo-code token -|-|Vægt\n"
+     "combo-code-value-quantity composite http://loinc.org|29463-7 & "
+     "http://unitsofmeasure.org|kg =72.5\n"
      "combo-value-quantity quantity http://unitsofmeasure.org|kg|kg =72.5\n"
      "date date - 2024-05-02T05:15:00.000Z..2024-05-02T05:15:00.999Z\n"
      "patient reference Patient|p1|Patient/p1\n"
@@ -220,7 +224,7 @@ static const index_case cases[] = {
      "status token -|active|-\n"
      "subject reference Patient|p1|Patient/p1\n"},
 
-    /* absolute with _history, urn:uuid:, identifier-only (not indexed) */
+    /* absolute with _history, urn:uuid:, identifier-only (a token row, for :identifier) */
     {"communication_sender_recipient",
      "{\"resourceType\":\"Communication\",\"id\":\"c1\",\"status\":\"completed\","
      "\"category\":[{\"coding\":[{\"system\":"
@@ -247,11 +251,39 @@ static const index_case cases[] = {
      "recipient reference Organization|kommune-aarhus|Organization/kommune-aarhus\n"
      "recipient reference -|urn:uuid:9f1c1bb6-0bd2-4c3a-9d2b-0d9c6b3c3b8e|"
      "urn:uuid:9f1c1bb6-0bd2-4c3a-9d2b-0d9c6b3c3b8e\n"
+     "recipient token -|x|-\n"
      "sender reference Organization|https://fhir.rh.dk/r4/Organization/rh|"
      "https://fhir.rh.dk/r4/Organization/rh/_history/3\n"
      "sent date - 2024-05-02T12:00:00.000Z..2024-05-02T12:00:00.999Z\n"
      "status token -|completed|-\n"
      "subject reference Patient|p1|Patient/p1\n"},
+
+    /* an Identifier's type codings paired with its value (token :of-type); a reference with
+     * both a literal reference and an identifier */
+    {"identifier_of_type",
+     "{\"resourceType\":\"Patient\",\"id\":\"p2\","
+     "\"identifier\":[{\"type\":{\"coding\":[{\"system\":"
+     "\"http://terminology.hl7.org/CodeSystem/v2-0203\",\"code\":\"MR\"}],\"text\":\"MRN\"},"
+     "\"system\":\"urn:x\",\"value\":\"123\"}],"
+     "\"generalPractitioner\":[{\"reference\":\"Practitioner/gp\","
+     "\"identifier\":{\"system\":\"urn:sor\",\"value\":\"9\"}}]}",
+     "general-practitioner,identifier",
+     "general-practitioner token urn:sor|9|-\n"
+     "general-practitioner reference Practitioner|gp|Practitioner/gp\n"
+     "identifier token urn:x|123|-\n"
+     "identifier composite http://terminology.hl7.org/CodeSystem/v2-0203|MR & -|123\n"},
+
+    /* a composite of a token and a date, per component (Observation.component) */
+    {"observation_components",
+     "{\"resourceType\":\"Observation\",\"id\":\"o2\",\"status\":\"final\","
+     "\"code\":{\"text\":\"BP\"},"
+     "\"component\":[{\"code\":{\"coding\":[{\"system\":\"http://loinc.org\","
+     "\"code\":\"8480-6\"}]},\"valueQuantity\":{\"value\":120,\"code\":\"mm[Hg]\"}},"
+     "{\"code\":{\"coding\":[{\"code\":\"x\"}]},\"valueCodeableConcept\":{\"coding\":"
+     "[{\"system\":\"s\",\"code\":\"c\"}]}}]}",
+     "component-code-value-quantity,component-code-value-concept,code-value-concept",
+     "component-code-value-concept composite -|x & s|c\n"
+     "component-code-value-quantity composite http://loinc.org|8480-6 & -|mm[Hg] =120\n"},
 
     /* ---- edge cases ---- */
     /* identical values in several places give one row; an invalid date gives none */
@@ -347,7 +379,7 @@ static bool wanted(const char *params, const char *code)
 static char *rows_to_string(const sv_index_rows *rows, const char *params)
 {
     static const char *const kinds[] = {"string", "token",    "reference", "date",
-                                        "number", "quantity", "uri"};
+                                        "number", "quantity", "uri",       "composite"};
     sv_buf b = SV_BUF_INIT;
     for (size_t i = 0; i < rows->len; i++) {
         const sv_index_row *r = &rows->rows[i];
@@ -359,6 +391,23 @@ static char *rows_to_string(const sv_index_rows *rows, const char *params)
             format_ms(r->high, high);
             sv_buf_addf(&b, "%s date %s %s..%s\n", r->param,
                         r->system || r->value || r->exact ? "UNEXPECTED" : "-", low, high);
+            continue;
+        }
+        if (r->kind == SV_INDEX_COMPOSITE) {
+            /* first component & second component (token, string, reference or unit;
+             * number; date range when set) */
+            sv_buf_addf(&b, "%s composite %s|%s & %s|%s", r->param, r->system ? r->system : "-",
+                        r->value ? r->value : "-", r->system2 ? r->system2 : "-",
+                        r->value2 ? r->value2 : "-");
+            if (r->number != 0)
+                sv_buf_addf(&b, " =%g", r->number);
+            if (r->low || r->high) {
+                char low[SV_INSTANT_LEN], high[SV_INSTANT_LEN];
+                format_ms(r->low, low);
+                format_ms(r->high, high);
+                sv_buf_addf(&b, " %s..%s", low, high);
+            }
+            sv_buf_addc(&b, '\n');
             continue;
         }
         sv_buf_addf(&b, "%s %s %s|%s|%s", r->param, kinds[r->kind], r->system ? r->system : "-",
@@ -456,7 +505,12 @@ static void check_rows(const char *file, const char *type, const sv_index_rows *
         const sv_searchparam *p = sv_searchparam_find(type, r->param);
         if (!p || p->code != r->param)
             fail_msg("%s: row for '%s', not a parameter of %s", file, r->param, type);
-        if (kind_of[p->type] != r->kind)
+        /* besides its own kind: Reference.identifier rows (token) of a reference parameter,
+         * Identifier type + value pairs (composite) of a token parameter */
+        bool other_ok = (p->type == SV_SEARCHPARAM_REFERENCE && r->kind == SV_INDEX_TOKEN) ||
+                        (p->type == SV_SEARCHPARAM_TOKEN && r->kind == SV_INDEX_COMPOSITE) ||
+                        (p->type == SV_SEARCHPARAM_COMPOSITE && r->kind == SV_INDEX_COMPOSITE);
+        if (!other_ok && kind_of[p->type] != r->kind)
             fail_msg("%s: %s row of kind %d", file, r->param, (int)r->kind);
         switch (r->kind) {
         case SV_INDEX_STRING:
