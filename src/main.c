@@ -1,5 +1,5 @@
 /*
- * main.c - the samverka command: serve, demo, import, version.
+ * main.c - the samverka command: serve, demo, import, migrate, audit verify, version.
  *
  * Settings come from, in rising precedence: built-in defaults, a config file
  * (--config FILE, "key = value" lines), environment variables (SAMVERKA_*),
@@ -15,11 +15,13 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "auth/identity.h"
 #include "base/log.h"
 #include "base/version.h"
 #include "db/db.h"
 #include "fhir/load.h"
 #include "fhir/searchparam.h"
+#include "store/audit.h"
 #include "store/schema.h"
 
 #ifndef SV_DATA_DIR
@@ -34,6 +36,7 @@ typedef struct settings {
     size_t max_body;
     unsigned threads;
     sv_log_level log_level;
+    bool auth_on; /* auth = on: /fhir needs a session or a bearer token */
 } settings;
 
 static void defaults(settings *s)
@@ -82,6 +85,10 @@ static int set_key(settings *s, const char *key, const char *value)
         s->threads = (unsigned)n;
     } else if (strcmp(key, "log_level") == 0) {
         return parse_level(value, &s->log_level);
+    } else if (strcmp(key, "auth") == 0) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return -1;
+        s->auth_on = strcmp(value, "on") == 0;
     } else {
         return -1;
     }
@@ -132,10 +139,10 @@ static int load_env(settings *s)
 {
     static const struct {
         const char *env, *key;
-    } vars[] = {{"SAMVERKA_LISTEN", "listen"},      {"SAMVERKA_DB", "db"},
-                {"SAMVERKA_BASE_URL", "base_url"},  {"SAMVERKA_DATA_DIR", "data_dir"},
-                {"SAMVERKA_MAX_BODY", "max_body"},  {"SAMVERKA_THREADS", "threads"},
-                {"SAMVERKA_LOG_LEVEL", "log_level"}};
+    } vars[] = {{"SAMVERKA_LISTEN", "listen"},       {"SAMVERKA_DB", "db"},
+                {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
+                {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
+                {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -148,10 +155,10 @@ static int load_env(settings *s)
 
 static const struct {
     const char *flag, *key;
-} flags[] = {{"--listen", "listen"},      {"--db", "db"},
-             {"--base-url", "base_url"},  {"--data", "data_dir"},
-             {"--max-body", "max_body"},  {"--threads", "threads"},
-             {"--log-level", "log_level"}};
+} flags[] = {{"--listen", "listen"},       {"--db", "db"},
+             {"--base-url", "base_url"},   {"--data", "data_dir"},
+             {"--max-body", "max_body"},   {"--threads", "threads"},
+             {"--log-level", "log_level"}, {"--auth", "auth"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -222,6 +229,9 @@ static const char usage[] =
     "  demo      load the demo organisations, staff and citizens into the database\n"
     "  import    load Bundle or NDJSON files into the database\n"
     "  migrate   bring the database schema up to date and exit\n"
+    "  audit     verify the audit log's hash chain (audit verify)\n"
+    "  user      add, list or disable users (user add|list|disable)\n"
+    "  token     create a bearer token for an API client (token create)\n"
     "  version   print the version\n"
     "\n"
     "common options (also SAMVERKA_* environment variables and --config FILE):\n"
@@ -239,6 +249,7 @@ static const char usage_serve[] =
     "  --max-body BYTES     largest request body (default 10485760)\n"
     "  --threads N          worker threads (default 8)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
+    "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -251,6 +262,12 @@ static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n
                                    "Loads each FILE: a transaction, batch or collection\n"
                                    "Bundle, a single resource, or NDJSON (one resource per\n"
                                    "line).  Resources with an id keep it.\n";
+
+static const char usage_audit[] =
+    "usage: samverka audit verify [--db PATH]\n"
+    "Walks the audit log's hash chain from the first record to the last and checks it\n"
+    "against the stored head.  Prints 'audit: N records, chain ok' and exits 0, or\n"
+    "names the first broken record and exits 1 (docs/audit.md).\n";
 
 static bool wants_help(int n, char **rest)
 {
@@ -287,8 +304,10 @@ static int cmd_serve(settings *s)
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;
-    sv_api_config ac = {
-        .db_uri = s->db, .base_url = s->base_url[0] ? s->base_url : NULL, .busy_timeout_ms = 10000};
+    sv_api_config ac = {.db_uri = s->db,
+                        .base_url = s->base_url[0] ? s->base_url : NULL,
+                        .busy_timeout_ms = 10000,
+                        .auth_required = s->auth_on};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -338,6 +357,8 @@ static int open_rest(settings *s, sv_db **ret_db, sv_rest *rest)
         return -1;
     }
     sv_buf_release(&err);
+    memset(rest, 0, sizeof(*rest));
+    rest->actor = &sv_audit_system; /* import and demo: the process itself */
     static char base[600];
     snprintf(base, sizeof(base), "%s/fhir", s->base_url[0] ? s->base_url : "http://localhost");
     rest->db = *ret_db;
@@ -386,6 +407,199 @@ static int cmd_demo(settings *s)
         paths[i] = buf[i];
     }
     return load_files(s, 3, paths);
+}
+
+/* samverka audit verify: exit 0 when the chain holds, 1 when it is broken or
+ * cannot be read. */
+static int cmd_audit_verify(settings *s)
+{
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (access(s->db, F_OK) != 0) {
+        fprintf(stderr, "samverka: no database at '%s'\n", s->db);
+        return 1;
+    }
+    if (open_rest(s, &db, &rest) != 0)
+        return 1;
+    sv_audit_report rep;
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_audit_verify(db, &rep, &err);
+    sv_db_close(db);
+    if (e) {
+        fprintf(stderr, "samverka: cannot read the audit log: %s\n",
+                err.len ? err.ptr : sv_strerror(e));
+        sv_buf_release(&err);
+        return 1;
+    }
+    sv_buf_release(&err);
+    switch (rep.problem) {
+    case SV_AUDIT_OK:
+        printf("audit: %lld records, chain ok\n", (long long)rep.records);
+        printf("audit: last hash %s\n", rep.last_hash);
+        return 0;
+    case SV_AUDIT_CHANGED:
+        printf("audit: record %lld does not match its hash (changed)\n", (long long)rep.seq);
+        break;
+    case SV_AUDIT_UNLINKED:
+        if (rep.prev_seq)
+            printf("audit: record %lld: previous hash does not match record %lld (deleted or "
+                   "reordered)\n",
+                   (long long)rep.seq, (long long)rep.prev_seq);
+        else
+            printf("audit: record %lld: previous hash is not the start of the chain (deleted or "
+                   "reordered)\n",
+                   (long long)rep.seq);
+        break;
+    case SV_AUDIT_TRUNCATED:
+        if (rep.records < rep.head_records || rep.seq < rep.head_seq)
+            printf("audit: the log ends at record %lld but %lld records were written, the last "
+                   "being record %lld (truncated)\n",
+                   (long long)rep.seq, (long long)rep.head_records, (long long)rep.head_seq);
+        else
+            printf("audit: the log ends at record %lld but the head says %lld records ending at "
+                   "record %lld (records added or head changed)\n",
+                   (long long)rep.seq, (long long)rep.head_records, (long long)rep.head_seq);
+        break;
+    }
+    return 1;
+}
+
+/* ---- users and tokens (docs/identity.md) ---- */
+
+static const char usage_user[] =
+    "usage: samverka user add --username U --kind practitioner|citizen|relative|admin\n"
+    "                         [--practitioner-role ID] [--patient ID] [--password-stdin]\n"
+    "       samverka user list\n"
+    "       samverka user disable U\n"
+    "add: without --password-stdin a random password is generated and printed once.\n"
+    "disable: the user can no longer log in; their sessions end.\n";
+
+static const char usage_token[] =
+    "usage: samverka token create --client NAME --scope \"system/Task.read system/Patient.read\"\n"
+    "Creates (or re-scopes) the API client NAME and prints a new bearer token once.  The\n"
+    "token is also the client's secret for POST /auth/token (client credentials).\n";
+
+/* The value after option name in rest, or NULL; *ret_bad when it has none. */
+static const char *option(int n, char **rest, const char *name, bool *ret_bad)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(rest[i], name) == 0) {
+            if (i + 1 >= n) {
+                *ret_bad = true;
+                return NULL;
+            }
+            return rest[i + 1];
+        }
+    return NULL;
+}
+
+static bool flag_given(int n, char **rest, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(rest[i], name) == 0)
+            return true;
+    return false;
+}
+
+static void print_user(void *ctx, const sv_auth_user *u, bool disabled)
+{
+    (void)ctx;
+    printf("%s\t%s\t%s%s%s%s%s\n", u->username, sv_principal_kind_name(u->kind),
+           disabled ? "disabled" : "active", u->practitioner_role ? "\tPractitionerRole/" : "",
+           u->practitioner_role ? u->practitioner_role : "", u->patient ? "\tPatient/" : "",
+           u->patient ? u->patient : "");
+}
+
+static int cmd_user(settings *s, int n, char **rest)
+{
+    if (n < 1) {
+        fputs(usage_user, stderr);
+        return 2;
+    }
+    bool bad = false;
+    sv_auth_user u = {0};
+    char password[4100] = "";
+    if (strcmp(rest[0], "add") == 0) {
+        u.username = option(n, rest, "--username", &bad);
+        const char *kind = option(n, rest, "--kind", &bad);
+        u.practitioner_role = option(n, rest, "--practitioner-role", &bad);
+        u.patient = option(n, rest, "--patient", &bad);
+        if (bad || !u.username || !sv_principal_kind_parse(kind, &u.kind)) {
+            fputs(usage_user, stderr);
+            return 2;
+        }
+        if (flag_given(n, rest, "--password-stdin")) {
+            if (!fgets(password, sizeof(password), stdin)) {
+                fputs("samverka: no password on stdin\n", stderr);
+                return 2;
+            }
+            password[strcspn(password, "\r\n")] = '\0';
+        } else {
+            sv_auth_password_generate(password);
+        }
+    } else if (strcmp(rest[0], "disable") == 0) {
+        if (n != 2) {
+            fputs(usage_user, stderr);
+            return 2;
+        }
+    } else if (strcmp(rest[0], "list") != 0) {
+        fputs(usage_user, stderr);
+        return 2;
+    }
+    sv_db *db = NULL;
+    sv_rest r;
+    if (open_rest(s, &db, &r) != 0)
+        return 1;
+    sv_buf err = SV_BUF_INIT;
+    sv_err e;
+    if (strcmp(rest[0], "add") == 0) {
+        e = sv_auth_user_add(db, &u, password, &err);
+        if (!e && !flag_given(n, rest, "--password-stdin"))
+            printf("user %s added; password (shown once): %s\n", u.username, password);
+        else if (!e)
+            printf("user %s added\n", u.username);
+        sodium_memzero(password, sizeof(password));
+    } else if (strcmp(rest[0], "disable") == 0) {
+        e = sv_auth_user_disable(db, rest[1], &err);
+        if (!e)
+            printf("user %s disabled\n", rest[1]);
+    } else {
+        e = sv_auth_user_list(db, print_user, NULL, &err);
+    }
+    if (e)
+        fprintf(stderr, "samverka user: %s\n", err.len ? err.ptr : sv_strerror(e));
+    sv_buf_release(&err);
+    sv_db_close(db);
+    return e ? 1 : 0;
+}
+
+static int cmd_token(settings *s, int n, char **rest)
+{
+    bool bad = false;
+    const char *client = option(n, rest, "--client", &bad);
+    const char *scope = option(n, rest, "--scope", &bad);
+    if (n < 1 || strcmp(rest[0], "create") != 0 || bad || !client || !scope) {
+        fputs(usage_token, stderr);
+        return 2;
+    }
+    sv_db *db = NULL;
+    sv_rest r;
+    if (open_rest(s, &db, &r) != 0)
+        return 1;
+    sv_buf err = SV_BUF_INIT;
+    char token[SV_AUTH_SECRET_LEN];
+    sv_err e = sv_auth_token_create(db, client, scope, token, &err);
+    if (e) {
+        fprintf(stderr, "samverka token: %s\n", err.len ? err.ptr : sv_strerror(e));
+    } else {
+        /* The token alone on stdout, so that scripts can capture it. */
+        printf("%s\n", token);
+        fprintf(stderr, "token for client %s with scope '%s' (shown once)\n", client, scope);
+        sodium_memzero(token, sizeof(token));
+    }
+    sv_buf_release(&err);
+    sv_db_close(db);
+    return e ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -450,6 +664,29 @@ int main(int argc, char **argv)
             rc = 0;
         } else {
             rc = 1;
+        }
+    } else if (strcmp(cmd, "user") == 0) {
+        if (help) {
+            fputs(usage_user, stdout);
+            rc = 0;
+        } else {
+            rc = cmd_user(&s, nrest, rest);
+        }
+    } else if (strcmp(cmd, "token") == 0) {
+        if (help) {
+            fputs(usage_token, stdout);
+            rc = 0;
+        } else {
+            rc = cmd_token(&s, nrest, rest);
+        }
+    } else if (strcmp(cmd, "audit") == 0) {
+        if (help) {
+            fputs(usage_audit, stdout);
+            rc = 0;
+        } else if (nrest == 1 && strcmp(rest[0], "verify") == 0) {
+            rc = cmd_audit_verify(&s);
+        } else {
+            fputs(usage_audit, stderr);
         }
     } else {
         fprintf(stderr, "samverka: unknown command '%s'\n%s", cmd, usage);

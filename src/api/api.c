@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/audit_log.h"
 #include "api/internal.h"
 #include "db/db.h"
 #include "store/schema.h"
@@ -23,6 +24,7 @@ struct sv_api {
     pthread_key_t key;
     char *metadata; /* CapabilityStatement text, built at start */
     size_t metadata_len;
+    sv_audit_log *audit; /* read audit records, flushed by its own thread */
 };
 
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
@@ -52,6 +54,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     if (!e)
         e = sv_schema_migrate(db, NULL, reterr);
     sv_db_close(db);
+    if (!e)
+        e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
     if (e) {
         sv_api_free(api);
         return e;
@@ -74,6 +78,9 @@ void sv_api_free(sv_api *api)
 {
     if (!api)
         return;
+    /* Requests have stopped (the server drains first): write every queued read record. */
+    sv_audit_log_stop(api->audit);
+    api->audit = NULL;
     pthread_mutex_lock(&api->lock);
     conn_node *n = api->conns;
     while (n) {
@@ -120,6 +127,11 @@ sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
 const sv_api_config *sv__api_config(const sv_api *api)
 {
     return &api->cfg;
+}
+
+sv_audit_log *sv__api_audit_log(sv_api *api)
+{
+    return api->audit;
 }
 
 const char *sv__api_fhir_base(const sv_api *api)

@@ -9,6 +9,7 @@
 #ifndef SV_API_API_H
 #define SV_API_API_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +23,7 @@ typedef struct sv_api_config {
     int64_t default_count;
     int64_t max_count;
     int busy_timeout_ms;
+    bool auth_required; /* auth = on: every /fhir request but metadata needs a principal */
 } sv_api_config;
 
 typedef struct sv_api sv_api;

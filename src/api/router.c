@@ -8,7 +8,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/audit_log.h"
+#include "api/auth_routes.h"
 #include "api/internal.h"
+#include "base/datetime.h"
 #include "base/json.h"
 #include "fhir/bundle.h"
 #include "fhir/query.h"
@@ -109,10 +112,64 @@ static void method_not_allowed(sv_http_response *res, const char *allow, const c
                   allow);
 }
 
+/* ---- audit ---------------------------------------------------------------
+ * Writes append their own records in their transaction (fhir/rest.c).  Here:
+ * reads, vreads, searches and history, and writes that failed (nothing was
+ * committed, so they have no record yet), through the queue (api/audit_log.h). */
+
+/* Queues one record about type/id as the request's actor.  With lookup, the
+ * citizen is found from the resource's compartment rows (a served resource);
+ * otherwise citizen is used as given (may be NULL). */
+static void audit_queue(sv_api *api, sv_rest *rest, const char *action, const char *type,
+                        const char *id, int64_t version, const char *citizen, bool lookup,
+                        int status)
+{
+    char found[65] = "";
+    if (lookup && status < 400 && type && id) {
+        /* A failed lookup leaves the citizen unknown; the record is kept all the same. */
+        sv_audit_citizen_of(rest->db, type, id, found, NULL);
+        citizen = found;
+    }
+    sv_audit_record rec = {.time_ms = sv_clock_now_ms(),
+                           .citizen = citizen && *citizen ? citizen : NULL,
+                           .action = action,
+                           .resource_type = type,
+                           .resource_id = id,
+                           .resource_version = version,
+                           .outcome = status};
+    sv_audit_record_set_actor(&rec, rest->actor);
+    sv_audit_log_add(sv__api_audit_log(api), &rec);
+}
+
+/* The citizen a search is about, when its parameters name one patient:
+ * patient=[Patient/]X, subject=Patient/X, subject:Patient=X, or Patient?_id=X.
+ * NULL otherwise (a search over many citizens lists none of them). */
+static const char *search_citizen(const char *type, const sv_query *q, char buf[65])
+{
+    for (size_t i = 0; i < q->len; i++) {
+        const char *n = q->params[i].name, *v = q->params[i].value;
+        const char *id = NULL;
+        if (strcmp(n, "patient") == 0 || strcmp(n, "patient:Patient") == 0 ||
+            strcmp(n, "subject:Patient") == 0)
+            id = strncmp(v, "Patient/", 8) == 0 ? v + 8 : v;
+        else if (strcmp(n, "subject") == 0 && strncmp(v, "Patient/", 8) == 0)
+            id = v + 8;
+        else if (strcmp(n, "_id") == 0 && strcmp(type, "Patient") == 0)
+            id = v;
+        if (id && *id && strlen(id) < 65 && !strpbrk(id, ",/|")) {
+            snprintf(buf, 65, "%s", id);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
 static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
 {
     const sv_api_config *cfg = sv__api_config(api);
+    memset(rest, 0, sizeof(*rest));
     rest->db = db;
+    rest->actor = &sv_audit_anonymous; /* until identity: every HTTP request */
     rest->base_url = sv__api_fhir_base(api);
     rest->default_count = cfg->default_count;
     rest->max_count = cfg->max_count;
@@ -125,14 +182,17 @@ static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_
     sv_rest_result_init(&rr);
     sv_err e;
     const char *m = req->method;
+    const char *action = NULL;
     if (strcmp(m, "GET") == 0) {
         res->route = "GET /fhir/:type/:id";
+        action = "read";
         e = sv_rest_read(rest, type, id, &rr);
     } else if (strcmp(m, "PUT") == 0) {
         res->route = "PUT /fhir/:type/:id";
         json_t *body = read_json(api, req, res, false);
         if (!body)
             goto out;
+        action = "update";
         e = sv_rest_update(rest, type, id, body, sv_http_header_get(req, "If-Match"), &rr);
         json_decref(body);
     } else if (strcmp(m, "PATCH") == 0) {
@@ -140,17 +200,24 @@ static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_
         json_t *body = read_json(api, req, res, true);
         if (!body)
             goto out;
+        action = "patch";
         e = sv_rest_patch(rest, type, id, body, sv_http_header_get(req, "If-Match"), &rr);
         json_decref(body);
     } else if (strcmp(m, "DELETE") == 0) {
         res->route = "DELETE /fhir/:type/:id";
+        action = "delete";
         e = sv_rest_delete(rest, type, id, &rr);
     } else {
         res->route = "? /fhir/:type/:id";
         method_not_allowed(res, "GET, PUT, PATCH, DELETE", m);
         goto out;
     }
+    int64_t version = rr.version;
     sv__api_result(api, req, res, e, &rr);
+    if (strcmp(action, "read") == 0)
+        audit_queue(api, rest, action, type, id, version, NULL, true, res->status);
+    else if (res->status >= 400) /* a committed write has its record already */
+        audit_queue(api, rest, action, type, id, 0, NULL, false, res->status);
 out:
     sv_rest_result_clear(&rr);
 }
@@ -168,6 +235,7 @@ static void history(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_h
     sv_rest_result_init(&rr);
     sv_err e = sv_rest_history(rest, type, id, &q, &rr);
     sv__api_result(api, req, res, e, &rr);
+    audit_queue(api, rest, "history", type, id, 0, NULL, id != NULL, res->status);
     sv_rest_result_clear(&rr);
 }
 
@@ -188,8 +256,12 @@ static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
     sv_rest_result rr;
     sv_rest_result_init(&rr);
     sv_err e;
+    const char *action = NULL;
+    char citizen_buf[65];
+    const char *citizen = NULL;
     if (strcmp(req->method, "POST") == 0) {
         res->route = "POST /fhir/:type";
+        action = "create";
         json_t *body = read_json(api, req, res, false);
         if (!body)
             goto out;
@@ -203,6 +275,8 @@ static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
         const char *prefer = sv_http_header_get(req, "Prefer");
         if (prefer && strstr(prefer, "handling=lenient"))
             lenient = true;
+        action = "search";
+        citizen = search_citizen(type, &q, citizen_buf);
         e = sv_search_bundle(rest, type, &q, lenient, &rr);
     } else if (strcmp(req->method, "PUT") == 0) {
         res->route = "PUT /fhir/:type?criteria";
@@ -217,6 +291,7 @@ static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
             goto out;
         sv_query q;
         sv_query_view(&q, (const sv_query_param *)req->params, req->nparams);
+        action = "update";
         e = sv_rest_update_conditional(rest, type, &q, body, sv_http_header_get(req, "If-Match"),
                                        &rr);
         json_decref(body);
@@ -226,6 +301,12 @@ static void type_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
         goto out;
     }
     sv__api_result(api, req, res, e, &rr);
+    if (strcmp(action, "search") == 0)
+        audit_queue(api, rest, action, type, NULL, 0, citizen, false, res->status);
+    else if (res->status >= 400) /* a committed write has its record already */
+        audit_queue(api, rest, action, type, NULL, 0, NULL, false, res->status);
+    else if (strcmp(action, "create") == 0 && !rr.created) /* If-None-Exist matched: a read */
+        audit_queue(api, rest, "read", type, rr.id, rr.version, NULL, true, res->status);
 out:
     sv_rest_result_clear(&rr);
 }
@@ -279,11 +360,14 @@ static void search_post(sv_api *api, sv_rest *rest, const sv_http_request *req,
         lenient = true;
     sv_rest_result rr;
     sv_rest_result_init(&rr);
+    char citizen_buf[65];
+    const char *citizen = patient_id ? patient_id : search_citizen(type, &q, citizen_buf);
     if (patient_id)
         e = sv_search_compartment_bundle(rest, patient_id, type, &q, lenient, &rr);
     else
         e = sv_search_bundle(rest, type, &q, lenient, &rr);
     sv__api_result(api, req, res, e, &rr);
+    audit_queue(api, rest, "search", type, NULL, 0, citizen, false, res->status);
     sv_rest_result_clear(&rr);
     free(params);
     sv_query_clear(&form);
@@ -310,6 +394,7 @@ static void compartment(sv_api *api, sv_rest *rest, const sv_http_request *req,
     sv_rest_result_init(&rr);
     sv_err e = sv_search_compartment_bundle(rest, patient_id, type, &q, lenient_of(req), &rr);
     sv__api_result(api, req, res, e, &rr);
+    audit_queue(api, rest, "search", type, NULL, 0, patient_id, false, res->status);
     sv_rest_result_clear(&rr);
 }
 
@@ -336,6 +421,7 @@ static void everything(sv_api *api, sv_rest *rest, const sv_http_request *req,
     sv_err e = sv_search_everything(rest, patient_id, &q, body, lenient_of(req), &rr);
     json_decref(body);
     sv__api_result(api, req, res, e, &rr);
+    audit_queue(api, rest, "search", "Patient", patient_id, 0, patient_id, false, res->status);
     sv_rest_result_clear(&rr);
 }
 
@@ -355,10 +441,14 @@ static void system_level(sv_api *api, sv_rest *rest, const sv_http_request *req,
     sv_err e = sv_bundle_process(rest, body, &rr);
     json_decref(body);
     sv__api_result(api, req, res, e, &rr);
+    /* Each entry's write has its record in the Bundle's transaction; this one says
+     * that a transaction or batch was asked for and how it ended. */
+    audit_queue(api, rest, "transaction", NULL, NULL, 0, NULL, false, res->status);
     sv_rest_result_clear(&rr);
 }
 
-static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res, route *r)
+static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res, route *r,
+                 const sv_principal *who)
 {
     /* r->segs[0] is "fhir" */
     if (r->n == 2 && strcmp(r->segs[1], "metadata") == 0) {
@@ -381,6 +471,15 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     }
     sv_rest rest;
     setup_rest(api, db, &rest);
+    /* The request's principal (api/auth_routes.h): the audit's actor, and what the
+     * access policy will decide on. */
+    sv_audit_actor actor;
+    if (who->kind != SV_PRINCIPAL_NONE) {
+        actor = (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
+                                 .id = who->name,
+                                 .role = who->practitioner_role[0] ? who->practitioner_role : NULL};
+        rest.actor = &actor;
+    }
     if (r->n == 1) {
         system_level(api, &rest, req, res);
         return;
@@ -425,7 +524,9 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
         sv_rest_result rr;
         sv_rest_result_init(&rr);
         e = sv_rest_vread(&rest, type, r->segs[2], r->segs[4], &rr);
+        int64_t version = rr.version;
         sv__api_result(api, req, res, e, &rr);
+        audit_queue(api, &rest, "vread", type, r->segs[2], version, NULL, true, res->status);
         sv_rest_result_clear(&rr);
     } else {
         res->route = "/fhir/:unknown";
@@ -453,6 +554,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         sv_buf_adds(&res->body, "ok\n");
         return;
     }
+    if (r.n >= 1 && strcmp(r.segs[0], "auth") == 0) {
+        sv__api_auth(api, req, res, r.segs, r.n);
+        return;
+    }
     if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint; the FHIR api is at /fhir");
         return;
@@ -462,5 +567,8 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
                       "only application/fhir+json is served; xml comes later");
         return;
     }
-    fhir(api, req, res, &r);
+    sv_principal who;
+    if (!sv__api_authenticate(api, req, res, r.segs, r.n, &who))
+        return;
+    fhir(api, req, res, &r, &who);
 }

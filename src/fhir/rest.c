@@ -198,9 +198,55 @@ static sv_err check_body(sv_rest_result *res, const char *type, const json_t *re
     return SV_OK;
 }
 
-/* Writes a new version of an already validated resource, fills res. */
+/* The audit action of a stored method. */
+static const char *audit_action(const char *method)
+{
+    if (strcmp(method, "POST") == 0)
+        return "create";
+    if (strcmp(method, "PATCH") == 0)
+        return "patch";
+    if (strcmp(method, "DELETE") == 0)
+        return "delete";
+    return "update";
+}
+
+/* Appends the audit record of a write in the write's own transaction, so that
+ * an acknowledged write has its record and a rolled-back one has neither.
+ * citizen may be NULL or "". */
+static sv_err audit_write(sv_rest *r, const char *method, const char *type, const char *id,
+                          int64_t version, int64_t now, const char *citizen, int status,
+                          sv_buf *err)
+{
+    sv_audit_record rec = {.time_ms = now,
+                           .citizen = citizen && *citizen ? citizen : NULL,
+                           .action = audit_action(method),
+                           .resource_type = type,
+                           .resource_id = id,
+                           .resource_version = version,
+                           .outcome = status};
+    sv_audit_record_set_actor(&rec, r->actor);
+    return sv_audit_append(r->db, &rec, NULL, err);
+}
+
+/* The citizen of a resource about to be written: the smallest patient id among
+ * its compartment rows (as sv_audit_citizen_of picks for reads), or NULL. */
+static const char *rows_citizen(const sv_index_rows *rows)
+{
+    const char *best = NULL;
+    for (size_t i = 0; i < rows->len; i++) {
+        const sv_index_row *row = &rows->rows[i];
+        if (row->kind == SV_INDEX_REFERENCE && strcmp(row->param, SV_COMPARTMENT_PARAM) == 0 &&
+            row->value && (!best || strcmp(row->value, best) < 0))
+            best = row->value;
+    }
+    return best;
+}
+
+/* Writes a new version of an already validated resource, fills res.  status is
+ * the answer's status (201 or 200), for the audit record. */
 static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_t version,
-                            const char *method, const json_t *resource, sv_rest_result *res)
+                            const char *method, const json_t *resource, int status,
+                            sv_rest_result *res)
 {
     int64_t now = sv_clock_now_ms();
     json_t *stored = sv_rest_with_meta(resource, id, version, now);
@@ -213,6 +259,14 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     sv_buf err = SV_BUF_INIT;
     sv_err e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len,
                               &rows, &err);
+    if (e) {
+        sv_index_rows_clear(&rows);
+        storage_fail(res, e, &err);
+        sv_buf_release(&err);
+        sv_buf_reset(&res->body);
+        return e;
+    }
+    e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
     sv_index_rows_clear(&rows);
     if (e) {
         storage_fail(res, e, &err);
@@ -391,7 +445,7 @@ sv_err sv_rest_create(sv_rest *r, const char *type, const json_t *resource,
     }
     char id[SV_UUID_LEN];
     sv_id_uuid(id);
-    e = write_version(r, type, id, 1, "POST", resource, res);
+    e = write_version(r, type, id, 1, "POST", resource, 201, res);
     e = tx_end(r, owned, e, res);
     if (!e) {
         res->status = 201;
@@ -414,7 +468,7 @@ sv_err sv_rest_create_as(sv_rest *r, const char *type, const json_t *resource, c
     e = tx_begin(r, &owned, res);
     if (e)
         return e;
-    e = write_version(r, type, id, 1, "POST", resource, res);
+    e = write_version(r, type, id, 1, "POST", resource, 201, res);
     e = tx_end(r, owned, e, res);
     if (!e) {
         res->status = 201;
@@ -490,7 +544,8 @@ static sv_err update_locked(sv_rest *r, const char *type, const char *id, const 
                         id);
     }
     int64_t version = exists ? cur.version + 1 : 1;
-    e = write_version(r, type, id, version, method, resource, res);
+    bool created = !exists || cur.deleted;
+    e = write_version(r, type, id, version, method, resource, created ? 201 : 200, res);
     if (!e) {
         res->created = !exists || cur.deleted;
         res->status = res->created ? 201 : 200;
@@ -652,7 +707,14 @@ sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_resu
     }
     if (!e && !cur.deleted) {
         int64_t now = sv_clock_now_ms();
-        e = sv_store_write(r->db, type, id, cur.version + 1, now, "DELETE", NULL, 0, NULL, &err);
+        /* The citizen from the compartment rows before the deletion removes them. */
+        char citizen[65];
+        e = sv_audit_citizen_of(r->db, type, id, citizen, &err);
+        if (!e)
+            e = sv_store_write(r->db, type, id, cur.version + 1, now, "DELETE", NULL, 0, NULL,
+                               &err);
+        if (!e)
+            e = audit_write(r, "DELETE", type, id, cur.version + 1, now, citizen, 204, &err);
         if (!e) {
             res->version = cur.version + 1;
             res->last_updated = now;

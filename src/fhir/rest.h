@@ -18,9 +18,14 @@
 #include "db/db.h"
 #include "fhir/outcome.h"
 #include "fhir/query.h"
+#include "store/audit.h"
 
 typedef struct sv_rest {
     sv_db *db;
+    /* Who acts, for the audit records that every write appends in its own
+     * transaction (store/audit.h); NULL: the process itself (sv_audit_system).
+     * Borrowed. */
+    const sv_audit_actor *actor;
     const char *base_url;  /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
     int64_t default_count; /* page size when _count is absent */
     int64_t max_count;     /* the largest _count honoured */

@@ -123,6 +123,81 @@ static const migration migrations[] = {
      "CREATE INDEX idx_composite_lookup ON idx_composite(type, param, value1, rid);"
      "CREATE INDEX idx_composite_rid ON idx_composite(rid, param, value1);"
      "CREATE INDEX resource_type_live ON resource(type, deleted);"},
+    {3,
+     /* The audit log (store/audit.h, docs/audit.md): append-only, hash-chained.
+      * audit_head holds the count and the last seq and hash, updated with every
+      * append, so that a truncated tail is seen too.  The triggers refuse updates
+      * and deletes through SQL - a guard against mistakes, not against someone
+      * with write access to the file; the chain is what shows that. */
+     "CREATE TABLE audit ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  time INTEGER NOT NULL,"
+     "  principal_kind TEXT NOT NULL,"
+     "  principal_id TEXT,"
+     "  organisation TEXT,"
+     "  role TEXT,"
+     "  citizen TEXT,"
+     "  action TEXT NOT NULL,"
+     "  resource_type TEXT,"
+     "  resource_id TEXT,"
+     "  resource_version INTEGER,"
+     "  purpose TEXT,"
+     "  outcome INTEGER NOT NULL,"
+     "  prev_hash TEXT NOT NULL,"
+     "  hash TEXT NOT NULL);"
+     "CREATE INDEX audit_citizen ON audit(citizen, time);"
+     "CREATE TABLE audit_head ("
+     "  one INTEGER PRIMARY KEY CHECK (one = 1),"
+     "  records INTEGER NOT NULL,"
+     "  last_seq INTEGER NOT NULL,"
+     "  last_hash TEXT NOT NULL);"
+     "INSERT INTO audit_head (one, records, last_seq, last_hash) VALUES (1, 0, 0,"
+     "  '0000000000000000000000000000000000000000000000000000000000000000');"
+     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit"
+     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"
+     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit"
+     "  BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;"},
+    {4,
+     /* Identity (auth/identity.h, docs/identity.md).  Secrets are stored only as
+      * hashes: argon2id for passwords, BLAKE2b for the 256-bit random session ids
+      * and tokens.  A token with secret = 1 is a client's long-lived token (also its
+      * client-credentials secret) and carries the client's current scopes; others
+      * are access tokens with their own scopes and expiry.  auth_failure counts
+      * failed logins per key ("u:NAME", "a:ADDRESS"); auth_lock holds lockouts. */
+     "CREATE TABLE auth_user ("
+     "  uid INTEGER PRIMARY KEY,"
+     "  username TEXT NOT NULL UNIQUE,"
+     "  kind TEXT NOT NULL,"
+     "  password_hash TEXT NOT NULL,"
+     "  practitioner_role TEXT,"
+     "  patient TEXT,"
+     "  disabled INTEGER NOT NULL DEFAULT 0,"
+     "  created INTEGER NOT NULL);"
+     "CREATE TABLE auth_session ("
+     "  id_hash TEXT PRIMARY KEY,"
+     "  uid INTEGER NOT NULL REFERENCES auth_user(uid),"
+     "  created INTEGER NOT NULL,"
+     "  last_seen INTEGER NOT NULL,"
+     "  revoked INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX auth_session_uid ON auth_session(uid);"
+     "CREATE INDEX auth_session_created ON auth_session(created);"
+     "CREATE TABLE auth_client ("
+     "  cid INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  scopes TEXT NOT NULL,"
+     "  created INTEGER NOT NULL);"
+     "CREATE TABLE auth_token ("
+     "  token_hash TEXT PRIMARY KEY,"
+     "  cid INTEGER NOT NULL REFERENCES auth_client(cid),"
+     "  scopes TEXT NOT NULL,"
+     "  secret INTEGER NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  expires INTEGER NOT NULL DEFAULT 0,"
+     "  revoked INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE auth_failure (key TEXT NOT NULL, at INTEGER NOT NULL);"
+     "CREATE INDEX auth_failure_key ON auth_failure(key, at);"
+     "CREATE INDEX auth_failure_at ON auth_failure(at);"
+     "CREATE TABLE auth_lock (key TEXT PRIMARY KEY, until INTEGER NOT NULL);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

@@ -1,0 +1,219 @@
+/* audit_log.c - see audit_log.h. */
+#include "api/audit_log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+
+/* One queued record with its own copies of the strings. */
+typedef struct entry {
+    struct entry *next;
+    sv_audit_record rec;
+    char *strings[9];
+} entry;
+
+struct sv_audit_log {
+    sv_db *db; /* used by the flushing thread, or by stop after it has ended */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    pthread_mutex_t flush_lock; /* one flush at a time: the db connection is single-threaded */
+    entry *head, *tail;
+    size_t queued;
+    bool stopping;
+    pthread_t thread;
+};
+
+#define FLUSH_INTERVAL_MS 500 /* well inside the promised second */
+
+static char *dup_or_null(const char *s)
+{
+    if (!s)
+        return NULL;
+    char *c = strdup(s);
+    if (!c)
+        abort();
+    return c;
+}
+
+static void entry_free(entry *en)
+{
+    for (size_t i = 0; i < sizeof(en->strings) / sizeof(en->strings[0]); i++)
+        free(en->strings[i]);
+    free(en);
+}
+
+void sv_audit_log_add(sv_audit_log *log, const sv_audit_record *rec)
+{
+    if (!log)
+        return;
+    entry *en = calloc(1, sizeof(*en));
+    if (!en)
+        abort();
+    en->rec = *rec;
+    const char **fields[] = {&en->rec.principal_kind, &en->rec.principal_id, &en->rec.organisation,
+                             &en->rec.role,           &en->rec.citizen,      &en->rec.action,
+                             &en->rec.resource_type,  &en->rec.resource_id,  &en->rec.purpose};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        en->strings[i] = dup_or_null(*fields[i]);
+        *fields[i] = en->strings[i];
+    }
+    pthread_mutex_lock(&log->lock);
+    if (log->tail)
+        log->tail->next = en;
+    else
+        log->head = en;
+    log->tail = en;
+    log->queued++;
+    pthread_mutex_unlock(&log->lock);
+}
+
+/* Takes the whole queue out under the lock. */
+static entry *take_all(sv_audit_log *log)
+{
+    pthread_mutex_lock(&log->lock);
+    entry *list = log->head;
+    log->head = log->tail = NULL;
+    log->queued = 0;
+    pthread_mutex_unlock(&log->lock);
+    return list;
+}
+
+/* Puts list back at the front of the queue (a failed flush keeps its records). */
+static void put_back(sv_audit_log *log, entry *list)
+{
+    if (!list)
+        return;
+    entry *last = list;
+    size_t n = 1;
+    while (last->next) {
+        last = last->next;
+        n++;
+    }
+    pthread_mutex_lock(&log->lock);
+    last->next = log->head;
+    log->head = list;
+    if (!log->tail)
+        log->tail = last;
+    log->queued += n;
+    pthread_mutex_unlock(&log->lock);
+}
+
+sv_err sv_audit_log_flush(sv_audit_log *log)
+{
+    if (!log)
+        return SV_OK;
+    pthread_mutex_lock(&log->flush_lock);
+    entry *list = take_all(log);
+    if (!list) {
+        pthread_mutex_unlock(&log->flush_lock);
+        return SV_OK;
+    }
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_db_begin(log->db, SV_TX_WRITE, &err);
+    size_t n = 0;
+    for (entry *en = list; en && !e; en = en->next, n++)
+        e = sv_audit_append(log->db, &en->rec, NULL, &err);
+    if (!e)
+        e = sv_db_commit(log->db, &err);
+    if (e) {
+        sv_db_rollback(log->db);
+        /* The message names tables, never record contents. */
+        sv_log(SV_LOG_ERROR, "event=audit_flush_failed records=%zu error=%s", n, sv_strerror(e));
+        put_back(log, list);
+    } else {
+        while (list) {
+            entry *next = list->next;
+            entry_free(list);
+            list = next;
+        }
+    }
+    sv_buf_release(&err);
+    pthread_mutex_unlock(&log->flush_lock);
+    return e;
+}
+
+static void *run(void *arg)
+{
+    sv_audit_log *log = arg;
+    pthread_mutex_lock(&log->lock);
+    while (!log->stopping) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += FLUSH_INTERVAL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        int rc = 0;
+        while (!log->stopping && rc != ETIMEDOUT)
+            rc = pthread_cond_timedwait(&log->wake, &log->lock, &until);
+        if (log->stopping)
+            break;
+        pthread_mutex_unlock(&log->lock);
+        sv_audit_log_flush(log);
+        pthread_mutex_lock(&log->lock);
+    }
+    pthread_mutex_unlock(&log->lock);
+    return NULL;
+}
+
+sv_err sv_audit_log_start(const char *db_uri, int busy_timeout_ms, sv_audit_log **ret_log,
+                          sv_buf *reterr)
+{
+    sv_audit_log *log = calloc(1, sizeof(*log));
+    if (!log)
+        return SV_ERR_NOMEM;
+    sv_db_options opt = {.busy_timeout_ms = busy_timeout_ms};
+    sv_err e = sv_db_open(db_uri, &opt, &log->db, reterr);
+    if (e) {
+        free(log);
+        return e;
+    }
+    pthread_mutex_init(&log->lock, NULL);
+    pthread_mutex_init(&log->flush_lock, NULL);
+    pthread_cond_init(&log->wake, NULL);
+    if (pthread_create(&log->thread, NULL, run, log) != 0) {
+        sv_db_close(log->db);
+        pthread_cond_destroy(&log->wake);
+        pthread_mutex_destroy(&log->flush_lock);
+        pthread_mutex_destroy(&log->lock);
+        free(log);
+        if (reterr)
+            sv_buf_adds(reterr, "cannot start the audit thread");
+        return SV_ERR_INTERNAL;
+    }
+    *ret_log = log;
+    return SV_OK;
+}
+
+void sv_audit_log_stop(sv_audit_log *log)
+{
+    if (!log)
+        return;
+    pthread_mutex_lock(&log->lock);
+    log->stopping = true;
+    pthread_cond_signal(&log->wake);
+    pthread_mutex_unlock(&log->lock);
+    pthread_join(log->thread, NULL);
+    /* Everything queued, also by requests that finished while the thread stopped.
+     * A few tries: the database may be busy for a moment. */
+    for (int i = 0; i < 5 && log->head; i++)
+        sv_audit_log_flush(log);
+    if (log->head)
+        sv_log(SV_LOG_ERROR, "event=audit_records_lost records=%zu", log->queued);
+    entry *list = take_all(log);
+    while (list) {
+        entry *next = list->next;
+        entry_free(list);
+        list = next;
+    }
+    sv_db_close(log->db);
+    pthread_cond_destroy(&log->wake);
+    pthread_mutex_destroy(&log->flush_lock);
+    pthread_mutex_destroy(&log->lock);
+    free(log);
+}

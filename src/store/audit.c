@@ -1,0 +1,306 @@
+/* audit.c - see audit.h. */
+#include "store/audit.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+const sv_audit_actor sv_audit_anonymous = {.kind = "anonymous"};
+const sv_audit_actor sv_audit_system = {.kind = "system"};
+
+static const char GENESIS[SV_AUDIT_HASH_HEX + 1] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+static const char SQL_HEAD[] = "SELECT records, last_seq, last_hash FROM audit_head WHERE one = 1";
+static const char SQL_INSERT[] =
+    "INSERT INTO audit (seq, time, principal_kind, principal_id, organisation, role, citizen,"
+    " action, resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_HEAD_UPDATE[] =
+    "UPDATE audit_head SET records = records + 1, last_seq = ?, last_hash = ? WHERE one = 1";
+static const char SQL_WALK[] =
+    "SELECT seq, time, principal_kind, principal_id, organisation, role, citizen, action,"
+    " resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash"
+    " FROM audit ORDER BY seq";
+static const char SQL_CITIZEN[] =
+    "SELECT x.target_id FROM resource r JOIN idx_reference x ON x.rid = r.rid"
+    " WHERE r.type = ? AND r.id = ? AND x.param = '_compartment' AND x.target_type = 'Patient'"
+    " ORDER BY x.target_id LIMIT 1";
+
+void sv_audit_record_set_actor(sv_audit_record *rec, const sv_audit_actor *actor)
+{
+    if (!actor)
+        actor = &sv_audit_system;
+    rec->principal_kind = actor->kind ? actor->kind : "anonymous";
+    rec->principal_id = actor->id;
+    rec->organisation = actor->organisation;
+    rec->role = actor->role;
+    rec->purpose = actor->purpose;
+}
+
+/* Canonical serialisation: a version tag, then every field in column order,
+ * each one of "n\n" (NULL), "i<decimal>\n" or "s<length>:<bytes>\n" - length
+ * prefixes, so that no choice of values can make two records serialise alike. */
+static void feed_text(crypto_hash_sha256_state *h, const char *s)
+{
+    char head[32];
+    if (!s) {
+        crypto_hash_sha256_update(h, (const unsigned char *)"n\n", 2);
+        return;
+    }
+    size_t n = strlen(s);
+    int k = snprintf(head, sizeof(head), "s%zu:", n);
+    crypto_hash_sha256_update(h, (const unsigned char *)head, (unsigned long long)k);
+    crypto_hash_sha256_update(h, (const unsigned char *)s, n);
+    crypto_hash_sha256_update(h, (const unsigned char *)"\n", 1);
+}
+
+static void feed_int(crypto_hash_sha256_state *h, int64_t v, bool is_null)
+{
+    char b[32];
+    int k =
+        is_null ? snprintf(b, sizeof(b), "n\n") : snprintf(b, sizeof(b), "i%lld\n", (long long)v);
+    crypto_hash_sha256_update(h, (const unsigned char *)b, (unsigned long long)k);
+}
+
+void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_hash,
+                   char ret_hash[SV_AUDIT_HASH_HEX + 1])
+{
+    crypto_hash_sha256_state h;
+    crypto_hash_sha256_init(&h);
+    crypto_hash_sha256_update(&h, (const unsigned char *)"sv-audit-1\n", 11);
+    feed_int(&h, seq, false);
+    feed_int(&h, rec->time_ms, false);
+    feed_text(&h, rec->principal_kind);
+    feed_text(&h, rec->principal_id);
+    feed_text(&h, rec->organisation);
+    feed_text(&h, rec->role);
+    feed_text(&h, rec->citizen);
+    feed_text(&h, rec->action);
+    feed_text(&h, rec->resource_type);
+    feed_text(&h, rec->resource_id);
+    feed_int(&h, rec->resource_version, rec->resource_version == 0);
+    feed_text(&h, rec->purpose);
+    feed_int(&h, rec->outcome, false);
+    feed_text(&h, prev_hash);
+    unsigned char out[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&h, out);
+    sodium_bin2hex(ret_hash, SV_AUDIT_HASH_HEX + 1, out, sizeof(out));
+}
+
+typedef struct head {
+    int64_t records, last_seq;
+    char last_hash[SV_AUDIT_HASH_HEX + 1];
+} head;
+
+static sv_err read_head(sv_db *db, head *ret, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_HEAD, &st, reterr);
+    if (e)
+        return e;
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (e)
+        return e;
+    if (!row) {
+        sv_stmt_reset(st);
+        if (reterr)
+            sv_buf_adds(reterr, "audit_head has no row");
+        return SV_ERR_INTERNAL;
+    }
+    ret->records = sv_stmt_column_int64(st, 0);
+    ret->last_seq = sv_stmt_column_int64(st, 1);
+    size_t n = 0;
+    const char *h = sv_stmt_column_text(st, 2, &n);
+    snprintf(ret->last_hash, sizeof(ret->last_hash), "%.*s", (int)n, h ? h : "");
+    sv_stmt_reset(st);
+    return SV_OK;
+}
+
+static sv_err bind_opt_text(sv_stmt *st, int idx, const char *s)
+{
+    return s ? sv_stmt_bind_text(st, idx, s) : sv_stmt_bind_null(st, idx);
+}
+
+sv_err sv_audit_append(sv_db *db, const sv_audit_record *rec, int64_t *ret_seq, sv_buf *reterr)
+{
+    if (!sv_db_in_tx(db)) {
+        if (reterr)
+            sv_buf_adds(reterr, "sv_audit_append needs a write transaction");
+        return SV_ERR_INTERNAL;
+    }
+    if (!rec->principal_kind || !rec->action) {
+        if (reterr)
+            sv_buf_adds(reterr, "an audit record needs a principal kind and an action");
+        return SV_ERR_INTERNAL;
+    }
+    head h;
+    sv_err e = read_head(db, &h, reterr);
+    if (e)
+        return e;
+    int64_t seq = h.last_seq + 1;
+    char hash[SV_AUDIT_HASH_HEX + 1];
+    sv_audit_hash(rec, seq, h.last_hash, hash);
+
+    sv_stmt *st;
+    e = sv_db_stmt(db, SQL_INSERT, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, seq);
+    sv_stmt_bind_int64(st, 2, rec->time_ms);
+    sv_stmt_bind_text(st, 3, rec->principal_kind);
+    bind_opt_text(st, 4, rec->principal_id);
+    bind_opt_text(st, 5, rec->organisation);
+    bind_opt_text(st, 6, rec->role);
+    bind_opt_text(st, 7, rec->citizen);
+    sv_stmt_bind_text(st, 8, rec->action);
+    bind_opt_text(st, 9, rec->resource_type);
+    bind_opt_text(st, 10, rec->resource_id);
+    if (rec->resource_version)
+        sv_stmt_bind_int64(st, 11, rec->resource_version);
+    else
+        sv_stmt_bind_null(st, 11);
+    bind_opt_text(st, 12, rec->purpose);
+    sv_stmt_bind_int64(st, 13, rec->outcome);
+    sv_stmt_bind_text(st, 14, h.last_hash);
+    sv_stmt_bind_text(st, 15, hash);
+    e = sv_stmt_run(st, reterr);
+    if (e)
+        return e;
+
+    e = sv_db_stmt(db, SQL_HEAD_UPDATE, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, seq);
+    sv_stmt_bind_text(st, 2, hash);
+    e = sv_stmt_run(st, reterr);
+    if (e)
+        return e;
+    if (ret_seq)
+        *ret_seq = seq;
+    return SV_OK;
+}
+
+sv_err sv_audit_citizen_of(sv_db *db, const char *type, const char *id, char ret_citizen[65],
+                           sv_buf *reterr)
+{
+    ret_citizen[0] = '\0';
+    if (!type || !id)
+        return SV_OK;
+    if (strcmp(type, "Patient") == 0) {
+        snprintf(ret_citizen, 65, "%s", id);
+        return SV_OK;
+    }
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_CITIZEN, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, id);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (e)
+        return e;
+    if (row) {
+        size_t n = 0;
+        const char *t = sv_stmt_column_text(st, 0, &n);
+        snprintf(ret_citizen, 65, "%.*s", (int)n, t ? t : "");
+    }
+    sv_stmt_reset(st);
+    return SV_OK;
+}
+
+/* A column as a NUL-terminated copy in buf (NULL for SQL NULL); buf is one of the
+ * walk's per-field buffers, valid until the next row. */
+static const char *column_copy(sv_stmt *st, int col, sv_buf *buf)
+{
+    sv_buf_reset(buf);
+    if (sv_stmt_column_is_null(st, col))
+        return NULL;
+    size_t n = 0;
+    const char *t = sv_stmt_column_text(st, col, &n);
+    sv_buf_add(buf, t ? t : "", n);
+    return buf->ptr;
+}
+
+enum { N_TEXT = 11 };
+
+sv_err sv_audit_verify(sv_db *db, sv_audit_report *ret, sv_buf *reterr)
+{
+    sv_audit_report rep;
+    memset(&rep, 0, sizeof(rep));
+    memcpy(rep.last_hash, GENESIS, sizeof(rep.last_hash));
+    sv_err e = sv_db_begin(db, SV_TX_READ, reterr);
+    if (e)
+        return e;
+    head h;
+    e = read_head(db, &h, reterr);
+    sv_stmt *st = NULL;
+    if (!e)
+        e = sv_db_stmt(db, SQL_WALK, &st, reterr);
+    if (e) {
+        sv_db_rollback(db);
+        return e;
+    }
+    rep.head_records = h.records;
+    rep.head_seq = h.last_seq;
+    sv_buf text[N_TEXT];
+    for (int i = 0; i < N_TEXT; i++)
+        sv_buf_init(&text[i]);
+    int64_t prev_seq = 0;
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        int64_t seq = sv_stmt_column_int64(st, 0);
+        sv_audit_record rec = {
+            .time_ms = sv_stmt_column_int64(st, 1),
+            .principal_kind = column_copy(st, 2, &text[0]),
+            .principal_id = column_copy(st, 3, &text[1]),
+            .organisation = column_copy(st, 4, &text[2]),
+            .role = column_copy(st, 5, &text[3]),
+            .citizen = column_copy(st, 6, &text[4]),
+            .action = column_copy(st, 7, &text[5]),
+            .resource_type = column_copy(st, 8, &text[6]),
+            .resource_id = column_copy(st, 9, &text[7]),
+            .resource_version = sv_stmt_column_is_null(st, 10) ? 0 : sv_stmt_column_int64(st, 10),
+            .purpose = column_copy(st, 11, &text[8]),
+            .outcome = (int)sv_stmt_column_int64(st, 12),
+        };
+        const char *prev_hash = column_copy(st, 13, &text[9]);
+        const char *stored = column_copy(st, 14, &text[10]);
+        rep.records++;
+        /* The link first: a deleted or moved record shows as the first record whose
+         * previous hash is not the hash of the record before it. */
+        if (!prev_hash || strcmp(prev_hash, rep.last_hash) != 0) {
+            rep.problem = SV_AUDIT_UNLINKED;
+            rep.seq = seq;
+            rep.prev_seq = prev_seq;
+            break;
+        }
+        char hash[SV_AUDIT_HASH_HEX + 1];
+        sv_audit_hash(&rec, seq, prev_hash, hash);
+        if (!stored || strcmp(stored, hash) != 0) {
+            rep.problem = SV_AUDIT_CHANGED;
+            rep.seq = seq;
+            break;
+        }
+        memcpy(rep.last_hash, stored, sizeof(rep.last_hash));
+        prev_seq = seq;
+    }
+    sv_stmt_reset(st);
+    for (int i = 0; i < N_TEXT; i++)
+        sv_buf_release(&text[i]);
+    sv_db_rollback(db); /* read-only: nothing to commit */
+    if (e)
+        return e;
+    if (rep.problem == SV_AUDIT_OK && (rep.records != h.records || prev_seq != h.last_seq ||
+                                       strcmp(rep.last_hash, h.last_hash))) {
+        rep.problem = SV_AUDIT_TRUNCATED;
+        rep.seq = prev_seq;
+    }
+    *ret = rep;
+    return SV_OK;
+}

@@ -1,0 +1,444 @@
+/*
+ * test_audit.c - unit tests for store/audit: a clean chain verifies; changing a
+ * field, deleting a record, swapping two records' seq, deleting the first record
+ * and truncating the tail - each done directly with SQL, as someone with the
+ * database file could - are each found and the right record named (issue 4, must
+ * show 3); an append outside a transaction is refused and a rolled-back one
+ * leaves nothing; appends from several connections at once form one chain; and
+ * the citizen of a resource comes from its compartment rows.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "../db/tmpdb.h"
+#include "store/audit.h"
+#include "store/resource.h"
+#include "store/schema.h"
+
+typedef struct fixture {
+    tmpdb file;
+    sv_db *db;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    tmpdb_make(&f->file);
+    f->db = tmpdb_open(&f->file, 5000);
+    assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sv_db_close(f->db);
+    tmpdb_remove(&f->file);
+    free(f);
+    return 0;
+}
+
+static const char *const actions[] = {"read", "create", "search", "update", "history", "delete"};
+
+/* Appends n records (seq 1..n), each in its own write transaction. */
+static void build_chain(sv_db *db, int n)
+{
+    for (int i = 1; i <= n; i++) {
+        char id[16];
+        snprintf(id, sizeof(id), "p%d", i);
+        sv_audit_record rec = {.time_ms = 1700000000000 + i,
+                               .citizen = i % 3 ? id : NULL,
+                               .action = actions[i % 6],
+                               .resource_type = "Patient",
+                               .resource_id = id,
+                               .resource_version = i % 2 ? i : 0,
+                               .outcome = 200};
+        sv_audit_record_set_actor(&rec, &sv_audit_anonymous);
+        sv_buf err = SV_BUF_INIT;
+        tmpdb_check(sv_db_begin(db, SV_TX_WRITE, &err), "begin", &err);
+        int64_t seq = 0;
+        tmpdb_check(sv_audit_append(db, &rec, &seq, &err), "append", &err);
+        tmpdb_check(sv_db_commit(db, &err), "commit", &err);
+        assert_int_equal(seq, i);
+        sv_buf_release(&err);
+    }
+}
+
+static sv_audit_report verify(sv_db *db)
+{
+    sv_audit_report rep;
+    sv_buf err = SV_BUF_INIT;
+    tmpdb_check(sv_audit_verify(db, &rep, &err), "verify", &err);
+    sv_buf_release(&err);
+    return rep;
+}
+
+/* Runs tampering SQL with the append-only triggers out of the way, as an
+ * attacker with the file would. */
+static void tamper(sv_db *db, const char *sql)
+{
+    sv_buf err = SV_BUF_INIT;
+    tmpdb_check(sv_db_exec(db, "DROP TRIGGER IF EXISTS audit_no_update", &err), "drop", &err);
+    tmpdb_check(sv_db_exec(db, "DROP TRIGGER IF EXISTS audit_no_delete", &err), "drop", &err);
+    tmpdb_check(sv_db_exec(db, sql, &err), sql, &err);
+    sv_buf_release(&err);
+}
+
+static void test_clean_chain_verifies(void **state)
+{
+    fixture *f = *state;
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_OK); /* an empty log is a whole log */
+    assert_int_equal(rep.records, 0);
+    build_chain(f->db, 10);
+    rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_OK);
+    assert_int_equal(rep.records, 10);
+    assert_int_equal(rep.head_records, 10);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit"), 10);
+    /* every hash is the one recomputed from the fields, and links to the one before */
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit a JOIN audit b"
+                                      " ON b.seq = a.seq + 1 WHERE b.prev_hash = a.hash"),
+                     9);
+}
+
+static void test_triggers_refuse_update_and_delete(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 3);
+    sv_buf err = SV_BUF_INIT;
+    assert_int_not_equal(sv_db_exec(f->db, "UPDATE audit SET outcome = 404 WHERE seq = 2", &err),
+                         SV_OK);
+    sv_buf_reset(&err);
+    assert_int_not_equal(sv_db_exec(f->db, "DELETE FROM audit WHERE seq = 2", &err), SV_OK);
+    sv_buf_release(&err);
+    assert_int_equal(verify(f->db).problem, SV_AUDIT_OK);
+}
+
+static void test_changed_field_named(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    tamper(f->db, "UPDATE audit SET citizen = 'someone-else' WHERE seq = 6");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_CHANGED);
+    assert_int_equal(rep.seq, 6);
+}
+
+static void test_changed_null_and_number_named(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    /* NULL and "" differ; so does a version number */
+    tamper(f->db, "UPDATE audit SET organisation = '' WHERE seq = 4");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_CHANGED);
+    assert_int_equal(rep.seq, 4);
+    tamper(f->db, "UPDATE audit SET organisation = NULL WHERE seq = 4");
+    assert_int_equal(verify(f->db).problem, SV_AUDIT_OK);
+    tamper(f->db, "UPDATE audit SET time = time + 1 WHERE seq = 2");
+    rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_CHANGED);
+    assert_int_equal(rep.seq, 2);
+}
+
+static void test_rehashed_change_breaks_next_link(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    /* A forger who also rewrites the changed record's hash cannot rewrite the
+     * next record's previous hash without changing that one too. */
+    tamper(f->db, "UPDATE audit SET action = 'search', hash = 'x' WHERE seq = 5");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_CHANGED);
+    assert_int_equal(rep.seq, 5);
+}
+
+static void test_deleted_record_named(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    tamper(f->db, "DELETE FROM audit WHERE seq = 4");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_UNLINKED);
+    assert_int_equal(rep.seq, 5);
+    assert_int_equal(rep.prev_seq, 3);
+}
+
+static void test_deleted_first_record_named(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 5);
+    tamper(f->db, "DELETE FROM audit WHERE seq = 1");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_UNLINKED);
+    assert_int_equal(rep.seq, 2);
+    assert_int_equal(rep.prev_seq, 0);
+}
+
+static void test_swapped_records_named(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    tamper(f->db, "UPDATE audit SET seq = -1 WHERE seq = 3;"
+                  "UPDATE audit SET seq = 3 WHERE seq = 7;"
+                  "UPDATE audit SET seq = 7 WHERE seq = -1");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_UNLINKED);
+    assert_int_equal(rep.seq, 3);
+    assert_int_equal(rep.prev_seq, 2);
+}
+
+static void test_swapped_neighbours_named(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    tamper(f->db, "UPDATE audit SET seq = -1 WHERE seq = 8;"
+                  "UPDATE audit SET seq = 8 WHERE seq = 9;"
+                  "UPDATE audit SET seq = 9 WHERE seq = -1");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_UNLINKED);
+    assert_int_equal(rep.seq, 8);
+    assert_int_equal(rep.prev_seq, 7);
+}
+
+static void test_truncated_tail_found_by_head(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 10);
+    /* The chain alone cannot show this: records 1..7 still link perfectly. */
+    tamper(f->db, "DELETE FROM audit WHERE seq > 7");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_TRUNCATED);
+    assert_int_equal(rep.records, 7);
+    assert_int_equal(rep.seq, 7);
+    assert_int_equal(rep.head_records, 10);
+    assert_int_equal(rep.head_seq, 10);
+}
+
+static void test_truncated_to_nothing_found(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 4);
+    tamper(f->db, "DELETE FROM audit");
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_TRUNCATED);
+    assert_int_equal(rep.records, 0);
+    assert_int_equal(rep.head_records, 4);
+}
+
+static void test_appends_after_tampering_stay_broken(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 5);
+    tamper(f->db, "DELETE FROM audit WHERE seq = 5");
+    /* The next append chains on the head, i.e. on the deleted record's hash. */
+    sv_audit_record rec = {.time_ms = 1, .action = "read", .outcome = 200};
+    sv_audit_record_set_actor(&rec, NULL);
+    assert_string_equal(rec.principal_kind, "system");
+    sv_buf err = SV_BUF_INIT;
+    tmpdb_check(sv_db_begin(f->db, SV_TX_WRITE, &err), "begin", &err);
+    tmpdb_check(sv_audit_append(f->db, &rec, NULL, &err), "append", &err);
+    tmpdb_check(sv_db_commit(f->db, &err), "commit", &err);
+    sv_buf_release(&err);
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_UNLINKED);
+    assert_int_equal(rep.seq, 6);
+    assert_int_equal(rep.prev_seq, 4);
+}
+
+static void test_append_needs_transaction_and_rolls_back(void **state)
+{
+    fixture *f = *state;
+    sv_audit_record rec = {.time_ms = 1, .action = "read", .outcome = 200};
+    sv_audit_record_set_actor(&rec, &sv_audit_anonymous);
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv_audit_append(f->db, &rec, NULL, &err), SV_ERR_INTERNAL);
+    build_chain(f->db, 2);
+    tmpdb_check(sv_db_begin(f->db, SV_TX_WRITE, &err), "begin", &err);
+    tmpdb_check(sv_audit_append(f->db, &rec, NULL, &err), "append", &err);
+    sv_db_rollback(f->db);
+    sv_buf_release(&err);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit"), 2);
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_OK);
+    assert_int_equal(rep.records, 2);
+}
+
+static void test_append_fault_leaves_chain_whole(void **state)
+{
+    fixture *f = *state;
+    build_chain(f->db, 2);
+    sv_audit_record rec = {.time_ms = 1, .action = "create", .outcome = 201};
+    sv_audit_record_set_actor(&rec, &sv_audit_anonymous);
+    /* Fail each backend call of begin + append + commit in turn. */
+    for (int nth = 1; nth <= 8; nth++) {
+        sv_buf err = SV_BUF_INIT;
+        sv_db_fault_inject(f->db, nth, SV_ERR_IO);
+        sv_err e = sv_db_begin(f->db, SV_TX_WRITE, &err);
+        if (!e)
+            e = sv_audit_append(f->db, &rec, NULL, &err);
+        if (!e)
+            e = sv_db_commit(f->db, &err);
+        if (e)
+            sv_db_rollback(f->db);
+        sv_db_fault_inject(f->db, 0, SV_OK);
+        sv_buf_release(&err);
+        assert_int_equal(verify(f->db).problem, SV_AUDIT_OK);
+    }
+}
+
+typedef struct worker {
+    const char *path;
+    int n;
+} worker;
+
+static void *append_many(void *arg)
+{
+    worker *w = arg;
+    sv_db_options opt = {.busy_timeout_ms = 20000};
+    sv_db *db = NULL;
+    sv_buf err = SV_BUF_INIT;
+    tmpdb_check(sv_db_open(w->path, &opt, &db, &err), "open", &err);
+    for (int i = 0; i < w->n; i++) {
+        sv_audit_record rec = {.time_ms = i, .action = "read", .outcome = 200};
+        sv_audit_record_set_actor(&rec, &sv_audit_anonymous);
+        tmpdb_check(sv_db_begin(db, SV_TX_WRITE, &err), "begin", &err);
+        tmpdb_check(sv_audit_append(db, &rec, NULL, &err), "append", &err);
+        tmpdb_check(sv_db_commit(db, &err), "commit", &err);
+    }
+    sv_buf_release(&err);
+    sv_db_close(db);
+    return NULL;
+}
+
+static void test_concurrent_appends_form_one_chain(void **state)
+{
+    fixture *f = *state;
+    enum { THREADS = 4, EACH = 50 };
+    pthread_t t[THREADS];
+    worker w = {.path = f->file.path, .n = EACH};
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, append_many, &w), 0);
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_OK);
+    assert_int_equal(rep.records, THREADS * EACH);
+    assert_int_equal(tmpdb_int(f->db, "SELECT MAX(seq) FROM audit"), THREADS * EACH);
+}
+
+static void test_hash_covers_every_field(void **state)
+{
+    (void)state;
+    sv_audit_record base = {.time_ms = 5,
+                            .principal_kind = "practitioner",
+                            .principal_id = "u1",
+                            .organisation = "o1",
+                            .role = "nurse",
+                            .citizen = "p1",
+                            .action = "read",
+                            .resource_type = "Observation",
+                            .resource_id = "x",
+                            .resource_version = 2,
+                            .purpose = "TREAT",
+                            .outcome = 200};
+    char h0[SV_AUDIT_HASH_HEX + 1], h[SV_AUDIT_HASH_HEX + 1];
+    const char *prev = "0000000000000000000000000000000000000000000000000000000000000000";
+    sv_audit_hash(&base, 1, prev, h0);
+    assert_int_equal(strlen(h0), SV_AUDIT_HASH_HEX);
+    sv_audit_record r;
+    const char **texts[] = {&r.principal_kind, &r.principal_id, &r.organisation,
+                            &r.role,           &r.citizen,      &r.action,
+                            &r.resource_type,  &r.resource_id,  &r.purpose};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        r = base;
+        *texts[i] = "other";
+        sv_audit_hash(&r, 1, prev, h);
+        assert_string_not_equal(h, h0);
+        r = base;
+        *texts[i] = NULL;
+        sv_audit_hash(&r, 1, prev, h);
+        assert_string_not_equal(h, h0);
+    }
+    r = base;
+    r.time_ms = 6;
+    sv_audit_hash(&r, 1, prev, h);
+    assert_string_not_equal(h, h0);
+    r = base;
+    r.resource_version = 0;
+    sv_audit_hash(&r, 1, prev, h);
+    assert_string_not_equal(h, h0);
+    r = base;
+    r.outcome = 404;
+    sv_audit_hash(&r, 1, prev, h);
+    assert_string_not_equal(h, h0);
+    sv_audit_hash(&base, 2, prev, h);
+    assert_string_not_equal(h, h0);
+    sv_audit_hash(&base, 1, "1111", h);
+    assert_string_not_equal(h, h0);
+    /* moving a boundary between two fields changes the hash (length prefixes) */
+    r = base;
+    r.organisation = "o1n";
+    r.role = "urse";
+    sv_audit_hash(&r, 1, prev, h);
+    assert_string_not_equal(h, h0);
+}
+
+static void test_citizen_of(void **state)
+{
+    fixture *f = *state;
+    sv_buf err = SV_BUF_INIT;
+    sv_index_rows rows = SV_INDEX_ROWS_INIT;
+    sv_index_rows_add(&rows, SV_INDEX_REFERENCE, "_compartment", "Patient", "p9", "Patient/p9");
+    sv_index_rows_add(&rows, SV_INDEX_REFERENCE, "_compartment", "Patient", "p2", "Patient/p2");
+    tmpdb_check(sv_db_begin(f->db, SV_TX_WRITE, &err), "begin", &err);
+    tmpdb_check(sv_store_write(f->db, "Observation", "o1", 1, 1, "PUT", "{}", 2, &rows, &err),
+                "write", &err);
+    tmpdb_check(sv_store_write(f->db, "Organization", "org", 1, 1, "PUT", "{}", 2, NULL, &err),
+                "write", &err);
+    tmpdb_check(sv_db_commit(f->db, &err), "commit", &err);
+    sv_index_rows_clear(&rows);
+    char c[65];
+    assert_int_equal(sv_audit_citizen_of(f->db, "Observation", "o1", c, &err), SV_OK);
+    assert_string_equal(c, "p2"); /* the smallest id, as writes pick it */
+    assert_int_equal(sv_audit_citizen_of(f->db, "Organization", "org", c, &err), SV_OK);
+    assert_string_equal(c, "");
+    assert_int_equal(sv_audit_citizen_of(f->db, "Patient", "p7", c, &err), SV_OK);
+    assert_string_equal(c, "p7");
+    assert_int_equal(sv_audit_citizen_of(f->db, "Observation", "missing", c, &err), SV_OK);
+    assert_string_equal(c, "");
+    sv_buf_release(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_clean_chain_verifies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_triggers_refuse_update_and_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_field_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_changed_null_and_number_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rehashed_change_breaks_next_link, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_record_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deleted_first_record_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_swapped_records_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_swapped_neighbours_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_tail_found_by_head, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_to_nothing_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_appends_after_tampering_stay_broken, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_append_needs_transaction_and_rolls_back, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_append_fault_leaves_chain_whole, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_appends_form_one_chain, setup, teardown),
+        cmocka_unit_test(test_hash_covers_every_field),
+        cmocka_unit_test_setup_teardown(test_citizen_of, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
