@@ -13,7 +13,7 @@ static const char SQL_CURRENT[] =
 static const char SQL_CURRENT_META[] =
     "SELECT rid, version, last_updated, deleted FROM resource WHERE type = ? AND id = ?";
 static const char SQL_VREAD[] =
-    "SELECT v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    "SELECT r.rid, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
     " FROM resource r JOIN resource_version v ON v.rid = r.rid"
     " WHERE r.type = ? AND r.id = ? AND v.version = ?";
 static const char SQL_INSERT_RESOURCE[] =
@@ -109,15 +109,19 @@ static char *dup_column(sv_stmt *st, int col, size_t *ret_len)
     return c;
 }
 
-sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json, sv_stored *ret,
-                        sv_buf *reterr)
+/* One version by a statement whose columns are (rid, version, last_updated, deleted[, json,
+ * seq, method]) and whose parameters are (type, id[, version]). */
+static sv_err fetch_version(sv_db *db, const char *sql, const char *type, const char *id,
+                            int64_t version, bool with_json, sv_stored *ret, sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, with_json ? SQL_CURRENT : SQL_CURRENT_META, &st, reterr);
+    sv_err e = sv_db_stmt(db, sql, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_text(st, 1, type);
     sv_stmt_bind_text(st, 2, id);
+    if (version > 0)
+        sv_stmt_bind_int64(st, 3, version);
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     if (e)
@@ -144,38 +148,19 @@ sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_j
     return SV_OK;
 }
 
+sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json, sv_stored *ret,
+                        sv_buf *reterr)
+{
+    return fetch_version(db, with_json ? SQL_CURRENT : SQL_CURRENT_META, type, id, 0, with_json,
+                         ret, reterr);
+}
+
 sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version, sv_stored *ret,
                       sv_buf *reterr)
 {
-    sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_VREAD, &st, reterr);
-    if (e)
-        return e;
-    sv_stmt_bind_text(st, 1, type);
-    sv_stmt_bind_text(st, 2, id);
-    sv_stmt_bind_int64(st, 3, version);
-    bool row = false;
-    e = sv_stmt_step(st, &row, reterr);
-    if (e)
-        return e;
-    if (!row) {
-        sv_stmt_reset(st);
+    if (version < 1)
         return SV_ERR_NOT_FOUND;
-    }
-    sv_stored s;
-    memset(&s, 0, sizeof(s));
-    copy_name(s.type, sizeof(s.type), type);
-    copy_name(s.id, sizeof(s.id), id);
-    s.version = sv_stmt_column_int64(st, 0);
-    s.last_updated = sv_stmt_column_int64(st, 1);
-    s.deleted = sv_stmt_column_int64(st, 2) != 0;
-    s.json = dup_column(st, 3, &s.json_len);
-    s.seq = sv_stmt_column_int64(st, 4);
-    size_t n;
-    copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 5, &n));
-    sv_stmt_reset(st);
-    *ret = s;
-    return SV_OK;
+    return fetch_version(db, SQL_VREAD, type, id, version, true, ret, reterr);
 }
 
 static sv_err run_rid(sv_db *db, const char *sql, int64_t rid, sv_buf *reterr)
