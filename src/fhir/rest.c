@@ -295,6 +295,21 @@ static sv_err answer_stored(sv_rest_result *res, sv_stored *s, int status)
     return SV_OK;
 }
 
+/* The current version of type/id into *ret (caller clears); a missing resource or a
+ * storage failure is answered in res->outcome. */
+static sv_err load_current(sv_rest *r, const char *type, const char *id, bool with_json,
+                           sv_stored *ret, sv_rest_result *res)
+{
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_store_current(r->db, type, id, with_json, ret, &err);
+    if (e == SV_ERR_NOT_FOUND)
+        fail(res, e, NULL, "%s/%s is not known", type, id);
+    else if (e)
+        storage_fail(res, e, &err);
+    sv_buf_release(&err);
+    return e;
+}
+
 sv_err sv_rest_read(sv_rest *r, const char *type, const char *id, sv_rest_result *res)
 {
     sv_err e = check_type(res, type);
@@ -303,18 +318,9 @@ sv_err sv_rest_read(sv_rest *r, const char *type, const char *id, sv_rest_result
     if (!sv_id_valid(id, strlen(id)))
         return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s is not known", type, id);
     sv_stored s;
-    sv_buf err = SV_BUF_INIT;
-    e = sv_store_current(r->db, type, id, true, &s, &err);
-    if (e == SV_ERR_NOT_FOUND) {
-        sv_buf_release(&err);
-        return fail(res, e, NULL, "%s/%s is not known", type, id);
-    }
-    if (e) {
-        storage_fail(res, e, &err);
-        sv_buf_release(&err);
+    e = load_current(r, type, id, true, &s, res);
+    if (e)
         return e;
-    }
-    sv_buf_release(&err);
     if (s.deleted) {
         res->version = s.version;
         res->last_updated = s.last_updated;
@@ -648,18 +654,9 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
     if (e)
         return e;
     sv_stored cur;
-    sv_buf err = SV_BUF_INIT;
-    e = sv_store_current(r->db, type, id, true, &cur, &err);
-    if (e == SV_ERR_NOT_FOUND) {
-        sv_buf_release(&err);
-        return tx_end(r, owned, fail(res, e, NULL, "%s/%s is not known", type, id), res);
-    }
-    if (e) {
-        storage_fail(res, e, &err);
-        sv_buf_release(&err);
+    e = load_current(r, type, id, true, &cur, res);
+    if (e)
         return tx_end(r, owned, e, res);
-    }
-    sv_buf_release(&err);
     if (cur.deleted) {
         sv_stored_clear(&cur);
         return tx_end(r, owned, fail(res, SV_ERR_GONE, NULL, "%s/%s was deleted", type, id), res);
@@ -699,13 +696,11 @@ sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_resu
     if (e)
         return e;
     sv_stored cur;
+    e = load_current(r, type, id, false, &cur, res);
+    if (e)
+        return tx_end(r, owned, e, res);
     sv_buf err = SV_BUF_INIT;
-    e = sv_store_current(r->db, type, id, false, &cur, &err);
-    if (e == SV_ERR_NOT_FOUND) {
-        sv_buf_release(&err);
-        return tx_end(r, owned, fail(res, e, NULL, "%s/%s is not known", type, id), res);
-    }
-    if (!e && !cur.deleted) {
+    if (!cur.deleted) {
         int64_t now = sv_clock_now_ms();
         /* The citizen from the compartment rows before the deletion removes them. */
         char citizen[65];
