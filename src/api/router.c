@@ -543,6 +543,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         sv__api_error(res, SV_ERR_TOO_LARGE, NULL, "the request body is larger than the limit");
         return;
     }
+    if (req->too_many_params) {
+        sv__api_error(res, SV_ERR_INVALID, NULL, "more query parameters than the server accepts");
+        return;
+    }
     if (!split_path(req->path, &r)) {
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint");
         return;

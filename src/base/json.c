@@ -71,6 +71,12 @@ static sv_err prescan(const unsigned char *p, size_t len, size_t max_depth, unsi
     bool in_string = false;
     bool seen_value = false;
 
+    /* Said plainly, rather than by jansson echoing the invisible character. */
+    if (len >= 3 && p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf) {
+        fail_at(reterr, ret_offset, 0, "a byte order mark; send UTF-8 without one");
+        return SV_ERR_PARSE;
+    }
+
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
         if (c == '\0') {

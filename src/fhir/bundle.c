@@ -89,9 +89,11 @@ static const char *map_lookup(mapping *maps, size_t n, const char *ref)
 }
 
 /* Replaces every Reference.reference naming a fullUrl of the bundle, and
- * resolves conditional references ("Patient?identifier=..."). */
+ * resolves conditional references ("Patient?identifier=...").  A urn:uuid: or
+ * urn:oid: reference that names no entry is an error: stored as it is, it would
+ * point nowhere, forever (a Bundle inside an entry keeps its own references). */
 static sv_err resolve_refs(sv_rest *r, json_t *node, mapping *maps, size_t nmaps, size_t idx,
-                           sv_rest_result *res, int depth)
+                           sv_rest_result *res, int depth, bool in_bundle)
 {
     if (depth > 64)
         return SV_OK;
@@ -100,7 +102,7 @@ static sv_err resolve_refs(sv_rest *r, json_t *node, mapping *maps, size_t nmaps
         json_t *v;
         json_array_foreach(node, i, v)
         {
-            sv_err e = resolve_refs(r, v, maps, nmaps, idx, res, depth + 1);
+            sv_err e = resolve_refs(r, v, maps, nmaps, idx, res, depth + 1, in_bundle);
             if (e)
                 return e;
         }
@@ -108,6 +110,9 @@ static sv_err resolve_refs(sv_rest *r, json_t *node, mapping *maps, size_t nmaps
     }
     if (!json_is_object(node))
         return SV_OK;
+    const char *rt = json_string_value(json_object_get(node, "resourceType"));
+    if (rt && strcmp(rt, "Bundle") == 0)
+        in_bundle = true;
     const char *key;
     json_t *v;
     json_object_foreach(node, key, v)
@@ -119,6 +124,10 @@ static sv_err resolve_refs(sv_rest *r, json_t *node, mapping *maps, size_t nmaps
                 json_string_set(v, to);
                 continue;
             }
+            if (!in_bundle &&
+                (strncmp(ref, "urn:uuid:", 9) == 0 || strncmp(ref, "urn:oid:", 8) == 0))
+                return fail_at(res, SV_ERR_INVALID, idx, NULL,
+                               "reference '%s' names no entry of this transaction", ref);
             const char *qm = strchr(ref, '?');
             /* An absolute url has its "://" before the '?'; the criteria of a
              * conditional reference may hold one (identifier=http://...|1). */
@@ -145,7 +154,7 @@ static sv_err resolve_refs(sv_rest *r, json_t *node, mapping *maps, size_t nmaps
                 json_string_set(v, resolved);
             }
         } else {
-            sv_err e = resolve_refs(r, v, maps, nmaps, idx, res, depth + 1);
+            sv_err e = resolve_refs(r, v, maps, nmaps, idx, res, depth + 1, in_bundle);
             if (e)
                 return e;
         }
@@ -357,6 +366,81 @@ static const char *entry_relative(const char *expression, const char *type)
 
 static const int order[] = {OP_DELETE, OP_POST, OP_PUT, OP_PATCH, OP_GET, OP_HEAD};
 
+typedef struct keyed {
+    const char *key; /* a fullUrl, or "Type/id" in storage */
+    size_t entry;
+    char storage[140];
+} keyed;
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    const keyed *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->entry > y->entry) - (x->entry < y->entry);
+}
+
+/* The first entry whose key another entry has too (keys sorted, so neighbours), or n. */
+static size_t first_duplicate(keyed *keys, size_t n, const char **ret_key)
+{
+    qsort(keys, n, sizeof(*keys), keyed_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(keys[i - 1].key, keys[i].key) == 0) {
+            *ret_key = keys[i].key;
+            return keys[i].entry;
+        }
+    return n;
+}
+
+/* bdl-7: a fullUrl is unique in a Bundle (versions aside, which requests do not carry). */
+static sv_err check_full_urls(entry *ens, size_t n, sv_rest_result *res)
+{
+    keyed *keys = calloc(n ? n : 1, sizeof(*keys));
+    if (!keys)
+        return SV_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ens[i].full_url) {
+            keys[k].key = ens[i].full_url;
+            keys[k++].entry = i;
+        }
+    const char *dup = NULL;
+    size_t at = first_duplicate(keys, k, &dup);
+    sv_err e = SV_OK;
+    if (at < k)
+        e = fail_at(res, SV_ERR_INVALID, at, "fullUrl",
+                    "fullUrl '%s' is used by more than one entry (bdl-7)", dup);
+    free(keys);
+    return e;
+}
+
+/* A transaction touches each resource once: DELETE, POST, PUT and PATCH entries
+ * may not name the same resource, conditional targets included (http.html#trules). */
+static sv_err check_overlap(entry *ens, size_t n, sv_rest_result *res)
+{
+    keyed *keys = calloc(n ? n : 1, sizeof(*keys));
+    if (!keys)
+        return SV_ERR_NOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const entry *en = &ens[i];
+        if (en->op == OP_GET || en->op == OP_HEAD || !en->id[0])
+            continue;
+        snprintf(keys[k].storage, sizeof(keys[k].storage), "%s/%s", en->type, en->id);
+        keys[k].key = keys[k].storage;
+        keys[k++].entry = i;
+    }
+    const char *dup = NULL;
+    size_t at = first_duplicate(keys, k, &dup);
+    sv_err e = SV_OK;
+    if (at < k)
+        e = fail_at(res, SV_ERR_INVALID, at, "request",
+                    "%s is the target of more than one entry; a transaction writes each "
+                    "resource once",
+                    dup);
+    free(keys);
+    return e;
+}
+
 sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
 {
     const char *rt = json_string_value(json_object_get(bundle, "resourceType"));
@@ -374,6 +458,11 @@ sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
         return SV_ERR_INVALID;
     }
     const json_t *entries = json_object_get(bundle, "entry");
+    if (entries && !json_is_array(entries)) {
+        sv_outcome_add(&res->outcome, SV_SEV_ERROR, "structure", "Bundle.entry",
+                       "Bundle.entry must be an array");
+        return SV_ERR_INVALID;
+    }
     size_t n = json_is_array(entries) ? json_array_size(entries) : 0;
     if (n > SV_BUNDLE_MAX_ENTRIES) {
         sv_outcome_add(&res->outcome, SV_SEV_ERROR, "too-costly", "Bundle.entry",
@@ -396,6 +485,8 @@ sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
         else if (pe)
             ens[i].err = pe;
     }
+    if (!e)
+        e = check_full_urls(ens, n, res);
     if (!e && transaction) {
         if (sv_db_in_tx(r->db)) {
             e = SV_ERR_INTERNAL;
@@ -440,9 +531,11 @@ sv_err sv_bundle_process(sv_rest *r, const json_t *bundle, sv_rest_result *res)
                 nmaps++;
             }
         }
+        if (!e)
+            e = check_overlap(ens, n, res);
         for (size_t i = 0; i < n && !e; i++)
             if (ens[i].resource)
-                e = resolve_refs(r, ens[i].resource, maps, nmaps, i, res, 0);
+                e = resolve_refs(r, ens[i].resource, maps, nmaps, i, res, 0, false);
         for (size_t k = 0; k < sizeof(order) / sizeof(order[0]) && !e; k++) {
             for (size_t i = 0; i < n && !e; i++) {
                 entry *en = &ens[i];

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fhir/ident.h"
 #include "fhir/model.h"
@@ -538,6 +539,161 @@ static const char *check_chars(const char *s, size_t len, bool allow_space)
     return NULL;
 }
 
+/*
+ * Narrative safety (txt-1, in the part that matters for people who display it):
+ * only the HTML 4 formatting elements R4 names (chapters 7-11 and 15 without
+ * 9.4, links and images), no event handler attributes, no script urls, no
+ * declarations.  Not a full XHTML parse: well-formedness is not checked.
+ */
+static const char *const narrative_elements[] = {
+    "a",          "abbr",  "acronym", "address", "b",      "basefont", "bdo", "big",
+    "blockquote", "br",    "caption", "center",  "cite",   "code",     "col", "colgroup",
+    "dd",         "dfn",   "dir",     "div",     "dl",     "dt",       "em",  "font",
+    "h1",         "h2",    "h3",      "h4",      "h5",     "h6",       "hr",  "i",
+    "img",        "kbd",   "li",      "menu",    "ol",     "p",        "pre", "q",
+    "s",          "samp",  "small",   "span",    "strike", "strong",   "sub", "sup",
+    "table",      "tbody", "td",      "tfoot",   "th",     "thead",    "tr",  "tt",
+    "u",          "ul",    "var",
+};
+
+static bool is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == ':' || c == '.';
+}
+
+static bool narrative_element_allowed(const char *name, size_t n)
+{
+    for (size_t i = 0; i < sizeof(narrative_elements) / sizeof(narrative_elements[0]); i++)
+        if (strlen(narrative_elements[i]) == n && strncasecmp(narrative_elements[i], name, n) == 0)
+            return true;
+    return false;
+}
+
+/* The scheme of a url attribute value, lowercased into out (at most 15 characters),
+ * reading past whitespace, control characters and numeric character references as a
+ * browser would ("&#106;ava script:" is "javascript:").  "" when there is none. */
+static void url_scheme(const char *v, size_t n, char out[16])
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 15;) {
+        unsigned long c = (unsigned char)v[i];
+        if (c == '&' && i + 1 < n && v[i + 1] == '#') {
+            size_t j = i + 2;
+            int base = 10;
+            if (j < n && (v[j] == 'x' || v[j] == 'X')) {
+                base = 16;
+                j++;
+            }
+            c = 0;
+            while (j < n && v[j] != ';' && c < 0x110000) {
+                char d = v[j];
+                int dv = d >= '0' && d <= '9'   ? d - '0'
+                         : d >= 'a' && d <= 'f' ? d - 'a' + 10
+                         : d >= 'A' && d <= 'F' ? d - 'A' + 10
+                                                : 99;
+                if (dv >= base)
+                    break;
+                c = c * (unsigned long)base + (unsigned long)dv;
+                j++;
+            }
+            i = j < n && v[j] == ';' ? j + 1 : j;
+        } else {
+            i++;
+        }
+        if (c <= 0x20)
+            continue;
+        if (c == ':') {
+            out[k] = '\0';
+            return;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '-' || c == '.'))
+            break;
+        out[k++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+    }
+    out[0] = '\0';
+}
+
+static const char *check_narrative(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] != '<')
+            continue;
+        if (i + 1 < len && (s[i + 1] == '!' || s[i + 1] == '?')) {
+            if (len - i >= 4 && memcmp(s + i, "<!--", 4) == 0) {
+                const char *end = memmem(s + i + 4, len - i - 4, "-->", 3);
+                if (!end)
+                    return "an unterminated comment";
+                i = (size_t)(end - s) + 2;
+                continue;
+            }
+            return "a declaration or processing instruction (<!DOCTYPE, <![CDATA[, <?)";
+        }
+        size_t j = i + 1;
+        if (j < len && s[j] == '/')
+            j++;
+        size_t name = j;
+        while (j < len && is_name_char(s[j]))
+            j++;
+        if (j == name)
+            continue; /* not a tag */
+        bool img = j - name == 3 && strncasecmp(s + name, "img", 3) == 0;
+        if (!narrative_element_allowed(s + name, j - name))
+            return "an element other than the HTML formatting, list, table, link and image "
+                   "elements txt-1 allows (no script, style, form, frame or object)";
+        /* attributes, up to the end of the tag */
+        while (j < len && s[j] != '>') {
+            if (is_space(s[j]) || s[j] == '/') {
+                j++;
+                continue;
+            }
+            size_t an = j;
+            while (j < len && !is_space(s[j]) && s[j] != '=' && s[j] != '>' && s[j] != '/')
+                j++;
+            size_t alen = j - an;
+            if (alen == 0) {
+                j++;
+                continue;
+            }
+            if (alen >= 2 && strncasecmp(s + an, "on", 2) == 0)
+                return "an event handler attribute (on...)";
+            while (j < len && is_space(s[j]))
+                j++;
+            if (j >= len || s[j] != '=')
+                continue;
+            j++;
+            while (j < len && is_space(s[j]))
+                j++;
+            size_t vs = j, ve;
+            if (j < len && (s[j] == '"' || s[j] == '\'')) {
+                char q = s[j++];
+                vs = j;
+                while (j < len && s[j] != q)
+                    j++;
+                ve = j;
+                if (j < len)
+                    j++;
+            } else {
+                while (j < len && !is_space(s[j]) && s[j] != '>')
+                    j++;
+                ve = j;
+            }
+            char scheme[16];
+            url_scheme(s + vs, ve - vs, scheme);
+            if (strcmp(scheme, "javascript") == 0 || strcmp(scheme, "vbscript") == 0)
+                return "a javascript: or vbscript: url";
+            if (strcmp(scheme, "data") == 0 &&
+                !(img && alen == 3 && strncasecmp(s + an, "src", 3) == 0))
+                return "a data: url outside an image";
+            if (memmem(s + vs, ve - vs, "expression(", 11))
+                return "a css expression()";
+        }
+        i = j;
+    }
+    return NULL;
+}
+
 /* The lexical rules of the string-based primitives; NULL if s is fine. */
 static const char *check_string_format(sv_model_builtin b, const char *s, size_t len)
 {
@@ -582,7 +738,13 @@ static const char *check_string_format(sv_model_builtin b, const char *s, size_t
             i++;
         if (len - i < 4 || memcmp(s + i, "<div", 4) != 0)
             return "narrative must be an xhtml <div> element";
-        return check_chars(s, len, true);
+        /* R4's 1 MB limit is for string; official examples carry narratives of up to
+         * 1.8 MB (ValueSet-c80-doc-typecodes), so narrative gets 4 MiB */
+        if (len > 4u * 1024 * 1024)
+            return "longer than 4 MiB";
+        if ((why = check_chars(s, len, true)))
+            return why;
+        return check_narrative(s, len);
     }
     default:
         return NULL;

@@ -124,21 +124,167 @@ static enum MHD_Result send_response(sv_http_server *srv, struct MHD_Connection 
     return ok;
 }
 
+static conn_state *conn_state_new(void)
+{
+    conn_state *cs = calloc(1, sizeof(*cs));
+    if (!cs)
+        return NULL;
+    sv_buf_init(&cs->body);
+    clock_gettime(CLOCK_MONOTONIC, &cs->start);
+    return cs;
+}
+
+/*
+ * Called by libmicrohttpd with the raw request target, once per request, before it
+ * splits and decodes the target in place; what it returns becomes *con_cls.  It
+ * returns where the target's text ends as a C string (a NUL byte inside the target
+ * ends it early, see framing_refusal), tagged odd so that it is never taken for a
+ * conn_state (which calloc aligns), and owning no memory: libmicrohttpd may drop a
+ * request after this call without telling on_completed.
+ */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    (void)cls;
+    (void)conn;
+    return (void *)(((uintptr_t)(uri + strlen(uri)) << 1) | 1);
+}
+
+static bool is_target_tag(const void *con_cls)
+{
+    return ((uintptr_t)con_cls & 1) != 0;
+}
+
+typedef struct header_scan {
+    int content_length;    /* how many Content-Length headers */
+    int transfer_encoding; /* how many Transfer-Encoding headers */
+    bool chunked_only;     /* every Transfer-Encoding is exactly "chunked" */
+    bool unreadable;       /* a header that did not come through as it was sent */
+} header_scan;
+
+/* RFC 9110 5.6.2: a field name is a token. */
+static bool is_token(const char *s, size_t n)
+{
+    if (n == 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              strchr("!#$%&'*+-.^_`|~", c)))
+            return false;
+    }
+    return true;
+}
+
+/* A precondition header name, or something that only looks like one. */
+static bool is_mangled_precondition(const char *key)
+{
+    static const char *const known[] = {"If-Match",          "If-None-Match",       "If-None-Exist",
+                                        "If-Modified-Since", "If-Unmodified-Since", "If-Range"};
+    if (strncasecmp(key, "If-", 3) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcasecmp(key, known[i]) == 0)
+            return false;
+    return true;
+}
+
+/*
+ * libmicrohttpd 0.9.75 lets through what RFC 9112 5 says to reject, and loses
+ * headers on the way: a name with a space before the colon is kept with the space
+ * (so the header is never found), a folded value (obs-fold) has its continuation
+ * glued to the *name* ("If-Match: W/\"1\"" CRLF " 2" arrives as "If-Match2", so
+ * the precondition disappears and a conditional update goes through), a bare CR
+ * stays inside the value, and a NUL byte cuts it short.  Names that are no token
+ * catch most folds; an unknown If-... name catches the rest of the dangerous ones.
+ */
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   size_t key_size, const char *value, size_t value_size)
+{
+    header_scan *hs = cls;
+    if (!key || !value || strlen(key) != key_size || strlen(value) != value_size ||
+        !is_token(key, key_size) || is_mangled_precondition(key) ||
+        memchr(value, '\r', value_size) || memchr(value, '\n', value_size))
+        hs->unreadable = true;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+        hs->content_length++;
+    if (key && strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+        hs->transfer_encoding++;
+        if (!value || strcasecmp(value, "chunked") != 0)
+            hs->chunked_only = false;
+    }
+    (void)kind;
+    return MHD_YES;
+}
+
+/*
+ * Requests whose framing or text cannot be trusted, refused by closing the
+ * connection without an answer (RFC 9112 6.3 and 9110 5.5): they would be read
+ * differently here and by a proxy in front (request smuggling), or would silently
+ * mean something else once C strings cut them at a NUL ("DELETE /Patient/a<NUL>b"
+ * would delete Patient/a).  Returns the reason, or NULL for a request to serve.
+ *
+ * version points into the request line right after the target and one space,
+ * where on_uri's view of the target must have ended (libmicrohttpd reads the line
+ * with its length, so a NUL inside it survives until the C strings).
+ */
+static const char *framing_refusal(struct MHD_Connection *conn, uintptr_t target_end,
+                                   const char *version)
+{
+    if (target_end && version && *version && target_end + 1 < (uintptr_t)version &&
+        (uintptr_t)version - target_end < (uintptr_t)1 << 20)
+        return "nul byte in the request target";
+    header_scan hs = {.chunked_only = true};
+    MHD_get_connection_values_n(conn, MHD_HEADER_KIND, scan_header, &hs);
+    if (hs.unreadable)
+        return "a header that cannot be read as sent (name not a token, folded, cr or nul)";
+    if (hs.content_length > 1)
+        return "more than one content-length";
+    if (hs.transfer_encoding && hs.content_length)
+        return "both content-length and transfer-encoding";
+    if (hs.transfer_encoding > 1 || !hs.chunked_only)
+        return "transfer-encoding other than chunked";
+    return NULL;
+}
+
+/*
+ * The path of a request target: origin-form ("/fhir/Patient") as it is, absolute-form
+ * ("http://host/fhir/Patient", which RFC 9112 3.2.2 says a server must accept) without
+ * its scheme and authority, "*" as it is (the router finds nothing there).  NULL for
+ * anything else ("fhir/Patient"), which is refused rather than guessed at.
+ */
+static const char *target_path(const char *url)
+{
+    if (url[0] == '/' || strcmp(url, "*") == 0)
+        return url;
+    size_t scheme = strncasecmp(url, "http://", 7) == 0    ? 7
+                    : strncasecmp(url, "https://", 8) == 0 ? 8
+                                                           : 0;
+    if (!scheme)
+        return NULL;
+    const char *slash = strchr(url + scheme, '/');
+    return slash ? slash : "/";
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     sv_http_server *srv = cls;
     conn_state *cs = *con_cls;
-    if (!cs) {
-        cs = calloc(1, sizeof(*cs));
-        if (!cs)
+    if (!cs || is_target_tag(cs)) {
+        uintptr_t target_end = cs ? (uintptr_t)cs >> 1 : 0;
+        const char *refusal = framing_refusal(conn, target_end, version);
+        if (!refusal && !target_path(url))
+            refusal = "request target is neither a path nor an absolute url";
+        if (refusal) {
+            sv_log(SV_LOG_WARN, "event=request-refused method=%s reason=\"%s\"", method, refusal);
+            return MHD_NO; /* libmicrohttpd closes the connection */
+        }
+        if (!(cs = conn_state_new()))
             return MHD_NO;
-        sv_buf_init(&cs->body);
-        clock_gettime(CLOCK_MONOTONIC, &cs->start);
+        *con_cls = cs;
         atomic_fetch_add(&srv->in_flight, 1);
         cs->counted = true;
-        *con_cls = cs;
         /* Refuse a declared oversized body before reading it. */
         const char *cl =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -177,29 +323,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     sv_http_request req = {
         .method = method,
-        .path = url,
+        .path = target_path(url),
         .params = pc->params,
         .nparams = pc->n,
         .body = cs->body.ptr,
         .body_len = cs->body.len,
         .body_too_large = cs->too_large,
+        .too_many_params = pc->overflow,
         .request_id = request_id,
         .header = mhd_header,
         .impl = conn,
     };
     sv_http_response res = {.status = 500, .body = SV_BUF_INIT};
-    if (pc->overflow) {
-        res.status = 400;
-        res.content_type = "text/plain";
-        sv_buf_adds(&res.body, "too many query parameters");
-        res.route = "-";
-    } else {
-        srv->cfg.handler(srv->cfg.ctx, &req, &res);
-    }
+    srv->cfg.handler(srv->cfg.ctx, &req, &res);
     enum MHD_Result ok = send_response(srv, conn, cs, method, request_id, &res);
     response_release(&res);
     free(pc);
-    (void)version;
     return ok;
 }
 
@@ -208,8 +347,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     sv_http_server *srv = cls;
     conn_state *cs = *con_cls;
-    if (!cs)
+    if (!cs || is_target_tag(cs)) {
+        *con_cls = NULL;
         return;
+    }
     if (cs->counted)
         atomic_fetch_sub(&srv->in_flight, 1);
     sv_buf_release(&cs->body);
@@ -284,8 +425,9 @@ sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_serv
         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 30,
         MHD_OPTION_CONNECTION_LIMIT, 4096, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)256 * 1024, MHD_OPTION_END);
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)64 * 1024, MHD_OPTION_END);
     if (!srv->daemon) {
         if (reterr)
             sv_buf_addf(reterr, "cannot listen on %s:%u (in use or not permitted)", cfg->host,

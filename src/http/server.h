@@ -32,7 +32,8 @@ typedef struct sv_http_request {
     size_t nparams;
     const char *body; /* NUL-terminated for convenience; may contain NULs */
     size_t body_len;
-    bool body_too_large; /* the body passed max_body and was not kept */
+    bool body_too_large;  /* the body passed max_body and was not kept */
+    bool too_many_params; /* more query parameters than the server keeps; params cut short */
     const char *request_id;
     /* Header lookup (case-insensitive, NULL when absent); the server sets it to
      * libmicrohttpd's, tests and fuzzers to their own.  Use sv_http_header_get. */
