@@ -46,7 +46,14 @@ sv_err sv_query_parse(const char *text, sv_query *ret, sv_buf *reterr)
     char *s = q.storage;
     if (*s == '?')
         s++;
-    size_t cap = 0;
+    /* params is never NULL, even for no parameters, so that callers may copy from it
+     * (memcpy from NULL is undefined even for 0 bytes; api/router.c does this). */
+    size_t cap = 8;
+    q.params = malloc(cap * sizeof(*q.params));
+    if (!q.params) {
+        free(q.storage);
+        return SV_ERR_NOMEM;
+    }
     while (*s) {
         char *amp = strchr(s, '&');
         if (amp)
@@ -71,7 +78,7 @@ sv_err sv_query_parse(const char *text, sv_query *ret, sv_buf *reterr)
                 return SV_ERR_INVALID;
             }
             if (q.len == cap) {
-                cap = cap ? cap * 2 : 8;
+                cap *= 2;
                 sv_query_param *p = realloc(q.params, cap * sizeof(*p));
                 if (!p)
                     abort();
