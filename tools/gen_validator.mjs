@@ -547,6 +547,7 @@ function emit() {
     for (const t of typeRows)
         counts[t.kind.replace('SV_MODEL_KIND_', '')]++;
     const totalCodes = codeRows.length;
+    lines.push('/* clang-format off */');
     lines.push('/*');
     lines.push(' * r4_model.c - FHIR R4 (4.0.1) types, elements and required value sets.');
     lines.push(' *');
@@ -573,7 +574,6 @@ function emit() {
     for (let i = 0; i < dropped.length; i += 4)
         lines.push(` *   ${dropped.slice(i, i + 4).join(', ')}`);
     lines.push(' */');
-    lines.push('/* clang-format off */');
     lines.push('#include "fhir/model.h"');
     lines.push('');
     lines.push(`#if SV_MODEL_MAX_CHILDREN < ${maxChildren}`);

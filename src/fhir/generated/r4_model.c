@@ -1,3 +1,4 @@
+/* clang-format off */
 /*
  * r4_model.c - FHIR R4 (4.0.1) types, elements and required value sets.
  *
@@ -22,7 +23,6 @@
  *   StructureDefinition/SubscriptionStatus, CodeSystem/detectedissue-status, ValueSet/detectedissue-status, CodeSystem/v2-2.3.1-0360
  *   CodeSystem/v2-2.7-0360
  */
-/* clang-format off */
 #include "fhir/model.h"
 
 #if SV_MODEL_MAX_CHILDREN < 54
