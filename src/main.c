@@ -349,6 +349,8 @@ static int open_rest(settings *s, sv_db **ret_db, sv_rest *rest)
     sv_err e = sv_db_open(s->db, NULL, ret_db, &err);
     if (!e)
         e = sv_schema_migrate(*ret_db, NULL, &err);
+    if (!e)
+        e = sv_fhir_access_build(*ret_db, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
                 err.len ? err.ptr : sv_strerror(e));
@@ -468,7 +470,8 @@ static int cmd_audit_verify(settings *s)
 
 static const char usage_user[] =
     "usage: samverka user add --username U --kind practitioner|citizen|relative|admin\n"
-    "                         [--practitioner-role ID] [--patient ID] [--password-stdin]\n"
+    "                         [--practitioner-role ID] [--patient ID] [--related-person ID]\n"
+    "                         [--password-stdin]\n"
     "       samverka user list\n"
     "       samverka user disable U\n"
     "add: without --password-stdin a random password is generated and printed once.\n"
@@ -524,6 +527,7 @@ static int cmd_user(settings *s, int n, char **rest)
         const char *kind = option(n, rest, "--kind", &bad);
         u.practitioner_role = option(n, rest, "--practitioner-role", &bad);
         u.patient = option(n, rest, "--patient", &bad);
+        u.related_person = option(n, rest, "--related-person", &bad);
         if (bad || !u.username || !sv_principal_kind_parse(kind, &u.kind)) {
             fputs(usage_user, stderr);
             return 2;

@@ -53,6 +53,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     sv_err e = open_conn(api, &db, reterr);
     if (!e)
         e = sv_schema_migrate(db, NULL, reterr);
+    if (!e)
+        e = sv_fhir_access_build(db, reterr);
     sv_db_close(db);
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);

@@ -112,6 +112,8 @@ static json_t *principal_json(const sv_principal *p)
         json_object_set_new(j, "practitioner_role", json_string(p->practitioner_role));
     if (p->patient[0])
         json_object_set_new(j, "patient", json_string(p->patient));
+    if (p->related_person[0])
+        json_object_set_new(j, "related_person", json_string(p->related_person));
     if (p->kind == SV_PRINCIPAL_SYSTEM)
         json_object_set_new(j, "scope", json_string(p->scopes));
     if (p->method == SV_AUTH_SESSION)

@@ -472,12 +472,27 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     sv_rest rest;
     setup_rest(api, db, &rest);
     /* The request's principal (api/auth_routes.h): the audit's actor, and what the
-     * access policy will decide on. */
+     * access policy decides on (docs/access.md). */
     sv_audit_actor actor;
+    sv_access access;
     if (who->kind != SV_PRINCIPAL_NONE) {
-        actor = (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
-                                 .id = who->name,
-                                 .role = who->practitioner_role[0] ? who->practitioner_role : NULL};
+        sv_buf aerr = SV_BUF_INIT;
+        e = sv__api_access(db, who, &access, &aerr);
+        sv_buf_release(&aerr);
+        if (e) {
+            res->route = "/fhir";
+            sv__api_error(res, e, NULL, "the caller's access cannot be determined");
+            return;
+        }
+        rest.access = &access;
+        actor =
+            (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
+                             .id = who->name,
+                             .organisation = access.organisation[0] ? access.organisation : NULL,
+                             .role = access.role[0]              ? access.role
+                                     : who->practitioner_role[0] ? who->practitioner_role
+                                                                 : NULL,
+                             .purpose = "TREAT"};
         rest.actor = &actor;
     }
     if (r->n == 1) {

@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "fhir/outcome.h"
 #include "fhir/query.h"
+#include "policy/policy.h"
 #include "store/audit.h"
 
 typedef struct sv_rest {
@@ -26,6 +27,10 @@ typedef struct sv_rest {
      * transaction (store/audit.h); NULL: the process itself (sv_audit_system).
      * Borrowed. */
     const sv_audit_actor *actor;
+    /* What the caller may see and change (policy/policy.h): every read, search,
+     * history, include, operation and write applies it.  NULL: no policy (the
+     * process itself, auth off).  Borrowed. */
+    const sv_access *access;
     const char *base_url;  /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
     int64_t default_count; /* page size when _count is absent */
     int64_t max_count;     /* the largest _count honoured */
@@ -77,6 +82,11 @@ sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_resu
  * Parameters: _count, _since, _page (a cursor from a next link). */
 sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_query *q,
                        sv_rest_result *res);
+
+/* Categories and access grants of data stored before the access policy (schema
+ * migration 5), once: a no-op when access_state says they are built.  Runs its
+ * own transactions, in batches (fhir/access_build.c). */
+sv_err sv_fhir_access_build(sv_db *db, sv_buf *reterr);
 
 /* Writes the resource's canonical form: resourceType, id, meta first (with
  * versionId and lastUpdated set), then the other elements.  New reference. */

@@ -198,6 +198,30 @@ static const migration migrations[] = {
      "CREATE INDEX auth_failure_key ON auth_failure(key, at);"
      "CREATE INDEX auth_failure_at ON auth_failure(at);"
      "CREATE TABLE auth_lock (key TEXT PRIMARY KEY, until INTEGER NOT NULL);"},
+    {5,
+     /* Access (docs/access.md).  resource.category: the resource's data category
+      * bit (policy/category.h), 0 for types outside every Patient compartment.
+      * access_grant: who may see which citizen's categories when, derived from the
+      * citizen's Patient, CareTeams, Encounters, EpisodesOfCare and Consents by
+      * policy/grants.c whenever one of them is written (derived = 1), plus
+      * break-the-glass grants (derived = 0).  holder: "Organization/O",
+      * "Patient/X", "RelatedPerson/R" or "user:NAME"; [t_from, t_to) in ms.
+      * access_state.built: 0 until the grants of data written before this
+      * migration have been derived (the server does it at start).  Users gain a
+      * RelatedPerson link (relatives). */
+     "ALTER TABLE resource ADD COLUMN category INTEGER NOT NULL DEFAULT 4;"
+     "CREATE TABLE access_grant ("
+     "  patient TEXT NOT NULL,"
+     "  holder TEXT NOT NULL,"
+     "  mask INTEGER NOT NULL,"
+     "  t_from INTEGER NOT NULL,"
+     "  t_to INTEGER NOT NULL,"
+     "  derived INTEGER NOT NULL DEFAULT 1,"
+     "  reason TEXT);"
+     "CREATE INDEX access_grant_lookup ON access_grant(patient, holder, t_from, t_to, mask);"
+     "CREATE TABLE access_state (one INTEGER PRIMARY KEY CHECK (one = 1), built INTEGER NOT NULL);"
+     "INSERT INTO access_state (one, built) VALUES (1, 0);"
+     "ALTER TABLE auth_user ADD COLUMN related_person TEXT;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
