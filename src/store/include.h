@@ -30,10 +30,9 @@ typedef bool (*sv_store_visit_rid)(void *ctx, int64_t rid, const sv_stored *s);
  * (may be NULL) keeps only targets of that type.  At most limit visits, in
  * target row order; a target reached through two parameters is visited twice.
  */
-sv_err sv_store_refs_from(sv_db *db, const sv_access_filter *acc, const char *type,
-                          const char *id, const char *param, const char *skip_param,
-                          const char *target_type, int64_t limit, sv_store_visit_rid visit,
-                          void *ctx, sv_buf *reterr);
+sv_err sv_store_refs_from(sv_db *db, const sv_access_filter *acc, const char *type, const char *id,
+                          const char *param, const char *skip_param, const char *target_type,
+                          int64_t limit, sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
 
 /*
  * Visits the resources of source_type whose param references
@@ -52,7 +51,7 @@ typedef struct sv_store_referrers_query {
     int64_t since;     /* only last_updated >= since; INT64_MIN: all */
     int64_t after_rid; /* keyset paging: only rid > after_rid; 0: from the start */
     int64_t limit;
-    bool keys_only; /* visit without json (sv_store_by_rid reads it later) */
+    bool keys_only;                 /* visit without json (sv_store_by_rid reads it later) */
     const sv_access_filter *access; /* only visible resources (store/access.h); NULL: all */
 } sv_store_referrers_query;
 
