@@ -244,37 +244,83 @@ static const char *rows_citizen(const sv_index_rows *rows)
 
 /* Writes a new version of an already validated resource, fills res.  status is
  * the answer's status (201 or 200), for the audit record. */
+/* The current, not deleted version of type/id parsed, for the write hooks; NULL
+ * when there is none. */
+static json_t *hook_old_version(sv_rest *r, const char *type, const char *id, int64_t version)
+{
+    if (version <= 1)
+        return NULL;
+    sv_stored cur;
+    if (sv_store_current(r->db, type, id, true, &cur, NULL) != SV_OK)
+        return NULL;
+    json_t *old = NULL;
+    if (!cur.deleted && cur.json)
+        old = json_loadb(cur.json, cur.json_len, 0, NULL);
+    sv_stored_clear(&cur);
+    return old;
+}
+
+/* Runs the before_write hook on a copy of resource; *ret_resource is the copy to
+ * store (caller decrefs), or NULL without a hook. */
+static sv_err hook_before(sv_rest *r, const char *type, const char *id, const json_t *old,
+                          const json_t *resource, json_t **ret_resource, sv_rest_result *res)
+{
+    *ret_resource = NULL;
+    if (!r->hooks || !r->hooks->before_write)
+        return SV_OK;
+    json_t *copy = json_deep_copy(resource);
+    if (!copy)
+        return fail(res, SV_ERR_NOMEM, NULL, "out of memory");
+    sv_err e = r->hooks->before_write(r->hooks->ctx, r, type, id, old, copy, &res->outcome);
+    if (!e && sv_fhir_validate(copy, &res->outcome) > 0)
+        e = SV_ERR_PROCESSING;
+    if (e) {
+        json_decref(copy);
+        return e;
+    }
+    *ret_resource = copy;
+    return SV_OK;
+}
+
 static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_t version,
                             const char *method, const json_t *resource, int status,
                             sv_rest_result *res)
 {
+    json_t *old = r->hooks ? hook_old_version(r, type, id, version) : NULL;
+    json_t *changed = NULL;
+    sv_err e = hook_before(r, type, id, old, resource, &changed, res);
+    if (e) {
+        json_decref(old);
+        return e;
+    }
+    if (changed)
+        resource = changed;
     int64_t now = sv_clock_now_ms();
     json_t *stored = sv_rest_with_meta(resource, id, version, now);
+    json_decref(changed);
     sv_buf_reset(&res->body);
     sv_fhir_dump(stored, &res->body);
     sv_index_rows rows = SV_INDEX_ROWS_INIT;
     sv_fhir_index_extract(stored, &rows);
     sv_compartment_rows(type, id, &rows); /* Patient compartments, from the rows above */
-    json_decref(stored);
     sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len,
-                              &rows, &err);
-    if (e) {
-        sv_index_rows_clear(&rows);
-        storage_fail(res, e, &err);
-        sv_buf_release(&err);
-        sv_buf_reset(&res->body);
-        return e;
-    }
-    e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
+    e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len, &rows,
+                       &err);
+    if (!e)
+        e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
     sv_index_rows_clear(&rows);
-    if (e) {
+    if (e)
         storage_fail(res, e, &err);
-        sv_buf_release(&err);
+    sv_buf_release(&err);
+    if (!e && r->hooks && r->hooks->after_write)
+        e = r->hooks->after_write(r->hooks->ctx, r, type, id, version, old, stored,
+                                  &res->outcome);
+    json_decref(stored);
+    json_decref(old);
+    if (e) {
         sv_buf_reset(&res->body);
         return e;
     }
-    sv_buf_release(&err);
     set_name(res->type, sizeof(res->type), type);
     set_name(res->id, sizeof(res->id), id);
     res->version = version;
