@@ -283,9 +283,12 @@ sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stat
             stats.jobs++;
             continue;
         }
-        /* The work rolled back with its claim; set the job aside so that one bad
-         * job does not come back on every tick. */
+        /* The work rolled back with its claim.  A storage failure (busy, disk) ends
+         * the tick and the job waits for the next one, as after a crash; a job whose
+         * work is refused is set aside so that it does not come back every tick. */
         sv_db_rollback(r->db);
+        if (e == SV_ERR_BUSY || e == SV_ERR_IO || e == SV_ERR_NOMEM)
+            break;
         stats.failed++;
         e = sv_db_begin(r->db, SV_TX_WRITE, reterr);
         if (!e)
