@@ -58,10 +58,13 @@ sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice
     if (sv__coord_ref_id(party, "PractitionerRole")) {
         copy.recipient = party;
         copy.organization = NULL;
-        json_t *role = sv__coord_load(db, party);
+        json_t *role = NULL;
+        sv_err e = sv__coord_load_checked(db, party, &role);
+        if (e && e != SV_ERR_NOT_FOUND)
+            return e;
         if (role && sv__coord_ref(json_object_get(role, "organization"), org))
             copy.organization = org;
-        sv_err e = sv_coord_notify(db, &copy, reterr);
+        e = sv_coord_notify(db, &copy, reterr);
         json_decref(role);
         return e;
     }
@@ -77,11 +80,13 @@ sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice
         return sv_coord_notify(db, &copy, reterr);
     }
     if (sv__coord_ref_id(party, "CareTeam")) {
-        json_t *team = sv__coord_load(db, party);
+        json_t *team = NULL;
+        sv_err e = sv__coord_load_checked(db, party, &team);
+        if (e == SV_ERR_NOT_FOUND)
+            e = SV_OK;
         int64_t now = sv_clock_now_ms();
         size_t i;
         const json_t *p;
-        sv_err e = SV_OK;
         json_array_foreach(json_object_get(team, "participant"), i, p)
         {
             char member[SV_COORD_REF_LEN];

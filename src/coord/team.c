@@ -276,27 +276,35 @@ static bool keep_team(void *ctx, const json_t *team)
 }
 
 /* The citizen's active coordination team (caller decrefs), or NULL. */
-static json_t *active_team(sv_db *db, const char *citizen)
+static json_t *active_team(sv_db *db, const char *citizen, sv_err *ret_e)
 {
     const char *names[] = {"subject", "status", "category"};
     const char *values[] = {citizen, "active", SV_SYS_CARE_TEAM_CATEGORY "|coordination"};
     team_find t = {0};
-    sv__coord_find(db, "CareTeam", names, values, 3, 10, keep_team, &t);
+    *ret_e = sv__coord_find(db, "CareTeam", names, values, 3, 10, keep_team, &t);
+    if (*ret_e) {
+        json_decref(t.team);
+        return NULL;
+    }
     return t.team;
 }
 
-bool sv__coord_team_coordinator(sv_db *db, const char *citizen, char out[SV_COORD_REF_LEN],
-                                char ret_team[SV_COORD_REF_LEN])
+sv_err sv__coord_team_coordinator(sv_db *db, const char *citizen, char out[SV_COORD_REF_LEN],
+                                  char ret_team[SV_COORD_REF_LEN])
 {
-    json_t *team = active_team(db, citizen);
+    out[0] = '\0';
+    if (ret_team)
+        ret_team[0] = '\0';
+    sv_err e;
+    json_t *team = active_team(db, citizen, &e);
     if (!team)
-        return false;
+        return e;
     coordinators(team, sv_clock_now_ms(), out);
     if (ret_team)
         snprintf(ret_team, SV_COORD_REF_LEN, "CareTeam/%s",
                  json_string_value(json_object_get(team, "id")));
     json_decref(team);
-    return out[0] != '\0';
+    return SV_OK;
 }
 
 /* Appends the telecom entries of j to list. */
@@ -377,9 +385,14 @@ sv_err sv_coord_team_view(sv_db *db, const char *patient_id, json_t **ret, sv_ou
                        patient_id);
         return SV_ERR_NOT_FOUND;
     }
-    json_t *team = active_team(db, citizen);
+    sv_err e;
+    json_t *team = active_team(db, citizen, &e);
     if (!team) {
         json_decref(patient);
+        if (e) {
+            sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL, "storage failure");
+            return e;
+        }
         sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL,
                        "Patient/%s has no active coordination team", patient_id);
         return SV_ERR_NOT_FOUND;

@@ -22,10 +22,10 @@ sv_err sv__coord_team_after(sv_rest *r, const char *id, int64_t version, const j
                             const json_t *team, sv_outcome *out);
 
 /* The member reference of the active coordinator of citizen's ("Patient/x")
- * active coordination team into out; false when there is none.  ret_team (may
- * be NULL) receives "CareTeam/id". */
-bool sv__coord_team_coordinator(sv_db *db, const char *citizen, char out[SV_COORD_REF_LEN],
-                                char ret_team[SV_COORD_REF_LEN]);
+ * active coordination team into out ("" when there is none).  ret_team (may be
+ * NULL) receives "CareTeam/id" or "".  Fails only when storage does. */
+sv_err sv__coord_team_coordinator(sv_db *db, const char *citizen, char out[SV_COORD_REF_LEN],
+                                  char ret_team[SV_COORD_REF_LEN]);
 
 /* Patient/[patient_id]/$team: the members of the citizen's active coordination
  * team, coordinator first, each with role, name, organisation and telecom

@@ -108,21 +108,29 @@ bool sv__coord_period_covers(const json_t *period, int64_t now)
     return true;
 }
 
-json_t *sv__coord_load(sv_db *db, const char *ref)
+sv_err sv__coord_load_checked(sv_db *db, const char *ref, json_t **ret)
 {
+    *ret = NULL;
     char type[64];
     const char *slash = ref ? strchr(ref, '/') : NULL;
     if (!slash || (size_t)(slash - ref) >= sizeof(type))
-        return NULL;
+        return SV_ERR_NOT_FOUND;
     memcpy(type, ref, (size_t)(slash - ref));
     type[slash - ref] = '\0';
     sv_stored s;
-    if (sv_store_current(db, type, slash + 1, true, &s, NULL) != SV_OK)
-        return NULL;
-    json_t *j = NULL;
+    sv_err e = sv_store_current(db, type, slash + 1, true, &s, NULL);
+    if (e)
+        return e;
     if (!s.deleted && s.json)
-        j = json_loadb(s.json, s.json_len, 0, NULL);
+        *ret = json_loadb(s.json, s.json_len, 0, NULL);
     sv_stored_clear(&s);
+    return *ret ? SV_OK : SV_ERR_NOT_FOUND;
+}
+
+json_t *sv__coord_load(sv_db *db, const char *ref)
+{
+    json_t *j = NULL;
+    sv__coord_load_checked(db, ref, &j);
     return j;
 }
 

@@ -34,6 +34,9 @@ bool sv__coord_period_covers(const json_t *period, int64_t now);
 
 /* The current version of "Type/id" parsed (caller decrefs), or NULL. */
 json_t *sv__coord_load(sv_db *db, const char *ref);
+/* As sv__coord_load, telling a missing or deleted resource (SV_ERR_NOT_FOUND)
+ * from a storage failure. */
+sv_err sv__coord_load_checked(sv_db *db, const char *ref, json_t **ret);
 
 /* Calls visit for each current resource of type matching the name/value pairs
  * (names[i]=values[i], n pairs; values unencoded), at most limit. */

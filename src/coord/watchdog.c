@@ -125,19 +125,25 @@ static sv_err set_outcome(sv_db *db, const job *j, const char *outcome, sv_buf *
     return sv_stmt_run(st, reterr);
 }
 
-/* The organisation that owns a task: the owner itself or its PractitionerRole's. */
-static bool owning_org(sv_db *db, const char *owner, char out[SV_COORD_REF_LEN])
+/* The organisation that owns a task: the owner itself or its PractitionerRole's
+ * ("" when there is none). */
+static sv_err owning_org(sv_db *db, const char *owner, char out[SV_COORD_REF_LEN])
 {
+    out[0] = '\0';
     if (sv__coord_ref_id(owner, "Organization")) {
         snprintf(out, SV_COORD_REF_LEN, "%s", owner);
-        return true;
+        return SV_OK;
     }
     if (!sv__coord_ref_id(owner, "PractitionerRole"))
-        return false;
-    json_t *role = sv__coord_load(db, owner);
-    bool ok = role && sv__coord_ref(json_object_get(role, "organization"), out);
+        return SV_OK;
+    json_t *role = NULL;
+    sv_err e = sv__coord_load_checked(db, owner, &role);
+    if (e)
+        return e == SV_ERR_NOT_FOUND ? SV_OK : e;
+    if (!sv__coord_ref(json_object_get(role, "organization"), out))
+        out[0] = '\0';
     json_decref(role);
-    return ok;
+    return SV_OK;
 }
 
 typedef struct lead_ctx {
@@ -171,12 +177,16 @@ static sv_err escalate(sv_db *db, const char *owner, const char *citizen,
     n.kind = SV_NOTICE_TASK_ESCALATED;
     char coordinator[SV_COORD_REF_LEN] = "";
     sv_err e = SV_OK;
-    if (citizen && sv__coord_team_coordinator(db, citizen, coordinator, NULL) && coordinator[0]) {
+    if (citizen)
+        e = sv__coord_team_coordinator(db, citizen, coordinator, NULL);
+    if (!e && coordinator[0]) {
         e = sv_coord_notify_party(db, coordinator, &n, reterr);
         *ret_sent += !e;
     }
     char org[SV_COORD_REF_LEN];
-    if (e || !owning_org(db, owner, org))
+    if (!e)
+        e = owning_org(db, owner, org);
+    if (e || !org[0])
         return e;
     const char *names[] = {"organization", "role"};
     const char *values[] = {org, SV_SYS_STAFF_ROLE "|lead"};
@@ -192,7 +202,12 @@ static sv_err run_job(sv_rest *r, const job *j, int64_t now, sv_coord_tick_stats
 {
     char ref[SV_COORD_REF_LEN];
     snprintf(ref, sizeof(ref), "%s/%s", j->type, j->id);
-    json_t *task = strcmp(j->type, "Task") == 0 ? sv__coord_load(r->db, ref) : NULL;
+    json_t *task = NULL;
+    if (strcmp(j->type, "Task") == 0) {
+        sv_err le = sv__coord_load_checked(r->db, ref, &task);
+        if (le && le != SV_ERR_NOT_FOUND)
+            return le; /* a storage failure is not a vanished task */
+    }
     const char *status = json_string_value(json_object_get(task, "status"));
     int64_t due = sv__coord_time(
         json_object_get(json_object_get(json_object_get(task, "restriction"), "period"), "end"));

@@ -244,20 +244,24 @@ static const char *rows_citizen(const sv_index_rows *rows)
 
 /* Writes a new version of an already validated resource, fills res.  status is
  * the answer's status (201 or 200), for the audit record. */
-/* The current, not deleted version of type/id parsed, for the write hooks; NULL
- * when there is none. */
-static json_t *hook_old_version(sv_rest *r, const char *type, const char *id, int64_t version)
+/* The current, not deleted version of type/id parsed into *ret_old for the write
+ * hooks (NULL when there is none). */
+static sv_err hook_old_version(sv_rest *r, const char *type, const char *id, int64_t version,
+                               json_t **ret_old, sv_rest_result *res)
 {
-    if (version <= 1)
-        return NULL;
+    *ret_old = NULL;
+    if (!r->hooks || version <= 1)
+        return SV_OK;
     sv_stored cur;
-    if (sv_store_current(r->db, type, id, true, &cur, NULL) != SV_OK)
-        return NULL;
-    json_t *old = NULL;
+    sv_err e = sv_store_current(r->db, type, id, true, &cur, NULL);
+    if (e == SV_ERR_NOT_FOUND)
+        return SV_OK;
+    if (e)
+        return storage_fail(res, e, NULL);
     if (!cur.deleted && cur.json)
-        old = json_loadb(cur.json, cur.json_len, 0, NULL);
+        *ret_old = json_loadb(cur.json, cur.json_len, 0, NULL);
     sv_stored_clear(&cur);
-    return old;
+    return SV_OK;
 }
 
 /* Runs the before_write hook on a copy of resource; *ret_resource is the copy to
@@ -286,9 +290,10 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
                             const char *method, const json_t *resource, int status,
                             sv_rest_result *res)
 {
-    json_t *old = r->hooks ? hook_old_version(r, type, id, version) : NULL;
-    json_t *changed = NULL;
-    sv_err e = hook_before(r, type, id, old, resource, &changed, res);
+    json_t *old = NULL, *changed = NULL;
+    sv_err e = hook_old_version(r, type, id, version, &old, res);
+    if (!e)
+        e = hook_before(r, type, id, old, resource, &changed, res);
     if (e) {
         json_decref(old);
         return e;
