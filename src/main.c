@@ -36,9 +36,9 @@ typedef struct settings {
     size_t max_body;
     unsigned threads;
     sv_log_level log_level;
-    bool auth_on; /* auth = on: /fhir needs a session or a bearer token */
-    unsigned watchdog_s;  /* seconds between watchdog ticks; 0: no watchdog thread */
-    bool test_endpoints;  /* /admin/clock and /admin/watchdog/tick (tests only) */
+    bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
+    unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
+    bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
 } settings;
 
 static void defaults(settings *s)

@@ -25,7 +25,7 @@ struct sv_api {
     pthread_key_t key;
     char *metadata; /* CapabilityStatement text, built at start */
     size_t metadata_len;
-    sv_audit_log *audit; /* read audit records, flushed by its own thread */
+    sv_audit_log *audit;         /* read audit records, flushed by its own thread */
     sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
 };
 

@@ -52,8 +52,8 @@ static bool ref_param(sv_http_response *res, const char *name, const char *value
     const char *slash = value ? strchr(value, '/') : NULL;
     if (!value || (slash && slash != value && slash[1] && !strchr(slash + 1, '/')))
         return true;
-    sv__api_error(res, SV_ERR_INVALID, name, "%s '%s' is not a reference of the form Type/id",
-                  name, value);
+    sv__api_error(res, SV_ERR_INVALID, name, "%s '%s' is not a reference of the form Type/id", name,
+                  value);
     return false;
 }
 
@@ -74,8 +74,7 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
                               .citizen = param(req, "subject"),
                               .limit = 50};
     if (!ref_param(res, "recipient", q.recipient) ||
-        !ref_param(res, "organization", q.organization) ||
-        !ref_param(res, "subject", q.citizen))
+        !ref_param(res, "organization", q.organization) || !ref_param(res, "subject", q.citizen))
         return;
     if (!q.recipient && !q.organization && !q.citizen) {
         sv__api_error(res, SV_ERR_INVALID, "recipient",

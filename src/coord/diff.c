@@ -67,8 +67,8 @@ static void diff(const json_t *a, const json_t *b, sv_buf *path, json_t *changes
     add_change(changes, path->ptr, "changed", a, b);
 }
 
-static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t v,
-                            sv_outcome *out, sv_err *ret_e)
+static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t v, sv_outcome *out,
+                            sv_err *ret_e)
 {
     sv_stored s;
     sv_err e = sv_store_vread(db, type, id, v, &s, NULL);

@@ -8,8 +8,8 @@
 #include "coord/util.h"
 
 static const char *const kinds[] = {
-    SV_NOTICE_TASK_NEW,     SV_NOTICE_TASK_REASSIGNED, SV_NOTICE_TASK_REMINDER,
-    SV_NOTICE_TASK_OVERDUE, SV_NOTICE_TASK_ESCALATED,  SV_NOTICE_PLAN_CHANGED,
+    SV_NOTICE_TASK_NEW,      SV_NOTICE_TASK_REASSIGNED,     SV_NOTICE_TASK_REMINDER,
+    SV_NOTICE_TASK_OVERDUE,  SV_NOTICE_TASK_ESCALATED,      SV_NOTICE_PLAN_CHANGED,
     SV_NOTICE_PLAN_AWAITING, SV_NOTICE_COORDINATOR_CHANGED, SV_NOTICE_MESSAGE_RECEIVED,
 };
 
@@ -50,8 +50,7 @@ typedef struct team_ctx {
     sv_err e;
 } team_ctx;
 
-sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice *n,
-                             sv_buf *reterr)
+sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice *n, sv_buf *reterr)
 {
     sv_coord_notice copy = *n;
     char org[SV_COORD_REF_LEN];

@@ -31,8 +31,8 @@
 bool sv_coord_notice_kind_known(const char *kind);
 
 typedef struct sv_coord_notice {
-    const char *kind;         /* SV_NOTICE_* */
-    const char *recipient;    /* "PractitionerRole/x", "Patient/y", ...; NULL: only the organisation */
+    const char *kind;      /* SV_NOTICE_* */
+    const char *recipient; /* "PractitionerRole/x", "Patient/y", ...; NULL: only the organisation */
     const char *organization; /* "Organization/z"; NULL: only the recipient */
     const char *citizen;      /* "Patient/y" or NULL */
     const char *resource;     /* "Task/t" the notice is about, or NULL */

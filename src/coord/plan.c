@@ -11,8 +11,8 @@
 #include "coord/util.h"
 #include "store/resource.h"
 
-static const char *const sip_steps[] = {"call",       "needs",      "plan", "follow-up",
-                                        "evaluation", "closed",     NULL};
+static const char *const sip_steps[] = {"call",       "needs",  "plan", "follow-up",
+                                        "evaluation", "closed", NULL};
 static const char *const plan_categories[] = {"sip", "rehabilitation", "discharge", "pathway",
                                               NULL};
 
@@ -122,9 +122,8 @@ static bool is_agreement(const json_t *prov)
 /* The plan id and version an agreement names ("CarePlan/x/_history/3"). */
 static bool agreement_target(const json_t *prov, char id[65], int64_t *version)
 {
-    const char *t =
-        json_string_value(json_object_get(json_array_get(json_object_get(prov, "target"), 0),
-                                          "reference"));
+    const char *t = json_string_value(
+        json_object_get(json_array_get(json_object_get(prov, "target"), 0), "reference"));
     const char *h = t ? strstr(t, "/_history/") : NULL;
     if (!t || strncmp(t, "CarePlan/", 9) != 0 || !h || (size_t)(h - t - 9) >= 65 || h == t + 9)
         return false;
@@ -219,9 +218,9 @@ static bool collect_agreement(void *ctx, const json_t *prov)
         (a->version && version != a->version) || !agreement_party(a->db, prov, party))
         return true;
     snprintf(ref, sizeof(ref), "Provenance/%s", json_string_value(json_object_get(prov, "id")));
-    json_object_set_new(a->found, party,
-                        json_pack("{s:s, s:O}", "reference", ref, "recorded",
-                                  json_object_get(prov, "recorded")));
+    json_object_set_new(
+        a->found, party,
+        json_pack("{s:s, s:O}", "reference", ref, "recorded", json_object_get(prov, "recorded")));
     return true;
 }
 
@@ -300,7 +299,8 @@ sv_err sv_coord_plan_agreement(sv_db *db, const char *id, json_t **ret, sv_outco
     {
         const char *party = json_string_value(p);
         json_t *by = json_object_get(agreed, party);
-        json_t *entry = json_pack("{s:{s:s}, s:b}", "party", "reference", party, "agreed", by != NULL);
+        json_t *entry =
+            json_pack("{s:{s:s}, s:b}", "party", "reference", party, "agreed", by != NULL);
         if (by)
             json_object_set(entry, "provenance", by);
         all = all && by;

@@ -83,8 +83,8 @@ static sv_err check_transition(const json_t *old, const json_t *task, sv_outcome
     if (strcmp(from, "entered-in-error") != 0)
         sv_buf_addf(&allowed, "%s%s", allowed.len ? ", " : "", "entered-in-error");
     sv_outcome_add(out, SV_SEV_ERROR, "business-rule", "Task.status",
-                   "a Task cannot go from '%s' to '%s'; from '%s' it may go to: %s", from, to,
-                   from, allowed.len ? allowed.ptr : "nothing");
+                   "a Task cannot go from '%s' to '%s'; from '%s' it may go to: %s", from, to, from,
+                   allowed.len ? allowed.ptr : "nothing");
     sv_buf_release(&allowed);
     return SV_ERR_PROCESSING;
 }
@@ -122,15 +122,14 @@ static sv_err apply_deadline_rule(json_t *task, sv_outcome *out)
     if (json_object_get(period, "end"))
         return SV_OK; /* given, or computed before: remove it to compute again */
     const json_t *amount = json_object_get(sub_extension(rule, "amount"), "valueInteger");
-    const char *unit =
-        json_string_value(json_object_get(sub_extension(rule, "unit"), "valueCode"));
+    const char *unit = json_string_value(json_object_get(sub_extension(rule, "unit"), "valueCode"));
     const char *country =
         json_string_value(json_object_get(sub_extension(rule, "country"), "valueCode"));
     const json_t *eod = json_object_get(sub_extension(rule, "endOfDay"), "valueBoolean");
     if (!json_is_integer(amount) || json_integer_value(amount) < 0 ||
         json_integer_value(amount) > SV_DEADLINE_MAX_AMOUNT)
-        return rule_fail(out, index,
-                         "the deadline rule needs an amount (valueInteger 0..10000)%s", NULL);
+        return rule_fail(out, index, "the deadline rule needs an amount (valueInteger 0..10000)%s",
+                         NULL);
     sv_deadline_unit u;
     if (unit && strcmp(unit, "hours") == 0)
         u = SV_DEADLINE_HOURS;

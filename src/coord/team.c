@@ -12,8 +12,8 @@
 
 static bool is_coordination(const json_t *team)
 {
-    return team && sv__coord_has_code(json_object_get(team, "category"),
-                                      SV_SYS_CARE_TEAM_CATEGORY, "coordination");
+    return team && sv__coord_has_code(json_object_get(team, "category"), SV_SYS_CARE_TEAM_CATEGORY,
+                                      "coordination");
 }
 
 static bool is_active(const json_t *team)
@@ -131,8 +131,8 @@ static json_t *ref_json(const char *ref)
 
 static json_t *coding(const char *system, const char *code, const char *display)
 {
-    return json_pack("{s:[{s:s, s:s, s:s}]}", "coding", "system", system, "code", code,
-                     "display", display);
+    return json_pack("{s:[{s:s, s:s, s:s}]}", "coding", "system", system, "code", code, "display",
+                     display);
 }
 
 /* Who acts, as a Provenance agent: the request's PractitionerRole when known. */
@@ -146,15 +146,14 @@ static json_t *author_agent(const sv_rest *r)
         who = ref_json(ref);
     } else {
         char display[160];
-        snprintf(display, sizeof(display), "%s%s%s", a->kind ? a->kind : "system",
-                 a->id ? " " : "", a->id ? a->id : "");
+        snprintf(display, sizeof(display), "%s%s%s", a->kind ? a->kind : "system", a->id ? " " : "",
+                 a->id ? a->id : "");
         who = json_pack("{s:s}", "display", display);
     }
-    return json_pack(
-        "{s:o, s:o}", "type",
-        coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type", "author",
-               "Author"),
-        "who", who);
+    return json_pack("{s:o, s:o}", "type",
+                     coding("http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                            "author", "Author"),
+                     "who", who);
 }
 
 static sv_err record_handover(sv_rest *r, const char *id, int64_t version, const char *before,
@@ -171,16 +170,16 @@ static sv_err record_handover(sv_rest *r, const char *id, int64_t version, const
             json_pack("{s:[o], s:o}", "role",
                       coding(SV_SYS_CARE_TEAM_ROLE, "previous-coordinator", "Previous coordinator"),
                       "who", ref_json(before)));
-    json_array_append_new(agents, json_pack("{s:[o], s:o}", "role",
-                                            coding(SV_SYS_CARE_TEAM_ROLE, "coordinator",
-                                                   "Coordinator"),
-                                            "who", ref_json(after)));
-    json_t *prov = json_pack(
-        "{s:s, s:[o], s:s, s:o, s:o}", "resourceType", "Provenance", "target", ref_json(target),
-        "recorded", ts, "activity",
-        coding(SV_SYS_PROVENANCE_ACTIVITY, before[0] ? "coordinator-handover" : "coordinator-named",
-               before[0] ? "Coordinator hand-over" : "Coordinator named"),
-        "agent", agents);
+    json_array_append_new(agents,
+                          json_pack("{s:[o], s:o}", "role",
+                                    coding(SV_SYS_CARE_TEAM_ROLE, "coordinator", "Coordinator"),
+                                    "who", ref_json(after)));
+    json_t *prov = json_pack("{s:s, s:[o], s:s, s:o, s:o}", "resourceType", "Provenance", "target",
+                             ref_json(target), "recorded", ts, "activity",
+                             coding(SV_SYS_PROVENANCE_ACTIVITY,
+                                    before[0] ? "coordinator-handover" : "coordinator-named",
+                                    before[0] ? "Coordinator hand-over" : "Coordinator named"),
+                             "agent", agents);
     if (reason && *reason)
         json_object_set_new(prov, "reason", json_pack("[{s:s}]", "text", reason));
     sv_rest_result res;
@@ -343,7 +342,8 @@ static json_t *member_view(sv_db *db, const json_t *participant, int64_t now)
     if (!org_ref[0])
         sv__coord_ref(json_object_get(participant, "onBehalfOf"), org_ref);
     if (org_ref[0])
-        org = sv__coord_ref_id(member, "Organization") ? json_incref(m) : sv__coord_load(db, org_ref);
+        org =
+            sv__coord_ref_id(member, "Organization") ? json_incref(m) : sv__coord_load(db, org_ref);
     json_t *view = json_object();
     json_t *mref = named_ref(member, person ? person : m);
     json_object_set_new(view, "member", mref);
@@ -381,8 +381,7 @@ sv_err sv_coord_team_view(sv_db *db, const char *patient_id, json_t **ret, sv_ou
     snprintf(citizen, sizeof(citizen), "Patient/%s", patient_id);
     json_t *patient = sv__coord_load(db, citizen);
     if (!patient) {
-        sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL, "Patient/%s is not known",
-                       patient_id);
+        sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL, "Patient/%s is not known", patient_id);
         return SV_ERR_NOT_FOUND;
     }
     sv_err e;

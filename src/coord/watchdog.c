@@ -239,8 +239,8 @@ static sv_err run_job(sv_rest *r, const job *j, int64_t now, sv_coord_tick_stats
     } else if (strcmp(j->kind, "overdue") == 0 && due <= now) {
         json_object_set_new(task, "businessStatus",
                             json_pack("{s:[{s:s, s:s, s:s}], s:s}", "coding", "system",
-                                      SV_SYS_TASK_BUSINESS, "code", "overdue", "display",
-                                      "Overdue", "text", "overdue"));
+                                      SV_SYS_TASK_BUSINESS, "code", "overdue", "display", "Overdue",
+                                      "text", "overdue"));
         sv_rest_result res;
         sv_rest_result_init(&res);
         e = sv_rest_update(r, "Task", j->id, task, NULL, &res);

@@ -47,8 +47,7 @@ sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stat
 /* The background thread: a tick every interval_ms on its own connection. */
 typedef struct sv_coord_watchdog sv_coord_watchdog;
 sv_err sv_coord_watchdog_start(const char *db_uri, int busy_timeout_ms, int interval_ms,
-                               const char *base_url, sv_coord_watchdog **ret,
-                               sv_buf *reterr);
+                               const char *base_url, sv_coord_watchdog **ret, sv_buf *reterr);
 void sv_coord_watchdog_stop(sv_coord_watchdog *w); /* waits for the thread; accepts NULL */
 
 #endif

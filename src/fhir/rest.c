@@ -318,8 +318,7 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
         storage_fail(res, e, &err);
     sv_buf_release(&err);
     if (!e && r->hooks && r->hooks->after_write)
-        e = r->hooks->after_write(r->hooks->ctx, r, type, id, version, old, stored,
-                                  &res->outcome);
+        e = r->hooks->after_write(r->hooks->ctx, r, type, id, version, old, stored, &res->outcome);
     json_decref(stored);
     json_decref(old);
     if (e) {

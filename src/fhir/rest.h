@@ -41,9 +41,8 @@ typedef struct sv_rest_hooks {
                            const json_t *old, json_t *resource, sv_outcome *outcome);
     /* After the version and its audit record are written.  stored is the version
      * as stored (with meta).  May write more through r: the same transaction. */
-    sv_err (*after_write)(void *ctx, sv_rest *r, const char *type, const char *id,
-                          int64_t version, const json_t *old, const json_t *stored,
-                          sv_outcome *outcome);
+    sv_err (*after_write)(void *ctx, sv_rest *r, const char *type, const char *id, int64_t version,
+                          const json_t *old, const json_t *stored, sv_outcome *outcome);
 } sv_rest_hooks;
 
 struct sv_rest {
@@ -52,9 +51,9 @@ struct sv_rest {
      * transaction (store/audit.h); NULL: the process itself (sv_audit_system).
      * Borrowed. */
     const sv_audit_actor *actor;
-    const char *base_url;  /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
-    int64_t default_count; /* page size when _count is absent */
-    int64_t max_count;     /* the largest _count honoured */
+    const char *base_url;       /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
+    int64_t default_count;      /* page size when _count is absent */
+    int64_t max_count;          /* the largest _count honoured */
     const sv_rest_hooks *hooks; /* NULL: none; borrowed */
 };
 

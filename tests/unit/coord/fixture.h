@@ -105,7 +105,7 @@ static inline void put_ok(fixture *f, const char *text)
 static inline const char *expression_of(const sv_rest_result *res)
 {
     return res->outcome.len && res->outcome.issues[0].expression ? res->outcome.issues[0].expression
-                                                                  : "";
+                                                                 : "";
 }
 
 /* The current version of "Type/id" (caller decrefs), failing the test when absent. */
@@ -147,7 +147,8 @@ static inline void base_data(fixture *f)
               "\"telecom\":[{\"system\":\"phone\",\"value\":\"+45 99 70 70 00\"}]}");
     put_ok(f, "{\"resourceType\":\"Organization\",\"id\":\"ry\",\"name\":\"Sclerosehospitalet\"}");
     put_ok(f, "{\"resourceType\":\"PractitionerRole\",\"id\":\"lead\",\"organization\":{"
-              "\"reference\":\"Organization/morso\"},\"code\":[{\"coding\":[{\"system\":\"" SV_SYS_STAFF_ROLE
+              "\"reference\":\"Organization/"
+              "morso\"},\"code\":[{\"coding\":[{\"system\":\"" SV_SYS_STAFF_ROLE
               "\",\"code\":\"lead\"}]}]}");
     put_ok(f, "{\"resourceType\":\"Practitioner\",\"id\":\"anne\",\"name\":[{\"family\":"
               "\"Mikkelsen\",\"given\":[\"Anne\"]}],\"telecom\":[{\"system\":\"phone\","

@@ -18,16 +18,15 @@ static void test_transition_table(void **state)
         const char *from, *to;
         bool ok;
     } cases[] = {
-        {"requested", "accepted", true},     {"accepted", "in-progress", true},
-        {"in-progress", "completed", true},  {"requested", "rejected", true},
-        {"requested", "cancelled", true},    {"accepted", "cancelled", true},
-        {"in-progress", "cancelled", true},  {"requested", "requested", true},
-        {"completed", "entered-in-error", true},
-        {"requested", "completed", false},   {"requested", "in-progress", false},
-        {"completed", "in-progress", false}, {"cancelled", "requested", false},
-        {"rejected", "accepted", false},     {"accepted", "rejected", false},
-        {"in-progress", "requested", false}, {"entered-in-error", "requested", false},
-        {"requested", "bogus", false},
+        {"requested", "accepted", true},          {"accepted", "in-progress", true},
+        {"in-progress", "completed", true},       {"requested", "rejected", true},
+        {"requested", "cancelled", true},         {"accepted", "cancelled", true},
+        {"in-progress", "cancelled", true},       {"requested", "requested", true},
+        {"completed", "entered-in-error", true},  {"requested", "completed", false},
+        {"requested", "in-progress", false},      {"completed", "in-progress", false},
+        {"cancelled", "requested", false},        {"rejected", "accepted", false},
+        {"accepted", "rejected", false},          {"in-progress", "requested", false},
+        {"entered-in-error", "requested", false}, {"requested", "bogus", false},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         if (sv_coord_task_transition_allowed(cases[i].from, cases[i].to) != cases[i].ok)
@@ -38,7 +37,7 @@ static void test_transition_table(void **state)
 }
 
 #define TASK(status)                                                                               \
-    "{\"resourceType\":\"Task\",\"id\":\"t1\",\"status\":\"" status "\",\"intent\":\"order\","    \
+    "{\"resourceType\":\"Task\",\"id\":\"t1\",\"status\":\"" status "\",\"intent\":\"order\","     \
     "\"for\":{\"reference\":\"Patient/p1\"},\"owner\":{\"reference\":\"Organization/morso\"}}"
 
 static void test_refused_transition_stores_nothing(void **state)
@@ -77,12 +76,13 @@ static void test_patch_and_transaction_are_checked(void **state)
     sv_rest_result_clear(&res);
     json_decref(patch);
     /* a transaction with one good and one refused entry changes nothing */
-    json_t *bundle = parse(
-        "{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
-        "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p2\"},"
-        "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/p2\"}},"
-        "{\"resource\":" TASK("in-progress") ",\"request\":{\"method\":\"PUT\",\"url\":\"Task/t1\"}}"
-        "]}");
+    json_t *bundle =
+        parse("{\"resourceType\":\"Bundle\",\"type\":\"transaction\",\"entry\":["
+              "{\"resource\":{\"resourceType\":\"Patient\",\"id\":\"p2\"},"
+              "\"request\":{\"method\":\"PUT\",\"url\":\"Patient/p2\"}},"
+              "{\"resource\":" TASK(
+                  "in-progress") ",\"request\":{\"method\":\"PUT\",\"url\":\"Task/t1\"}}"
+                                 "]}");
     sv_rest_result_init(&res);
     sv_err e = sv_bundle_process(&f->rest, bundle, &res);
     assert_int_equal(e, SV_ERR_PROCESSING);
@@ -118,8 +118,8 @@ static char *deadline_for(fixture *f, const char *authored, int amount, const ch
     char *end = NULL;
     if (!*ret_e) {
         json_t *t = parse(res.body.ptr);
-        end = strdup(json_string_value(json_object_get(
-            json_object_get(json_object_get(t, "restriction"), "period"), "end")));
+        end = strdup(json_string_value(
+            json_object_get(json_object_get(json_object_get(t, "restriction"), "period"), "end")));
         json_decref(t);
     } else if (ret_expr) {
         snprintf(ret_expr, 64, "%s", expression_of(&res));
@@ -211,32 +211,28 @@ static void test_jobs_and_notices(void **state)
               "\"order\",\"for\":{\"reference\":\"Patient/p1\"},\"owner\":{\"reference\":"
               "\"Organization/morso\"},\"restriction\":{\"period\":{\"end\":"
               "\"2026-04-01T12:00:00+02:00\"}}}");
-    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE resource_id = 'j'"),
-                     2);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE resource_id = 'j'"), 2);
     assert_int_equal(notices(f, SV_NOTICE_TASK_NEW, NULL, "Organization/morso"), 1);
     /* reassigned to a person: that person's inbox and their organisation's */
     put_ok(f, "{\"resourceType\":\"Task\",\"id\":\"j\",\"status\":\"accepted\",\"intent\":"
               "\"order\",\"for\":{\"reference\":\"Patient/p1\"},\"owner\":{\"reference\":"
               "\"PractitionerRole/birgit\"},\"restriction\":{\"period\":{\"end\":"
               "\"2026-04-01T12:00:00+02:00\"}}}");
-    assert_int_equal(notices(f, SV_NOTICE_TASK_REASSIGNED, "PractitionerRole/birgit",
-                             "Organization/morso"),
-                     1);
+    assert_int_equal(
+        notices(f, SV_NOTICE_TASK_REASSIGNED, "PractitionerRole/birgit", "Organization/morso"), 1);
     /* the same owner again: no new notice; the jobs are replaced, not added */
     put_ok(f, "{\"resourceType\":\"Task\",\"id\":\"j\",\"status\":\"in-progress\",\"intent\":"
               "\"order\",\"for\":{\"reference\":\"Patient/p1\"},\"owner\":{\"reference\":"
               "\"PractitionerRole/birgit\"},\"restriction\":{\"period\":{\"end\":"
               "\"2026-04-01T12:00:00+02:00\"}}}");
     assert_int_equal(notices(f, SV_NOTICE_TASK_REASSIGNED, NULL, NULL), 1);
-    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE resource_id = 'j'"),
-                     2);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE resource_id = 'j'"), 2);
     /* done: no jobs left */
     put_ok(f, "{\"resourceType\":\"Task\",\"id\":\"j\",\"status\":\"completed\",\"intent\":"
               "\"order\",\"for\":{\"reference\":\"Patient/p1\"},\"owner\":{\"reference\":"
               "\"PractitionerRole/birgit\"},\"restriction\":{\"period\":{\"end\":"
               "\"2026-04-01T12:00:00+02:00\"}}}");
-    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE resource_id = 'j'"),
-                     0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE resource_id = 'j'"), 0);
 }
 
 int main(void)

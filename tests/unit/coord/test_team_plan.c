@@ -11,12 +11,12 @@
 #include "coord/team.h"
 
 #define TEAM_HEAD                                                                                  \
-    "{\"resourceType\":\"CareTeam\",\"id\":\"%s\",\"status\":\"active\",\"category\":[{"         \
-    "\"coding\":[{\"system\":\"" SV_SYS_CARE_TEAM_CATEGORY "\",\"code\":\"coordination\"}]}],"  \
-    "\"subject\":{\"reference\":\"Patient/p1\"},\"managingOrganization\":[{\"reference\":"       \
+    "{\"resourceType\":\"CareTeam\",\"id\":\"%s\",\"status\":\"active\",\"category\":[{"           \
+    "\"coding\":[{\"system\":\"" SV_SYS_CARE_TEAM_CATEGORY "\",\"code\":\"coordination\"}]}],"     \
+    "\"subject\":{\"reference\":\"Patient/p1\"},\"managingOrganization\":[{\"reference\":"         \
     "\"Organization/morso\"}]%s,\"participant\":["
 #define COORDINATOR(member)                                                                        \
-    "{\"role\":[{\"coding\":[{\"system\":\"" SV_SYS_CARE_TEAM_ROLE "\",\"code\":"                \
+    "{\"role\":[{\"coding\":[{\"system\":\"" SV_SYS_CARE_TEAM_ROLE "\",\"code\":"                  \
     "\"coordinator\"}]}],\"member\":{\"reference\":\"" member "\"}}"
 #define MEMBER(member, text)                                                                       \
     "{\"role\":[{\"text\":\"" text "\"}],\"member\":{\"reference\":\"" member "\"}}"
@@ -40,11 +40,11 @@ static void test_exactly_one_coordinator(void **state)
     assert_string_equal(expression_of(&res), "CareTeam.participant");
     sv_rest_result_clear(&res);
     sv_rest_result_init(&res);
-    assert_int_equal(team(f, "c1", "",
-                          COORDINATOR("PractitionerRole/birgit") "," COORDINATOR(
-                              "PractitionerRole/anne-ry"),
-                          &res),
-                     SV_ERR_PROCESSING);
+    assert_int_equal(
+        team(f, "c1", "",
+             COORDINATOR("PractitionerRole/birgit") "," COORDINATOR("PractitionerRole/anne-ry"),
+             &res),
+        SV_ERR_PROCESSING);
     sv_rest_result_clear(&res);
     assert_int_equal(team(f, "c1", "",
                           COORDINATOR("PractitionerRole/anne-ry") "," MEMBER(
@@ -101,8 +101,7 @@ static void test_handover(void **state)
     assert_int_equal(notices(f, SV_NOTICE_COORDINATOR_CHANGED, "Patient/p1", NULL), 2);
     assert_int_equal(notices(f, SV_NOTICE_COORDINATOR_CHANGED, "PractitionerRole/anne-ry", NULL),
                      2);
-    assert_int_equal(notices(f, SV_NOTICE_COORDINATOR_CHANGED, "PractitionerRole/birgit", NULL),
-                     2);
+    assert_int_equal(notices(f, SV_NOTICE_COORDINATOR_CHANGED, "PractitionerRole/birgit", NULL), 2);
     assert_int_equal(notices(f, SV_NOTICE_COORDINATOR_CHANGED, NULL, "Organization/morso"), 4);
     /* $team: the new coordinator first */
     json_t *view = NULL;
@@ -116,27 +115,25 @@ static void test_handover(void **state)
         json_string_value(json_object_get(json_object_get(first, "member"), "reference")),
         "PractitionerRole/birgit");
     /* no own line: the organisation's phone */
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(first, "telecom"), 0),
-                                          "value")),
-        "+45 99 70 70 00");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(first, "telecom"), 0), "value")),
+                        "+45 99 70 70 00");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(second, "member"), "display")),
         "Anne Mikkelsen");
-    assert_string_equal(
-        json_string_value(json_object_get(json_array_get(json_object_get(second, "telecom"), 0),
-                                          "value")),
-        "+45 87 00 00 11");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(json_object_get(second, "telecom"), 0), "value")),
+                        "+45 87 00 00 11");
     json_decref(view);
     assert_int_equal(sv_coord_team_view(f->db, "nobody", &view, &out), SV_ERR_NOT_FOUND);
     sv_outcome_clear(&out);
 }
 
 #define PLAN(title, extra)                                                                         \
-    "{\"resourceType\":\"CarePlan\",\"id\":\"plan\",\"status\":\"active\",\"intent\":\"plan\","  \
-    "\"title\":\"" title "\",\"subject\":{\"reference\":\"Patient/p1\"},\"category\":[{"         \
-    "\"coding\":[{\"system\":\"" SV_SYS_CAREPLAN_CATEGORY "\",\"code\":\"sip\"}]}],"             \
-    "\"contributor\":[{\"reference\":\"PractitionerRole/anne-ry\"},{\"reference\":"               \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"plan\",\"status\":\"active\",\"intent\":\"plan\","    \
+    "\"title\":\"" title "\",\"subject\":{\"reference\":\"Patient/p1\"},\"category\":[{"           \
+    "\"coding\":[{\"system\":\"" SV_SYS_CAREPLAN_CATEGORY "\",\"code\":\"sip\"}]}],"               \
+    "\"contributor\":[{\"reference\":\"PractitionerRole/anne-ry\"},{\"reference\":"                \
     "\"Organization/morso\"}]" extra "}"
 
 static sv_err agree(fixture *f, const char *id, const char *who, int version)
@@ -168,14 +165,15 @@ static void test_plan_agreement_and_diff(void **state)
     base_data(f);
     sv_rest_result res;
     sv_rest_result_init(&res);
-    assert_int_equal(put(f, PLAN("x", ",\"extension\":[{\"url\":\"" SV_EXT_SIP_STEP
-                                      "\",\"valueCode\":\"lunch\"}]"),
-                         &res),
-                     SV_ERR_PROCESSING);
+    assert_int_equal(
+        put(f,
+            PLAN("x", ",\"extension\":[{\"url\":\"" SV_EXT_SIP_STEP "\",\"valueCode\":\"lunch\"}]"),
+            &res),
+        SV_ERR_PROCESSING);
     assert_string_equal(expression_of(&res), "CarePlan.extension");
     sv_rest_result_clear(&res);
-    put_ok(f, PLAN("Hanne's plan", ",\"extension\":[{\"url\":\"" SV_EXT_SIP_STEP
-                                   "\",\"valueCode\":\"plan\"}]"));
+    put_ok(f, PLAN("Hanne's plan",
+                   ",\"extension\":[{\"url\":\"" SV_EXT_SIP_STEP "\",\"valueCode\":\"plan\"}]"));
     /* the parties: the citizen, the hospital (for its PractitionerRole), the municipality */
     assert_int_equal(notices(f, SV_NOTICE_PLAN_AWAITING, "Patient/p1", NULL), 1);
     assert_int_equal(notices(f, SV_NOTICE_PLAN_AWAITING, NULL, "Organization/ry"), 1);
