@@ -61,13 +61,14 @@ sv_err sv__coord_jobs_schedule(sv_db *db, const char *type, const char *id, int6
 
 /* ---- a tick --------------------------------------------------------------- */
 
-static const char SQL_NEXT[] = "SELECT jid, kind, resource_type, resource_id, due FROM coord_job"
-                               " WHERE claimed IS NULL AND due <= ? ORDER BY due, jid LIMIT 1";
+/* The next due unclaimed job after the cursor (?2 due, ?3 jid) in (due, jid) order. */
+static const char SQL_NEXT[] =
+    "SELECT jid, kind, resource_type, resource_id, due FROM coord_job"
+    " WHERE claimed IS NULL AND due <= ?1 AND (due > ?2 OR (due = ?2 AND jid > ?3))"
+    " ORDER BY due, jid LIMIT 1";
 static const char SQL_CLAIM[] = "UPDATE coord_job SET claimed = ?, claimed_by = ?"
                                 " WHERE jid = ? AND claimed IS NULL";
 static const char SQL_OUTCOME[] = "UPDATE coord_job SET outcome = ? WHERE jid = ?";
-static const char SQL_SET_ASIDE[] = "UPDATE coord_job SET claimed = ?, claimed_by = ?,"
-                                    " outcome = 'failed' WHERE jid = ? AND claimed IS NULL";
 
 typedef struct job {
     int64_t jid;
@@ -77,14 +78,17 @@ typedef struct job {
     int64_t due;
 } job;
 
-/* The next due unclaimed job; false when there is none. */
-static sv_err next_job(sv_db *db, int64_t now, job *ret, bool *found, sv_buf *reterr)
+/* The next due unclaimed job after the cursor; *found false when there is none. */
+static sv_err next_job(sv_db *db, int64_t now, int64_t after_due, int64_t after_jid, job *ret,
+                       bool *found, sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_NEXT, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, now);
+    sv_stmt_bind_int64(st, 2, after_due);
+    sv_stmt_bind_int64(st, 3, after_jid);
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     *found = !e && row;
@@ -99,11 +103,11 @@ static sv_err next_job(sv_db *db, int64_t now, job *ret, bool *found, sv_buf *re
     return e;
 }
 
-static sv_err claim(sv_db *db, const char *sql, const job *j, int64_t now, const char *worker,
-                    bool *ret_claimed, sv_buf *reterr)
+static sv_err claim(sv_db *db, const job *j, int64_t now, const char *worker, bool *ret_claimed,
+                    sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, sql, &st, reterr);
+    sv_err e = sv_db_stmt(db, SQL_CLAIM, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, now);
@@ -266,25 +270,31 @@ sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stat
 {
     sv_coord_tick_stats stats = {0};
     int64_t now = sv_clock_now_ms();
-    sv_err e = SV_OK;
-    /* Bounded so that a job that keeps coming back cannot hold the thread. */
-    for (int round = 0; round < 10000; round++) {
+    int64_t after_due = INT64_MIN, after_jid = 0; /* each due job is tried once per tick */
+    sv_err e = SV_OK, first_failure = SV_OK;
+    for (;;) {
         e = sv_db_begin(r->db, SV_TX_WRITE, reterr);
         if (e)
             break;
         job j;
         bool found = false, claimed = false;
-        e = next_job(r->db, now, &j, &found, reterr);
+        e = next_job(r->db, now, after_due, after_jid, &j, &found, reterr);
         if (!e && found)
-            e = claim(r->db, SQL_CLAIM, &j, now, worker, &claimed, reterr);
-        if (e || !found || !claimed) {
+            e = claim(r->db, &j, now, worker, &claimed, reterr);
+        if (e || !found) {
             if (e)
                 sv_db_rollback(r->db);
             else
                 e = sv_db_commit(r->db, reterr);
-            if (e || !found)
+            break;
+        }
+        after_due = j.due;
+        after_jid = j.jid;
+        if (!claimed) { /* another process took it between the select and the claim */
+            e = sv_db_commit(r->db, reterr);
+            if (e)
                 break;
-            continue; /* another process took it between the select and the claim */
+            continue;
         }
         const char *outcome = NULL;
         sv_buf job_err = SV_BUF_INIT;
@@ -298,26 +308,16 @@ sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stat
             stats.jobs++;
             continue;
         }
-        /* The work rolled back with its claim.  A storage failure (busy, disk) ends
-         * the tick and the job waits for the next one, as after a crash; a job whose
-         * work is refused is set aside so that it does not come back every tick. */
+        /* The work rolled back with its claim, as after a crash: the job stays for
+         * the next tick, and this tick goes on with the others. */
         sv_db_rollback(r->db);
-        if (e == SV_ERR_BUSY || e == SV_ERR_IO || e == SV_ERR_NOMEM)
-            break;
         stats.failed++;
-        e = sv_db_begin(r->db, SV_TX_WRITE, reterr);
-        if (!e)
-            e = claim(r->db, SQL_SET_ASIDE, &j, now, worker, &claimed, reterr);
-        if (!e)
-            e = sv_db_commit(r->db, reterr);
-        else
-            sv_db_rollback(r->db);
-        if (e)
-            break;
+        if (!first_failure)
+            first_failure = e;
     }
     if (ret_stats)
         *ret_stats = stats;
-    return e;
+    return e ? e : first_failure;
 }
 
 /* ---- the thread ------------------------------------------------------------ */

@@ -35,12 +35,13 @@ typedef struct sv_coord_tick_stats {
     int overdue;     /* tasks marked overdue */
     int escalations; /* escalation notices sent */
     int skipped;     /* jobs whose task was done, gone or moved */
-    int failed;      /* jobs that failed and were set aside */
+    int failed;      /* jobs whose work failed: rolled back, tried again next tick */
 } sv_coord_tick_stats;
 
 /* Runs every job due at the clock's now.  r->db must not be in a transaction;
  * r->hooks should be the coordination hooks (the overdue mark is a Task write).
- * worker names this process in coord_job.claimed_by. */
+ * worker names this process in coord_job.claimed_by.  A job that fails rolls
+ * back with its claim and the tick goes on; the first failure is returned. */
 sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stats *ret_stats,
                               sv_buf *reterr);
 
