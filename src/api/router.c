@@ -10,9 +10,11 @@
 
 #include "api/audit_log.h"
 #include "api/auth_routes.h"
+#include "api/coord_routes.h"
 #include "api/internal.h"
 #include "base/datetime.h"
 #include "base/json.h"
+#include "coord/coord.h"
 #include "fhir/bundle.h"
 #include "fhir/query.h"
 #include "fhir/search.h"
@@ -173,6 +175,7 @@ static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
     rest->base_url = sv__api_fhir_base(api);
     rest->default_count = cfg->default_count;
     rest->max_count = cfg->max_count;
+    rest->hooks = sv_coord_hooks(); /* coordination rules on every write (coord/coord.h) */
 }
 
 static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
@@ -525,6 +528,9 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
                strcmp(r->segs[3], "$everything") == 0) {
         everything(api, &rest, req, res, r->segs[2]);
+    } else if (r->n == 4 && r->segs[3][0] == '$') { /* $team, $diff, $agreement */
+        sv__api_coord_operation(api, &rest, req, res, type, r->segs[2], r->segs[3]);
+        audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, true, res->status);
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3])) {
         compartment(api, &rest, req, res, r->segs[2], r->segs[3]);
     } else if (r->n == 5 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3]) &&
@@ -575,6 +581,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
     }
     if (r.n >= 1 && strcmp(r.segs[0], "auth") == 0) {
         sv__api_auth(api, req, res, r.segs, r.n);
+        return;
+    }
+    if (r.n >= 1 && (strcmp(r.segs[0], "notifications") == 0 || strcmp(r.segs[0], "admin") == 0)) {
+        sv__api_coord(api, req, res, r.segs, r.n);
         return;
     }
     if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {

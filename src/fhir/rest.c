@@ -244,12 +244,65 @@ static const char *rows_citizen(const sv_index_rows *rows)
 
 /* Writes a new version of an already validated resource, fills res.  status is
  * the answer's status (201 or 200), for the audit record. */
+/* The current, not deleted version of type/id parsed into *ret_old for the write
+ * hooks (NULL when there is none). */
+static sv_err hook_old_version(sv_rest *r, const char *type, const char *id, int64_t version,
+                               json_t **ret_old, sv_rest_result *res)
+{
+    *ret_old = NULL;
+    if (!r->hooks || version <= 1)
+        return SV_OK;
+    sv_stored cur;
+    sv_err e = sv_store_current(r->db, type, id, true, &cur, NULL);
+    if (e == SV_ERR_NOT_FOUND)
+        return SV_OK;
+    if (e)
+        return storage_fail(res, e, NULL);
+    if (!cur.deleted && cur.json)
+        *ret_old = json_loadb(cur.json, cur.json_len, 0, NULL);
+    sv_stored_clear(&cur);
+    return SV_OK;
+}
+
+/* Runs the before_write hook on a copy of resource; *ret_resource is the copy to
+ * store (caller decrefs), or NULL without a hook. */
+static sv_err hook_before(sv_rest *r, const char *type, const char *id, const json_t *old,
+                          const json_t *resource, json_t **ret_resource, sv_rest_result *res)
+{
+    *ret_resource = NULL;
+    if (!r->hooks || !r->hooks->before_write)
+        return SV_OK;
+    json_t *copy = json_deep_copy(resource);
+    if (!copy)
+        return fail(res, SV_ERR_NOMEM, NULL, "out of memory");
+    sv_err e = r->hooks->before_write(r->hooks->ctx, r, type, id, old, copy, &res->outcome);
+    if (!e && sv_fhir_validate(copy, &res->outcome) > 0)
+        e = SV_ERR_PROCESSING;
+    if (e) {
+        json_decref(copy);
+        return e;
+    }
+    *ret_resource = copy;
+    return SV_OK;
+}
+
 static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_t version,
                             const char *method, const json_t *resource, int status,
                             sv_rest_result *res)
 {
+    json_t *old = NULL, *changed = NULL;
+    sv_err e = hook_old_version(r, type, id, version, &old, res);
+    if (!e)
+        e = hook_before(r, type, id, old, resource, &changed, res);
+    if (e) {
+        json_decref(old);
+        return e;
+    }
+    if (changed)
+        resource = changed;
     int64_t now = sv_clock_now_ms();
     json_t *stored = sv_rest_with_meta(resource, id, version, now);
+    json_decref(changed);
     sv_buf_reset(&res->body);
     sv_fhir_dump(stored, &res->body);
     sv_index_rows rows = SV_INDEX_ROWS_INIT;
@@ -259,12 +312,11 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     sv_buf err = SV_BUF_INIT;
     sv_policy_patients before = {0};
     /* Grants as they are before this write decide whether it is allowed. */
-    sv_err e = sv_policy_check_write(r->db, r->access, type, version == 1 || status == 201, stored,
-                                     category, &rows, &err);
-    json_decref(stored);
+    e = sv_policy_check_write(r->db, r->access, type, version == 1 || status == 201, stored,
+                              category, &rows, &err);
     if (e == SV_ERR_FORBIDDEN) {
         fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
-        goto fail;
+        goto out;
     }
     if (!e && sv_policy_type_grants(type))
         e = sv_policy_patients_of(r->db, type, id, &before, &err);
@@ -275,31 +327,27 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
         e = sv_access_set_category(r->db, type, id, category, &err);
     if (!e)
         e = sv_policy_after_write(r->db, type, id, &before, &err);
-    if (e) {
+    if (!e)
+        e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
+    if (e)
         storage_fail(res, e, &err);
-        goto fail;
-    }
-    e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
+    if (!e && r->hooks && r->hooks->after_write)
+        e = r->hooks->after_write(r->hooks->ctx, r, type, id, version, old, stored, &res->outcome);
+out:
     sv_policy_patients_clear(&before);
     sv_index_rows_clear(&rows);
+    sv_buf_release(&err);
+    json_decref(stored);
+    json_decref(old);
     if (e) {
-        storage_fail(res, e, &err);
-        sv_buf_release(&err);
         sv_buf_reset(&res->body);
         return e;
     }
-    sv_buf_release(&err);
     set_name(res->type, sizeof(res->type), type);
     set_name(res->id, sizeof(res->id), id);
     res->version = version;
     res->last_updated = now;
     return SV_OK;
-fail:
-    sv_policy_patients_clear(&before);
-    sv_index_rows_clear(&rows);
-    sv_buf_release(&err);
-    sv_buf_reset(&res->body);
-    return e;
 }
 
 /* Whether type/id is hidden from the caller by the access policy (then it is

@@ -222,6 +222,38 @@ static const migration migrations[] = {
      "CREATE TABLE access_state (one INTEGER PRIMARY KEY CHECK (one = 1), built INTEGER NOT NULL);"
      "INSERT INTO access_state (one, built) VALUES (1, 0);"
      "ALTER TABLE auth_user ADD COLUMN related_person TEXT;"},
+    {6,
+     /* Coordination (coord/, docs/coordination.md).  coord_notification is the
+      * inbox: a notice to a user (recipient: "PractitionerRole/x", "Patient/y")
+      * and/or an organisation ("Organization/z"), read_at NULL while unread.
+      * coord_job holds the watchdog's timed jobs (reminder, overdue) per resource:
+      * a job is claimed with UPDATE ... WHERE claimed IS NULL in the transaction
+      * that does its work, so it fires once across processes and a crash in the
+      * middle leaves it unclaimed. */
+     "CREATE TABLE coord_notification ("
+     "  nid INTEGER PRIMARY KEY,"
+     "  recipient TEXT,"
+     "  organization TEXT,"
+     "  kind TEXT NOT NULL,"
+     "  citizen TEXT,"
+     "  resource TEXT,"
+     "  text TEXT,"
+     "  created INTEGER NOT NULL,"
+     "  read_at INTEGER);"
+     "CREATE INDEX coord_notification_recipient ON coord_notification(recipient, nid);"
+     "CREATE INDEX coord_notification_organization ON coord_notification(organization, nid);"
+     "CREATE INDEX coord_notification_citizen ON coord_notification(citizen, nid);"
+     "CREATE TABLE coord_job ("
+     "  jid INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL,"
+     "  resource_type TEXT NOT NULL,"
+     "  resource_id TEXT NOT NULL,"
+     "  due INTEGER NOT NULL,"
+     "  claimed INTEGER,"
+     "  claimed_by TEXT,"
+     "  outcome TEXT);"
+     "CREATE INDEX coord_job_due ON coord_job(claimed, due);"
+     "CREATE INDEX coord_job_resource ON coord_job(resource_type, resource_id, kind, due);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
