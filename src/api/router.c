@@ -206,7 +206,7 @@ static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_
     } else if (strcmp(m, "DELETE") == 0) {
         res->route = "DELETE /fhir/:type/:id";
         action = "delete";
-        e = sv_rest_delete(rest, type, id, &rr);
+        e = sv_rest_delete(rest, type, id, sv_http_header_get(req, "If-Match"), &rr);
     } else {
         res->route = "? /fhir/:type/:id";
         method_not_allowed(res, "GET, PUT, PATCH, DELETE", m);

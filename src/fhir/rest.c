@@ -684,13 +684,17 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
     return tx_end(r, owned, e, res);
 }
 
-sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_result *res)
+sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, const char *if_match,
+                      sv_rest_result *res)
 {
     sv_err e = check_type(res, type);
     if (e)
         return e;
     if (!sv_id_valid(id, strlen(id)))
         return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s is not known", type, id);
+    int64_t want = if_match ? etag_version(if_match) : 0;
+    if (want < 0)
+        return fail(res, SV_ERR_INVALID, NULL, "If-Match '%s' is not a version etag", if_match);
     bool owned;
     e = tx_begin(r, &owned, res);
     if (e)
@@ -699,6 +703,15 @@ sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_resu
     e = load_current(r, type, id, false, &cur, res);
     if (e)
         return tx_end(r, owned, e, res);
+    /* RFC 9110 13.2.1: an unknown resource stays 404 (the precondition is not
+     * evaluated then); a deleted one has no current version to match, as in
+     * update_locked. */
+    if (if_match && (cur.deleted || cur.version != want))
+        return tx_end(r, owned,
+                      fail(res, SV_ERR_PRECONDITION, NULL,
+                           "If-Match %s does not match the current version of %s/%s", if_match,
+                           type, id),
+                      res);
     sv_buf err = SV_BUF_INIT;
     if (!cur.deleted) {
         int64_t now = sv_clock_now_ms();

@@ -466,6 +466,21 @@ describe('delete', () => {
     assert.equal(back.json.meta.versionId, '4');
     assert.equal((await api.get(`/fhir/Patient/${p.id}`)).json.name[0].family, 'Back');
   });
+
+  test('If-Match: a stale version is 412 and deletes nothing, the current one deletes', async () => {
+    const p = await create({ resourceType: 'Patient', name: [{ family: 'DelEtag' }] });
+    await api.put(`/fhir/Patient/${p.id}`, { resourceType: 'Patient', id: p.id, name: [{ family: 'DelEtag2' }] });
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': 'W/"1"' }), 412, { code: 'conflict' });
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': 'W/"two"' }), 400);
+    const cur = await api.get(`/fhir/Patient/${p.id}`);
+    assert.equal(cur.status, 200);
+    assert.equal(cur.json.meta.versionId, '2');
+    const del = await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': cur.headers.get('etag') });
+    assert.equal(del.status, 204);
+    assertOutcome(await api.get(`/fhir/Patient/${p.id}`), 410);
+    // Deleted: no version left to match, not even the deletion's.
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': 'W/"3"' }), 412);
+  });
 });
 
 describe('history', () => {
