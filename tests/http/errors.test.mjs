@@ -77,6 +77,9 @@ const CASES = [
   ['an unknown resource type (search)', { method: 'GET', path: '/fhir/Spaceship' }, { status: 404, code: 'not-found', diagnostics: /Spaceship/ }],
   ['an unknown resource type (create)', { method: 'POST', path: '/fhir/Spaceship', headers: FHIR, body: '{"resourceType":"Spaceship"}' }, { status: 404, code: 'not-found' }],
   ['an unknown resource type (read)', { method: 'GET', path: '/fhir/Spaceship/1' }, { status: 404, code: 'not-found' }],
+  // Diagnostics that echo bytes which are not UTF-8 keep their text, with U+FFFD for each bad byte.
+  ['an unknown resource type in Latin-1', { method: 'GET', path: '/fhir/P%F8tient' }, { status: 404, code: 'not-found', diagnostics: /'P\uFFFDtient'/ }],
+  ['a search value in Latin-1', { method: 'GET', path: '/fhir/Patient?birthdate=S%F8ren' }, { status: 400, expression: 'birthdate', diagnostics: /S\uFFFDren/ }],
   ['a path below an instance that means nothing', { method: 'GET', path: '/fhir/Patient/1/_history/1/more' }, { status: 404, code: 'not-found' }],
   ['a path outside /fhir', { method: 'GET', path: '/nothing-here' }, { status: 404, code: 'not-found' }],
   // --- methods (405 with Allow)
