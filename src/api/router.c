@@ -26,6 +26,8 @@ typedef struct route {
     char storage[1024];
 } route;
 
+/* path is as sent (percent-encoded): split first, then decode each segment, so
+ * that "Patient/a%2Fb" stays one segment "a/b" (and then is no valid id). */
 static bool split_path(const char *path, route *r)
 {
     r->n = 0;
@@ -41,9 +43,11 @@ static bool split_path(const char *path, route *r)
             return false;
         r->segs[r->n++] = p;
         char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        sv_http_segment_decode(p);
         if (!slash)
             break;
-        *slash = '\0';
         p = slash + 1;
         if (*p == '\0') /* a trailing slash is tolerated */
             break;

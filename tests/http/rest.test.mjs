@@ -374,6 +374,22 @@ describe('read, vread, update', () => {
   });
 });
 
+describe('paths', () => {
+  test('%2F inside a segment is no separator: it is part of that segment', async () => {
+    const p = await create({ resourceType: 'Patient', name: [{ family: 'Slash' }] });
+    assert.equal((await api.get(`/fhir/Patient/${p.id}/_history`)).status, 200);
+    // Not the history of p, not p: an id or type with '/' is none.
+    assertOutcome(await api.get(`/fhir/Patient/${p.id}%2F_history`), 404, { code: 'not-found' });
+    assertOutcome(await api.get(`/fhir/Patient%2F${p.id}`), 404, { code: 'not-found' });
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}%2fx`), 404);
+    const body = { resourceType: 'Patient', id: `${p.id}/x` };
+    assertOutcome(await api.put(`/fhir/Patient/${p.id}%2Fx`, body), 400, { code: 'invalid', diagnostics: /is not a valid resource id/ });
+    assert.equal((await api.get(`/fhir/Patient/${p.id}`)).json.meta.versionId, '1');
+    // Other escapes in a segment are still decoded.
+    assert.equal((await api.get(`/fhir/Patient/${p.id.replace(/-/g, '%2D')}`)).status, 200);
+  });
+});
+
 describe('patch', () => {
   const JP = { 'Content-Type': 'application/json-patch+json' };
 
