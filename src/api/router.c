@@ -96,16 +96,17 @@ static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_respon
         return NULL;
     }
     json_t *j = NULL;
-    sv_buf err = SV_BUF_INIT;
+    sv_buf err = SV_BUF_INIT, path = SV_BUF_INIT;
     size_t offset = 0;
-    sv_err e = sv_json_parse(req->body, req->body_len, sv__api_config(api)->max_json_depth,
-                             patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset);
-    if (e) {
-        sv__api_error(res, e, NULL, "%s", err.len ? err.ptr : sv_strerror(e));
-        sv_buf_release(&err);
-        return NULL;
-    }
+    sv_err e =
+        sv_json_parse_at(req->body, req->body_len, sv__api_config(api)->max_json_depth,
+                         patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset, &path);
+    if (e)
+        sv__api_error(res, e, path.len ? path.ptr : NULL, "%s", err.len ? err.ptr : sv_strerror(e));
     sv_buf_release(&err);
+    sv_buf_release(&path);
+    if (e)
+        return NULL;
     return j;
 }
 
