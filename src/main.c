@@ -20,6 +20,7 @@
 #include "base/version.h"
 #include "db/db.h"
 #include "fhir/load.h"
+#include "fhir/reindex.h"
 #include "fhir/searchparam.h"
 #include "store/audit.h"
 #include "store/schema.h"
@@ -244,6 +245,7 @@ static const char usage[] =
     "  import    load Bundle or NDJSON files into the database\n"
     "  migrate   bring the database schema up to date and exit\n"
     "  audit     verify the audit log's hash chain (audit verify)\n"
+    "  reindex   rebuild the search-index rows of every current resource\n"
     "  user      add, list or disable users (user add|list|disable)\n"
     "  token     create a bearer token for an API client (token create)\n"
     "  version   print the version\n"
@@ -624,6 +626,56 @@ static int cmd_token(settings *s, int n, char **rest)
     return e ? 1 : 0;
 }
 
+/* ---- reindex ---- */
+
+static const char usage_reindex[] =
+    "usage: samverka reindex [--db PATH] [--batch N]\n"
+    "Rebuilds the search-index and compartment rows of every current resource from\n"
+    "its stored JSON, N resources per transaction (default 500), printing progress.\n"
+    "Versions and history are unchanged; the server may keep running.\n";
+
+static void print_progress(void *ctx, int64_t done, int64_t total)
+{
+    (void)ctx;
+    printf("reindex: %lld of %lld resources\n", (long long)done, (long long)total);
+    fflush(stdout);
+}
+
+static int cmd_reindex(settings *s, int n, char **rest)
+{
+    bool bad = false;
+    const char *batch_arg = option(n, rest, "--batch", &bad);
+    long batch = SV_REINDEX_BATCH;
+    if (batch_arg) {
+        char *end = NULL;
+        batch = strtol(batch_arg, &end, 10);
+        bad = bad || !end || *end || batch < 1 || batch > 1000000;
+    }
+    if (bad || n != (batch_arg ? 2 : 0)) {
+        fputs(usage_reindex, stderr);
+        return 2;
+    }
+    if (access(s->db, F_OK) != 0) {
+        fprintf(stderr, "samverka: no database at '%s'\n", s->db);
+        return 1;
+    }
+    sv_db *db = NULL;
+    sv_rest r;
+    if (open_rest(s, &db, &r) != 0)
+        return 1;
+    sv_buf err = SV_BUF_INIT;
+    int64_t done = 0;
+    sv_err e = sv_fhir_reindex(db, (size_t)batch, print_progress, NULL, &done, &err);
+    if (e)
+        fprintf(stderr, "samverka reindex: %s (after %lld resources)\n",
+                err.len ? err.ptr : sv_strerror(e), (long long)done);
+    else
+        printf("reindex: done, %lld resources\n", (long long)done);
+    sv_buf_release(&err);
+    sv_db_close(db);
+    return e ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0) {
@@ -700,6 +752,13 @@ int main(int argc, char **argv)
             rc = 0;
         } else {
             rc = cmd_token(&s, nrest, rest);
+        }
+    } else if (strcmp(cmd, "reindex") == 0) {
+        if (help) {
+            fputs(usage_reindex, stdout);
+            rc = 0;
+        } else {
+            rc = cmd_reindex(&s, nrest, rest);
         }
     } else if (strcmp(cmd, "audit") == 0) {
         if (help) {

@@ -28,6 +28,8 @@ typedef struct route {
     char storage[1024];
 } route;
 
+/* path is as sent (percent-encoded): split first, then decode each segment, so
+ * that "Patient/a%2Fb" stays one segment "a/b" (and then is no valid id). */
 static bool split_path(const char *path, route *r)
 {
     r->n = 0;
@@ -43,9 +45,11 @@ static bool split_path(const char *path, route *r)
             return false;
         r->segs[r->n++] = p;
         char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        sv_http_segment_decode(p);
         if (!slash)
             break;
-        *slash = '\0';
         p = slash + 1;
         if (*p == '\0') /* a trailing slash is tolerated */
             break;
@@ -94,16 +98,17 @@ static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_respon
         return NULL;
     }
     json_t *j = NULL;
-    sv_buf err = SV_BUF_INIT;
+    sv_buf err = SV_BUF_INIT, path = SV_BUF_INIT;
     size_t offset = 0;
-    sv_err e = sv_json_parse(req->body, req->body_len, sv__api_config(api)->max_json_depth,
-                             patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset);
-    if (e) {
-        sv__api_error(res, e, NULL, "%s", err.len ? err.ptr : sv_strerror(e));
-        sv_buf_release(&err);
-        return NULL;
-    }
+    sv_err e =
+        sv_json_parse_at(req->body, req->body_len, sv__api_config(api)->max_json_depth,
+                         patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset, &path);
+    if (e)
+        sv__api_error(res, e, path.len ? path.ptr : NULL, "%s", err.len ? err.ptr : sv_strerror(e));
     sv_buf_release(&err);
+    sv_buf_release(&path);
+    if (e)
+        return NULL;
     return j;
 }
 
@@ -209,7 +214,7 @@ static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_
     } else if (strcmp(m, "DELETE") == 0) {
         res->route = "DELETE /fhir/:type/:id";
         action = "delete";
-        e = sv_rest_delete(rest, type, id, &rr);
+        e = sv_rest_delete(rest, type, id, sv_http_header_get(req, "If-Match"), &rr);
     } else {
         res->route = "? /fhir/:type/:id";
         method_not_allowed(res, "GET, PUT, PATCH, DELETE", m);

@@ -62,7 +62,7 @@ sv_err sv_fhir_access_build(sv_db *db, sv_buf *reterr)
     if (!e) {
         e = sv_db_begin(db, SV_TX_WRITE, reterr);
         if (!e)
-            e = sv_access_set_built(db, reterr);
+            e = sv_access_set_built(db, true, reterr);
         if (!e)
             e = sv_db_commit(db, reterr);
     }

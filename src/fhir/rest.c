@@ -326,7 +326,12 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     if (!e)
         e = sv_access_set_category(r->db, type, id, category, &err);
     if (!e)
-        e = sv_policy_after_write(r->db, type, id, &before, &err);
+        e = sv_policy_after_write(r->db, r->access, type, id, stored, version == 1 || status == 201,
+                                  &before, &err);
+    if (e == SV_ERR_FORBIDDEN) {
+        fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
+        goto out;
+    }
     if (!e)
         e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
     if (e)
@@ -820,13 +825,17 @@ static sv_err check_delete(sv_rest *r, const char *type, const char *id, sv_poli
     return e;
 }
 
-sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_result *res)
+sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, const char *if_match,
+                      sv_rest_result *res)
 {
     sv_err e = check_type(res, type);
     if (e)
         return e;
     if (!sv_id_valid(id, strlen(id)))
         return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s is not known", type, id);
+    int64_t want = if_match ? etag_version(if_match) : 0;
+    if (want < 0)
+        return fail(res, SV_ERR_INVALID, NULL, "If-Match '%s' is not a version etag", if_match);
     bool owned;
     e = tx_begin(r, &owned, res);
     if (e)
@@ -837,6 +846,15 @@ sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_resu
         e = load_current(r, type, id, false, &cur, res);
     if (e)
         return tx_end(r, owned, e, res);
+    /* RFC 9110 13.2.1: an unknown resource stays 404 (the precondition is not
+     * evaluated then); a deleted one has no current version to match, as in
+     * update_locked. */
+    if (if_match && (cur.deleted || cur.version != want))
+        return tx_end(r, owned,
+                      fail(res, SV_ERR_PRECONDITION, NULL,
+                           "If-Match %s does not match the current version of %s/%s", if_match,
+                           type, id),
+                      res);
     sv_buf err = SV_BUF_INIT;
     if (!cur.deleted) {
         int64_t now = sv_clock_now_ms();
@@ -849,8 +867,11 @@ sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_resu
         if (!e)
             e = sv_store_write(r->db, type, id, cur.version + 1, now, "DELETE", NULL, 0, NULL,
                                &err);
-        if (!e)
-            e = sv_policy_after_write(r->db, type, id, &before, &err);
+        if (!e) {
+            e = sv_policy_after_write(r->db, r->access, type, id, NULL, false, &before, &err);
+            if (e == SV_ERR_FORBIDDEN)
+                fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
+        }
         sv_policy_patients_clear(&before);
         if (e == SV_ERR_FORBIDDEN) {
             sv_buf_release(&err);

@@ -103,7 +103,9 @@ sv_err sv_rest_update_conditional(sv_rest *r, const char *type, const sv_query *
 /* JSON Patch (RFC 6902) of the current version. */
 sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t *patch,
                      const char *if_match, sv_rest_result *res);
-sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_result *res);
+/* if_match: the ETag value (W/"3") or NULL; a deleted resource matches no ETag. */
+sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, const char *if_match,
+                      sv_rest_result *res);
 /* History Bundle of the system (type NULL), a type (id NULL) or an instance.
  * Parameters: _count, _since, _page (a cursor from a next link). */
 sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_query *q,

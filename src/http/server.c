@@ -142,10 +142,16 @@ static conn_state *conn_state_new(void)
  * conn_state (which calloc aligns), and owning no memory: libmicrohttpd may drop a
  * request after this call without telling on_completed.
  */
+/* The target on_uri saw last on this thread: libmicrohttpd then unescapes the query
+ * values and, last, the path at this same address, on the same thread (the request
+ * line is parsed in one go), so unescape() can tell the path from a query value. */
+static _Thread_local const char *target_being_parsed;
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
     (void)conn;
+    target_being_parsed = uri;
     return (void *)(((uintptr_t)(uri + strlen(uri)) << 1) | 1);
 }
 
@@ -371,10 +377,10 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decoding of the path and query values, in place.  "%00" is left as it is:
- * decoding it would cut the C string short, so "/Patient/x%00y" or "id=a%00b" would
- * silently become "/Patient/x" or "id=a".  Kept literal, it cannot match anything. */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+/* Percent-decoding in place.  "%00" is left as it is: decoding it would cut the C
+ * string short, so "/Patient/x%00y" or "id=a%00b" would silently become
+ * "/Patient/x" or "id=a".  Kept literal, it cannot match anything. */
+size_t sv_http_segment_decode(char *s)
 {
     char *w = s;
     for (char *p = s; *p; p++) {
@@ -387,9 +393,21 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
         }
     }
     *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* Query names and values are decoded here; the path is left as sent, because
+ * decoding it whole would turn "a%2Fb" into two segments: the router splits it
+ * first and decodes each segment (sv_http_segment_decode). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
     (void)cls;
     (void)conn;
-    return (size_t)(w - s);
+    if (s == target_being_parsed) {
+        target_being_parsed = NULL;
+        return strlen(s);
+    }
+    return sv_http_segment_decode(s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -278,17 +278,92 @@ sv_err sv_policy_patients_of(sv_db *db, const char *type, const char *id, sv_pol
     return sv_access_compartments(db, type, id, sv_policy_patients_add, list, reterr);
 }
 
-sv_err sv_policy_after_write(sv_db *db, const char *type, const char *id,
+/* A holder's grants for one patient: (mask, from, to) rows. */
+typedef struct grant_set {
+    struct {
+        int mask;
+        int64_t from, to;
+    } v[64];
+    size_t len;
+    bool overflow;
+} grant_set;
+
+static void keep_grant(void *ctx, int mask, int64_t from, int64_t to)
+{
+    grant_set *g = ctx;
+    if (g->len == sizeof(g->v) / sizeof(g->v[0])) {
+        g->overflow = true;
+        return;
+    }
+    g->v[g->len].mask = mask;
+    g->v[g->len].from = from;
+    g->v[g->len].to = to;
+    g->len++;
+}
+
+static int mask_at(const grant_set *g, int64_t t)
+{
+    int m = 0;
+    for (size_t i = 0; i < g->len; i++)
+        if (g->v[i].from <= t && t < g->v[i].to)
+            m |= g->v[i].mask;
+    return m;
+}
+
+/* Whether after allows, at some time, a category before did not: checked at every
+ * start of an after row and every end of a before row inside it. */
+static bool widens(const grant_set *before, const grant_set *after)
+{
+    if (after->overflow || before->overflow)
+        return after->len > 0;
+    for (size_t i = 0; i < after->len; i++) {
+        int64_t from = after->v[i].from, to = after->v[i].to;
+        if (after->v[i].mask & ~mask_at(before, from))
+            return true;
+        for (size_t k = 0; k < before->len; k++) {
+            int64_t p = before->v[k].to;
+            if (p > from && p < to && (after->v[i].mask & ~mask_at(before, p)))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The writes that are the relationship itself may widen the writer's grants. */
+static bool may_widen(const sv_access *a, const char *type, const json_t *resource, bool creating)
+{
+    if (!a || a->kind != SV_POLICY_PRACTITIONER)
+        return true;
+    if (creating && strcmp(type, "Patient") == 0)
+        return true;
+    return own_admission(a, type, resource);
+}
+
+sv_err sv_policy_after_write(sv_db *db, const sv_access *a, const char *type, const char *id,
+                             const json_t *resource, bool creating,
                              const sv_policy_patients *before, sv_buf *reterr)
 {
     if (!sv_policy_type_grants(type))
         return SV_OK;
+    bool guard = !may_widen(a, type, resource, creating);
     sv_policy_patients all = {0};
     for (size_t i = 0; before && i < before->len; i++)
         sv_policy_patients_add(&all, before->ids[i]);
     sv_err e = sv_policy_patients_of(db, type, id, &all, reterr);
-    for (size_t i = 0; !e && i < all.len; i++)
-        e = sv_policy_derive(db, all.ids[i], reterr);
+    for (size_t i = 0; !e && i < all.len; i++) {
+        grant_set was = {0}, now = {0};
+        if (guard)
+            e = sv_access_grants_of(db, all.ids[i], a->holder1, a->holder2, keep_grant, &was,
+                                    reterr);
+        if (!e)
+            e = sv_policy_derive(db, all.ids[i], reterr);
+        if (!e && guard)
+            e = sv_access_grants_of(db, all.ids[i], a->holder1, a->holder2, keep_grant, &now,
+                                    reterr);
+        if (!e && guard && widens(&was, &now))
+            e = refuse(reterr, "this write would widen your own organisation's access to the"
+                               " citizen; it must come from the citizen or another party");
+    }
     sv_policy_patients_clear(&all);
     return e;
 }

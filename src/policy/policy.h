@@ -117,8 +117,16 @@ sv_err sv_policy_patients_of(sv_db *db, const char *type, const char *id, sv_pol
 
 /* Derives the grants of patient again (inside the caller's write transaction). */
 sv_err sv_policy_derive(sv_db *db, const char *patient, sv_buf *reterr);
-/* Derives the grants of every patient in list and of every patient whose
- * compartment now holds type/id. */
-sv_err sv_policy_after_write(sv_db *db, const char *type, const char *id,
+/*
+ * Derives the grants of every patient in list and of every patient whose
+ * compartment now holds type/id.  When a (may be NULL) is a practitioner, a write
+ * that would widen the grants of their own organisation or of themselves is
+ * refused with SV_ERR_FORBIDDEN (the caller rolls back): nobody gives themselves
+ * access - except by the writes that are the relationship (sv_policy_check_write):
+ * registering a Patient, an admission at one's own organisation.  resource: the
+ * new content (NULL for a delete); creating: it had no current version.
+ */
+sv_err sv_policy_after_write(sv_db *db, const sv_access *a, const char *type, const char *id,
+                             const json_t *resource, bool creating,
                              const sv_policy_patients *before, sv_buf *reterr);
 #endif

@@ -13,6 +13,8 @@ static const char SQL_COMPARTMENTS[] =
 static const char SQL_ALLOWS[] =
     "SELECT 1 FROM access_grant WHERE patient = ? AND holder IN (?, ?) AND t_from <= ?"
     " AND t_to > ? AND (mask & ? & ?) != 0 LIMIT 1";
+static const char SQL_GRANTS_OF[] =
+    "SELECT mask, t_from, t_to FROM access_grant WHERE patient = ? AND holder IN (?, ?)";
 static const char SQL_DELETE_DERIVED[] =
     "DELETE FROM access_grant WHERE patient = ? AND derived = 1";
 static const char SQL_INSERT[] =
@@ -23,7 +25,7 @@ static const char SQL_SCAN[] = "SELECT r.rid, r.type, r.id, v.json FROM resource
                                " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
                                " WHERE r.rid > ? AND r.deleted = 0 ORDER BY r.rid LIMIT ?";
 static const char SQL_BUILT[] = "SELECT built FROM access_state WHERE one = 1";
-static const char SQL_SET_BUILT[] = "UPDATE access_state SET built = 1 WHERE one = 1";
+static const char SQL_SET_BUILT[] = "UPDATE access_state SET built = ? WHERE one = 1";
 
 void sv_access_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int)
 {
@@ -166,6 +168,28 @@ sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_
     return e;
 }
 
+sv_err sv_access_grants_of(sv_db *db, const char *patient, const char *holder1, const char *holder2,
+                           sv_access_grant_fn fn, void *ctx, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_GRANTS_OF, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, holder1);
+    sv_stmt_bind_text(st, 3, holder2 ? holder2 : holder1);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        fn(ctx, (int)sv_stmt_column_int64(st, 0), sv_stmt_column_int64(st, 1),
+           sv_stmt_column_int64(st, 2));
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
 sv_err sv_access_grant_add(sv_db *db, const char *patient, const sv_access_grant *grant,
                            const char *reason, sv_buf *reterr)
 {
@@ -234,11 +258,12 @@ sv_err sv_access_built(sv_db *db, bool *ret_built, sv_buf *reterr)
     return e;
 }
 
-sv_err sv_access_set_built(sv_db *db, sv_buf *reterr)
+sv_err sv_access_set_built(sv_db *db, bool built, sv_buf *reterr)
 {
     sv_stmt *st = NULL;
     sv_err e = sv_db_stmt(db, SQL_SET_BUILT, &st, reterr);
     if (e)
         return e;
+    sv_stmt_bind_int64(st, 1, built);
     return sv_stmt_run(st, reterr);
 }

@@ -88,6 +88,11 @@ typedef struct sv_access_grant {
  * grants stay).  Inside the caller's write transaction. */
 sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_grant *grants,
                                 size_t n, sv_buf *reterr);
+/* Calls fn for each grant of patient held by holder1 or holder2 (any time). */
+typedef void (*sv_access_grant_fn)(void *ctx, int mask, int64_t from, int64_t to);
+sv_err sv_access_grants_of(sv_db *db, const char *patient, const char *holder1, const char *holder2,
+                           sv_access_grant_fn fn, void *ctx, sv_buf *reterr);
+
 /* Adds a break-the-glass grant with its reason.  Inside a write transaction. */
 sv_err sv_access_grant_add(sv_db *db, const char *patient, const sv_access_grant *grant,
                            const char *reason, sv_buf *reterr);
@@ -106,6 +111,6 @@ sv_err sv_access_scan(sv_db *db, int64_t after_rid, int64_t limit, sv_access_sca
 
 /* access_state.built: whether the grants of older data have been derived. */
 sv_err sv_access_built(sv_db *db, bool *ret_built, sv_buf *reterr);
-sv_err sv_access_set_built(sv_db *db, sv_buf *reterr);
+sv_err sv_access_set_built(sv_db *db, bool built, sv_buf *reterr);
 
 #endif

@@ -52,6 +52,12 @@ static const char SQL_ADD_COMPOSITE[] =
     "INSERT INTO idx_composite (rid, type, param, system1, value1, system2, value2, number2,"
     " low2, high2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+static const char SQL_COUNT_CURRENT[] = "SELECT COUNT(*) FROM resource WHERE deleted = 0";
+static const char SQL_CURRENT_PAGE[] =
+    "SELECT r.rid, r.type, r.id, r.version, r.last_updated, v.json, v.seq, v.method"
+    " FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE r.rid > ? AND r.deleted = 0 ORDER BY r.rid LIMIT ?";
+
 /* History: the four shapes (all / type / instance) x (count / page). */
 static const char SQL_HIST_ALL[] =
     "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
@@ -172,6 +178,7 @@ static sv_err fetch_version(sv_db *db, const char *sql, const char *type, const 
     s.version = sv_stmt_column_int64(st, 1);
     s.last_updated = sv_stmt_column_int64(st, 2);
     s.deleted = sv_stmt_column_int64(st, 3) != 0;
+    s.rid = sv_stmt_column_int64(st, 0);
     if (with_json) {
         s.json = dup_column(st, 4, &s.json_len);
         s.seq = sv_stmt_column_int64(st, 5);
@@ -285,6 +292,27 @@ static sv_err add_row(sv_db *db, int64_t rid, const char *type, const sv_index_r
     return sv_stmt_run(st, reterr);
 }
 
+/* The index rows of rid become rows (NULL: none); with clear, the old ones go first. */
+static sv_err set_rows(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                       bool clear, sv_buf *reterr)
+{
+    sv_err e = SV_OK;
+    if (clear) {
+        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
+                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
+                                          SQL_DEL_URI,    SQL_DEL_COMPOSITE};
+        for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && !e; i++)
+            e = run_rid(db, del[i], rid, reterr);
+    }
+    if (!e && rows) {
+        sv_buf scratch = SV_BUF_INIT;
+        for (size_t i = 0; i < rows->len && !e; i++)
+            e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
+        sv_buf_release(&scratch);
+    }
+    return e;
+}
+
 sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t version,
                       int64_t last_updated, const char *method, const char *json, size_t json_len,
                       const sv_index_rows *rows, sv_buf *reterr)
@@ -331,25 +359,66 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     if (e)
         return e;
 
-    if (version > 1) {
-        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
-                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
-                                          SQL_DEL_URI,    SQL_DEL_COMPOSITE};
-        for (size_t i = 0; i < sizeof(del) / sizeof(del[0]); i++) {
-            e = run_rid(db, del[i], rid, reterr);
-            if (e)
-                return e;
-        }
+    /* A first version has no rows to remove yet. */
+    return set_rows(db, rid, type, deleted ? NULL : rows, version > 1, reterr);
+}
+
+sv_err sv_store_replace_rows(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                             sv_buf *reterr)
+{
+    if (!sv_db_in_tx(db)) {
+        if (reterr)
+            sv_buf_adds(reterr, "sv_store_replace_rows needs a write transaction");
+        return SV_ERR_INTERNAL;
     }
-    if (!deleted && rows) {
-        sv_buf scratch = SV_BUF_INIT;
-        for (size_t i = 0; i < rows->len && !e; i++)
-            e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
-        sv_buf_release(&scratch);
-        if (e)
-            return e;
+    return set_rows(db, rid, type, rows, true, reterr);
+}
+
+sv_err sv_store_count_current(sv_db *db, int64_t *ret_count, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_COUNT_CURRENT, &st, reterr);
+    if (e)
+        return e;
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (!e)
+        *ret_count = row ? sv_stmt_column_int64(st, 0) : 0;
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_store_current_page(sv_db *db, int64_t after_rid, int64_t limit, sv_store_visit visit,
+                             void *ctx, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_CURRENT_PAGE, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, after_rid);
+    sv_stmt_bind_int64(st, 2, limit);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        sv_stored s;
+        memset(&s, 0, sizeof(s));
+        size_t n;
+        s.rid = sv_stmt_column_int64(st, 0);
+        copy_name(s.type, sizeof(s.type), sv_stmt_column_text(st, 1, &n));
+        copy_name(s.id, sizeof(s.id), sv_stmt_column_text(st, 2, &n));
+        s.version = sv_stmt_column_int64(st, 3);
+        s.last_updated = sv_stmt_column_int64(st, 4);
+        s.json = sv_stmt_column_is_null(st, 5) ? NULL : (char *)sv_stmt_column_text(st, 5, &n);
+        s.json_len = s.json ? n : 0;
+        s.seq = sv_stmt_column_int64(st, 6);
+        copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 7, &n));
+        if (!visit(ctx, &s))
+            break;
     }
-    return SV_OK;
+    sv_stmt_reset(st);
+    return e;
 }
 
 sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit visit, void *ctx,

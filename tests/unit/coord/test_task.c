@@ -113,7 +113,7 @@ static char *deadline_for(fixture *f, const char *authored, int amount, const ch
     /* a new resource each time: the rule applies when the end is absent */
     sv_rest_result res;
     sv_rest_result_init(&res);
-    sv_rest_delete(&f->rest, "Task", "d1", &res);
+    sv_rest_delete(&f->rest, "Task", "d1", NULL, &res);
     sv_rest_result_clear(&res);
     sv_rest_result_init(&res);
     *ret_e = put(f, text, &res);

@@ -116,7 +116,7 @@ static void del(sv_rest *r, const char *type, const char *id)
 {
     sv_rest_result res;
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(r, type, id, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(r, type, id, NULL, &res), SV_OK);
     sv_rest_result_clear(&res);
 }
 
