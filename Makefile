@@ -58,7 +58,7 @@ fuzz: deps
 	@tools/fuzz.sh build-fuzz $(SECONDS)
 
 bench: deps
-	@bench/run.sh
+	@bench/run.sh $(RESOURCES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
