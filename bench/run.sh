@@ -418,6 +418,10 @@ read -r rss_after hwm_after < <(server_memory)
 threads_used=$(sed -n 's/.*event=listening .*threads=\([0-9]*\).*/\1/p' "$server_log" | head -n 1)
 stop_server
 stop_after_load_ms=$stop_ms
+write_tx="?" durable_commits="?"
+read -r write_tx durable_commits < <(sed -n \
+    's/.*event=stopped write_transactions=\([0-9]*\) durable_commits=\([0-9]*\).*/\1 \2/p' \
+    "$work/server.log") || true
 db_mib=$(du -cm "$db"* | awk 'END {print $1}')
 
 start_server "$work/server-restart.log"
@@ -566,6 +570,8 @@ summary=$(
         "memory at start" "VmRSS $rss_start MiB" \
         "memory after the run" "VmRSS $rss_after MiB, peak (VmHWM) $hwm_after MiB" \
         "memory, dataset open, after worklist" "VmRSS $rss_dataset MiB, peak (VmHWM) $hwm_dataset MiB" \
+        "group commit" "$write_tx write transactions in $durable_commits durable commits" \
+        "" "(creates, updates, transactions, read-audit flushes)" \
         "database after the run" "$db_mib MiB (main file, WAL and shm)" \
         "dataset database" "$dataset_mib MiB, imported in $import_s s"
 )
