@@ -6,8 +6,9 @@
  * and SQLite lets only one writer in at a time, so N concurrent writers paid N
  * fsyncs one after another.  Here each file has a gate with one writer
  * connection.  A write transaction waits for its turn on the writer, runs there
- * inside SAVEPOINT sv_tx (so its reads see its own writes and those of the
- * transactions before it), and at its end:
+ * (so its reads see its own writes and those of the transactions before it) -
+ * inside SAVEPOINT sv_tx, unless it is the first of its group, for which the
+ * outer transaction suffices - and at its end:
  *
  *  - if others are waiting for their turn, it releases its savepoint into the
  *    open outer transaction (the group), hands the writer on and sleeps until
@@ -243,12 +244,17 @@ sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr)
         e = sv__sqlite_connect(g->path, &opt, true, &g->writer, reterr);
     }
     pthread_mutex_unlock(&g->mutex);
-    if (!e && !g->open) {
+    /* The first of a group needs no savepoint: nothing before it could be lost
+     * with a rollback of the whole.  It matters for big transactions: an open
+     * savepoint makes SQLite keep every page it changes in a sub-journal (an
+     * import batch of 1,000 resources ran 8 times slower inside one). */
+    db->first = !e && !g->open;
+    if (db->first) {
         e = sv__sqlite_run(g->writer->handle, "BEGIN IMMEDIATE", reterr);
         g->open = !e;
-    }
-    if (!e)
+    } else if (!e) {
         e = sv__sqlite_run(g->writer->handle, "SAVEPOINT sv_tx", reterr);
+    }
     if (e) {
         if (g->writer)
             turn_end(g, false);
@@ -270,7 +276,7 @@ sv_err sv__group_commit(sqlite_db *db, sv_buf *reterr)
     sqlite3 *w = g->writer->handle;
     detach(db);
     reset_busy_statements(w);
-    sv_err e = sv__sqlite_run(w, "RELEASE sv_tx", reterr);
+    sv_err e = db->first ? SV_OK : sv__sqlite_run(w, "RELEASE sv_tx", reterr);
     if (e) {
         if (!sqlite3_get_autocommit(w)) {
             sv__sqlite_run(w, "ROLLBACK TO sv_tx", NULL);
@@ -291,7 +297,12 @@ void sv__group_rollback(sqlite_db *db)
     sqlite3 *w = g->writer->handle;
     detach(db);
     reset_busy_statements(w);
-    if (!sqlite3_get_autocommit(w)) {
+    if (sqlite3_get_autocommit(w)) {
+        /* SQLite already rolled the outer transaction back */
+    } else if (db->first) {
+        sv__sqlite_run(w, "ROLLBACK", NULL); /* nobody else is in the group yet */
+        g->open = false;
+    } else {
         sv__sqlite_run(w, "ROLLBACK TO sv_tx", NULL);
         sv__sqlite_run(w, "RELEASE sv_tx", NULL);
     }

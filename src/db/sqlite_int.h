@@ -17,6 +17,7 @@ typedef struct sqlite_db {
     sqlite3 *handle;
     sv__write_gate *gate; /* NULL: in-memory database, or the gate's own writer */
     bool grouped;         /* the open write transaction runs on the gate's writer */
+    bool first;           /* ... as the first of its group: the outer transaction, no savepoint */
     int busy_timeout_ms;
 } sqlite_db;
 

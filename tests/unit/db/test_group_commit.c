@@ -218,6 +218,36 @@ static void test_failing_transaction_leaves_its_group_alone(void **state)
     assert_int_equal(tmpdb_int(f->observer, SQL_ROWS), WRITERS + 1 - 2 + 1);
 }
 
+/* The first of a group runs without a savepoint: its rollback must not touch the
+ * transactions queued behind it. */
+static void test_first_of_group_rolls_back(void **state)
+{
+    fixture *f = *state;
+    sv_db_write_stats before, now;
+    sv_db_write_stats_get(f->first, &before);
+    assert_int_equal(sv_db_begin(f->first, SV_TX_WRITE, NULL), SV_OK);
+    assert_int_equal(insert(f->first, 0), SV_OK);
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_create(&f->writers[i].thread, NULL, run_writer, &f->writers[i]),
+                         0);
+    do {
+        sched_yield();
+        sv_db_write_stats_get(f->first, &now);
+    } while (now.waiting < WRITERS);
+    sv_db_rollback(f->first);
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_join(f->writers[i].thread, NULL), 0);
+    sv_db_write_stats_get(f->first, &now);
+    assert_int_equal(now.transactions - before.transactions, WRITERS);
+    assert_int_equal(now.commits - before.commits, 1);
+    for (int i = 0; i < WRITERS; i++) {
+        assert_int_equal(f->writers[i].commit, SV_OK);
+        assert_int_equal(f->writers[i].saw_first, 0); /* rolled back before they ran */
+        assert_int_equal(count_of(f->observer, SQL_OWN_SEEN, f->writers[i].k), 1);
+    }
+    assert_int_equal(tmpdb_int(f->observer, SQL_ROWS), WRITERS);
+}
+
 static void test_alone_commits_at_once(void **state)
 {
     fixture *f = *state;
@@ -258,6 +288,7 @@ int main(void)
     static const struct CMUnitTest tests[] = {
         T(test_concurrent_transactions_share_commits),
         T(test_failing_transaction_leaves_its_group_alone),
+        T(test_first_of_group_rolls_back),
         T(test_alone_commits_at_once),
         cmocka_unit_test(test_memory_database_has_no_group),
     };
