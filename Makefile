@@ -58,6 +58,7 @@ fuzz: deps
 	@tools/fuzz.sh build-fuzz $(SECONDS)
 
 bench: deps
+	@tools/install-deps.sh bench
 	@bench/run.sh $(RESOURCES)
 
 clean:
