@@ -58,7 +58,8 @@ fuzz: deps
 	@tools/fuzz.sh build-fuzz $(SECONDS)
 
 bench: deps
-	@bench/run.sh
+	@tools/install-deps.sh bench
+	@bench/run.sh $(RESOURCES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

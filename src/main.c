@@ -357,8 +357,11 @@ static int cmd_serve(settings *s)
     sigwait(&stop, &sig);
     sv_log(SV_LOG_INFO, "event=stopping signal=%d", sig);
     sv_http_server_stop(srv);
+    int64_t transactions = 0, commits = 0;
+    sv_api_write_counts(api, &transactions, &commits);
     sv_api_free(api);
-    sv_log(SV_LOG_INFO, "event=stopped");
+    sv_log(SV_LOG_INFO, "event=stopped write_transactions=%lld durable_commits=%lld",
+           (long long)transactions, (long long)commits);
     sv_buf_release(&err);
     return 0;
 }

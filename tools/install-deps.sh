@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs the Debian and npm packages samverka needs, if missing.
+# With the argument "bench" also what `make bench` needs.
 # As root it runs apt-get; otherwise it says what is missing and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +10,11 @@ debian_packages=(
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
     sqlite3 curl
 )
+# `tools/install-deps.sh bench` (make bench): the load generator, and nginx as the
+# HTTP ceiling the figures are compared with (bench/run.sh runs its own instance).
+if [ "${1:-}" = bench ]; then
+    debian_packages+=(wrk nginx)
+fi
 
 missing=()
 for p in "${debian_packages[@]}"; do

@@ -109,6 +109,17 @@ void sv_api_free(sv_api *api)
     free(api);
 }
 
+void sv_api_write_counts(sv_api *api, int64_t *ret_transactions, int64_t *ret_commits)
+{
+    sv_db_write_stats stats = {0};
+    pthread_mutex_lock(&api->lock);
+    if (api->conns)
+        sv_db_write_stats_get(api->conns->db, &stats);
+    pthread_mutex_unlock(&api->lock);
+    *ret_transactions = stats.transactions;
+    *ret_commits = stats.commits;
+}
+
 sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
 {
     sv_db *db = pthread_getspecific(api->key);

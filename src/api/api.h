@@ -36,6 +36,9 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr);
  * with --listen on port 0 the port is known only once the server listens. */
 void sv_api_set_base_url(sv_api *api, const char *base_url);
 void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL */
+/* Write transactions committed and the durable commits that carried them (group
+ * commit, db.h) since the database was opened in this process; 0 0 when unknown. */
+void sv_api_write_counts(sv_api *api, int64_t *ret_transactions, int64_t *ret_commits);
 /* The http/ handler: ctx is the sv_api. */
 void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res);
 

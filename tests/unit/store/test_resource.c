@@ -656,10 +656,12 @@ static void test_failed_write_leaves_state_before(void **state)
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
         int cold = run_with_faults(&scenarios[i], true);
         int warm = run_with_faults(&scenarios[i], false);
-        /* begin, the resource row, the version row, commit at the least; a cold
-         * connection also prepares each statement, so it has more calls to fail */
+        /* begin, the resource row, the version row, commit at the least.  Both
+         * also prepare each statement once: a write transaction runs on the file's
+         * shared writer (group commit), whose statement cache outlives a cold
+         * connection, so cold has no more calls to fail than warm. */
         assert_true(warm >= 4);
-        assert_true(cold > warm);
+        assert_true(cold >= warm);
         if (scenarios[i].with_rows)
             assert_true(warm >= 4 + 8);
     }
