@@ -197,3 +197,75 @@ invalid("not_fhir.json", variant(15, lambda b: b["entry"][2]["resource"].__setit
 with open(os.path.join(HERE, "invalid", "expect.json"), "w") as f:
     json.dump(expect, f, indent=1)
     f.write("\n")
+
+# FHIR XML twins of two messages (vendors send XML too): the test converts them
+# and expects exactly the JSON of the same message.
+from xml.sax.saxutils import quoteattr
+
+def xml_value(v):
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    return str(v)
+
+def xml_elements(name, value, under, out, indent):
+    pad = " " * indent
+    values = value if isinstance(value, list) else [value]
+    unders = under if isinstance(under, list) else [under] * len(values)
+    for v, u in zip(values, unders):
+        if isinstance(v, dict) and "resourceType" in v:
+            out.append("%s<%s>" % (pad, name))
+            xml_resource(v, out, indent + 1)
+            out.append("%s</%s>" % (pad, name))
+        elif isinstance(v, dict):
+            attrs = ""
+            body = dict(v)
+            for a in ("id", "url"):
+                if a in body and isinstance(body[a], str):
+                    attrs += " %s=%s" % (a, quoteattr(body.pop(a)))
+            out.append("%s<%s%s>" % (pad, name, attrs))
+            xml_members(body, out, indent + 1)
+            out.append("%s</%s>" % (pad, name))
+        else:
+            attrs = "" if v is None else " value=%s" % quoteattr(xml_value(v))
+            if u and "id" in u:
+                attrs = " id=%s" % quoteattr(u["id"]) + attrs
+            if u and "extension" in u:
+                out.append("%s<%s%s>" % (pad, name, attrs))
+                xml_elements("extension", u["extension"], None, out, indent + 1)
+                out.append("%s</%s>" % (pad, name))
+            else:
+                out.append("%s<%s%s/>" % (pad, name, attrs))
+
+def xml_members(obj, out, indent):
+    for k, v in obj.items():
+        if k.startswith("_") or k == "resourceType":
+            continue
+        if k == "div":
+            out.append(" " * indent + v)
+            continue
+        xml_elements(k, v, obj.get("_" + k), out, indent)
+
+def xml_resource(r, out, indent, top=False):
+    pad = " " * indent
+    out.append('%s<%s%s>' % (pad, r["resourceType"], ' xmlns="http://hl7.org/fhir"' if top else ""))
+    xml_members(r, out, indent + 1)
+    out.append("%s</%s>" % (pad, r["resourceType"]))
+
+for src, dst in (("a1_stin.json", "a1_stin.xml"), ("t1_cc_new.json", "t1_cc_new.xml")):
+    with open(os.path.join(HERE, src)) as f:
+        bundle = json.load(f)
+    # one primitive with an extension and an id, to exercise the _name rules
+    pat = bundle["entry"][1]["resource"]
+    pat["name"][0]["given"] = ["Test", "Anna"]
+    pat["name"][0]["_given"] = [None, {"id": "g2", "extension": [{"url": "http://example.org/nickname", "valueBoolean": True}]}]
+    focus = bundle["entry"][2]["resource"]
+    focus["text"] = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml"><p>Besked &amp; <b>plan</b></p></div>'}
+    with open(os.path.join(HERE, src.replace(".json", "_xml_twin.json")), "w") as f:
+        json.dump(bundle, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>']
+    xml_resource(bundle, lines, 0, top=True)
+    with open(os.path.join(HERE, dst), "w") as f:
+        f.write("\n".join(lines) + "\n")
