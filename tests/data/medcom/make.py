@@ -5,7 +5,7 @@ MedCom HospitalNotification, CareCommunication and Acknowledgement IGs and the
 shared vectors alone.  Run it after changing it; its output is committed.
 
 Stay A (CPR 0101401234, born 1940-01-01, female): STIN, STOR, SLOR, RE_STIN,
-SLHJ, AN_SLHJ.  Stay B (CPR 1503551235, male): STIN, MORS, AN_MORS.  Stay C:
+SLHJ, AN_SLHJ.  Stay B (CPR 1503551235, male): STIN, STOR, MORS, AN_MORS.  Stay C:
 STAA, AN_STAA.  Thread T: a new CareCommunication with a PDF attachment and
 its reply.  invalid/: messages that must get a fatal-error acknowledgement,
 each with the expression the OperationOutcome must name (expect.json)."""
@@ -106,12 +106,17 @@ write("a6_an_slhj.json", an_slhj)
 B = patient("pb", "1503551235", "Berg", "1955-03-15", "male")
 stin_b, h_b1 = hn(1, "B", B, "admit-inpatient", "in-progress", "IMP", {"start": start}, start)
 write("b1_stin.json", stin_b)
+leave_b = {"start": "2026-01-07T10:00:00+01:00"}
+stor_b, h_b2 = hn(2, "B", B, "start-leave-inpatient", "onleave", "IMP", {"start": start}, "2026-01-07T10:00:00+01:00", h_b1, leave=leave_b)
+write("b2_stor.json", stor_b)
 dead = "2026-01-08T04:15:00+01:00"
 B_dead = patient("pb", "1503551235", "Berg", "1955-03-15", "male", deceased=dead)
-mors, h_mors = hn(2, "B", B_dead, "deceased-inpatient", "finished", "IMP", {"start": start, "end": dead}, "2026-01-08T05:00:00+01:00", h_b1)
-write("b2_mors.json", mors)
-an_mors, _ = hn(3, "B", B, "cancel-deceased-inpatient", "in-progress", "IMP", {"start": start}, "2026-01-08T06:00:00+01:00", h_mors, role="removal")
-write("b3_an_mors.json", an_mors)
+mors, h_mors = hn(3, "B", B_dead, "deceased-inpatient", "finished", "IMP", {"start": start, "end": dead}, "2026-01-08T05:00:00+01:00", h_b2)
+write("b3_mors.json", mors)
+# The cancellation states in-progress; the state before the death was leave, and
+# that is what a cancellation restores when the cancelled message reached us.
+an_mors, _ = hn(4, "B", B, "cancel-deceased-inpatient", "in-progress", "IMP", {"start": start}, "2026-01-08T06:00:00+01:00", h_mors, role="removal")
+write("b4_an_mors.json", an_mors)
 
 C = patient("pc", "2012851236", "Christensen", "1985-12-20", "female")
 staa, h_staa = hn(1, "C", C, "admit-emergency", "in-progress", "EMER", {"start": start}, start)
