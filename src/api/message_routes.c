@@ -98,11 +98,11 @@ typedef struct outbox_out {
 static bool outbox_item(void *ctx, const sv_medcom_outbox_item *it)
 {
     outbox_out *o = ctx;
-    json_t *j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "seq", (json_int_t)it->seq,
-                          "messageId", it->message_id ? it->message_id : "", "kind",
-                          it->kind ? it->kind : "", "state", it->state ? it->state : "",
-                          "attempts", (json_int_t)it->attempts, "created",
-                          (json_int_t)it->created, "nextAttempt", (json_int_t)it->next_attempt);
+    json_t *j =
+        json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I}", "seq", (json_int_t)it->seq, "messageId",
+                  it->message_id ? it->message_id : "", "kind", it->kind ? it->kind : "", "state",
+                  it->state ? it->state : "", "attempts", (json_int_t)it->attempts, "created",
+                  (json_int_t)it->created, "nextAttempt", (json_int_t)it->next_attempt);
     if (it->ack_code)
         json_object_set_new(j, "ackCode", json_string(it->ack_code));
     if (it->last_error)

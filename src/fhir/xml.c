@@ -142,8 +142,8 @@ static bool blank(const char *s)
 }
 
 static json_t *resource(xctx *c, xmlNode *node);
-static void complex(xctx *c, xmlNode *node, const sv_model_element *kids, size_t nkids,
-                    json_t *obj, bool primitive_under);
+static void complex(xctx *c, xmlNode *node, const sv_model_element *kids, size_t nkids, json_t *obj,
+                    bool primitive_under);
 
 /* Adds value under key: appended when the element repeats, else set once. */
 static void put(xctx *c, json_t *obj, const char *key, json_t *value, bool array)
@@ -225,7 +225,8 @@ static void element(xctx *c, xmlNode *child, const sv_model_element *kids, size_
             if (under)
                 put(c, obj, ukey, under, false);
         }
-    } else if (t->kind == SV_MODEL_KIND_RESOURCE || strcmp(sv_model_type_name(t), "Resource") == 0) {
+    } else if (t->kind == SV_MODEL_KIND_RESOURCE ||
+               strcmp(sv_model_type_name(t), "Resource") == 0) {
         xmlNode *inner = NULL;
         for (xmlNode *k = child->children; k; k = k->next)
             if (k->type == XML_ELEMENT_NODE) {
@@ -275,8 +276,8 @@ static void drop_null_arrays(json_t *obj)
 
 /* Attributes and child elements of node into obj.  primitive_under: node is a
  * primitive, so only id, extension and the value attribute are allowed. */
-static void complex(xctx *c, xmlNode *node, const sv_model_element *kids, size_t nkids,
-                    json_t *obj, bool primitive_under)
+static void complex(xctx *c, xmlNode *node, const sv_model_element *kids, size_t nkids, json_t *obj,
+                    bool primitive_under)
 {
     for (xmlAttr *a = node->properties; a; a = a->next) {
         const char *an = (const char *)a->name;

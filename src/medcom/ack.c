@@ -16,10 +16,10 @@
 #define ACK_PROFILE                                                                                \
     "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/medcom-messaging-acknowledgement"
 #define ACK_HEADER_PROFILE                                                                         \
-    "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"                                \
+    "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"                                 \
     "medcom-messaging-acknowledgementHeader"
 #define ACK_OUTCOME_PROFILE                                                                        \
-    "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"                                \
+    "http://medcomfhir.dk/ig/acknowledgement/StructureDefinition/"                                 \
     "medcom-acknowledgement-operationoutcome"
 #define PROVENANCE_PROFILE                                                                         \
     "http://medcomfhir.dk/ig/messaging/StructureDefinition/medcom-messaging-provenance"
@@ -135,21 +135,20 @@ json_t *sv__medcom_ack_build(const sv__medcom_msg *msg, const char *code, const 
     json_t *entries = json_array();
     json_array_append_new(entries, entry("MessageHeader", header_id, header));
     if (strcmp(code, "ok") != 0)
-        json_array_append_new(entries, entry("OperationOutcome", outcome_id,
-                                             outcome(outcome_id, code, issues)));
+        json_array_append_new(
+            entries, entry("OperationOutcome", outcome_id, outcome(outcome_id, code, issues)));
     if (msg->provenance) {
         const char *pid = json_string_value(json_object_get(msg->provenance, "id"));
-        json_array_append_new(entries, entry("Provenance", pid ? pid : "unknown",
-                                             json_deep_copy(msg->provenance)));
+        json_array_append_new(
+            entries, entry("Provenance", pid ? pid : "unknown", json_deep_copy(msg->provenance)));
     }
     json_t *who = us ? ref("Organization", us) : json_pack("{s:s}", "display", "samverka");
     json_t *prov = json_pack(
         "{s:s, s:s, s:o, s:[o], s:s, s:s, s:{s:[{s:s, s:s}]}, s:[{s:o}], s:[{s:s, s:o}]}",
         "resourceType", "Provenance", "id", prov_id, "meta", profile(PROVENANCE_PROFILE), "target",
         ref("MessageHeader", header_id), "occurredDateTime", now, "recorded", now, "activity",
-        "coding", "system", SV__MEDCOM_ACTIVITY_SYSTEM, "code", "acknowledgement", "agent", "who", who,
-        "entity", "role", "revision", "what",
-        ref("MessageHeader", msg->message_id));
+        "coding", "system", SV__MEDCOM_ACTIVITY_SYSTEM, "code", "acknowledgement", "agent", "who",
+        who, "entity", "role", "revision", "what", ref("MessageHeader", msg->message_id));
     json_array_append_new(entries, entry("Provenance", prov_id, prov));
     if (us)
         json_array_append_new(entries, entry("Organization", us, org_copy(msg->receiver_org)));

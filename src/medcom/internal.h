@@ -15,14 +15,16 @@
 #include "fhir/rest.h"
 #include "medcom/medcom.h"
 
-#define SV__MEDCOM_EVENT_SYSTEM "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-eventCodes"
+#define SV__MEDCOM_EVENT_SYSTEM                                                                    \
+    "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-eventCodes"
 #define SV__MEDCOM_ACTIVITY_SYSTEM                                                                 \
     "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
 #define SV__MEDCOM_SOR_SYSTEM "urn:oid:1.2.208.176.1.1"
 #define SV__MEDCOM_DESTINATION_USE                                                                 \
-    "http://medcomfhir.dk/ig/messaging/StructureDefinition/medcom-messaging-destinationUseExtension"
+    "http://medcomfhir.dk/ig/messaging/StructureDefinition/"                                       \
+    "medcom-messaging-destinationUseExtension"
 #define SV__MEDCOM_LEAVE_EXTENSION                                                                 \
-    "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"                           \
+    "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"                            \
     "medcom-hospitalnotifiation-leave-period-extension"
 
 /* At most this many entries in one message: a limit on what a sender controls. */
@@ -55,7 +57,7 @@ typedef struct sv__medcom_msg {
     size_t focus_index;
     json_t *patient;
     size_t patient_index;
-    const char *cpr; /* Patient.identifier value with the CPR system */
+    const char *cpr;         /* Patient.identifier value with the CPR system */
     const char *response_to; /* acknowledgement: MessageHeader.response.identifier */
     const char *response_code;
 } sv__medcom_msg;

@@ -125,8 +125,8 @@ typedef struct sv_medcom_outbox_item {
 
 typedef bool (*sv_medcom_outbox_visit)(void *ctx, const sv_medcom_outbox_item *item);
 /* Visits the outbox in queue order; state NULL: all states. */
-sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visit visit,
-                             void *ctx, sv_buf *reterr);
+sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visit visit, void *ctx,
+                             sv_buf *reterr);
 /* Records a delivery attempt: ok moves the item to "sent"; a failure keeps it
  * pending with the next attempt after a doubling delay (1 min, 2, 4 ... capped
  * at 1 h), and fails it after SV_MEDCOM_MAX_ATTEMPTS. */

@@ -113,7 +113,8 @@ static sv_err find_provenance(sv__medcom_msg *msg, sv_outcome *out)
         json_t *targets = json_object_get(p, "target");
         bool mine = false;
         for (size_t t = 0; t < json_array_size(targets); t++) {
-            const char *ref = json_string_value(json_object_get(json_array_get(targets, t), "reference"));
+            const char *ref =
+                json_string_value(json_object_get(json_array_get(targets, t), "reference"));
             if (ref && strcmp(type_id_tail(ref), own) == 0)
                 mine = true;
         }
@@ -121,7 +122,8 @@ static sv_err find_provenance(sv__medcom_msg *msg, sv_outcome *out)
             continue;
         msg->provenance = p;
         msg->provenance_index = i;
-        json_t *coding = json_array_get(json_object_get(json_object_get(p, "activity"), "coding"), 0);
+        json_t *coding =
+            json_array_get(json_object_get(json_object_get(p, "activity"), "coding"), 0);
         const char *system = json_string_value(json_object_get(coding, "system"));
         msg->activity = json_string_value(json_object_get(coding, "code"));
         if (!msg->activity || !system || strcmp(system, SV__MEDCOM_ACTIVITY_SYSTEM) != 0)
@@ -220,8 +222,8 @@ static sv_err check_header(sv__medcom_msg *msg, sv_outcome *out)
         return refuse_at(out, "not-supported", 0, "eventCoding.code",
                          "this server accepts hospital-notification-message, "
                          "care-communication-message and acknowledgement-message");
-    sv_err e = need_ref(msg, 0, "sender", ref_of(h, "sender"), "Organization", &msg->sender_index,
-                        out);
+    sv_err e =
+        need_ref(msg, 0, "sender", ref_of(h, "sender"), "Organization", &msg->sender_index, out);
     if (e)
         return e;
     msg->sender_org = msg->entries[msg->sender_index].resource;

@@ -44,7 +44,8 @@ static const char *kind_of_event(const char *event)
 
 sv_err sv_medcom_outbox_add(sv_db *db, const json_t *bundle, sv_buf *reterr)
 {
-    json_t *header = json_object_get(json_array_get(json_object_get(bundle, "entry"), 0), "resource");
+    json_t *header =
+        json_object_get(json_array_get(json_object_get(bundle, "entry"), 0), "resource");
     const char *id = json_string_value(json_object_get(header, "id"));
     if (!id) {
         if (reterr)
@@ -88,8 +89,8 @@ sv_err sv_medcom_outbox_add(sv_db *db, const json_t *bundle, sv_buf *reterr)
     return e;
 }
 
-sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visit visit,
-                             void *ctx, sv_buf *reterr)
+sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visit visit, void *ctx,
+                             sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, state ? SQL_LIST_STATE : SQL_LIST_ALL, &st, reterr);

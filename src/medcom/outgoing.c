@@ -27,10 +27,9 @@ static json_t *load(sv_rest *r, const char *type, const char *id, sv_outcome *ou
         j = json_loads(rr.body.ptr, 0, NULL);
     else
         for (size_t i = 0; i < rr.outcome.len; i++)
-            sv_outcome_add(out, SV_SEV_ERROR, rr.outcome.issues[i].code,
-                           rr.outcome.issues[i].expression, "%s",
-                           rr.outcome.issues[i].diagnostics ? rr.outcome.issues[i].diagnostics
-                                                            : "");
+            sv_outcome_add(
+                out, SV_SEV_ERROR, rr.outcome.issues[i].code, rr.outcome.issues[i].expression, "%s",
+                rr.outcome.issues[i].diagnostics ? rr.outcome.issues[i].diagnostics : "");
     sv_rest_result_clear(&rr);
     if (j) {
         json_t *meta = json_object_get(j, "meta");
@@ -45,7 +44,8 @@ static json_t *load(sv_rest *r, const char *type, const char *id, sv_outcome *ou
 static void add_entry(json_t *entries, json_t *resource)
 {
     char url[140];
-    snprintf(url, sizeof(url), "%s/%s", json_string_value(json_object_get(resource, "resourceType")),
+    snprintf(url, sizeof(url), "%s/%s",
+             json_string_value(json_object_get(resource, "resourceType")),
              json_string_value(json_object_get(resource, "id")));
     json_array_append_new(entries, json_pack("{s:s, s:o}", "fullUrl", url, "resource", resource));
 }
@@ -64,7 +64,8 @@ static bool has_entry(const json_t *entries, const char *url)
 static void add_entry_once(json_t *entries, json_t *resource)
 {
     char url[140];
-    snprintf(url, sizeof(url), "%s/%s", json_string_value(json_object_get(resource, "resourceType")),
+    snprintf(url, sizeof(url), "%s/%s",
+             json_string_value(json_object_get(resource, "resourceType")),
              json_string_value(json_object_get(resource, "id")));
     if (has_entry(entries, url))
         json_decref(resource);
@@ -132,13 +133,13 @@ static json_t *message(const char *profile_base, const char *bundle_profile,
         "source", "endpoint", sender->endpoint, "focus", ref_to(focus));
     char target[100];
     snprintf(target, sizeof(target), "MessageHeader/%s", header_id);
-    json_t *prov = json_pack("{s:s, s:s, s:{s:[s]}, s:[{s:s}], s:s, s:s, s:{s:[{s:s, s:s}]}, "
-                             "s:[{s:o}]}",
-                             "resourceType", "Provenance", "id", prov_id, "meta", "profile",
-                             PROVENANCE_PROFILE, "target", "reference", target, "occurredDateTime",
-                             now, "recorded", now, "activity", "coding", "system",
-                             SV__MEDCOM_ACTIVITY_SYSTEM, "code", activity, "agent", "who",
-                             ref_to(from));
+    json_t *prov =
+        json_pack("{s:s, s:s, s:{s:[s]}, s:[{s:s}], s:s, s:s, s:{s:[{s:s, s:s}]}, "
+                  "s:[{s:o}]}",
+                  "resourceType", "Provenance", "id", prov_id, "meta", "profile",
+                  PROVENANCE_PROFILE, "target", "reference", target, "occurredDateTime", now,
+                  "recorded", now, "activity", "coding", "system", SV__MEDCOM_ACTIVITY_SYSTEM,
+                  "code", activity, "agent", "who", ref_to(from));
     json_t *all = json_array();
     add_entry(all, header);
     for (size_t i = 0; i < json_array_size(entries); i++)
@@ -157,13 +158,15 @@ static sv_err need(json_t *j, sv_outcome *out)
     if (j)
         return SV_OK;
     if (out->len == 0)
-        sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL, "a resource of the message is missing");
+        sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL,
+                       "a resource of the message is missing");
     return SV_ERR_NOT_FOUND;
 }
 
 static json_t *subject_patient(sv_rest *r, const json_t *focus, sv_outcome *out)
 {
-    const char *ref = json_string_value(json_object_get(json_object_get(focus, "subject"), "reference"));
+    const char *ref =
+        json_string_value(json_object_get(json_object_get(focus, "subject"), "reference"));
     if (!ref || strncmp(ref, "Patient/", 8) != 0) {
         sv_outcome_add(out, SV_SEV_ERROR, "required", "subject", "the subject must be a Patient");
         return NULL;
@@ -190,9 +193,10 @@ sv_err sv_medcom_build_hospital_notification(sv_rest *r, const char *encounter_i
     add_entry(entries, json_incref(patient));
     add_entry(entries, json_incref(enc));
     add_referenced_org(r, entries, json_object_get(enc, "serviceProvider"), out);
-    *ret_bundle = message(HN_PROFILE_BASE, "medcom-hospitalNotification-message",
-                          "medcom-hospitalNotification-messageHeader",
-                          "hospital-notification-message", activity, sender, receiver, enc, entries);
+    *ret_bundle =
+        message(HN_PROFILE_BASE, "medcom-hospitalNotification-message",
+                "medcom-hospitalNotification-messageHeader", "hospital-notification-message",
+                activity, sender, receiver, enc, entries);
     json_decref(entries);
     json_decref(enc);
     json_decref(patient);

@@ -37,7 +37,8 @@ static json_t *pick(const char *type, const json_t *src, const char *const *keys
 static const char *const patient_keys[] = {"identifier",      "active",           "name",
                                            "telecom",         "gender",           "birthDate",
                                            "deceasedBoolean", "deceasedDateTime", "address"};
-static const char *const org_keys[] = {"identifier", "active", "type", "name", "telecom", "address"};
+static const char *const org_keys[] = {"identifier", "active",  "type",
+                                       "name",       "telecom", "address"};
 
 sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, char ret_id[65],
                           int64_t *ret_before, sv_outcome *out)

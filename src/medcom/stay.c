@@ -135,8 +135,7 @@ static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t
     return j;
 }
 
-static sv_err write(sv_rest *r, const char *type, const char *id, json_t *resource,
-                    sv_outcome *out)
+static sv_err write(sv_rest *r, const char *type, const char *id, json_t *resource, sv_outcome *out)
 {
     sv_rest_result rr;
     sv_rest_result_init(&rr);
@@ -154,8 +153,7 @@ static bool same(const json_t *a, const json_t *b)
 }
 
 /* Sets (or, for a cancellation, restores) Patient.deceased[x]. */
-static sv_err set_deceased(sv_rest *r, const char *patient_id, const json_t *from,
-                           sv_outcome *out)
+static sv_err set_deceased(sv_rest *r, const char *patient_id, const json_t *from, sv_outcome *out)
 {
     sv_rest_result rr;
     sv_rest_result_init(&rr);
@@ -210,9 +208,9 @@ sv_err sv__medcom_apply_stay(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_l
     if (e)
         return e;
     const char *provider = NULL;
-    size_t pi = sv__medcom_resolve(
-        msg,
-        json_string_value(json_object_get(json_object_get(msg->focus, "serviceProvider"), "reference")));
+    size_t pi =
+        sv__medcom_resolve(msg, json_string_value(json_object_get(
+                                    json_object_get(msg->focus, "serviceProvider"), "reference")));
     if (pi != SIZE_MAX && strcmp(msg->entries[pi].type, "Organization") == 0) {
         e = sv__medcom_organization(r, msg->entries[pi].resource, provider_id, out);
         if (e)

@@ -133,8 +133,8 @@ sv_err sv__medcom_apply_thread(sv_rest *r, const sv__medcom_msg *msg, sv__medcom
     }
     if (!w.e && !json_object_get(comm, "recipient")) {
         if (!w.org_ids[msg->receiver_index][0])
-            w.e = sv__medcom_organization(r, msg->receiver_org, w.org_ids[msg->receiver_index],
-                                          out);
+            w.e =
+                sv__medcom_organization(r, msg->receiver_org, w.org_ids[msg->receiver_index], out);
         snprintf(ref, sizeof(ref), "Organization/%s", w.org_ids[msg->receiver_index]);
         json_object_set_new(comm, "recipient", json_pack("[{s:s}]", "reference", ref));
     }

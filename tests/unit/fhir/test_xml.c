@@ -101,10 +101,9 @@ static void test_refusals_name_the_element(void **state)
             "unknown element 'colour'");
     refused("<Patient" NS "><name><family value=\"A\"/><family value=\"B\"/></name></Patient>",
             "Patient.name[0].family", "does not repeat");
-    refused("<Patient" NS "><active value=\"yes\"/></Patient>", "Patient.active",
-            "not a boolean");
-    refused("<Patient" NS "><name><given>Anna</given></name></Patient>",
-            "Patient.name[0].given[0]", "text is not allowed");
+    refused("<Patient" NS "><active value=\"yes\"/></Patient>", "Patient.active", "not a boolean");
+    refused("<Patient" NS "><name><given>Anna</given></name></Patient>", "Patient.name[0].given[0]",
+            "text is not allowed");
     refused("<Patient" NS "><gender/></Patient>", "Patient.gender", "needs a value");
     refused("<Patient><active value=\"true\"/></Patient>", "Patient", "not a FHIR resource");
     refused("<Thing" NS "/>", "Thing", "not a FHIR resource");

@@ -145,7 +145,8 @@ static inline json_t *check_ack(const char *body, const char *message_id, const 
             continue;
         json_t *c = json_array_get(json_object_get(json_object_get(r, "activity"), "coding"), 0);
         json_t *ent = json_array_get(json_object_get(r, "entity"), 0);
-        const char *what = json_string_value(json_object_get(json_object_get(ent, "what"), "reference"));
+        const char *what =
+            json_string_value(json_object_get(json_object_get(ent, "what"), "reference"));
         if (strcmp(json_string_value(json_object_get(c, "code")), "acknowledgement") == 0 && what &&
             strcmp(what, revision) == 0)
             prov = true;

@@ -20,8 +20,7 @@
 static json_t *org(const char *id, const char *sor, const char *name)
 {
     return json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s}", "resourceType", "Organization", "id", id,
-                     "identifier", "system", "urn:oid:1.2.208.176.1.1", "value", sor, "name",
-                     name);
+                     "identifier", "system", "urn:oid:1.2.208.176.1.1", "value", sor, "name", name);
 }
 
 static const char SQL_OUTBOX_STATE[] = "SELECT state FROM medcom_outbox WHERE message_id = ?";
@@ -40,8 +39,10 @@ static void test_hospital_notification_round_trip_and_outbox(void **state)
 
     json_t *us = org("our-org", "265161000016000", "Testhospital");
     json_t *them = org("their-org", "953741000016009", "Testkommune");
-    sv_medcom_party from = {.organization = us, .endpoint = "https://sor2.sum.dsdn.dk/#id=265161000016000"};
-    sv_medcom_party to = {.organization = them, .endpoint = "https://sor2.sum.dsdn.dk/#id=953741000016009"};
+    sv_medcom_party from = {.organization = us,
+                            .endpoint = "https://sor2.sum.dsdn.dk/#id=265161000016000"};
+    sv_medcom_party to = {.organization = them,
+                          .endpoint = "https://sor2.sum.dsdn.dk/#id=953741000016009"};
     json_t *msg = NULL;
     sv_outcome o = SV_OUTCOME_INIT;
     assert_int_equal(sv_medcom_build_hospital_notification(&hospital->rest, enc_id,
@@ -58,8 +59,8 @@ static void test_hospital_notification_round_trip_and_outbox(void **state)
     assert_int_equal(sv_medcom_outbox_add(hospital->db, msg, NULL), SV_OK);
     assert_int_equal(sv_medcom_outbox_add(hospital->db, msg, NULL), SV_ERR_CONFLICT);
     assert_string_equal(logged(hospital->db, SQL_OUTBOX_STATE, msg_id), "pending");
-    assert_int_equal(sv_medcom_outbox_attempt(hospital->db, msg_id, false, "connection refused", NULL),
-                     SV_OK);
+    assert_int_equal(
+        sv_medcom_outbox_attempt(hospital->db, msg_id, false, "connection refused", NULL), SV_OK);
     assert_string_equal(logged(hospital->db, SQL_OUTBOX_NEXT, msg_id), "1767225660000");
     assert_int_equal(sv_medcom_outbox_attempt(hospital->db, msg_id, false, "timeout", NULL), SV_OK);
     assert_string_equal(logged(hospital->db, SQL_OUTBOX_NEXT, msg_id), "1767225720000");
@@ -74,7 +75,8 @@ static void test_hospital_notification_round_trip_and_outbox(void **state)
     assert_int_equal(sv_medcom_process(&municipality->rest, msg, &res), SV_OK);
     json_t *ack = NULL;
     check_ack(res.body.ptr, msg_id, "ok", &ack);
-    json_t *enc = stored(municipality, "Encounter", logged(municipality->db, SQL_LOG_ENCOUNTER, msg_id));
+    json_t *enc =
+        stored(municipality, "Encounter", logged(municipality->db, SQL_LOG_ENCOUNTER, msg_id));
     assert_string_equal(str_at(enc, "status", NULL), "in-progress");
     assert_string_equal(str_at(enc, "period", "start"), "2026-01-05T10:00:00+01:00");
     json_decref(enc);
@@ -122,8 +124,10 @@ static void test_care_communication_round_trip(void **state)
     snprintf(comm_id, sizeof(comm_id), "%s", logged(a->db, SQL_LOG_COMMUNICATION, id));
     json_t *us = org("k1", "953741000016009", "Testkommune");
     json_t *them = org("h1", "265161000016000", "Testhospital");
-    sv_medcom_party from = {.organization = us, .endpoint = "https://sor2.sum.dsdn.dk/#id=953741000016009"};
-    sv_medcom_party to = {.organization = them, .endpoint = "https://sor2.sum.dsdn.dk/#id=265161000016000"};
+    sv_medcom_party from = {.organization = us,
+                            .endpoint = "https://sor2.sum.dsdn.dk/#id=953741000016009"};
+    sv_medcom_party to = {.organization = them,
+                          .endpoint = "https://sor2.sum.dsdn.dk/#id=265161000016000"};
     json_t *msg = NULL;
     sv_outcome o = SV_OUTCOME_INIT;
     assert_int_equal(sv_medcom_build_care_communication(&a->rest, comm_id, &from, &to, &msg, &o),

@@ -50,11 +50,14 @@ static void test_stay_through_leave_correction_and_cancelled_discharge(void **st
         bool has_end;
     } steps[] = {
         {"a2_stor.json", "onleave", "encounter.leave-started", "2026-01-05T10:00:00+01:00", false},
-        {"a3_slor.json", "in-progress", "encounter.leave-ended", "2026-01-05T10:00:00+01:00", false},
-        {"a4_re_stin.json", "in-progress", "encounter.corrected", "2026-01-05T09:30:00+01:00", false},
+        {"a3_slor.json", "in-progress", "encounter.leave-ended", "2026-01-05T10:00:00+01:00",
+         false},
+        {"a4_re_stin.json", "in-progress", "encounter.corrected", "2026-01-05T09:30:00+01:00",
+         false},
         {"a5_slhj.json", "finished", "encounter.discharged", "2026-01-05T09:30:00+01:00", true},
         /* AN_SLHJ: back to the state before the discharge (after the correction) */
-        {"a6_an_slhj.json", "in-progress", "encounter.cancelled", "2026-01-05T09:30:00+01:00", false},
+        {"a6_an_slhj.json", "in-progress", "encounter.cancelled", "2026-01-05T09:30:00+01:00",
+         false},
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         char path[300];
@@ -177,8 +180,8 @@ static void test_invalid_messages_are_refused_with_the_path(void **state)
         if (!expr || strcmp(expr, json_string_value(want)) != 0)
             fail_msg("%s: the OperationOutcome names '%s', expected '%s'", name, expr ? expr : "-",
                      json_string_value(want));
-        assert_non_null(json_string_value(json_object_get(
-            json_array_get(json_object_get(outcome, "issue"), 0), "diagnostics")));
+        assert_non_null(json_string_value(
+            json_object_get(json_array_get(json_object_get(outcome, "issue"), 0), "diagnostics")));
         /* resent: the same refusal */
         assert_int_equal(sv_medcom_process(&f->rest, m, &again), SV_OK);
         assert_true(again.duplicate);

@@ -21,11 +21,11 @@
 typedef struct expectation {
     const char *file;
     const char *event;
-    const char *status;      /* Encounter.status, NULL: not a stay */
-    const char *class_code;  /* Encounter.class.code */
-    bool deceased;           /* Patient.deceased[x] after the message */
-    const char *start;       /* Encounter.period.start, NULL: not checked */
-    bool leave_ended;        /* the leave-period extension has an end */
+    const char *status;     /* Encounter.status, NULL: not a stay */
+    const char *class_code; /* Encounter.class.code */
+    bool deceased;          /* Patient.deceased[x] after the message */
+    const char *start;      /* Encounter.period.start, NULL: not checked */
+    bool leave_ended;       /* the leave-period extension has an end */
 } expectation;
 
 static const expectation stays[] = {
@@ -37,8 +37,8 @@ static const expectation stays[] = {
      NULL, false},
     {"HospitalNotification_Ex_SLOR_G.json", "encounter.leave-ended", "in-progress", "IMP", false,
      NULL, true},
-    {"HospitalNotification_Ex_SLHJ_H.json", "encounter.discharged", "finished", "IMP", false,
-     NULL, false},
+    {"HospitalNotification_Ex_SLHJ_H.json", "encounter.discharged", "finished", "IMP", false, NULL,
+     false},
     {"HospitalNotification_Ex_MORS_J.json", "patient.died", "in-progress", "IMP", true, NULL,
      false},
     {"HospitalNotification_Ex_RE_STIN_O.json", "encounter.corrected", "in-progress", "IMP", false,
@@ -116,16 +116,16 @@ static void test_hospital_notifications(void **state)
         assert_string_equal(str_at(enc, "subject", "reference"), subject);
         if (x->start)
             assert_string_equal(str_at(enc, "period", "start"), x->start);
-        json_t *leave = json_object_get(json_array_get(json_object_get(enc, "extension"), 0),
-                                        "valuePeriod");
+        json_t *leave =
+            json_object_get(json_array_get(json_object_get(enc, "extension"), 0), "valuePeriod");
         assert_int_equal(json_object_get(leave, "end") != NULL, x->leave_ended);
         bool deceased = json_is_true(json_object_get(pat, "deceasedBoolean")) ||
                         json_object_get(pat, "deceasedDateTime");
         assert_int_equal(deceased, x->deceased);
         /* found by CPR, never by the sender's id */
-        assert_string_equal(str_at(json_array_get(json_object_get(pat, "identifier"), 0), "value",
-                                   NULL),
-                            "2509479989");
+        assert_string_equal(
+            str_at(json_array_get(json_object_get(pat, "identifier"), 0), "value", NULL),
+            "2509479989");
         json_decref(enc);
         json_decref(pat);
         fixture_free(f);
@@ -174,7 +174,8 @@ static void test_care_communications(void **state)
         assert_int_equal(json_array_size(sp), json_array_size(mp));
         for (size_t i = 0; i < json_array_size(mp); i++) {
             json_t *a = json_array_get(sp, i), *b = json_array_get(mp, i);
-            json_t *st = json_object_get(a, "contentString"), *mt = json_object_get(b, "contentString");
+            json_t *st = json_object_get(a, "contentString"),
+                   *mt = json_object_get(b, "contentString");
             assert_true((!st && !mt) || json_equal(st, mt));
             json_t *sa = json_object_get(a, "contentAttachment");
             json_t *ma = json_object_get(b, "contentAttachment");
@@ -221,17 +222,17 @@ static void test_acknowledgements(void **state)
         char path[512];
         snprintf(path, sizeof(path), "%s/acknowledgement/%s", MEDCOM_VECTORS, acks[i].file);
         json_t *ack = load_message(path);
-        const char *answered = str_at(
-            json_object_get(json_object_get(json_array_get(json_object_get(ack, "entry"), 0),
-                                            "resource"),
-                            "response"),
-            "identifier", NULL);
+        const char *answered =
+            str_at(json_object_get(json_object_get(json_array_get(json_object_get(ack, "entry"), 0),
+                                                   "resource"),
+                                   "response"),
+                   "identifier", NULL);
         fixture *f = fixture_new();
         /* our outgoing message that this acknowledgement answers */
-        json_t *out = json_pack("{s:s, s:s, s:[{s:{s:s, s:s, s:{s:s}}}]}", "resourceType",
-                                "Bundle", "type", "message", "entry", "resource", "resourceType",
-                                "MessageHeader", "id", answered, "eventCoding", "code",
-                                "hospital-notification-message");
+        json_t *out =
+            json_pack("{s:s, s:s, s:[{s:{s:s, s:s, s:{s:s}}}]}", "resourceType", "Bundle", "type",
+                      "message", "entry", "resource", "resourceType", "MessageHeader", "id",
+                      answered, "eventCoding", "code", "hospital-notification-message");
         assert_int_equal(sv_medcom_outbox_add(f->db, out, NULL), SV_OK);
         assert_int_equal(sv_medcom_outbox_attempt(f->db, answered, true, NULL, NULL), SV_OK);
         assert_string_equal(logged(f->db, SQL_OUTBOX_STATE, answered), "sent");
