@@ -10,6 +10,7 @@
 
 #include "fhir/ident.h"
 #include "medcom/internal.h"
+#include "store/resource.h"
 
 static void copy_issues(const sv_outcome *from, sv_outcome *to)
 {
@@ -43,46 +44,42 @@ static const char *const org_keys[] = {"identifier", "active",  "type",
 sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, char ret_id[65],
                           int64_t *ret_before, sv_outcome *out)
 {
-    char query[128];
-    snprintf(query, sizeof(query), "identifier=%s|%s", SV_IDENT_SYSTEM_CPR, msg->cpr);
-    sv_rest_result rr;
-    sv_rest_result_init(&rr);
+    char ids[2][65];
     int count = 0;
-    sv_err e = sv_rest_match(r, "Patient", query, &count, ret_id, &rr);
-    if (e == SV_ERR_MULTIPLE) {
+    sv_err e = sv_store_find_token(r->db, "Patient", "identifier", SV_IDENT_SYSTEM_CPR, msg->cpr,
+                                   ids, &count, NULL);
+    if (e)
+        return e;
+    if (count > 1) {
         char path[96];
         sv__medcom_path(path, sizeof(path), msg->patient_index, "identifier");
         sv_outcome_add(out, SV_SEV_ERROR, "multiple-matches", path,
                        "more than one citizen here has this CPR-nummer; the message cannot be "
                        "matched safely");
-        e = SV_ERR_PROCESSING;
-        goto out;
-    }
-    if (e) {
-        copy_issues(&rr.outcome, out);
-        goto out;
+        return SV_ERR_PROCESSING;
     }
     if (count == 1) {
-        sv_rest_result_clear(&rr);
-        e = sv_rest_read(r, "Patient", ret_id, &rr);
-        if (!e)
-            *ret_before = rr.version;
-        else
-            copy_issues(&rr.outcome, out);
-        goto out;
+        sv_stored s;
+        memset(&s, 0, sizeof(s));
+        e = sv_store_current(r->db, "Patient", ids[0], false, &s, NULL);
+        if (!e) {
+            snprintf(ret_id, 65, "%s", ids[0]);
+            *ret_before = s.version;
+        }
+        sv_stored_clear(&s);
+        return e;
     }
     json_t *p =
         pick("Patient", msg->patient, patient_keys, sizeof(patient_keys) / sizeof(patient_keys[0]));
-    sv_rest_result_clear(&rr);
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
     e = sv_rest_create(r, "Patient", p, NULL, &rr);
     json_decref(p);
-    if (e) {
+    if (e)
         copy_issues(&rr.outcome, out);
-        goto out;
-    }
-    snprintf(ret_id, 65, "%s", rr.id);
+    else
+        snprintf(ret_id, 65, "%s", rr.id);
     *ret_before = 0;
-out:
     sv_rest_result_clear(&rr);
     return e;
 }
