@@ -179,6 +179,7 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
     }
     db->handle = h;
     db->gate = gate_for(uri);
+    db->base.identity = db->gate ? (const void *)db->gate : (const void *)db;
     db->busy_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
     *ret_db = &db->base;
     return SV_OK;
