@@ -48,13 +48,21 @@ done
 
 echo "bench: $(nproc) cpus, $(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "bench: database on $(df --output=fstype "$work" | tail -n 1), samverka $("$bin" version)"
+ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+hz=$(getconf CLK_TCK)
+echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench: $wrk_threads wrk threads, $connections connections, ${seconds}s, repeat=${BENCH_MEDCOM_REPEAT:-1}"
+cpu_before=$(ticks)
 out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
     wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
     -s "$repo/bench/wrk/medcom.lua" "$base" 2>&1)
+cpu_after=$(ticks)
 printf '%s\n' "$out"
 check=$(printf '%s\n' "$out" | grep '^bench-check:' || true)
 ok=$(printf '%s\n' "$check" | sed -n 's/.*ok=\([0-9]*\).*/\1/p')
 bad=$(printf '%s\n' "$check" | sed -n 's/.*unexpected=\([0-9]*\).*/\1/p')
 [ "${bad:-1}" = 0 ] || { echo "bench: FAILED: $bad answers were not ok acknowledgements" >&2; exit 1; }
-printf 'bench: %s acknowledged messages, %.0f msg/s\n' "$ok" "$(echo "$ok / $seconds" | bc -l)"
+printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per message (user+system)\n' \
+    "$ok" "$(echo "$ok / $seconds" | bc -l)" \
+    "$(echo "($cpu_after - $cpu_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)"
+echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
