@@ -66,7 +66,8 @@ static bool json_media(const char *ct)
            media_is(ct, "application/json+fhir");
 }
 
-/* Accept and _format: only JSON is spoken (XML comes with the MedCom issue). */
+/* Accept and _format: answers are JSON only (FHIR XML is read, not written:
+ * message_routes.c). */
 static bool acceptable(const sv_http_request *req)
 {
     for (size_t i = 0; i < req->nparams; i++) {
