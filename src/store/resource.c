@@ -390,8 +390,7 @@ sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit vis
 }
 
 sv_err sv_store_find_token(sv_db *db, const char *type, const char *param, const char *system,
-                           const char *value, char ret_ids[2][65], int *ret_count,
-                           sv_buf *reterr)
+                           const char *value, char ret_ids[2][65], int *ret_count, sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_FIND_TOKEN, &st, reterr);
