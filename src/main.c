@@ -36,7 +36,9 @@ typedef struct settings {
     size_t max_body;
     unsigned threads;
     sv_log_level log_level;
-    bool auth_on; /* auth = on: /fhir needs a session or a bearer token */
+    bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
+    unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
+    bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
 } settings;
 
 static void defaults(settings *s)
@@ -48,6 +50,7 @@ static void defaults(settings *s)
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
+    s->watchdog_s = 60;
 }
 
 static int parse_level(const char *v, sv_log_level *ret)
@@ -89,6 +92,15 @@ static int set_key(settings *s, const char *key, const char *value)
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
         s->auth_on = strcmp(value, "on") == 0;
+    } else if (strcmp(key, "watchdog") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n > 86400)
+            return -1;
+        s->watchdog_s = (unsigned)n;
+    } else if (strcmp(key, "test_endpoints") == 0) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return -1;
+        s->test_endpoints = strcmp(value, "on") == 0;
     } else {
         return -1;
     }
@@ -142,7 +154,8 @@ static int load_env(settings *s)
     } vars[] = {{"SAMVERKA_LISTEN", "listen"},       {"SAMVERKA_DB", "db"},
                 {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
                 {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
-                {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"}};
+                {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"},
+                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -158,7 +171,8 @@ static const struct {
 } flags[] = {{"--listen", "listen"},       {"--db", "db"},
              {"--base-url", "base_url"},   {"--data", "data_dir"},
              {"--max-body", "max_body"},   {"--threads", "threads"},
-             {"--log-level", "log_level"}, {"--auth", "auth"}};
+             {"--log-level", "log_level"}, {"--auth", "auth"},
+             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -250,6 +264,8 @@ static const char usage_serve[] =
     "  --threads N          worker threads (default 8)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
+    "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
+    "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -307,7 +323,9 @@ static int cmd_serve(settings *s)
     sv_api_config ac = {.db_uri = s->db,
                         .base_url = s->base_url[0] ? s->base_url : NULL,
                         .busy_timeout_ms = 10000,
-                        .auth_required = s->auth_on};
+                        .auth_required = s->auth_on,
+                        .watchdog_interval_ms = (int)s->watchdog_s * 1000,
+                        .test_endpoints = s->test_endpoints};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -349,6 +367,8 @@ static int open_rest(settings *s, sv_db **ret_db, sv_rest *rest)
     sv_err e = sv_db_open(s->db, NULL, ret_db, &err);
     if (!e)
         e = sv_schema_migrate(*ret_db, NULL, &err);
+    if (!e)
+        e = sv_fhir_access_build(*ret_db, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
                 err.len ? err.ptr : sv_strerror(e));
@@ -468,7 +488,8 @@ static int cmd_audit_verify(settings *s)
 
 static const char usage_user[] =
     "usage: samverka user add --username U --kind practitioner|citizen|relative|admin\n"
-    "                         [--practitioner-role ID] [--patient ID] [--password-stdin]\n"
+    "                         [--practitioner-role ID] [--patient ID] [--related-person ID]\n"
+    "                         [--password-stdin]\n"
     "       samverka user list\n"
     "       samverka user disable U\n"
     "add: without --password-stdin a random password is generated and printed once.\n"
@@ -524,6 +545,7 @@ static int cmd_user(settings *s, int n, char **rest)
         const char *kind = option(n, rest, "--kind", &bad);
         u.practitioner_role = option(n, rest, "--practitioner-role", &bad);
         u.patient = option(n, rest, "--patient", &bad);
+        u.related_person = option(n, rest, "--related-person", &bad);
         if (bad || !u.username || !sv_principal_kind_parse(kind, &u.kind)) {
             fputs(usage_user, stderr);
             return 2;

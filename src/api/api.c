@@ -7,6 +7,7 @@
 
 #include "api/audit_log.h"
 #include "api/internal.h"
+#include "coord/watchdog.h"
 #include "db/db.h"
 #include "store/schema.h"
 
@@ -24,7 +25,8 @@ struct sv_api {
     pthread_key_t key;
     char *metadata; /* CapabilityStatement text, built at start */
     size_t metadata_len;
-    sv_audit_log *audit; /* read audit records, flushed by its own thread */
+    sv_audit_log *audit;         /* read audit records, flushed by its own thread */
+    sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
 };
 
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
@@ -53,9 +55,15 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     sv_err e = open_conn(api, &db, reterr);
     if (!e)
         e = sv_schema_migrate(db, NULL, reterr);
+    if (!e)
+        e = sv_fhir_access_build(db, reterr);
     sv_db_close(db);
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
+    if (!e && api->cfg.watchdog_interval_ms > 0)
+        e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
+                                    api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
+                                    reterr);
     if (e) {
         sv_api_free(api);
         return e;
@@ -78,6 +86,8 @@ void sv_api_free(sv_api *api)
 {
     if (!api)
         return;
+    sv_coord_watchdog_stop(api->watchdog);
+    api->watchdog = NULL;
     /* Requests have stopped (the server drains first): write every queued read record. */
     sv_audit_log_stop(api->audit);
     api->audit = NULL;

@@ -23,7 +23,9 @@ typedef struct sv_api_config {
     int64_t default_count;
     int64_t max_count;
     int busy_timeout_ms;
-    bool auth_required; /* auth = on: every /fhir request but metadata needs a principal */
+    bool auth_required;       /* auth = on: every /fhir request but metadata needs a principal */
+    int watchdog_interval_ms; /* the coordination watchdog's tick (coord/watchdog.h); 0: off */
+    bool test_endpoints;      /* POST /admin/clock and /admin/watchdog/tick (tests only) */
 } sv_api_config;
 
 typedef struct sv_api sv_api;

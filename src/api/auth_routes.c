@@ -112,6 +112,8 @@ static json_t *principal_json(const sv_principal *p)
         json_object_set_new(j, "practitioner_role", json_string(p->practitioner_role));
     if (p->patient[0])
         json_object_set_new(j, "patient", json_string(p->patient));
+    if (p->related_person[0])
+        json_object_set_new(j, "related_person", json_string(p->related_person));
     if (p->kind == SV_PRINCIPAL_SYSTEM)
         json_object_set_new(j, "scope", json_string(p->scopes));
     if (p->method == SV_AUTH_SESSION)
@@ -181,6 +183,10 @@ static sv_auth_interaction interaction_of(const char *method, const char *const 
     *ret_type = n >= 2 && segs[1][0] != '_' ? segs[1] : NULL;
     if (n == 1) /* a batch or transaction: checked as a whole, needs system wildcards */
         return SV_AUTH_UPDATE;
+    if (n == 2 && segs[1][0] == '$') { /* $process-message writes several types: wildcards */
+        *ret_type = NULL;
+        return get ? SV_AUTH_READ : SV_AUTH_UPDATE;
+    }
     if (n == 2)
         return get ? SV_AUTH_SEARCH : strcmp(method, "POST") == 0 ? SV_AUTH_CREATE : SV_AUTH_UPDATE;
     if (n == 3 && strcmp(segs[2], "_search") == 0)

@@ -20,6 +20,10 @@ const char *sv__api_fhir_base(const sv_api *api);
 /* The queue of read audit records (api/audit_log.h).  Borrowed. */
 struct sv_audit_log *sv__api_audit_log(sv_api *api);
 
+/* The access policy's view of an authenticated principal (api/access_routes.c). */
+struct sv_principal;
+sv_err sv__api_access(sv_db *db, const struct sv_principal *who, sv_access *ret, sv_buf *reterr);
+
 /* Responses. */
 void sv__api_error(sv_http_response *res, sv_err e, const char *expression, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -67,6 +67,14 @@ void sv__api_process_message(sv_api *api, sv_rest *rest, const sv_http_request *
                       req->method);
         return;
     }
+    /* A MedCom message is the act of the sending system (the MedCom gateway's
+     * client), not of a person: with the access policy on, only principals it
+     * does not restrict (system clients, admin) may submit one. */
+    if (rest->access && rest->access->enforced) {
+        sv__api_error(res, SV_ERR_FORBIDDEN, NULL,
+                      "only a system client may submit MedCom messages");
+        return;
+    }
     json_t *body = sv__api_read_resource(api, req, res);
     if (!body)
         return;
@@ -123,6 +131,10 @@ void sv__api_medcom_outbox(sv_api *api, sv_rest *rest, const sv_http_request *re
         sv_http_response_header(res, "Allow", "GET");
         sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: GET",
                       req->method);
+        return;
+    }
+    if (rest->access && rest->access->enforced) {
+        sv__api_error(res, SV_ERR_FORBIDDEN, NULL, "the outbox is for system clients");
         return;
     }
     const char *state = NULL;

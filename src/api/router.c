@@ -10,10 +10,12 @@
 
 #include "api/audit_log.h"
 #include "api/auth_routes.h"
+#include "api/coord_routes.h"
 #include "api/internal.h"
 #include "api/message_routes.h"
 #include "base/datetime.h"
 #include "base/json.h"
+#include "coord/coord.h"
 #include "fhir/bundle.h"
 #include "fhir/query.h"
 #include "fhir/search.h"
@@ -178,6 +180,7 @@ static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
     rest->base_url = sv__api_fhir_base(api);
     rest->default_count = cfg->default_count;
     rest->max_count = cfg->max_count;
+    rest->hooks = sv_coord_hooks(); /* coordination rules on every write (coord/coord.h) */
 }
 
 static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
@@ -477,12 +480,27 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     sv_rest rest;
     setup_rest(api, db, &rest);
     /* The request's principal (api/auth_routes.h): the audit's actor, and what the
-     * access policy will decide on. */
+     * access policy decides on (docs/access.md). */
     sv_audit_actor actor;
+    sv_access access;
     if (who->kind != SV_PRINCIPAL_NONE) {
-        actor = (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
-                                 .id = who->name,
-                                 .role = who->practitioner_role[0] ? who->practitioner_role : NULL};
+        sv_buf aerr = SV_BUF_INIT;
+        e = sv__api_access(db, who, &access, &aerr);
+        sv_buf_release(&aerr);
+        if (e) {
+            res->route = "/fhir";
+            sv__api_error(res, e, NULL, "the caller's access cannot be determined");
+            return;
+        }
+        rest.access = &access;
+        actor =
+            (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
+                             .id = who->name,
+                             .organisation = access.organisation[0] ? access.organisation : NULL,
+                             .role = access.role[0]              ? access.role
+                                     : who->practitioner_role[0] ? who->practitioner_role
+                                                                 : NULL,
+                             .purpose = "TREAT"};
         rest.actor = &actor;
     }
     if (r->n == 1) {
@@ -523,6 +541,9 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
                strcmp(r->segs[3], "$everything") == 0) {
         everything(api, &rest, req, res, r->segs[2]);
+    } else if (r->n == 4 && r->segs[3][0] == '$') { /* $team, $diff, $agreement */
+        sv__api_coord_operation(api, &rest, req, res, type, r->segs[2], r->segs[3]);
+        audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, true, res->status);
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3])) {
         compartment(api, &rest, req, res, r->segs[2], r->segs[3]);
     } else if (r->n == 5 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3]) &&
@@ -573,6 +594,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
     }
     if (r.n >= 1 && strcmp(r.segs[0], "auth") == 0) {
         sv__api_auth(api, req, res, r.segs, r.n);
+        return;
+    }
+    if (r.n >= 1 && (strcmp(r.segs[0], "notifications") == 0 || strcmp(r.segs[0], "admin") == 0)) {
+        sv__api_coord(api, req, res, r.segs, r.n);
         return;
     }
     if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {

@@ -15,10 +15,11 @@
 #define FAILURE_MESSAGE "invalid username or password"
 
 static const char SQL_USER_INSERT[] =
-    "INSERT INTO auth_user (username, kind, password_hash, practitioner_role, patient, created)"
-    " VALUES (?, ?, ?, ?, ?, ?)";
-static const char SQL_USER_BY_NAME[] = "SELECT uid, kind, password_hash, practitioner_role,"
-                                       " patient, disabled FROM auth_user WHERE username = ?";
+    "INSERT INTO auth_user (username, kind, password_hash, practitioner_role, patient, created,"
+    " related_person) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_USER_BY_NAME[] =
+    "SELECT uid, kind, password_hash, practitioner_role, patient, disabled, related_person"
+    " FROM auth_user WHERE username = ?";
 static const char SQL_USER_DISABLE[] = "UPDATE auth_user SET disabled = 1 WHERE username = ?";
 static const char SQL_USER_REVOKE_SESSIONS[] =
     "UPDATE auth_session SET revoked = 1"
@@ -29,7 +30,7 @@ static const char SQL_SESSION_INSERT[] =
     "INSERT INTO auth_session (id_hash, uid, created, last_seen) VALUES (?, ?, ?, ?)";
 static const char SQL_SESSION_GET[] =
     "SELECT s.created, s.last_seen, s.revoked, u.disabled, u.username, u.kind,"
-    " u.practitioner_role, u.patient"
+    " u.practitioner_role, u.patient, u.related_person"
     " FROM auth_session s JOIN auth_user u ON u.uid = s.uid WHERE s.id_hash = ?";
 static const char SQL_SESSION_TOUCH[] = "UPDATE auth_session SET last_seen = ? WHERE id_hash = ?";
 static const char SQL_SESSION_REVOKE[] = "UPDATE auth_session SET revoked = 1 WHERE id_hash = ?";
@@ -257,6 +258,8 @@ sv_err sv_auth_user_add(sv_db *db, const sv_auth_user *user, const char *passwor
     if (!e)
         e = sv_stmt_bind_int64(st, 6, sv_clock_now_ms());
     if (!e)
+        e = sv_stmt_bind_text(st, 7, user->related_person);
+    if (!e)
         e = sv_stmt_run(st, reterr);
     sodium_memzero(hash, sizeof(hash));
     return e;
@@ -431,6 +434,7 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg_in, const char *userna
 
     char hash[crypto_pwhash_STRBYTES] = "";
     char kind[32] = "", role[SV_AUTH_NAME_MAX] = "", patient[SV_AUTH_NAME_MAX] = "";
+    char related[SV_AUTH_NAME_MAX] = "";
     int64_t uid = 0;
     bool found = false, disabled = false;
     if (name_ok(username)) {
@@ -447,6 +451,7 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg_in, const char *userna
             copy_col(st, 3, role, sizeof(role));
             copy_col(st, 4, patient, sizeof(patient));
             disabled = sv_stmt_column_int64(st, 5) != 0;
+            copy_col(st, 6, related, sizeof(related));
         }
         if (st)
             sv_stmt_reset(st);
@@ -515,6 +520,7 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg_in, const char *userna
     snprintf(p.name, sizeof(p.name), "%s", username);
     snprintf(p.practitioner_role, sizeof(p.practitioner_role), "%s", role);
     snprintf(p.patient, sizeof(p.patient), "%s", patient);
+    snprintf(p.related_person, sizeof(p.related_person), "%s", related);
     session_csrf(session, p.csrf);
     memcpy(ret_session, session, SV_AUTH_SECRET_LEN);
     sodium_memzero(session, sizeof(session));
@@ -561,6 +567,7 @@ sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg_in, const char
     copy_col(st, 5, kind, sizeof(kind));
     copy_col(st, 6, p.practitioner_role, sizeof(p.practitioner_role));
     copy_col(st, 7, p.patient, sizeof(p.patient));
+    copy_col(st, 8, p.related_person, sizeof(p.related_person));
     sv_stmt_reset(st);
     if (revoked || disabled || now - last_seen > cfg.session_idle_ms ||
         now - created > cfg.session_absolute_ms)

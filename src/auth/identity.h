@@ -60,6 +60,7 @@ typedef struct sv_principal {
     char name[SV_AUTH_NAME_MAX];              /* username, or client name for SYSTEM */
     char practitioner_role[SV_AUTH_NAME_MAX]; /* PractitionerRole id, "" when none */
     char patient[SV_AUTH_NAME_MAX];           /* Patient id, "" when none */
+    char related_person[SV_AUTH_NAME_MAX];    /* relative: RelatedPerson id, "" when none */
     char scopes[SV_AUTH_SCOPES_MAX];          /* SYSTEM: space-separated SMART scopes */
     char csrf[SV_AUTH_SECRET_LEN];            /* SESSION: the double-submit token */
 } sv_principal;
@@ -91,6 +92,7 @@ typedef struct sv_auth_user {
     sv_principal_kind kind;        /* not NONE or SYSTEM */
     const char *practitioner_role; /* may be NULL */
     const char *patient;           /* may be NULL */
+    const char *related_person;    /* relatives; may be NULL */
 } sv_auth_user;
 
 /* Adds a user; SV_ERR_CONFLICT when the name is taken, SV_ERR_INVALID on a bad name. */

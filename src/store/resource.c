@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/text.h"
+#include "store/access.h"
 
 static const char SQL_CURRENT[] =
     "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method"
@@ -78,6 +79,40 @@ static const char SQL_HIST_ID[] =
 static const char SQL_HIST_ID_COUNT[] =
     "SELECT COUNT(*) FROM resource_version v JOIN resource r ON r.rid = v.rid"
     " WHERE r.type = ? AND r.id = ? AND v.last_updated >= ?";
+/* The same under an access filter (store/access.h): only versions of resources visible
+ * now; a deleted resource of a compartment type has no compartment left and shows to
+ * nobody.  The filter's values are bound first (HIST_VISIBLE_BINDS). */
+#define HIST_VISIBLE " WHERE (? OR r.deleted = 0 OR r.category = 0) AND " SV_ACCESS_VISIBLE("r.rid")
+#define HIST_VISIBLE_BINDS (1 + SV_ACCESS_BINDS)
+static const char SQL_HIST_ALL_ACCESS[] =
+    "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource_version v JOIN resource r ON r.rid = v.rid" HIST_VISIBLE
+    " AND v.last_updated >= ? AND v.seq < ? ORDER BY v.seq DESC LIMIT ?";
+static const char SQL_HIST_ALL_COUNT_ACCESS[] =
+    "SELECT COUNT(*) FROM resource_version v JOIN resource r ON r.rid = v.rid" HIST_VISIBLE
+    " AND v.last_updated >= ?";
+static const char SQL_HIST_TYPE_ACCESS[] =
+    "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource_version v JOIN resource r ON r.rid = v.rid" HIST_VISIBLE
+    " AND r.type = ? AND v.last_updated >= ? AND v.seq < ? ORDER BY v.seq DESC LIMIT ?";
+static const char SQL_HIST_TYPE_COUNT_ACCESS[] =
+    "SELECT COUNT(*) FROM resource_version v JOIN resource r ON r.rid = v.rid" HIST_VISIBLE
+    " AND r.type = ? AND v.last_updated >= ?";
+static const char SQL_HIST_ID_ACCESS[] =
+    "SELECT r.type, r.id, v.version, v.last_updated, v.deleted, v.json, v.seq, v.method"
+    " FROM resource_version v JOIN resource r ON r.rid = v.rid" HIST_VISIBLE
+    " AND r.type = ? AND r.id = ? AND v.last_updated >= ? AND v.seq < ?"
+    " ORDER BY v.seq DESC LIMIT ?";
+static const char SQL_HIST_ID_COUNT_ACCESS[] =
+    "SELECT COUNT(*) FROM resource_version v JOIN resource r ON r.rid = v.rid" HIST_VISIBLE
+    " AND r.type = ? AND r.id = ? AND v.last_updated >= ?";
+
+/* Binds HIST_VISIBLE's values from 1; returns the next index. */
+static int bind_hist_access(sv_stmt *st, const sv_access_filter *f)
+{
+    sv_stmt_bind_int64(st, 1, 0);
+    return sv_access_bind(st, 2, f);
+}
 
 void sv_stored_clear(sv_stored *s)
 {
@@ -325,13 +360,15 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
 sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit visit, void *ctx,
                         int64_t *ret_total, sv_buf *reterr)
 {
-    const char *sql = SQL_HIST_ALL, *count_sql = SQL_HIST_ALL_COUNT;
+    bool a = q->access != NULL;
+    const char *sql = a ? SQL_HIST_ALL_ACCESS : SQL_HIST_ALL;
+    const char *count_sql = a ? SQL_HIST_ALL_COUNT_ACCESS : SQL_HIST_ALL_COUNT;
     if (q->type && q->id) {
-        sql = SQL_HIST_ID;
-        count_sql = SQL_HIST_ID_COUNT;
+        sql = a ? SQL_HIST_ID_ACCESS : SQL_HIST_ID;
+        count_sql = a ? SQL_HIST_ID_COUNT_ACCESS : SQL_HIST_ID_COUNT;
     } else if (q->type) {
-        sql = SQL_HIST_TYPE;
-        count_sql = SQL_HIST_TYPE_COUNT;
+        sql = a ? SQL_HIST_TYPE_ACCESS : SQL_HIST_TYPE;
+        count_sql = a ? SQL_HIST_TYPE_COUNT_ACCESS : SQL_HIST_TYPE_COUNT;
     }
     sv_stmt *st;
     sv_err e;
@@ -340,7 +377,7 @@ sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit vis
         e = sv_db_stmt(db, count_sql, &st, reterr);
         if (e)
             return e;
-        i = 1;
+        i = q->access ? bind_hist_access(st, q->access) : 1;
         if (q->type)
             sv_stmt_bind_text(st, i++, q->type);
         if (q->type && q->id)
@@ -356,7 +393,7 @@ sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit vis
     e = sv_db_stmt(db, sql, &st, reterr);
     if (e)
         return e;
-    i = 1;
+    i = q->access ? bind_hist_access(st, q->access) : 1;
     if (q->type)
         sv_stmt_bind_text(st, i++, q->type);
     if (q->type && q->id)

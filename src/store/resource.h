@@ -60,6 +60,9 @@ typedef struct sv_history_query {
     int64_t since;      /* only versions with last_updated >= since; INT64_MIN: all */
     int64_t before_seq; /* paging cursor: only seq < before_seq; 0: from the newest */
     int64_t limit;
+    /* Only versions of resources visible now under this filter (store/access.h);
+     * NULL: all.  Borrowed. */
+    const struct sv_access_filter *access;
 } sv_history_query;
 
 /* Visits matching versions newest first; *ret_total (may be NULL) is the count of

@@ -198,6 +198,62 @@ static const migration migrations[] = {
      "CREATE INDEX auth_failure_key ON auth_failure(key, at);"
      "CREATE INDEX auth_failure_at ON auth_failure(at);"
      "CREATE TABLE auth_lock (key TEXT PRIMARY KEY, until INTEGER NOT NULL);"},
+    {5,
+     /* Access (docs/access.md).  resource.category: the resource's data category
+      * bit (policy/category.h), 0 for types outside every Patient compartment.
+      * access_grant: who may see which citizen's categories when, derived from the
+      * citizen's Patient, CareTeams, Encounters, EpisodesOfCare and Consents by
+      * policy/grants.c whenever one of them is written (derived = 1), plus
+      * break-the-glass grants (derived = 0).  holder: "Organization/O",
+      * "Patient/X", "RelatedPerson/R" or "user:NAME"; [t_from, t_to) in ms.
+      * access_state.built: 0 until the grants of data written before this
+      * migration have been derived (the server does it at start).  Users gain a
+      * RelatedPerson link (relatives). */
+     "ALTER TABLE resource ADD COLUMN category INTEGER NOT NULL DEFAULT 4;"
+     "CREATE TABLE access_grant ("
+     "  patient TEXT NOT NULL,"
+     "  holder TEXT NOT NULL,"
+     "  mask INTEGER NOT NULL,"
+     "  t_from INTEGER NOT NULL,"
+     "  t_to INTEGER NOT NULL,"
+     "  derived INTEGER NOT NULL DEFAULT 1,"
+     "  reason TEXT);"
+     "CREATE INDEX access_grant_lookup ON access_grant(patient, holder, t_from, t_to, mask);"
+     "CREATE TABLE access_state (one INTEGER PRIMARY KEY CHECK (one = 1), built INTEGER NOT NULL);"
+     "INSERT INTO access_state (one, built) VALUES (1, 0);"
+     "ALTER TABLE auth_user ADD COLUMN related_person TEXT;"},
+    {6,
+     /* Coordination (coord/, docs/coordination.md).  coord_notification is the
+      * inbox: a notice to a user (recipient: "PractitionerRole/x", "Patient/y")
+      * and/or an organisation ("Organization/z"), read_at NULL while unread.
+      * coord_job holds the watchdog's timed jobs (reminder, overdue) per resource:
+      * a job is claimed with UPDATE ... WHERE claimed IS NULL in the transaction
+      * that does its work, so it fires once across processes and a crash in the
+      * middle leaves it unclaimed. */
+     "CREATE TABLE coord_notification ("
+     "  nid INTEGER PRIMARY KEY,"
+     "  recipient TEXT,"
+     "  organization TEXT,"
+     "  kind TEXT NOT NULL,"
+     "  citizen TEXT,"
+     "  resource TEXT,"
+     "  text TEXT,"
+     "  created INTEGER NOT NULL,"
+     "  read_at INTEGER);"
+     "CREATE INDEX coord_notification_recipient ON coord_notification(recipient, nid);"
+     "CREATE INDEX coord_notification_organization ON coord_notification(organization, nid);"
+     "CREATE INDEX coord_notification_citizen ON coord_notification(citizen, nid);"
+     "CREATE TABLE coord_job ("
+     "  jid INTEGER PRIMARY KEY,"
+     "  kind TEXT NOT NULL,"
+     "  resource_type TEXT NOT NULL,"
+     "  resource_id TEXT NOT NULL,"
+     "  due INTEGER NOT NULL,"
+     "  claimed INTEGER,"
+     "  claimed_by TEXT,"
+     "  outcome TEXT);"
+     "CREATE INDEX coord_job_due ON coord_job(claimed, due);"
+     "CREATE INDEX coord_job_resource ON coord_job(resource_type, resource_id, kind, due);"},
     {8,
      /* MedCom messaging (medcom/, docs/medcom.md).  medcom_message: every incoming
       * message id once, with the acknowledgement it got (a duplicate gets the same

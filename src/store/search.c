@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "base/text.h"
+#include "store/access.h"
 
 /* ---- assembling: SQL text and the values to bind --------------------------------- */
 
@@ -39,6 +40,7 @@ typedef struct qb {
     size_t nbinds, capbinds;
     char **owned; /* strings made here (prefix bounds, patterns) */
     size_t nowned, capowned;
+    const sv_access_filter *access; /* every resource the query touches must be visible */
 } qb;
 
 static void qb_init(qb *b)
@@ -94,6 +96,25 @@ static void D(qb *b, double d)
     bindv *v = add_bind(b);
     v->kind = B_REAL;
     v->d = d;
+}
+
+/* " AND <fragment>" with the access filter's values, when there is a filter.
+ * fragment is SV_ACCESS_VISIBLE(...) of the row id the caller names. */
+static void visible(qb *b, const char *fragment)
+{
+    if (!b->access)
+        return;
+    S(b, " AND ");
+    S(b, fragment);
+    for (int k = 0; k < SV_ACCESS_BINDS; k++) {
+        const char *text;
+        int64_t n;
+        sv_access_value(b->access, k, &text, &n);
+        if (text)
+            T(b, text);
+        else
+            I(b, n);
+    }
 }
 
 static const char *own(qb *b, sv_buf *text)
@@ -619,16 +640,20 @@ static void filter_form(qb *b, const sv_clause *c, size_t level)
         /* a reference of m to a live resource of l->type that matches the rest */
         S(b, "EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = m.rid AND x.param = ? AND"
              " x.target_type = ? AND EXISTS (SELECT 1 FROM resource m WHERE"
-             " m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0 AND ");
+             " m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0");
         T(b, l->param), T(b, l->type);
+        visible(b, SV_ACCESS_VISIBLE("m.rid"));
+        S(b, " AND ");
         filter_form(b, c, level + 1);
         S(b, "))");
     } else {
         /* a resource of l->type whose l->param refers to m, that matches the rest */
         S(b, "EXISTS (SELECT 1 FROM resource r WHERE r.rid = m.rid AND EXISTS (SELECT 1 FROM"
              " idx_reference m WHERE m.type = ? AND m.param = ? AND m.target_type = r.type AND"
-             " m.target_id = r.id AND ");
+             " m.target_id = r.id");
         T(b, l->type), T(b, l->param);
+        visible(b, SV_ACCESS_VISIBLE("m.rid"));
+        S(b, " AND ");
         filter_form(b, c, level + 1);
         S(b, "))");
     }
@@ -732,7 +757,9 @@ static void set_form(qb *b, const char *type, const sv_clause *c, size_t level)
              " r.rid IN (");
         T(b, type), T(b, l->param), T(b, l->type);
         set_form(b, l->type, c, level + 1);
-        S(b, "))");
+        S(b, ")");
+        visible(b, SV_ACCESS_VISIBLE("r.rid"));
+        S(b, ")");
     } else {
         /* From the referring resources to their references to the targets: the join order
          * is fixed (CROSS JOIN), as the planner cannot know the inner set is small, and
@@ -743,6 +770,7 @@ static void set_form(qb *b, const char *type, const sv_clause *c, size_t level)
              " x.param = ? AND x.target_type = ? AND r.type = ? AND r.id = x.target_id AND"
              " r.deleted = 0");
         T(b, l->param), T(b, type), T(b, type); /* x.rid = h.rid fixes x.type */
+        visible(b, SV_ACCESS_VISIBLE("h.rid"));
     }
 }
 
@@ -783,6 +811,7 @@ static void from_where(qb *b, const sv_store_query *q, int driver)
         S(b, " AND ");
         filter_form(b, &q->clauses[i], 0);
     }
+    visible(b, SV_ACCESS_VISIBLE("m.rid"));
 }
 
 static void build_count(qb *b, const sv_store_query *q)
@@ -1111,6 +1140,7 @@ static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_b
 {
     qb b;
     qb_init(&b);
+    b.access = q->access;
     build_count(&b, q);
     sv_stmt *st = NULL;
     sv_err e = prepare(db, &b, &st, reterr);
@@ -1132,6 +1162,7 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
         return SV_ERR_INVALID;
     qb b;
     qb_init(&b);
+    b.access = q->access;
     sv_stmt *st = NULL;
     sv_err e = SV_OK;
     /* The count and the page see one snapshot. */
@@ -1212,6 +1243,7 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
     for (int pass = 0; pass < 2 && !e; pass++) {
         qb b;
         qb_init(&b);
+        b.access = q->access;
         S(&b, "EXPLAIN QUERY PLAN ");
         if (pass == 0)
             build_page(&b, q, true);

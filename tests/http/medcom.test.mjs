@@ -124,3 +124,39 @@ test('REST create and update accept FHIR XML', async () => {
     srv.cleanup();
   }
 });
+
+test('with auth on, only a system client with write scopes may submit messages', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { BIN } = await import('./lib/server.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'samverka-medcom-auth-'));
+  const cli = (args, input) => execFileSync(BIN, [...args, '--db', join(dir, 'test.db')],
+    { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+  const gateway = cli(['token', 'create', '--client', 'medcom-gateway', '--scope', 'system/*.read system/*.write']).trim();
+  const reader = cli(['token', 'create', '--client', 'reader', '--scope', 'system/Patient.read']).trim();
+  cli(['user', 'add', '--username', 'anna', '--kind', 'practitioner', '--password-stdin'], 'anna-pw-1\n');
+  const srv = await startServer({ dir, args: ['--auth', 'on'] });
+  try {
+    const post = (headers) => srv.fetch('/fhir/$process-message', {
+      method: 'POST', body: read('a1_stin.json'), headers: { 'Content-Type': 'application/fhir+json', ...headers },
+    });
+    assert.equal((await post({})).status, 401);
+    const refused = await post({ Authorization: `Bearer ${reader}` });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.json.resourceType, 'OperationOutcome');
+    const ok = await post({ Authorization: `Bearer ${gateway}` });
+    assert.equal(ackOf(ok).code, 'ok');
+    // a practitioner's session is refused: a message is the sending system's act
+    const login = await srv.fetch('/auth/login', {
+      method: 'POST', json: { username: 'anna', password: 'anna-pw-1' }, headers: { 'Content-Type': 'application/json' },
+    });
+    const cookie = `samverka_session=${login.headers.get('set-cookie').match(/samverka_session=([^;]+)/)[1]}`;
+    const person = await post({ Cookie: cookie, 'X-CSRF-Token': login.json.csrf_token });
+    assert.equal(person.status, 403);
+    assert.equal(person.json.resourceType, 'OperationOutcome');
+  } finally {
+    await srv.stop();
+    srv.cleanup();
+  }
+});

@@ -83,7 +83,7 @@ async function load() {
     const r = structuredClone(old);
     delete r.meta;
     if (type === 'Task') {
-      r.status = rng.pick(['completed', 'cancelled', 'in-progress']);
+      // the status stays: the Task workflow (coord/) allows only some transitions
       if (rng.chance(0.5)) delete r.priority; else r.priority = 'stat';
       if (rng.chance(0.5)) r.restriction = { period: { end: formatDate(Date.UTC(2025, rng.int(0, 11), rng.int(1, 28), 12), 'second', '+01:00') } };
     } else if (type === 'Patient') {
@@ -1008,7 +1008,8 @@ async function writeTask(g, before, touched) {
   const r = structuredClone(old);
   delete r.meta;
   if (kind === 'create') r.id = `written-${written++}`;
-  r.status = g.rng.pick(['requested', 'in-progress', 'completed', 'on-hold']);
+  // an update keeps the status: the Task workflow (coord/) allows only some transitions
+  if (kind === 'create') r.status = g.rng.pick(['requested', 'in-progress', 'completed', 'on-hold']);
   if (g.rng.chance(0.5)) r.priority = g.rng.pick(['routine', 'urgent', 'asap', 'stat']);
   r.authoredOn = formatDate(Date.UTC(2024, g.rng.int(0, 11), g.rng.int(1, 28), g.rng.int(0, 23)), 'second', '+01:00');
   const res = await srv.fetch(`/fhir/Task/${r.id}`, { method: 'PUT', json: r });

@@ -1,0 +1,47 @@
+/* coord.c - see coord.h: the write hooks dispatch by resource type. */
+#include "coord/coord.h"
+
+#include <string.h>
+
+#include "coord/plan.h"
+#include "coord/task.h"
+#include "coord/team.h"
+
+static sv_err before_write(void *ctx, sv_rest *r, const char *type, const char *id,
+                           const json_t *old, json_t *resource, sv_outcome *out)
+{
+    (void)ctx;
+    if (strcmp(type, "Task") == 0)
+        return sv__coord_task_before(r, old, resource, out);
+    if (strcmp(type, "CareTeam") == 0)
+        return sv__coord_team_before(r, id, old, resource, out);
+    if (strcmp(type, "CarePlan") == 0)
+        return sv__coord_plan_before(r, old, resource, out);
+    if (strcmp(type, "Provenance") == 0)
+        return sv__coord_agreement_before(r, resource, out);
+    return SV_OK;
+}
+
+static sv_err after_write(void *ctx, sv_rest *r, const char *type, const char *id, int64_t version,
+                          const json_t *old, const json_t *stored, sv_outcome *out)
+{
+    (void)ctx;
+    if (strcmp(type, "Task") == 0)
+        return sv__coord_task_after(r, id, old, stored, out);
+    if (strcmp(type, "CareTeam") == 0)
+        return sv__coord_team_after(r, id, version, old, stored, out);
+    if (strcmp(type, "CarePlan") == 0)
+        return sv__coord_plan_after(r, id, version, old, stored, out);
+    return SV_OK;
+}
+
+static const sv_rest_hooks hooks = {
+    .ctx = NULL,
+    .before_write = before_write,
+    .after_write = after_write,
+};
+
+const sv_rest_hooks *sv_coord_hooks(void)
+{
+    return &hooks;
+}
