@@ -183,6 +183,10 @@ static sv_auth_interaction interaction_of(const char *method, const char *const 
     *ret_type = n >= 2 && segs[1][0] != '_' ? segs[1] : NULL;
     if (n == 1) /* a batch or transaction: checked as a whole, needs system wildcards */
         return SV_AUTH_UPDATE;
+    if (n == 2 && segs[1][0] == '$') { /* $process-message writes several types: wildcards */
+        *ret_type = NULL;
+        return get ? SV_AUTH_READ : SV_AUTH_UPDATE;
+    }
     if (n == 2)
         return get ? SV_AUTH_SEARCH : strcmp(method, "POST") == 0 ? SV_AUTH_CREATE : SV_AUTH_UPDATE;
     if (n == 3 && strcmp(segs[2], "_search") == 0)

@@ -170,6 +170,11 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
                           json_string("http://hl7.org/fhir/CompartmentDefinition/patient"));
     json_object_set_new(rest, "compartment", compartments);
     json_object_set_new(rest, "interaction", interaction_list(system_interactions));
+    /* MedCom messaging (docs/medcom.md); FHIR XML is read, answers are JSON. */
+    json_object_set_new(
+        rest, "operation",
+        json_pack("[{s:s, s:s}]", "name", "process-message", "definition",
+                  "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"));
     json_t *rests = json_array();
     json_array_append_new(rests, rest);
     json_object_set_new(cs, "rest", rests);

@@ -12,6 +12,7 @@
 #include "api/auth_routes.h"
 #include "api/coord_routes.h"
 #include "api/internal.h"
+#include "api/message_routes.h"
 #include "base/datetime.h"
 #include "base/json.h"
 #include "coord/coord.h"
@@ -71,7 +72,8 @@ static bool json_media(const char *ct)
            media_is(ct, "application/json+fhir");
 }
 
-/* Accept and _format: only JSON is spoken (XML comes with the MedCom issue). */
+/* Accept and _format: answers are JSON only (FHIR XML is read, not written:
+ * message_routes.c). */
 static bool acceptable(const sv_http_request *req)
 {
     for (size_t i = 0; i < req->nparams; i++) {
@@ -86,9 +88,12 @@ static bool acceptable(const sv_http_request *req)
     return strstr(accept, "json") || strstr(accept, "*/*") || strstr(accept, "application/*");
 }
 
-/* Parses the request body as JSON; on failure answers and returns NULL. */
+/* Parses the request body as JSON (or, for a resource, FHIR XML converted to
+ * JSON); on failure answers and returns NULL. */
 static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_response *res, bool patch)
 {
+    if (!patch)
+        return sv__api_read_resource(api, req, res);
     const char *ct = sv_http_header_get(req, "Content-Type");
     bool ok_type = ct && (patch ? media_is(ct, "application/json-patch+json") : json_media(ct));
     if (!ok_type) {
@@ -507,6 +512,14 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
         system_level(api, &rest, req, res);
         return;
     }
+    if (r->n == 2 && strcmp(r->segs[1], "$process-message") == 0) {
+        sv__api_process_message(api, &rest, req, res);
+        return;
+    }
+    if (r->n == 2 && strcmp(r->segs[1], "$medcom-outbox") == 0) {
+        sv__api_medcom_outbox(api, &rest, req, res);
+        return;
+    }
     if (r->n == 2 && strcmp(r->segs[1], "_history") == 0) {
         res->route = "GET /fhir/_history";
         history(api, &rest, req, res, NULL, NULL);
@@ -596,7 +609,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint; the FHIR api is at /fhir");
         return;
     }
-    if (!acceptable(req)) {
+    /* A MedCom sender may ask for XML; the acknowledgement is JSON all the same
+     * (message_routes.c) rather than no acknowledgement at all. */
+    bool process_message = r.n == 2 && strcmp(r.segs[1], "$process-message") == 0;
+    if (!process_message && !acceptable(req)) {
         sv__api_error(res, SV_ERR_NOT_ACCEPTABLE, NULL,
                       "only application/fhir+json is served; xml comes later");
         return;

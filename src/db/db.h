@@ -92,6 +92,10 @@ struct sv_db {
     int tx_depth; /* 0 = no transaction */
     sv_stmt *cache[SV_DB_STMT_CACHE];
     size_t cache_len;
+    /* Equal for connections to the same database (set by the backend at open):
+     * lets a caller batch work of several connections into one transaction of
+     * one of them (medcom/'s group commit).  Never dereferenced. */
+    const void *identity;
     int fault_countdown; /* sv_db_fault_inject: backend calls left until the failure; 0 = off */
     sv_err fault_err;
     /* Set by the backend's begin when the transaction runs on another connection

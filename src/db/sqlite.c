@@ -116,6 +116,8 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
     if (e)
         return e;
     db->gate = sv__gate_acquire(uri, opt);
+    /* Connections to one database file share their gate: medcom batches by it. */
+    db->base.identity = db->gate ? (const void *)db->gate : (const void *)db;
     *ret_db = &db->base;
     return SV_OK;
 }

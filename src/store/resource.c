@@ -57,6 +57,10 @@ static const char SQL_CURRENT_PAGE[] =
     "SELECT r.rid, r.type, r.id, r.version, r.last_updated, v.json, v.seq, v.method"
     " FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
     " WHERE r.rid > ? AND r.deleted = 0 ORDER BY r.rid LIMIT ?";
+static const char SQL_FIND_TOKEN[] =
+    "SELECT r.id FROM idx_token t JOIN resource r ON r.rid = t.rid"
+    " WHERE t.type = ? AND t.param = ? AND t.value = ? AND t.system = ? AND r.deleted = 0"
+    " LIMIT 2";
 
 /* History: the four shapes (all / type / instance) x (count / page). */
 static const char SQL_HIST_ALL[] =
@@ -487,5 +491,36 @@ sv_err sv_store_history(sv_db *db, const sv_history_query *q, sv_store_visit vis
             break;
     }
     sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_store_find_token(sv_db *db, const char *type, const char *param, const char *system,
+                           const char *value, char ret_ids[2][65], int *ret_count, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_FIND_TOKEN, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, param);
+    sv_stmt_bind_text(st, 3, value);
+    sv_stmt_bind_text(st, 4, system);
+    int n = 0;
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        size_t len = 0;
+        const char *id = sv_stmt_column_text(st, 0, &len);
+        if (id && len < 65 && n < 2) {
+            memcpy(ret_ids[n], id, len);
+            ret_ids[n][len] = '\0';
+            n++;
+        }
+    }
+    sv_stmt_reset(st);
+    if (!e)
+        *ret_count = n;
     return e;
 }

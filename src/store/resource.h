@@ -45,6 +45,13 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
                       int64_t last_updated, const char *method, const char *json, size_t json_len,
                       const sv_index_rows *rows, sv_buf *reterr);
 
+/* The ids of live resources of type that have the token index row (param, system,
+ * value), at most two: matching a citizen by an identifier needs to know only
+ * "none, one, or more than one", and this is one cached indexed statement where
+ * a search would plan and prepare its own.  *ret_count is 0, 1 or 2. */
+sv_err sv_store_find_token(sv_db *db, const char *type, const char *param, const char *system,
+                           const char *value, char ret_ids[2][65], int *ret_count, sv_buf *reterr);
+
 /* Called per history entry, newest first; return false to stop.  s is borrowed. */
 typedef bool (*sv_store_visit)(void *ctx, const sv_stored *s);
 

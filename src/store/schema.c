@@ -254,6 +254,56 @@ static const migration migrations[] = {
      "  outcome TEXT);"
      "CREATE INDEX coord_job_due ON coord_job(claimed, due);"
      "CREATE INDEX coord_job_resource ON coord_job(resource_type, resource_id, kind, due);"},
+    {7,
+     /* MedCom messaging (medcom/, docs/medcom.md).  medcom_message: every incoming
+      * message id once, with the acknowledgement it got (a duplicate gets the same
+      * one) and the versions of Patient and Encounter before it was applied (a
+      * cancellation restores them).  medcom_link: a sender's identity of a stay,
+      * thread or organisation ("stay:SYSTEM|VALUE") mapped to our resource id.
+      * medcom_event: one row per applied message for rulesets, tasks and
+      * notifications to pick up (handled = 0 until they have).  medcom_outbox:
+      * outgoing messages with their delivery state and retries.  Numbered 8: 5-7
+      * belong to other branches. */
+     "CREATE TABLE medcom_message ("
+     "  message_id TEXT PRIMARY KEY,"
+     "  kind TEXT NOT NULL,"
+     "  activity TEXT,"
+     "  received INTEGER NOT NULL,"
+     "  code TEXT NOT NULL,"
+     "  ack TEXT NOT NULL,"
+     "  patient_id TEXT,"
+     "  encounter_id TEXT,"
+     "  communication_id TEXT,"
+     "  patient_before INTEGER NOT NULL DEFAULT 0,"
+     "  encounter_before INTEGER NOT NULL DEFAULT 0);"
+     "CREATE TABLE medcom_link ("
+     "  key TEXT PRIMARY KEY,"
+     "  type TEXT NOT NULL,"
+     "  id TEXT NOT NULL);"
+     "CREATE TABLE medcom_event ("
+     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  time INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  activity TEXT,"
+     "  message_id TEXT NOT NULL,"
+     "  patient_id TEXT,"
+     "  encounter_id TEXT,"
+     "  communication_id TEXT,"
+     "  handled INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX medcom_event_pending ON medcom_event(handled, seq);"
+     "CREATE TABLE medcom_outbox ("
+     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  message_id TEXT NOT NULL UNIQUE,"
+     "  kind TEXT NOT NULL,"
+     "  receiver TEXT,"
+     "  bundle TEXT NOT NULL,"
+     "  created INTEGER NOT NULL,"
+     "  state TEXT NOT NULL DEFAULT 'pending',"
+     "  attempts INTEGER NOT NULL DEFAULT 0,"
+     "  next_attempt INTEGER NOT NULL,"
+     "  last_error TEXT,"
+     "  ack_code TEXT);"
+     "CREATE INDEX medcom_outbox_due ON medcom_outbox(state, next_attempt);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
@@ -268,6 +318,11 @@ static const char SQL_RECORD[] =
 int sv_schema_latest(void)
 {
     return migrations[N_MIGRATIONS - 1].version;
+}
+
+int sv_schema_count(void)
+{
+    return (int)N_MIGRATIONS;
 }
 
 static sv_err current_version(sv_db *db, int *ret, sv_buf *reterr)

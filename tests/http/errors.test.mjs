@@ -101,8 +101,9 @@ const CASES = [
   // --- media types (415) and Accept (406)
   ['a text/plain body', { method: 'POST', path: '/fhir/Patient', headers: { 'Content-Type': 'text/plain' }, body: patient() },
     { status: 415, code: 'not-supported', diagnostics: /text\/plain/ }],
-  ['an XML body', { method: 'POST', path: '/fhir/Patient', headers: { 'Content-Type': 'application/fhir+xml' }, body: '<Patient xmlns="http://hl7.org/fhir"/>' },
-    { status: 415, code: 'not-supported' }],
+  // FHIR XML is read (fhir/xml.c); XML outside the FHIR namespace is not FHIR
+  ['an XML body that is not FHIR', { method: 'POST', path: '/fhir/Patient', headers: { 'Content-Type': 'application/fhir+xml' }, body: '<Patient/>' },
+    { status: 400, code: 'structure' }],
   ['a body without a Content-Type', { method: 'POST', path: '/fhir/Patient', headers: {}, body: new Uint8Array(Buffer.from(patient())) },
     { status: 415, code: 'not-supported' }],
   ['a resource sent as a patch', { method: 'PATCH', path: '/fhir/Patient/1', headers: FHIR, body: '[]' }, { status: 415, code: 'not-supported' }],
