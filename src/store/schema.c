@@ -198,6 +198,34 @@ static const migration migrations[] = {
      "CREATE INDEX auth_failure_key ON auth_failure(key, at);"
      "CREATE INDEX auth_failure_at ON auth_failure(at);"
      "CREATE TABLE auth_lock (key TEXT PRIMARY KEY, until INTEGER NOT NULL);"},
+    /* Migration 5 is taken by another branch; this one is 6 (renumber on merge). */
+    {6,
+     /* Combined index rows (store/combined.h, docs/search.md): for the worklists of
+      * coordination - an organisation's open Tasks by deadline, its stays in progress,
+      * its messages by date - one row per (reference, status) of a resource that also
+      * carries the date the list is sorted by, so that one index range holds exactly
+      * the matches, already with their sort keys.  Rows: the reference's target, the
+      * status code (NULL when the resource has none), and the least start and greatest
+      * end of the date parameter (NULL when none).  The backfill below derives the rows
+      * of the existing resources from their index rows, for the definitions in
+      * store/combined.c as they are in this migration. */
+     "CREATE TABLE idx_combined (rid INTEGER NOT NULL REFERENCES resource(rid),"
+     "  type TEXT NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT,"
+     "  code TEXT, low INTEGER, high INTEGER);"
+     "CREATE INDEX idx_combined_lookup"
+     "  ON idx_combined(type, param, target_id, code, rid, target_type, low, high);"
+     "CREATE INDEX idx_combined_rid ON idx_combined(rid);"
+     "CREATE TEMP TABLE combined_def (type TEXT, param TEXT, code TEXT, date TEXT);"
+     "INSERT INTO combined_def VALUES ('Task', 'owner', 'status', 'deadline'),"
+     "  ('Encounter', 'service-provider', 'status', 'date'),"
+     "  ('Communication', 'recipient', 'status', 'sent');"
+     "INSERT INTO idx_combined (rid, type, param, target_type, target_id, code, low, high)"
+     "  SELECT DISTINCT x.rid, x.type, x.param, x.target_type, x.target_id, t.value,"
+     "    (SELECT MIN(d.low) FROM idx_date d WHERE d.rid = x.rid AND d.param = f.date),"
+     "    (SELECT MAX(d.high) FROM idx_date d WHERE d.rid = x.rid AND d.param = f.date)"
+     "  FROM combined_def f JOIN idx_reference x ON x.type = f.type AND x.param = f.param"
+     "  LEFT JOIN idx_token t ON t.rid = x.rid AND t.param = f.code AND t.value IS NOT NULL;"
+     "DROP TABLE combined_def;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
