@@ -16,7 +16,7 @@ static const sv_combined_def defs[] = {
 };
 
 static const char SQL_ADD[] = "INSERT INTO idx_combined (rid, type, param, target_type, target_id,"
-                              " code, low, high) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+                              " code, low, high, multi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 const sv_combined_def *sv_combined_find(const char *type, const char *reference)
 {
@@ -48,8 +48,15 @@ static bool seen_before(const sv_index_rows *rows, size_t i)
     return false;
 }
 
+/* What every row of one resource and definition shares. */
+typedef struct shared {
+    bool dated;
+    int64_t low, high;
+    bool multi; /* the resource has more than one row of the definition */
+} shared;
+
 static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_row *ref,
-                  const char *code, bool dated, int64_t low, int64_t high, sv_buf *reterr)
+                  const char *code, const shared *sh, sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_ADD, &st, reterr);
@@ -61,47 +68,57 @@ static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_ind
     sv_stmt_bind_text(st, 4, ref->system);
     sv_stmt_bind_text(st, 5, ref->value);
     sv_stmt_bind_text(st, 6, code);
-    if (dated) {
-        sv_stmt_bind_int64(st, 7, low);
-        sv_stmt_bind_int64(st, 8, high);
+    if (sh->dated) {
+        sv_stmt_bind_int64(st, 7, sh->low);
+        sv_stmt_bind_int64(st, 8, sh->high);
     } else {
         sv_stmt_bind_null(st, 7);
         sv_stmt_bind_null(st, 8);
     }
+    sv_stmt_bind_int64(st, 9, sh->multi);
     return sv_stmt_run(st, reterr);
+}
+
+static bool is_ref(const sv_combined_def *d, const sv_index_rows *rows, size_t i)
+{
+    const sv_index_row *r = &rows->rows[i];
+    return r->kind == SV_INDEX_REFERENCE && strcmp(r->param, d->reference) == 0 &&
+           !seen_before(rows, i);
+}
+
+static bool is_code(const sv_combined_def *d, const sv_index_rows *rows, size_t i)
+{
+    const sv_index_row *t = &rows->rows[i];
+    return t->kind == SV_INDEX_TOKEN && strcmp(t->param, d->code) == 0 && t->value &&
+           !seen_before(rows, i);
 }
 
 /* The rows of one definition: every reference row times every distinct code (or NULL). */
 static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_rows *rows,
                         sv_buf *reterr)
 {
-    bool dated = false;
-    int64_t low = 0, high = 0;
+    shared sh = {0};
+    size_t nrefs = 0, ncodes = 0;
     for (size_t i = 0; i < rows->len; i++) {
         const sv_index_row *r = &rows->rows[i];
+        nrefs += is_ref(d, rows, i);
+        ncodes += is_code(d, rows, i);
         if (r->kind != SV_INDEX_DATE || strcmp(r->param, d->date) != 0)
             continue;
-        low = !dated || r->low < low ? r->low : low;
-        high = !dated || r->high > high ? r->high : high;
-        dated = true;
+        sh.low = !sh.dated || r->low < sh.low ? r->low : sh.low;
+        sh.high = !sh.dated || r->high > sh.high ? r->high : sh.high;
+        sh.dated = true;
     }
+    sh.multi = nrefs * (ncodes ? ncodes : 1) > 1;
     sv_err e = SV_OK;
     for (size_t i = 0; i < rows->len && !e; i++) {
-        const sv_index_row *ref = &rows->rows[i];
-        if (ref->kind != SV_INDEX_REFERENCE || strcmp(ref->param, d->reference) != 0 ||
-            seen_before(rows, i))
+        if (!is_ref(d, rows, i))
             continue;
-        bool coded = false;
-        for (size_t k = 0; k < rows->len && !e; k++) {
-            const sv_index_row *t = &rows->rows[k];
-            if (t->kind != SV_INDEX_TOKEN || strcmp(t->param, d->code) != 0 || !t->value ||
-                seen_before(rows, k))
-                continue;
-            coded = true;
-            e = add(db, rid, d, ref, t->value, dated, low, high, reterr);
-        }
-        if (!coded && !e)
-            e = add(db, rid, d, ref, NULL, dated, low, high, reterr);
+        for (size_t k = 0; k < rows->len && !e; k++)
+            if (is_code(d, rows, k))
+                e = add(db, rid, d, &rows->rows[i], rows->rows[k].value, &sh, reterr);
+        if (!ncodes && !e)
+            e = add(db, rid, d, &rows->rows[i], NULL, &sh, reterr);
     }
     return e;
 }

@@ -765,6 +765,7 @@ typedef struct drive {
     int clause;
     const sv_combined_def *combined; /* NULL: the clause's own set */
     int absorbed;                    /* the token clause the combined set answers, or -1 */
+    bool unique; /* the set has one row per rid: no GROUP BY, no DISTINCT (combined, one value) */
 } drive;
 
 /* A clause the combined rows can answer: on the resource itself, positive, and every
@@ -798,6 +799,9 @@ static drive pick_driver(const sv_store_query *q, int threshold)
     if (!combinable(c, SV_CLAUSE_REFERENCE))
         return d;
     d.combined = sv_combined_find(q->type, c->param);
+    /* One value: a resource with one combined row (multi = 0) matches at most once; two
+     * values may both match one row (Type/id and the bare id). */
+    d.unique = d.combined && c->nvalues == 1;
     for (size_t i = 0; d.combined && i < q->nclauses; i++) {
         if (strcmp(q->clauses[i].param, d.combined->code) == 0 &&
             combinable(&q->clauses[i], SV_CLAUSE_TOKEN)) {
@@ -810,27 +814,45 @@ static drive pick_driver(const sv_store_query *q, int threshold)
 
 static const cols COLS_COMBINED = {.system = "w.target_type", .value = "w.target_id"};
 
-/* SELECT rid, low, high of the combined rows of the driver's references (and codes). */
+/* ... FROM idx_combined w WHERE (the value's reference) AND (the codes) */
+static void combined_where(qb *b, const sv_store_query *q, const drive *d, const sv_clause_value *v)
+{
+    const sv_clause *codes = d->absorbed >= 0 ? &q->clauses[d->absorbed] : NULL;
+    S(b, " FROM idx_combined w WHERE w.type = ? AND w.param = ? AND (");
+    T(b, q->type), T(b, q->clauses[d->clause].param);
+    value_cond(b, &COLS_COMBINED, v);
+    S(b, ")");
+    if (!codes)
+        return;
+    S(b, " AND w.code IN (");
+    for (size_t j = 0; j < codes->nvalues; j++) {
+        S(b, j ? ", ?" : "?");
+        T(b, codes->values[j].value);
+    }
+    S(b, ")");
+}
+
+/*
+ * SELECT rid, low, high of the combined rows of the driver's references (and codes).
+ * Unique: the resources with one combined row as they are, and those with several
+ * (multi = 1: rare) grouped, so that each rid comes once without sorting every match.
+ */
 static void combined_set(qb *b, const sv_store_query *q, const drive *d)
 {
     const sv_clause *c = &q->clauses[d->clause];
-    const sv_clause *codes = d->absorbed >= 0 ? &q->clauses[d->absorbed] : NULL;
+    if (d->unique) {
+        S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND w.multi = 0 UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low,"
+             " MAX(w.high) AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND w.multi = 1 GROUP BY w.rid");
+        return;
+    }
     for (size_t k = 0; k < c->nvalues; k++) {
-        if (k)
-            S(b, " UNION ALL ");
-        S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high FROM idx_combined w WHERE"
-             " w.type = ? AND w.param = ? AND (");
-        T(b, q->type), T(b, c->param);
-        value_cond(b, &COLS_COMBINED, &c->values[k]);
-        S(b, ")");
-        if (!codes)
-            continue;
-        S(b, " AND w.code IN (");
-        for (size_t j = 0; j < codes->nvalues; j++) {
-            S(b, j ? ", ?" : "?");
-            T(b, codes->values[j].value);
-        }
-        S(b, ")");
+        S(b, k ? " UNION ALL SELECT w.rid AS rid, w.low AS low, w.high AS high"
+               : "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[k]);
     }
 }
 
@@ -859,8 +881,8 @@ static void from_where(qb *b, const sv_store_query *q, const drive *d)
 static void build_count(qb *b, const sv_store_query *q)
 {
     drive d = pick_driver(q, DRIVE_ALL);
-    S(b, d.clause >= 0 ? "SELECT COUNT(*) FROM (SELECT DISTINCT m.rid AS rid"
-                       : "SELECT COUNT(*) FROM (SELECT m.rid AS rid");
+    S(b, d.clause >= 0 && !d.unique ? "SELECT COUNT(*) FROM (SELECT DISTINCT m.rid AS rid"
+                                    : "SELECT COUNT(*) FROM (SELECT m.rid AS rid");
     from_where(b, q, &d);
     S(b, ") p");
 }
@@ -878,7 +900,10 @@ static const char *const KEY_P[SV_SORT_MAX_KEYS] = {"p.k0", "p.k1", "p.k2", "p.k
 static void sort_expr(qb *b, const sv_sort_key *k, const drive *d)
 {
     if (d->combined && k->by == SV_SORT_PARAM && strcmp(k->param, d->combined->date) == 0) {
-        S(b, k->descending ? "MAX(m.high)" : "MIN(m.low)");
+        if (d->unique)
+            S(b, k->descending ? "m.high" : "m.low");
+        else
+            S(b, k->descending ? "MAX(m.high)" : "MIN(m.low)");
         return;
     }
     static const char *const least[SV_INDEX_KIND_COUNT] = {
@@ -1048,7 +1073,7 @@ static void build_page(qb *b, const sv_store_query *q, bool with_total)
         S(b, reverse ? " AND m.rid < ?" : " AND m.rid > ?");
         I(b, at->rid);
     }
-    if (d.clause >= 0)
+    if (d.clause >= 0 && !d.unique)
         S(b, " GROUP BY m.rid");
     if (keys) {
         S(b, ") k");
@@ -1217,8 +1242,11 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
         if (e)
             goto out;
     }
-    /* A sorted page reads every match anyway: it brings the count along. */
-    bool total_in_page = ret_total && q->nsort > 0 && q->limit > 0;
+    /* A sorted page reads every match anyway: it brings the count along.  Not from a
+     * unique combined set: counting its index range (COUNT(*) over rows as they are)
+     * is cheaper than the window, which keeps every match until the end. */
+    bool total_in_page =
+        ret_total && q->nsort > 0 && q->limit > 0 && !pick_driver(q, DRIVE_ALL).unique;
     bool counted = false;
     if (ret_total && !total_in_page) {
         e = count(db, q, ret_total, reterr);

@@ -15,6 +15,9 @@
  *   t6  no status, deadline 2024-05-05
  *   t7  requested, then (version 2) completed with deadline 2024-05-06
  *   t8  requested, deadline 2024-04-01, then deleted
+ *   t9  requested, deadline 2024-05-07, owner o1 written twice (Organization/o1 and
+ *       this server's absolute url): two combined rows, both found by Organization/o1
+ *   t10 requested and in-progress, deadline 2024-04-29: two combined rows
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -60,6 +63,11 @@ static void write_task(const char *id, int64_t version, const char *owner, const
     if (strcmp(id, "t5") == 0) /* the same code again, with a system: one combined row */
         sv_index_rows_add(&rows, SV_INDEX_TOKEN, "status", "http://hl7.org/fhir/task-status",
                           status, NULL);
+    if (strcmp(id, "t9") == 0)
+        sv_index_rows_add(&rows, SV_INDEX_REFERENCE, "owner", "Organization",
+                          "http://b/Organization/o1", "http://b/Organization/o1");
+    if (strcmp(id, "t10") == 0)
+        sv_index_rows_add(&rows, SV_INDEX_TOKEN, "status", NULL, "in-progress", NULL);
     char json[64];
     snprintf(json, sizeof(json), "{\"id\":\"%s\"}", id);
     sv_buf err = SV_BUF_INIT;
@@ -93,6 +101,8 @@ static int setup(void **state)
     write_task("t7", 2, NULL, "completed", "2024-05-06", NULL);
     write_task("t8", 1, NULL, "requested", "2024-04-01", NULL);
     write_task("t8", -2, NULL, NULL, NULL, NULL);
+    write_task("t9", 1, NULL, "requested", "2024-05-07", NULL);
+    write_task("t10", 1, NULL, "requested", "2024-04-29", NULL);
     return 0;
 }
 
@@ -123,14 +133,16 @@ static bool collect(void *ctx, const sv_stored *s)
         .kind = SV_CLAUSE_TOKEN, .value = c                                                        \
     }
 
-/* Runs owner=o1 [&status=codes] sorted by deadline; returns the ids, and the total. */
-static void run(const sv_clause_value *codes, size_t ncodes, bool descending, int64_t limit,
-                const sv_search_position *after, sv_buf *ret_ids, int64_t *ret_total,
-                sv_search_position *ret_last)
+static const sv_clause_value o1[] = {OWNER("o1")};
+static const sv_clause_value o1_o2[] = {OWNER("o1"), OWNER("o2")};
+
+/* Runs owner=owners [&status=codes] sorted by deadline; returns the ids, and the total. */
+static void run(const sv_clause_value *owners, size_t nowners, const sv_clause_value *codes,
+                size_t ncodes, bool descending, int64_t limit, const sv_search_position *after,
+                sv_buf *ret_ids, int64_t *ret_total, sv_search_position *ret_last)
 {
-    sv_clause_value owner[] = {OWNER("o1")};
     sv_clause clauses[2] = {
-        {.param = "owner", .values = owner, .nvalues = 1},
+        {.param = "owner", .values = (sv_clause_value *)owners, .nvalues = nowners},
         {.param = "status", .values = (sv_clause_value *)codes, .nvalues = ncodes, .coarse = true}};
     sv_sort_key sort = {.by = SV_SORT_PARAM,
                         .param = "deadline",
@@ -150,15 +162,21 @@ static void run(const sv_clause_value *codes, size_t ncodes, bool descending, in
     sv_buf_release(&err);
 }
 
-static void expect(const sv_clause_value *codes, size_t ncodes, bool descending, const char *ids,
-                   int64_t total)
+static void expect_of(const sv_clause_value *owners, size_t nowners, const sv_clause_value *codes,
+                      size_t ncodes, bool descending, const char *ids, int64_t total)
 {
     sv_buf got = SV_BUF_INIT;
     int64_t n = -1;
-    run(codes, ncodes, descending, 50, NULL, &got, &n, NULL);
+    run(owners, nowners, codes, ncodes, descending, 50, NULL, &got, &n, NULL);
     assert_string_equal(got.ptr, ids);
     assert_int_equal(n, total);
     sv_buf_release(&got);
+}
+
+static void expect(const sv_clause_value *codes, size_t ncodes, bool descending, const char *ids,
+                   int64_t total)
+{
+    expect_of(o1, 1, codes, ncodes, descending, ids, total);
 }
 
 static void test_worklist(void **state)
@@ -167,15 +185,18 @@ static void test_worklist(void **state)
     const sv_clause_value open[] = {CODE("requested"), CODE("in-progress")};
     const sv_clause_value completed[] = {CODE("completed")};
     const sv_clause_value none[] = {CODE("cancelled")};
-    /* t5 by its earliest deadline; t3 has none: last; t4 is o2's; t7 changed; t8 deleted */
-    expect(open, 2, false, "t5 t1 t3", 3);
+    /* t5 by its earliest deadline; t3 has none: last; t4 is o2's; t7 changed; t8 deleted;
+     * t9 and t10 match twice each, and come once */
+    expect(open, 2, false, "t10 t5 t1 t9 t3", 5);
     /* descending by the latest deadline: t5's 05-04 before t1's 05-03; none still last */
-    expect(open, 2, true, "t5 t1 t3", 3);
+    expect(open, 2, true, "t9 t5 t1 t10 t3", 5);
     expect(completed, 1, false, "t2 t7", 2);
     expect(none, 1, false, "", 0);
     /* without status: every Task of o1, also t6 that has no status */
-    expect(NULL, 0, false, "t5 t2 t1 t6 t7 t3", 6);
-    expect(NULL, 0, true, "t7 t6 t5 t1 t2 t3", 6);
+    expect(NULL, 0, false, "t10 t5 t2 t1 t6 t7 t9 t3", 8);
+    expect(NULL, 0, true, "t9 t7 t6 t5 t1 t2 t10 t3", 8);
+    /* two owners (OR): the rows of both, each Task once */
+    expect_of(o1_o2, 2, open, 2, false, "t10 t5 t4 t1 t9 t3", 6);
 }
 
 /* One row per page, from each page's last position: every match once, in order. */
@@ -187,11 +208,11 @@ static void test_keyset_pages(void **state)
         sv_buf all = SV_BUF_INIT;
         sv_search_position at;
         memset(&at, 0, sizeof(at));
-        for (int page = 0; page < 5; page++) {
+        for (int page = 0; page < 8; page++) {
             sv_buf got = SV_BUF_INIT;
             sv_search_position last;
             memset(&last, 0, sizeof(last));
-            run(open, 2, descending, 1, page ? &at : NULL, &got, NULL, &last);
+            run(o1, 1, open, 2, descending, 1, page ? &at : NULL, &got, NULL, &last);
             if (got.len) {
                 if (all.len)
                     sv_buf_addc(&all, ' ');
@@ -204,7 +225,7 @@ static void test_keyset_pages(void **state)
                 break;
         }
         sv_search_position_clear(&at);
-        assert_string_equal(all.ptr, "t5 t1 t3");
+        assert_string_equal(all.ptr, descending ? "t9 t5 t1 t10 t3" : "t10 t5 t1 t9 t3");
         sv_buf_release(&all);
     }
 }
@@ -212,7 +233,7 @@ static void test_keyset_pages(void **state)
 static void snapshot(sv_buf *ret)
 {
     static const char SQL[] =
-        "SELECT rid, type, param, target_type, target_id, code, low, high FROM idx_combined"
+        "SELECT rid, type, param, target_type, target_id, code, low, high, multi FROM idx_combined"
         " ORDER BY rid, param, target_id, code";
     sv_stmt *st = NULL;
     assert_int_equal(sv_db_prepare(db, SQL, &st, NULL), SV_OK);
@@ -221,11 +242,11 @@ static void snapshot(sv_buf *ret)
         assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
         if (!row)
             break;
-        for (int c = 0; c < 8; c++) {
+        for (int c = 0; c < 9; c++) {
             size_t n = 0;
             const char *t = sv_stmt_column_is_null(st, c) ? "-" : sv_stmt_column_text(st, c, &n);
             sv_buf_adds(ret, t);
-            sv_buf_addc(ret, c < 7 ? '|' : '\n');
+            sv_buf_addc(ret, c < 8 ? '|' : '\n');
         }
     }
     sv_stmt_finalize(st);
@@ -237,8 +258,10 @@ static void test_backfill_equals_writer(void **state)
     (void)state;
     sv_buf written = SV_BUF_INIT, backfilled = SV_BUF_INIT;
     snapshot(&written);
-    /* t1..t7 with o1's or o2's reference: one row each, t5 once despite its two codes */
-    assert_int_equal(tmpdb_int(db, "SELECT COUNT(*) FROM idx_combined"), 7);
+    /* t1..t7 with o1's or o2's reference: one row each, t5 once despite its two codes;
+     * t9 and t10 two each, marked multi */
+    assert_int_equal(tmpdb_int(db, "SELECT COUNT(*) FROM idx_combined"), 11);
+    assert_int_equal(tmpdb_int(db, "SELECT COUNT(*) FROM idx_combined WHERE multi = 1"), 4);
     assert_int_equal(sv_db_exec(db,
                                 "DROP TABLE idx_combined;"
                                 " DELETE FROM schema_migrations WHERE version = 6",
