@@ -1317,8 +1317,8 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
         qb b;
         qb_init(&b);
         S(&b, "EXPLAIN QUERY PLAN ");
-        if (pass == 0)
-            build_page(&b, q, true);
+        if (pass == 0) /* with the count in the page where a run puts it there */
+            build_page(&b, q, !pick_driver(q, DRIVE_ALL).unique);
         else
             build_count(&b, q);
         sv_stmt *st = NULL;
