@@ -10,7 +10,9 @@
  *    read from an idx_*_lookup index (type, param, value..., rid);
  *  - one clause, the one most likely to match few resources, drives: the page and
  *    the count read its set, the other clauses filter it.  Without a good driver the
- *    live resources of the type are walked in rid order and filtered.
+ *    live resources of the type are walked in rid order and filtered;
+ *  - a reference that drives a worklist (store/combined.h) reads its combined rows
+ *    instead, which also answer a status clause and carry the sort date.
  * The count reads index rows only (no resource_version; resource only for _id,
  * _lastUpdated, chains and _has); a sorted page, which reads every match anyway,
  * carries the count in each row instead.  Only the page's rows read their JSON.
