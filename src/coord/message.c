@@ -514,7 +514,11 @@ sv_err sv__coord_message_after(sv_rest *r, const char *id, const json_t *old,
                          .resource = self,
                          .text = category_of(stored)};
     sv_err e = sv_coord_notify_party(r->db, recipient, &n, &err);
+    /* An answer is expected of a message that opens a thread or forwards one,
+     * not of the answer itself (else every thread would ping-pong). */
     sv_coord_rule rule = sv__coord_answer_time(category_of(stored));
+    if (json_array_size(json_object_get(stored, "inResponseTo")))
+        rule.amount = -1;
     int64_t sent = sv__coord_time(json_object_get(stored, "sent"));
     if (!e && rule.amount >= 0 && sent != INT64_MIN) {
         int64_t due;
