@@ -506,7 +506,9 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
                              .role = access.role[0]              ? access.role
                                      : who->practitioner_role[0] ? who->practitioner_role
                                                                  : NULL,
-                             .purpose = "TREAT"};
+                             .purpose = "TREAT",
+                             .practitioner_role =
+                                 who->practitioner_role[0] ? who->practitioner_role : NULL};
         rest.actor = &actor;
     }
     if (r->n == 1) {

@@ -87,6 +87,8 @@ bool sv__coord_task_one_step(const json_t *task);
 /* A Provenance agent for who acts in r (the request's PractitionerRole, or a
  * display of the principal).  New reference. */
 json_t *sv__coord_author_agent(const sv_rest *r);
+/* The id of the PractitionerRole the caller acts in, or NULL. */
+const char *sv__coord_actor_role(const sv_rest *r);
 /* The caller's organisation ("Organization/x") or "" (no policy, not a practitioner). */
 const char *sv__coord_caller_org(const sv_rest *r);
 /* Writes resource (create when id NULL, else update) on r; the issues of a

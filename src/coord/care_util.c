@@ -32,8 +32,9 @@ json_t *sv__coord_author_agent(const sv_rest *r)
     const sv_audit_actor *a = r->actor ? r->actor : &sv_audit_system;
     json_t *who;
     char buf[SV_COORD_REF_LEN + 96];
-    if (a->role && *a->role && sv_id_valid(a->role, strlen(a->role))) {
-        snprintf(buf, sizeof(buf), "PractitionerRole/%s", a->role);
+    const char *role = sv__coord_actor_role(r);
+    if (role) {
+        snprintf(buf, sizeof(buf), "PractitionerRole/%s", role);
         who = json_pack("{s:s}", "reference", buf);
     } else {
         snprintf(buf, sizeof(buf), "%s%s%s", a->kind ? a->kind : "system", a->id ? " " : "",
@@ -53,6 +54,19 @@ json_t *sv__coord_author_agent(const sv_rest *r)
         json_object_set_new(agent, "onBehalfOf", json_pack("{s:s}", "reference", buf));
     }
     return agent;
+}
+
+const char *sv__coord_actor_role(const sv_rest *r)
+{
+    const sv_audit_actor *a = r->actor;
+    /* Without a policy (auth off) the actor's role is the PractitionerRole id
+     * itself; with one, role is the role code and practitioner_role the id. */
+    const char *role = a ? (a->practitioner_role ? a->practitioner_role : a->role) : NULL;
+    if (!role || !*role || !sv_id_valid(role, strlen(role)))
+        return NULL;
+    if (a && !a->practitioner_role && r->access && r->access->kind == SV_POLICY_PRACTITIONER)
+        return NULL;
+    return role;
 }
 
 const char *sv__coord_caller_org(const sv_rest *r)

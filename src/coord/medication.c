@@ -286,11 +286,18 @@ sv_err sv_coord_reconciliation_settle(sv_rest *r, const char *task_id, bool conf
     json_t *note = json_pack("{s:s, s:s}", "time", ts, "text",
                              comment ? comment
                                      : (confirm ? "Entered in our medication system" : ""));
-    if (json_object_get(json_object_get(agent, "who"), "reference"))
-        json_object_set(note, "authorReference", json_object_get(agent, "who"));
+    /* Annotation.author names a Practitioner, not a role: the role's person. */
+    const char *who = json_string_value(json_object_get(json_object_get(agent, "who"), "reference"));
+    json_t *role = who ? sv__coord_load(r->db, who) : NULL;
+    char person[SV_COORD_REF_LEN];
+    if (role && sv__coord_ref(json_object_get(role, "practitioner"), person))
+        json_object_set_new(note, "authorReference", json_pack("{s:s}", "reference", person));
+    else if (who)
+        json_object_set_new(note, "authorString", json_string(who));
     else
         json_object_set(note, "authorString",
                         json_object_get(json_object_get(agent, "who"), "display"));
+    json_decref(role);
     json_decref(agent);
     json_t *notes = json_object_get(task, "note");
     if (!json_is_array(notes)) {

@@ -276,7 +276,7 @@ static sv_err check_author(sv_rest *r, json_t *comm, json_t *payload, sv_outcome
                                                         "reference"));
     sv_err e = SV_OK;
     if (!ext) {
-        const char *role = r->actor ? r->actor->role : NULL;
+        const char *role = sv__coord_actor_role(r);
         char role_ref[SV_COORD_REF_LEN];
         if (!role || !*role)
             return fail(out, SV_ERR_PROCESSING, "required", path,
