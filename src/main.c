@@ -158,11 +158,17 @@ static int load_env(settings *s)
 {
     static const struct {
         const char *env, *key;
-    } vars[] = {{"SAMVERKA_LISTEN", "listen"},       {"SAMVERKA_DB", "db"},
-                {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
-                {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_MAX_ATTACHMENT", "max_attachment"},   {"SAMVERKA_THREADS", "threads"},
-                {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"},
-                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
+    } vars[] = {{"SAMVERKA_LISTEN", "listen"},
+                {"SAMVERKA_DB", "db"},
+                {"SAMVERKA_BASE_URL", "base_url"},
+                {"SAMVERKA_DATA_DIR", "data_dir"},
+                {"SAMVERKA_MAX_BODY", "max_body"},
+                {"SAMVERKA_MAX_ATTACHMENT", "max_attachment"},
+                {"SAMVERKA_THREADS", "threads"},
+                {"SAMVERKA_LOG_LEVEL", "log_level"},
+                {"SAMVERKA_AUTH", "auth"},
+                {"SAMVERKA_WATCHDOG", "watchdog"},
+                {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -175,11 +181,17 @@ static int load_env(settings *s)
 
 static const struct {
     const char *flag, *key;
-} flags[] = {{"--listen", "listen"},       {"--db", "db"},
-             {"--base-url", "base_url"},   {"--data", "data_dir"},
-             {"--max-body", "max_body"},   {"--max-attachment", "max_attachment"},   {"--threads", "threads"},
-             {"--log-level", "log_level"}, {"--auth", "auth"},
-             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"}};
+} flags[] = {{"--listen", "listen"},
+             {"--db", "db"},
+             {"--base-url", "base_url"},
+             {"--data", "data_dir"},
+             {"--max-body", "max_body"},
+             {"--max-attachment", "max_attachment"},
+             {"--threads", "threads"},
+             {"--log-level", "log_level"},
+             {"--auth", "auth"},
+             {"--watchdog", "watchdog"},
+             {"--test-endpoints", "test_endpoints"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)

@@ -16,15 +16,14 @@ static const struct {
     {"Communication", "$reply", "POST /fhir/Communication/:id/$reply", OP_REPLY, true},
     {"Communication", "$forward", "POST /fhir/Communication/:id/$forward", OP_FORWARD, true},
     {"Communication", "$read", "POST /fhir/Communication/:id/$read", OP_READ, false},
-    {"Patient", "$medication-handover", "POST /fhir/Patient/:id/$medication-handover",
-     OP_HANDOVER, true},
+    {"Patient", "$medication-handover", "POST /fhir/Patient/:id/$medication-handover", OP_HANDOVER,
+     true},
     {"Task", "$confirm", "POST /fhir/Task/:id/$confirm", OP_CONFIRM, false},
     {"Task", "$dispute", "POST /fhir/Task/:id/$dispute", OP_DISPUTE, true},
 };
 
 bool sv__api_care_operation(sv_api *api, sv_rest *rest, const sv_http_request *req,
-                            sv_http_response *res, const char *type, const char *id,
-                            const char *op)
+                            sv_http_response *res, const char *type, const char *id, const char *op)
 {
     size_t i = 0, n = sizeof(ops) / sizeof(ops[0]);
     while (i < n && (strcmp(ops[i].type, type) != 0 || strcmp(ops[i].op, op) != 0))

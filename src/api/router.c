@@ -499,16 +499,15 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
             return;
         }
         rest.access = &access;
-        actor =
-            (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
-                             .id = who->name,
-                             .organisation = access.organisation[0] ? access.organisation : NULL,
-                             .role = access.role[0]              ? access.role
-                                     : who->practitioner_role[0] ? who->practitioner_role
-                                                                 : NULL,
-                             .purpose = "TREAT",
-                             .practitioner_role =
-                                 who->practitioner_role[0] ? who->practitioner_role : NULL};
+        actor = (sv_audit_actor){
+            .kind = sv_principal_kind_name(who->kind),
+            .id = who->name,
+            .organisation = access.organisation[0] ? access.organisation : NULL,
+            .role = access.role[0]              ? access.role
+                    : who->practitioner_role[0] ? who->practitioner_role
+                                                : NULL,
+            .purpose = "TREAT",
+            .practitioner_role = who->practitioner_role[0] ? who->practitioner_role : NULL};
         rest.actor = &actor;
     }
     if (r->n == 1) {

@@ -16,10 +16,10 @@
 #include "coord/settings.h"
 #include "fhir/rest.h"
 
-#define SV_SYS_MEDCOM_CATEGORY                                                                    \
+#define SV_SYS_MEDCOM_CATEGORY                                                                     \
     "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-careCommunication-categoryCodes"
-#define SV_MEDCOM_CC_PROFILE                                                                      \
-    "http://medcomfhir.dk/ig/carecommunication/StructureDefinition/"                              \
+#define SV_MEDCOM_CC_PROFILE                                                                       \
+    "http://medcomfhir.dk/ig/carecommunication/StructureDefinition/"                               \
     "medcom-careCommunication-communication"
 #define SV_MEDCOM_EXT "http://medcomfhir.dk/ig/core/StructureDefinition/"
 #define SV_EXT_MC_DATETIME SV_MEDCOM_EXT "medcom-core-datetime-extension"
@@ -33,8 +33,8 @@
  * not a CareCommunication applied by $process-message (medcom/ checked that). */
 bool sv__coord_is_message(const json_t *comm);
 sv_err sv__coord_message_before(sv_rest *r, const json_t *old, json_t *comm, sv_outcome *out);
-sv_err sv__coord_message_after(sv_rest *r, const char *id, const json_t *old,
-                               const json_t *stored, sv_outcome *out);
+sv_err sv__coord_message_after(sv_rest *r, const char *id, const json_t *old, const json_t *stored,
+                               sv_outcome *out);
 /* The watchdog's answer-due job: an unanswered message becomes a Task for the
  * receiving organisation.  *ret_made true when it made one. */
 sv_err sv__coord_message_job(sv_rest *r, const char *id, int64_t due, bool *ret_made,
@@ -47,8 +47,7 @@ sv_err sv_coord_message_reply(sv_rest *r, const char *id, const json_t *params,
                               sv_rest_result *res);
 sv_err sv_coord_message_forward(sv_rest *r, const char *id, const json_t *params,
                                 sv_rest_result *res);
-sv_err sv_coord_message_read(sv_rest *r, const char *id, const json_t *params,
-                             sv_rest_result *res);
+sv_err sv_coord_message_read(sv_rest *r, const char *id, const json_t *params, sv_rest_result *res);
 
 /* ---- medication (medication.c) ------------------------------------------------ */
 
@@ -65,8 +64,8 @@ sv_err sv__coord_reconciliation_after(sv_rest *r, const char *id, int64_t versio
 
 /* ---- rehabilitation plans (rehab.c) -------------------------------------------- */
 
-sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old,
-                                  const json_t *plan, sv_outcome *out);
+sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old, const json_t *plan,
+                                  sv_outcome *out);
 sv_err sv__coord_rehab_task_before(sv_rest *r, const json_t *old, json_t *task, sv_outcome *out);
 sv_err sv__coord_rehab_task_after(sv_rest *r, const char *id, const json_t *task);
 
@@ -93,7 +92,7 @@ const char *sv__coord_actor_role(const sv_rest *r);
 const char *sv__coord_caller_org(const sv_rest *r);
 /* Writes resource (create when id NULL, else update) on r; the issues of a
  * refusal go to out.  ret_id (65) receives the id; may be NULL. */
-sv_err sv__coord_write(sv_rest *r, const char *type, const char *id, json_t *resource,
-                       char *ret_id, sv_outcome *out);
+sv_err sv__coord_write(sv_rest *r, const char *type, const char *id, json_t *resource, char *ret_id,
+                       sv_outcome *out);
 
 #endif

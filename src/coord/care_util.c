@@ -23,8 +23,8 @@ const char *sv__coord_task_code(const json_t *task)
 bool sv__coord_task_one_step(const json_t *task)
 {
     const char *code = sv__coord_task_code(task);
-    return code && (strcmp(code, "message-answer") == 0 ||
-                    strcmp(code, "medication-reconciliation") == 0);
+    return code &&
+           (strcmp(code, "message-answer") == 0 || strcmp(code, "medication-reconciliation") == 0);
 }
 
 json_t *sv__coord_author_agent(const sv_rest *r)
@@ -41,10 +41,9 @@ json_t *sv__coord_author_agent(const sv_rest *r)
                  a->id ? a->id : "");
         who = json_pack("{s:s}", "display", buf);
     }
-    json_t *agent = json_pack(
-        "{s:{s:[{s:s, s:s}]}, s:o}", "type", "coding", "system",
-        "http://terminology.hl7.org/CodeSystem/provenance-participant-type", "code", "author",
-        "who", who);
+    json_t *agent = json_pack("{s:{s:[{s:s, s:s}]}, s:o}", "type", "coding", "system",
+                              "http://terminology.hl7.org/CodeSystem/provenance-participant-type",
+                              "code", "author", "who", who);
     if (a->organisation && *a->organisation) {
         const char *org = a->organisation;
         if (strncmp(org, "Organization/", 13) == 0)
@@ -76,8 +75,8 @@ const char *sv__coord_caller_org(const sv_rest *r)
     return "";
 }
 
-sv_err sv__coord_write(sv_rest *r, const char *type, const char *id, json_t *resource,
-                       char *ret_id, sv_outcome *out)
+sv_err sv__coord_write(sv_rest *r, const char *type, const char *id, json_t *resource, char *ret_id,
+                       sv_outcome *out)
 {
     sv_rest_result res;
     sv_rest_result_init(&res);

@@ -65,8 +65,8 @@ static sv_err apply_change(sv_rest *r, const char *patient, const json_t *change
     const json_t *parts = json_object_get(change, "part");
     const char *type = json_string_value(param_in(parts, "type", "valueCode"));
     snprintf(path, sizeof(path), "Parameters.parameter[%zu].part", index);
-    if (!type || (strcmp(type, "started") && strcmp(type, "stopped") &&
-                  strcmp(type, "dose-changed")))
+    if (!type ||
+        (strcmp(type, "started") && strcmp(type, "stopped") && strcmp(type, "dose-changed")))
         return bad(out, SV_ERR_INVALID, "required", path,
                    "each change has a type: started, stopped or dose-changed");
     sv_datetime_format_instant(sv_clock_now_ms(), ts);
@@ -171,9 +171,9 @@ static sv_err apply_change(sv_rest *r, const char *patient, const json_t *change
     if (!e)
         json_array_append_new(
             items, json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:{s:s}}, {s:s, s:{s:s+}}]}", "name",
-                             "item", "part", "name", "type", "valueCode", type, "name",
-                             "statement", "valueReference", "reference", focus, "name", "task",
-                             "valueReference", "reference", "Task/", task_id));
+                             "item", "part", "name", "type", "valueCode", type, "name", "statement",
+                             "valueReference", "reference", focus, "name", "task", "valueReference",
+                             "reference", "Task/", task_id));
     return e;
 }
 
@@ -283,11 +283,12 @@ sv_err sv_coord_reconciliation_settle(sv_rest *r, const char *task_id, bool conf
                                   "code", confirm ? "confirmed" : "disputed"));
     json_object_set_new(task, "lastModified", json_string(ts));
     json_t *agent = sv__coord_author_agent(r);
-    json_t *note = json_pack("{s:s, s:s}", "time", ts, "text",
-                             comment ? comment
-                                     : (confirm ? "Entered in our medication system" : ""));
+    json_t *note =
+        json_pack("{s:s, s:s}", "time", ts, "text",
+                  comment ? comment : (confirm ? "Entered in our medication system" : ""));
     /* Annotation.author names a Practitioner, not a role: the role's person. */
-    const char *who = json_string_value(json_object_get(json_object_get(agent, "who"), "reference"));
+    const char *who =
+        json_string_value(json_object_get(json_object_get(agent, "who"), "reference"));
     json_t *role = who ? sv__coord_load(r->db, who) : NULL;
     char person[SV_COORD_REF_LEN];
     if (role && sv__coord_ref(json_object_get(role, "practitioner"), person))
@@ -354,17 +355,17 @@ static sv_err raise_flag(sv_rest *r, const char *task_ref, const json_t *task, c
 {
     char ts[SV_INSTANT_LEN];
     sv_datetime_format_instant(sv_clock_now_ms(), ts);
-    json_t *flag = json_pack(
-        "{s:s, s:[{s:s, s:s}], s:s, s:[{s:[{s:s, s:s}]}], s:{s:[{s:s, s:s, s:s}], s:s}, "
-        "s:{s:s}, s:{s:s}, s:[{s:s, s:{s:s}}]}",
-        "resourceType", "Flag", "identifier", "system", SV_SYS_FLAG_ID, "value", task_ref, "status",
-        "active", "category", "coding", "system",
-        "http://terminology.hl7.org/CodeSystem/flag-category", "code", "drug", "code", "coding",
-        "system", SV_SYS_FLAG_CODE, "code", "medication-unconfirmed", "display",
-        "Medication change not confirmed", "text",
-        "A medication change is not yet confirmed by the receiving organisation", "subject",
-        "reference", citizen, "period", "start", ts, "extension", "url", SV_EXT_FLAG_DETAIL,
-        "valueReference", "reference", task_ref);
+    json_t *flag =
+        json_pack("{s:s, s:[{s:s, s:s}], s:s, s:[{s:[{s:s, s:s}]}], s:{s:[{s:s, s:s, s:s}], s:s}, "
+                  "s:{s:s}, s:{s:s}, s:[{s:s, s:{s:s}}]}",
+                  "resourceType", "Flag", "identifier", "system", SV_SYS_FLAG_ID, "value", task_ref,
+                  "status", "active", "category", "coding", "system",
+                  "http://terminology.hl7.org/CodeSystem/flag-category", "code", "drug", "code",
+                  "coding", "system", SV_SYS_FLAG_CODE, "code", "medication-unconfirmed", "display",
+                  "Medication change not confirmed", "text",
+                  "A medication change is not yet confirmed by the receiving organisation",
+                  "subject", "reference", citizen, "period", "start", ts, "extension", "url",
+                  SV_EXT_FLAG_DETAIL, "valueReference", "reference", task_ref);
     if (json_object_get(task, "requester"))
         json_object_set(flag, "author", json_object_get(task, "requester"));
     sv_err e = sv__coord_write(r, "Flag", NULL, flag, NULL, out);
@@ -410,8 +411,8 @@ static sv_err record(sv_rest *r, const char *task_id, int64_t version, const jso
                              "Provenance", "target", targets, "recorded", ts, "activity", "coding",
                              "system", SV_SYS_PROVENANCE_ACTIVITY, "code", activity, "display",
                              display, "agent", sv__coord_author_agent(r));
-    const char *reason = json_string_value(
-        json_object_get(json_object_get(task, "statusReason"), "text"));
+    const char *reason =
+        json_string_value(json_object_get(json_object_get(task, "statusReason"), "text"));
     if (reason)
         json_object_set_new(prov, "reason", json_pack("[{s:s}]", "text", reason));
     sv_err e = sv__coord_write(r, "Provenance", NULL, prov, NULL, out);

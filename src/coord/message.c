@@ -232,7 +232,8 @@ static sv_err contain_author(sv_rest *r, json_t *comm, json_t *payload, const ch
     const char *phone = phone_of(role);
     if (!phone && person)
         phone = phone_of(person);
-    json_t *c_person = json_pack("{s:s, s:s}", "resourceType", "Practitioner", "id", "author-person");
+    json_t *c_person =
+        json_pack("{s:s, s:s}", "resourceType", "Practitioner", "id", "author-person");
     if (person && json_object_get(person, "name"))
         json_object_set(c_person, "name", json_object_get(person, "name"));
     json_t *c_role = json_pack("{s:s, s:s, s:{s:s}}", "resourceType", "PractitionerRole", "id",
@@ -272,8 +273,8 @@ static sv_err check_author(sv_rest *r, json_t *comm, json_t *payload, sv_outcome
 {
     static const char path[] = "Communication.payload[0].extension";
     json_t *ext = ext_of(payload, SV_EXT_MC_PRACTITIONER);
-    const char *ref = json_string_value(json_object_get(json_object_get(ext, "valueReference"),
-                                                        "reference"));
+    const char *ref =
+        json_string_value(json_object_get(json_object_get(ext, "valueReference"), "reference"));
     sv_err e = SV_OK;
     if (!ext) {
         const char *role = sv__coord_actor_role(r);
@@ -432,8 +433,7 @@ sv_err sv__coord_message_before(sv_rest *r, const json_t *old, json_t *comm, sv_
             e = fail(out, SV_ERR_PROCESSING, "business-rule", "Communication.identifier[0]",
                      "a reply or forward stays in the thread of the message it names");
         else if (!mine)
-            json_object_set_new(comm, "identifier",
-                                json_pack("[{s:s}]", "value", thread_of(from)));
+            json_object_set_new(comm, "identifier", json_pack("[{s:s}]", "value", thread_of(from)));
     }
     json_decref(answered);
     json_decref(forwarded);
@@ -497,8 +497,8 @@ static sv_err complete_tasks(sv_rest *r, const open_tasks *t, sv_outcome *out)
     return e;
 }
 
-sv_err sv__coord_message_after(sv_rest *r, const char *id, const json_t *old,
-                               const json_t *stored, sv_outcome *out)
+sv_err sv__coord_message_after(sv_rest *r, const char *id, const json_t *old, const json_t *stored,
+                               sv_outcome *out)
 {
     if (old)
         return SV_OK; /* a receipt or status: nothing is due anew */

@@ -84,12 +84,11 @@ static sv_err choose_sender(sv_rest *r, const json_t *params, const json_t *orig
 static json_t *in_thread(const json_t *orig, const char *sender, const char *recipient,
                          const char *text, const json_t *params)
 {
-    json_t *comm = json_pack("{s:s, s:s, s:O, s:O, s:O, s:{s:s}, s:[{s:s}]}", "resourceType",
-                             "Communication", "status", "completed", "identifier",
-                             json_object_get(orig, "identifier"), "category",
-                             json_object_get(orig, "category"), "subject",
-                             json_object_get(orig, "subject"), "sender", "reference", sender,
-                             "recipient", "reference", recipient);
+    json_t *comm = json_pack(
+        "{s:s, s:s, s:O, s:O, s:O, s:{s:s}, s:[{s:s}]}", "resourceType", "Communication", "status",
+        "completed", "identifier", json_object_get(orig, "identifier"), "category",
+        json_object_get(orig, "category"), "subject", json_object_get(orig, "subject"), "sender",
+        "reference", sender, "recipient", "reference", recipient);
     if (json_object_get(orig, "topic"))
         json_object_set(comm, "topic", json_object_get(orig, "topic"));
     json_t *first = json_pack("{s:s}", "contentString", text);
@@ -120,8 +119,7 @@ static sv_err create(sv_rest *r, json_t *comm, sv_rest_result *res)
     return e;
 }
 
-sv_err sv_coord_message_reply(sv_rest *r, const char *id, const json_t *params,
-                              sv_rest_result *res)
+sv_err sv_coord_message_reply(sv_rest *r, const char *id, const json_t *params, sv_rest_result *res)
 {
     const char *text = json_string_value(param(params, "text", "valueString"));
     if (!text || !*text)
@@ -222,8 +220,7 @@ sv_err sv_coord_message_forward(sv_rest *r, const char *id, const json_t *params
     return create(r, comm, res);
 }
 
-sv_err sv_coord_message_read(sv_rest *r, const char *id, const json_t *params,
-                             sv_rest_result *res)
+sv_err sv_coord_message_read(sv_rest *r, const char *id, const json_t *params, sv_rest_result *res)
 {
     json_t *comm;
     sv_err e = load_message(r, id, &comm, res);
@@ -261,10 +258,9 @@ sv_err sv_coord_message_read(sv_rest *r, const char *id, const json_t *params,
     }
     char ts[SV_INSTANT_LEN];
     sv_datetime_format_instant(sv_clock_now_ms(), ts);
-    json_t *receipt = json_pack("{s:s, s:[{s:s, s:{s:s}}, {s:s, s:s}]}", "url",
-                                SV_EXT_READ_RECEIPT, "extension", "url", "organization",
-                                "valueReference", "reference", org, "url", "time",
-                                "valueDateTime", ts);
+    json_t *receipt = json_pack("{s:s, s:[{s:s, s:{s:s}}, {s:s, s:s}]}", "url", SV_EXT_READ_RECEIPT,
+                                "extension", "url", "organization", "valueReference", "reference",
+                                org, "url", "time", "valueDateTime", ts);
     const json_t *reader = param(params, "reader", "valueReference");
     json_t *agent = sv__coord_author_agent(r);
     if (!reader)
@@ -272,12 +268,11 @@ sv_err sv_coord_message_read(sv_rest *r, const char *id, const json_t *params,
     if (json_object_get(reader, "reference"))
         json_array_append_new(json_object_get(receipt, "extension"),
                               json_pack("{s:s, s:O}", "url", "reader", "valueReference", reader));
-    else
-    {
+    else {
         const char *display = json_string_value(json_object_get(reader, "display"));
-        json_array_append_new(json_object_get(receipt, "extension"),
-                              json_pack("{s:s, s:s}", "url", "reader", "valueString",
-                                        display ? display : "unknown"));
+        json_array_append_new(
+            json_object_get(receipt, "extension"),
+            json_pack("{s:s, s:s}", "url", "reader", "valueString", display ? display : "unknown"));
     }
     json_decref(agent);
     json_t *exts = json_object_get(comm, "extension");

@@ -83,8 +83,8 @@ static sv_err home_municipality(sv_rest *r, const json_t *patient, char out[SV_C
     return SV_OK;
 }
 
-sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old,
-                                  const json_t *plan, sv_outcome *out)
+sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old, const json_t *plan,
+                                  sv_outcome *out)
 {
     const json_t *category = json_object_get(plan, "category");
     const char *status = json_string_value(json_object_get(plan, "status"));
@@ -132,8 +132,7 @@ sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old,
     char enc[SV_COORD_REF_LEN];
     if (sv__coord_ref(json_object_get(plan, "encounter"), enc)) {
         json_t *encounter = sv__coord_load(r->db, enc);
-        int64_t end = sv__coord_time(
-            json_object_get(json_object_get(encounter, "period"), "end"));
+        int64_t end = sv__coord_time(json_object_get(json_object_get(encounter, "period"), "end"));
         if (end != INT64_MIN)
             start = end;
         json_decref(encounter);
@@ -175,9 +174,8 @@ sv_err sv__coord_rehab_task_before(sv_rest *r, const json_t *old, json_t *task, 
     char ts[SV_INSTANT_LEN];
     sv_datetime_format_instant(sv_clock_now_ms(), ts);
     json_object_set_new(task, "businessStatus",
-                        json_pack("{s:[{s:s, s:s}], s:s}", "coding", "system",
-                                  SV_SYS_TASK_BUSINESS, "code",
-                                  late ? "started-late" : "started-on-time", "text", ts));
+                        json_pack("{s:[{s:s, s:s}], s:s}", "coding", "system", SV_SYS_TASK_BUSINESS,
+                                  "code", late ? "started-late" : "started-on-time", "text", ts));
     json_object_set_new(task, "executionPeriod", json_pack("{s:s}", "start", ts));
     return SV_OK;
 }

@@ -40,8 +40,8 @@ static sv_err add_job(sv_db *db, const char *kind, const char *type, const char 
     return sv_stmt_run(st, reterr);
 }
 
-sv_err sv__coord_job_add(sv_db *db, const char *kind, const char *type, const char *id,
-                         int64_t due, sv_buf *reterr)
+sv_err sv__coord_job_add(sv_db *db, const char *kind, const char *type, const char *id, int64_t due,
+                         sv_buf *reterr)
 {
     return add_job(db, kind, type, id, due, reterr);
 }
