@@ -322,12 +322,15 @@ static int cmd_serve(settings *s)
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;
+    char rulesets_dir[1100];
+    snprintf(rulesets_dir, sizeof(rulesets_dir), "%s/rulesets", s->data_dir);
     sv_api_config ac = {.db_uri = s->db,
                         .base_url = s->base_url[0] ? s->base_url : NULL,
                         .busy_timeout_ms = 10000,
                         .auth_required = s->auth_on,
                         .watchdog_interval_ms = (int)s->watchdog_s * 1000,
-                        .test_endpoints = s->test_endpoints};
+                        .test_endpoints = s->test_endpoints,
+                        .rulesets_dir = rulesets_dir};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
