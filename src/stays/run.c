@@ -203,8 +203,9 @@ static sv_err record(sv_db *db, const sv__stay_event *ev, const sv__ruleset *set
     sv_stmt_bind_text(st, i++, ev->kind);
     sv_stmt_bind_text(st, i++, ev->source);
     sv_stmt_bind_int64(st, i++, ev->medcom_seq);
-    sv_stmt_bind_text(st, i++, ev->patient);
-    sv_stmt_bind_text(st, i++, ev->encounter);
+    /* ids, as in medcom_event and stay_board */
+    sv_stmt_bind_text(st, i++, sv__coord_ref_id(ev->patient, "Patient"));
+    sv_stmt_bind_text(st, i++, ev->encounter ? sv__coord_ref_id(ev->encounter, "Encounter") : NULL);
     sv_stmt_bind_int64(st, i++, ev->version);
     sv_stmt_bind_text(st, i++, set ? set->id : NULL);
     sv_stmt_bind_text(st, i++, nz(p->department));
