@@ -18,6 +18,29 @@ static const char SQL_EVENT_ADD[] =
     " encounter_version, ruleset, provider, municipality, municipality_from, gp, coordinator,"
     " told, rules, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
+static const char SQL_LAST_RULESET[] =
+    "SELECT ruleset FROM stay_event WHERE patient_id = ? AND ruleset IS NOT NULL"
+    " ORDER BY seq DESC LIMIT 1";
+
+/* For an event of the plan or team: the ruleset of the citizen's latest stay
+ * (the rules that made the tasks it may end), else by the citizen's country. */
+static sv_err ruleset_of_citizen(sv_db *db, const sv_stays *s, const char *patient,
+                                 const sv__ruleset **ret, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_LAST_RULESET, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, sv__coord_ref_id(patient, "Patient"));
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    *ret = !e && row ? sv__stays_ruleset(s, sv_stmt_column_text(st, 0, NULL)) : NULL;
+    sv_stmt_reset(st);
+    if (!e && !*ret)
+        *ret = sv__stays_choose(db, s, patient, NULL);
+    return e;
+}
+
 static bool stay_kind(const char *kind)
 {
     return strncmp(kind, "encounter.", 10) == 0 || strcmp(kind, "patient.died") == 0;
@@ -319,7 +342,13 @@ sv_err sv__stays_run(sv_rest *r, const sv_stays *s, const sv__stay_event *ev, sv
     sv_err e = sv__stays_parties(r->db, ev->patient, enc, &p);
     if (e)
         return e;
-    const sv__ruleset *set = sv__stays_choose(r->db, s, ev->patient, enc);
+    const sv__ruleset *set = NULL;
+    if (enc)
+        set = sv__stays_choose(r->db, s, ev->patient, enc);
+    else
+        e = ruleset_of_citizen(r->db, s, ev->patient, &set, reterr);
+    if (e)
+        return e;
     bool stay = stay_kind(ev->kind);
 
     /* The rules that apply. */
