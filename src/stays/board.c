@@ -36,10 +36,10 @@ int64_t sv__stays_payment_from(const sv__ruleset *set, int64_t ready_at)
 {
     if (!set || !set->payment || ready_at == INT64_MIN)
         return INT64_MIN;
-    int days = (int)json_integer_value(
-        json_object_get(json_object_get(set->payment, "days"), "value"));
-    const char *cutoff = json_string_value(
-        json_object_get(json_object_get(set->payment, "cutoff"), "value"));
+    int days =
+        (int)json_integer_value(json_object_get(json_object_get(set->payment, "days"), "value"));
+    const char *cutoff =
+        json_string_value(json_object_get(json_object_get(set->payment, "cutoff"), "value"));
     sv_local_time lt;
     if (sv_calendar_to_local(set->country, ready_at, &lt, NULL, NULL))
         return INT64_MIN;
@@ -93,8 +93,8 @@ sv_err sv__stays_board_update(sv_rest *r, const sv__ruleset *set, const sv__part
         return e;
     }
     int64_t payment = sv__stays_payment_from(set, ready);
-    bool requires = json_is_true(json_object_get(
-        json_object_get(set ? set->payment : NULL, "requiresNotices"), "value"));
+    bool requires = json_is_true(
+        json_object_get(json_object_get(set ? set->payment : NULL, "requiresNotices"), "value"));
     if (payment != INT64_MIN && requires) {
         bool admitted = false, readied = false;
         e = told(r->db, id, "encounter.admitted", &admitted, reterr);
@@ -203,17 +203,15 @@ static json_t *payment_view(const sv__ruleset *set, int64_t from, int64_t now)
     json_object_set_new(pv, "payingDays", json_integer(now >= from ? 1 - left : 0));
     const json_t *rate = json_object_get(set->payment, "dayRate");
     if (rate && now >= from)
-        json_object_set_new(pv, "cost",
-                            json_pack("{s:I, s:O}", "amount",
-                                      (json_int_t)(json_integer_value(json_object_get(rate,
-                                                                                      "value")) *
-                                                   (1 - left)),
-                                      "currency", json_object_get(rate, "currency")));
+        json_object_set_new(
+            pv, "cost",
+            json_pack("{s:I, s:O}", "amount",
+                      (json_int_t)(json_integer_value(json_object_get(rate, "value")) * (1 - left)),
+                      "currency", json_object_get(rate, "currency")));
     return pv;
 }
 
-sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
-                      sv_outcome *out)
+sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret, sv_outcome *out)
 {
     char org[SV_COORD_REF_LEN];
     snprintf(org, sizeof(org), "Organization/%s", org_id);
@@ -222,8 +220,8 @@ sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
     sv_err e = sv_rest_read(r, "Organization", org_id, &rr);
     sv_rest_result_clear(&rr);
     if (e) {
-        sv_outcome_add(out, SV_SEV_ERROR, e == SV_ERR_NOT_FOUND ? "not-found" : "exception",
-                       NULL, "Organization/%s cannot be read", org_id);
+        sv_outcome_add(out, SV_SEV_ERROR, e == SV_ERR_NOT_FOUND ? "not-found" : "exception", NULL,
+                       "Organization/%s cannot be read", org_id);
         return e;
     }
     sv_stmt *st;
@@ -244,11 +242,10 @@ sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
             break;
         json_t *cols = json_array();
         for (int c = 0; c < 9; c++)
-            json_array_append_new(cols, sv_stmt_column_is_null(st, c)
-                                            ? json_null()
-                                            : c == 6 || c == 8
-                                                ? json_integer(sv_stmt_column_int64(st, c))
-                                                : json_string(sv_stmt_column_text(st, c, NULL)));
+            json_array_append_new(cols, sv_stmt_column_is_null(st, c) ? json_null()
+                                        : c == 6 || c == 8
+                                            ? json_integer(sv_stmt_column_int64(st, c))
+                                            : json_string(sv_stmt_column_text(st, c, NULL)));
         json_array_append_new(rows, cols);
     }
     sv_stmt_reset(st);
@@ -301,8 +298,7 @@ sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
             ref_or_null(json_array_get(cols, 2)), "homeMunicipality",
             ref_or_null(json_array_get(cols, 3)), "gp", ref_or_null(json_array_get(cols, 4)),
             "dischargeReady", ready, "expectedDischarge", json_array_get(cols, 7), "daysReady",
-            days_ready, "ready", tc.ready, "missing", tc.missing, "ruleset",
-            set ? set->id : NULL);
+            days_ready, "ready", tc.ready, "missing", tc.missing, "ruleset", set ? set->id : NULL);
         int64_t from = json_is_null(json_array_get(cols, 8))
                            ? INT64_MIN
                            : json_integer_value(json_array_get(cols, 8));
@@ -317,7 +313,7 @@ sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
     }
     char gen[SV_INSTANT_LEN];
     sv_datetime_format_instant(now, gen);
-    *ret = json_pack("{s:{s:s}, s:s, s:I, s:o}", "organization", "reference", org, "generated",
-                     gen, "total", (json_int_t)json_array_size(entries), "entries", entries);
+    *ret = json_pack("{s:{s:s}, s:s, s:I, s:o}", "organization", "reference", org, "generated", gen,
+                     "total", (json_int_t)json_array_size(entries), "entries", entries);
     return SV_OK;
 }

@@ -127,8 +127,7 @@ static bool has_coordinator(const json_t *team, char out[SV_COORD_REF_LEN])
 }
 
 static sv_err run_all(sv_rest *r, sv_stays *s, const found *f, const char *patient,
-                      const char *encounter, const json_t *stored, int64_t version,
-                      sv_outcome *out)
+                      const char *encounter, const json_t *stored, int64_t version, sv_outcome *out)
 {
     sv_rest sys = *r;
     sys.access = NULL;

@@ -72,13 +72,14 @@ static sv_err act(sv_rest *r, sv_stays *s, const row *w, sv_buf *reterr)
     int64_t at = w->time;
     if (strcmp(w->kind, "encounter.admitted") == 0 && json_object_get(period, "start"))
         at = sv__coord_time(json_object_get(period, "start"));
-    else if ((strcmp(w->kind, "encounter.discharged") == 0 || strcmp(w->kind, "patient.died") == 0) &&
+    else if ((strcmp(w->kind, "encounter.discharged") == 0 ||
+              strcmp(w->kind, "patient.died") == 0) &&
              json_object_get(period, "end"))
         at = sv__coord_time(json_object_get(period, "end"));
     if (at == INT64_MIN)
         at = w->time;
-    bool revision = strcmp(w->kind, "encounter.corrected") == 0 ||
-                    strcmp(w->kind, "encounter.cancelled") == 0;
+    bool revision =
+        strcmp(w->kind, "encounter.corrected") == 0 || strcmp(w->kind, "encounter.cancelled") == 0;
     sv__stay_event ev = {.kind = w->kind,
                          .source = "medcom",
                          .medcom_seq = w->seq,

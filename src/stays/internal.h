@@ -29,9 +29,9 @@
 typedef struct sv__ruleset {
     char id[64];
     sv_calendar_country country;
-    json_t *doc;     /* the file as loaded (owned) */
-    json_t *rules;   /* merged with the parent's (owned) */
-    json_t *sources; /* merged with the parent's (owned) */
+    json_t *doc;           /* the file as loaded (owned) */
+    json_t *rules;         /* merged with the parent's (owned) */
+    json_t *sources;       /* merged with the parent's (owned) */
     const json_t *payment; /* borrowed from doc or the parent's doc; NULL: none */
 } sv__ruleset;
 
@@ -47,15 +47,15 @@ void sv__stays_hooks_init(sv_stays *s);
 
 /* One event of a stay (or of the plan and team around it).  Borrowed. */
 typedef struct sv__stay_event {
-    const char *kind;        /* "encounter.admitted", ... (docs/transitions.md) */
-    const char *source;      /* "rest" or "medcom" */
-    int64_t medcom_seq;      /* the medcom_event row, else 0 */
-    const char *patient;     /* "Patient/x" */
-    const char *encounter;   /* "Encounter/y" or NULL */
-    const json_t *resource;  /* the Encounter (or CarePlan, CareTeam) as now stored */
-    int64_t version;         /* its version, 0 when unknown */
-    int64_t at;              /* when it happened */
-    const char *detail;      /* what changed, for corrections; or NULL */
+    const char *kind;       /* "encounter.admitted", ... (docs/transitions.md) */
+    const char *source;     /* "rest" or "medcom" */
+    int64_t medcom_seq;     /* the medcom_event row, else 0 */
+    const char *patient;    /* "Patient/x" */
+    const char *encounter;  /* "Encounter/y" or NULL */
+    const json_t *resource; /* the Encounter (or CarePlan, CareTeam) as now stored */
+    int64_t version;        /* its version, 0 when unknown */
+    int64_t at;             /* when it happened */
+    const char *detail;     /* what changed, for corrections; or NULL */
 } sv__stay_event;
 
 /* The parties of a citizen's stay; "" where unknown. */
@@ -67,8 +67,7 @@ typedef struct sv__parties {
     const char *municipality_from; /* "managingOrganization", "address", NULL */
 } sv__parties;
 
-sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter,
-                         sv__parties *ret);
+sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter, sv__parties *ret);
 /* The ruleset for the stay: the Organization extension ruleset on the service
  * provider or an organisation it is partOf, else by the provider's or the
  * citizen's country.  NULL when none applies. */
@@ -85,16 +84,15 @@ typedef struct sv__task_spec {
     const char *patient, *encounter;
     const char *ruleset, *rule, *source;
     bool confirmed;
-    int64_t start;       /* authoredOn */
-    int64_t fixed_end;   /* INT64_MIN: from the deadline */
+    int64_t start;     /* authoredOn */
+    int64_t fixed_end; /* INT64_MIN: from the deadline */
     sv_deadline_spec deadline;
     sv_calendar_country country;
-    const char *note;    /* why the owner differs from the rule's, or NULL */
+    const char *note; /* why the owner differs from the rule's, or NULL */
 } sv__task_spec;
 
 /* Creates the task unless an open one of the same code for the same stay exists. */
-sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_created,
-                             sv_buf *reterr);
+sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_created, sv_buf *reterr);
 /* Completes (or cancels) the open tasks of code for the citizen; with encounter
  * not NULL only those about that stay.  *ret_count (may be NULL) gets how many. */
 sv_err sv__stays_tasks_close(sv_rest *r, const char *patient, const char *encounter,

@@ -62,8 +62,7 @@ static sv_err from_address(sv_db *db, const json_t *patient, char out[SV_COORD_R
     return sv__coord_find(db, "Organization", names, values, 1, 1, take_first, &f);
 }
 
-sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter,
-                         sv__parties *ret)
+sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter, sv__parties *ret)
 {
     memset(ret, 0, sizeof(*ret));
     if (encounter)

@@ -13,15 +13,22 @@
 #include "stays/internal.h"
 
 static const char *const events[] = {
-    "encounter.admitted",  "encounter.leave-started", "encounter.leave-ended",
-    "encounter.discharge-ready", "encounter.discharge-ready-withdrawn", "encounter.discharged",
-    "patient.died",        "encounter.corrected",     "encounter.cancelled",
-    "plan.sip-called",     "team.coordinator-appointed",
+    "encounter.admitted",
+    "encounter.leave-started",
+    "encounter.leave-ended",
+    "encounter.discharge-ready",
+    "encounter.discharge-ready-withdrawn",
+    "encounter.discharged",
+    "patient.died",
+    "encounter.corrected",
+    "encounter.cancelled",
+    "plan.sip-called",
+    "team.coordinator-appointed",
 };
 static const char *const parties[] = {"home-municipality", "gp", "coordinator", "department",
                                       "coordinator-or-gp"};
-static const char *const conditions[] = {"class", "missing", "present", "flag", "plan",
-                                         "disposition"};
+static const char *const conditions[] = {"class", "missing", "present",
+                                         "flag",  "plan",    "disposition"};
 
 static bool in(const char *s, const char *const *list, size_t n)
 {
@@ -101,7 +108,7 @@ static void check_rule(check *c, const json_t *rule, size_t index)
 {
     char path[96];
     snprintf(path, sizeof(path), "rules[%zu]", index);
-    static const char *const keys[] = {"id",    "title",    "on",     "when",  "notify",
+    static const char *const keys[] = {"id",    "title",    "on",     "when",   "notify",
                                        "tasks", "complete", "cancel", "source", "note"};
     const char *k;
     const json_t *v;
@@ -124,8 +131,8 @@ static void check_rule(check *c, const json_t *rule, size_t index)
     if (notify) {
         check_sourced(c, notify, path, false);
         size_t i;
-        json_array_foreach(json_object_get(notify, "parties"), i, v) if (!IN(json_string_value(v),
-                                                                              parties))
+        json_array_foreach(json_object_get(notify, "parties"), i,
+                           v) if (!IN(json_string_value(v), parties))
             bad(c, path, "notify: unknown party");
     }
     const char *src = json_string_value(json_object_get(rule, "source"));
@@ -196,8 +203,8 @@ static sv_err build(sv__ruleset *set, json_t *doc, const sv__ruleset *parent, co
 {
     check c = {.file = file, .reterr = reterr};
     set->doc = doc;
-    static const char *const keys[] = {"id",      "extends", "country", "title", "note",
-                                       "sources", "payment", "rules"};
+    static const char *const keys[] = {"id",   "extends", "country", "title",
+                                       "note", "sources", "payment", "rules"};
     const char *k;
     const json_t *v;
     json_object_foreach(doc, k, v) if (!IN(k, keys)) bad(&c, k, "unknown key");

@@ -76,7 +76,7 @@ static bool listed(const json_t *list, const char *value)
     if (json_is_string(list))
         return value && strcmp(json_string_value(list), value) == 0;
     json_array_foreach(list, i, v) if (value && json_is_string(v) &&
-                                        strcmp(json_string_value(v), value) == 0) return true;
+                                       strcmp(json_string_value(v), value) == 0) return true;
     return false;
 }
 
@@ -106,7 +106,8 @@ static bool plan_visit(void *ctx, const json_t *plan)
 {
     plan_ctx *p = ctx;
     const char *status = json_string_value(json_object_get(plan, "status"));
-    if (!status || (strcmp(status, "active") && strcmp(status, "draft") && strcmp(status, "on-hold")))
+    if (!status ||
+        (strcmp(status, "active") && strcmp(status, "draft") && strcmp(status, "on-hold")))
         return true;
     p->found = true;
     int64_t s = sv__coord_time(json_object_get(json_object_get(plan, "period"), "start"));
@@ -134,14 +135,14 @@ static sv_err holds(sv_db *db, const json_t *when, const sv__stay_event *ev, boo
     json_object_foreach((json_t *)when, k, v)
     {
         if (strcmp(k, "class") == 0) {
-            *ret = listed(v, json_string_value(json_object_get(json_object_get(enc, "class"),
-                                                               "code")));
+            *ret = listed(
+                v, json_string_value(json_object_get(json_object_get(enc, "class"), "code")));
         } else if (strcmp(k, "missing") == 0 || strcmp(k, "present") == 0) {
             bool has = sv__stays_expected(enc) != NULL;
             *ret = strcmp(k, "present") == 0 ? has : !has;
         } else if (strcmp(k, "flag") == 0) {
-            *ret = json_is_true(json_object_get(
-                sv__coord_extension(enc, SV_EXT_ADMISSION_REPORT), "valueBoolean"));
+            *ret = json_is_true(
+                json_object_get(sv__coord_extension(enc, SV_EXT_ADMISSION_REPORT), "valueBoolean"));
         } else if (strcmp(k, "disposition") == 0) {
             *ret = listed(v, disposition(enc));
         } else if (strcmp(k, "plan") == 0) {
@@ -177,8 +178,7 @@ typedef struct told {
     size_t n;
 } told;
 
-static sv_err tell(sv_db *db, told *t, const char *party, const sv_coord_notice *n,
-                   sv_buf *reterr)
+static sv_err tell(sv_db *db, told *t, const char *party, const sv_coord_notice *n, sv_buf *reterr)
 {
     if (!party)
         return SV_OK;
@@ -195,12 +195,12 @@ static void describe(const sv__stay_event *ev, const sv__parties *p, sv_buf *out
     const json_t *enc = ev->encounter ? ev->resource : NULL;
     const char *dot = strchr(ev->kind, '.');
     sv_buf_addf(out, "%s", dot ? dot + 1 : ev->kind);
-    const char *cls =
-        json_string_value(json_object_get(json_object_get(enc, "class"), "code"));
+    const char *cls = json_string_value(json_object_get(json_object_get(enc, "class"), "code"));
     if (cls)
-        sv_buf_addf(out, " (%s)", strcmp(cls, "EMER") == 0  ? "acute ambulant"
-                                  : strcmp(cls, "IMP") == 0 ? "inpatient"
-                                                            : cls);
+        sv_buf_addf(out, " (%s)",
+                    strcmp(cls, "EMER") == 0  ? "acute ambulant"
+                    : strcmp(cls, "IMP") == 0 ? "inpatient"
+                                              : cls);
     if (p->department[0])
         sv_buf_addf(out, " at %s", p->department);
     if (strcmp(ev->kind, "encounter.discharged") == 0)
@@ -213,8 +213,7 @@ static void describe(const sv__stay_event *ev, const sv__parties *p, sv_buf *out
 }
 
 static sv_err record(sv_db *db, const sv__stay_event *ev, const sv__ruleset *set,
-                     const sv__parties *p, const char *told_list, const char *rules,
-                     sv_buf *reterr)
+                     const sv__parties *p, const char *told_list, const char *rules, sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_EVENT_ADD, &st, reterr);
@@ -270,11 +269,13 @@ static sv_err make_tasks(sv_rest *r, const sv__ruleset *set, const json_t *rule,
         if (!owner) {
             /* Nobody responsible is not an option: the department, else the home
              * municipality, else the coordinator holds it and must hand it on. */
-            owner = nz(p->department) ? p->department
+            owner = nz(p->department)     ? p->department
                     : nz(p->municipality) ? p->municipality
                                           : nz(p->coordinator);
-            snprintf(why, sizeof(why), "no %s is known for the citizen: assigned to %s, who must "
-                     "hand it on", party, owner ? owner : "nobody");
+            snprintf(why, sizeof(why),
+                     "no %s is known for the citizen: assigned to %s, who must "
+                     "hand it on",
+                     party, owner ? owner : "nobody");
             note = why;
         }
         const json_t *dl = json_object_get(t, "deadline");
@@ -379,8 +380,8 @@ sv_err sv__stays_run(sv_rest *r, const sv_stays *s, const sv__stay_event *ev, sv
     char kind[64];
     notice_kind(ev->kind, kind);
     const char *focus = ev->encounter ? ev->encounter : NULL;
-    sv_coord_notice notice = {.kind = kind, .citizen = ev->patient, .resource = focus,
-                              .text = text.ptr};
+    sv_coord_notice notice = {
+        .kind = kind, .citizen = ev->patient, .resource = focus, .text = text.ptr};
     if (stay) {
         e = tell(r->db, &t, nz(p.municipality), &notice, reterr);
         if (!e)
@@ -421,8 +422,9 @@ sv_err sv__stays_run(sv_rest *r, const sv_stays *s, const sv__stay_event *ev, sv
             .code = SV_TASK_FIND_MUNICIPALITY,
             .title = "The citizen's home municipality is not known, so it was not told of the "
                      "stay: find it (Patient.managingOrganization) and tell it",
-            .owner = nz(p.department) ? p.department : nz(p.coordinator) ? p.coordinator
-                                                                         : nz(p.gp),
+            .owner = nz(p.department)    ? p.department
+                     : nz(p.coordinator) ? p.coordinator
+                                         : nz(p.gp),
             .patient = ev->patient,
             .encounter = ev->encounter,
             .ruleset = set ? set->id : "none",

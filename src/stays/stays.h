@@ -58,7 +58,6 @@ sv_err sv_stays_feed(sv_rest *r, sv_stays *s, int *ret_done, sv_buf *reterr);
  * or GP it is, that r->access may see; each with days left before the
  * municipality's payment responsibility (where the ruleset has one), the tasks
  * done and the tasks missing.  New object in *ret. */
-sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
-                      sv_outcome *out);
+sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret, sv_outcome *out);
 
 #endif

@@ -54,13 +54,12 @@ static sv_err open_tasks(sv_db *db, const char *patient, const char *encounter, 
 
 static const char *unit_name(sv_deadline_unit u)
 {
-    return u == SV_DEADLINE_HOURS            ? "hours"
+    return u == SV_DEADLINE_HOURS           ? "hours"
            : u == SV_DEADLINE_CALENDAR_DAYS ? "calendar-days"
-                                             : "working-days";
+                                            : "working-days";
 }
 
-sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_created,
-                             sv_buf *reterr)
+sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_created, sv_buf *reterr)
 {
     *ret_created = false;
     json_t *open = NULL;
@@ -73,18 +72,18 @@ sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_creat
         return SV_OK; /* the same event again (a resend, a correction): one task */
     char authored[SV_INSTANT_LEN];
     sv_datetime_format_instant(t->start, authored);
-    json_t *rule_ext = json_pack(
-        "{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:b}]}", "url", SV_EXT_STAY_RULE, "extension",
-        "url", "ruleset", "valueString", t->ruleset, "url", "rule", "valueString", t->rule, "url",
-        "confirmed", "valueBoolean", t->confirmed);
+    json_t *rule_ext =
+        json_pack("{s:s, s:[{s:s, s:s}, {s:s, s:s}, {s:s, s:b}]}", "url", SV_EXT_STAY_RULE,
+                  "extension", "url", "ruleset", "valueString", t->ruleset, "url", "rule",
+                  "valueString", t->rule, "url", "confirmed", "valueBoolean", t->confirmed);
     if (t->source)
         json_array_append_new(json_object_get(rule_ext, "extension"),
                               json_pack("{s:s, s:s}", "url", "source", "valueUri", t->source));
-    json_t *task = json_pack(
-        "{s:s, s:s, s:s, s:{s:[{s:s, s:s}], s:s}, s:s, s:{s:s}, s:s, s:[o]}", "resourceType",
-        "Task", "status", "requested", "intent", "order", "code", "coding", "system",
-        SV_SYS_STAY_TASK, "code", t->code, "text", t->title, "description", t->title, "for",
-        "reference", t->patient, "authoredOn", authored, "extension", rule_ext);
+    json_t *task = json_pack("{s:s, s:s, s:s, s:{s:[{s:s, s:s}], s:s}, s:s, s:{s:s}, s:s, s:[o]}",
+                             "resourceType", "Task", "status", "requested", "intent", "order",
+                             "code", "coding", "system", SV_SYS_STAY_TASK, "code", t->code, "text",
+                             t->title, "description", t->title, "for", "reference", t->patient,
+                             "authoredOn", authored, "extension", rule_ext);
     if (t->encounter)
         json_object_set_new(task, "focus", json_pack("{s:s}", "reference", t->encounter));
     if (t->owner)
@@ -97,14 +96,14 @@ sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_creat
         if (!e)
             json_object_set_new(task, "restriction", json_pack("{s:{s:s}}", "period", "end", end));
     } else {
-        json_array_append_new(
-            json_object_get(task, "extension"),
-            json_pack("{s:s, s:[{s:s, s:i}, {s:s, s:s}, {s:s, s:s}, {s:s, s:b}]}", "url",
-                      SV_EXT_DEADLINE_RULE, "extension", "url", "amount", "valueInteger",
-                      t->deadline.amount, "url", "unit", "valueCode", unit_name(t->deadline.unit),
-                      "url", "country", "valueCode", t->country == SV_CAL_DK ? "DK" : "SE", "url",
-                      "endOfDay", "valueBoolean",
-                      (t->deadline.flags & SV_DEADLINE_END_OF_DAY) != 0));
+        json_array_append_new(json_object_get(task, "extension"),
+                              json_pack("{s:s, s:[{s:s, s:i}, {s:s, s:s}, {s:s, s:s}, {s:s, s:b}]}",
+                                        "url", SV_EXT_DEADLINE_RULE, "extension", "url", "amount",
+                                        "valueInteger", t->deadline.amount, "url", "unit",
+                                        "valueCode", unit_name(t->deadline.unit), "url", "country",
+                                        "valueCode", t->country == SV_CAL_DK ? "DK" : "SE", "url",
+                                        "endOfDay", "valueBoolean",
+                                        (t->deadline.flags & SV_DEADLINE_END_OF_DAY) != 0));
     }
     sv_rest_result res;
     sv_rest_result_init(&res);
@@ -123,8 +122,8 @@ sv_err sv__stays_task_create(sv_rest *r, const sv__task_spec *t, bool *ret_creat
 static const char *next_step(const char *status)
 {
     static const char *const steps[][2] = {
-        {"draft", "requested"},  {"requested", "accepted"},  {"received", "accepted"},
-        {"accepted", "in-progress"}, {"ready", "in-progress"}, {"on-hold", "in-progress"},
+        {"draft", "requested"},       {"requested", "accepted"}, {"received", "accepted"},
+        {"accepted", "in-progress"},  {"ready", "in-progress"},  {"on-hold", "in-progress"},
         {"in-progress", "completed"},
     };
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)

@@ -94,8 +94,8 @@ static inline bool task_visit(void *ctx, const json_t *task)
              json_string_value(json_object_get(task, "status")));
     if (!sv__coord_ref(json_object_get(task, "owner"), t->owner))
         t->owner[0] = '\0';
-    const char *end = json_string_value(json_object_get(
-        json_object_get(json_object_get(task, "restriction"), "period"), "end"));
+    const char *end = json_string_value(
+        json_object_get(json_object_get(json_object_get(task, "restriction"), "period"), "end"));
     snprintf(t->end, sizeof(t->end), "%s", end ? end : "");
     return true;
 }

@@ -21,10 +21,10 @@
     "\"class\":{\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"IMP\"}"
 #define READY(t, d)                                                                                \
     "{\"url\":\"http://samverka.org/fhir/StructureDefinition/discharge-ready\",\"extension\":["    \
-    "{\"url\":\"time\",\"valueDateTime\":\"" t "\"},{\"url\":\"expectedDischarge\","              \
+    "{\"url\":\"time\",\"valueDateTime\":\"" t "\"},{\"url\":\"expectedDischarge\","               \
     "\"valueDate\":\"" d "\"}]}"
 #define EXPECTED(d)                                                                                \
-    "{\"url\":\"http://samverka.org/fhir/StructureDefinition/expected-discharge\",\"valueDate\":" \
+    "{\"url\":\"http://samverka.org/fhir/StructureDefinition/expected-discharge\",\"valueDate\":"  \
     "\"" d "\"}"
 
 static void se_admit(fixture *f, const char *ext)
@@ -116,7 +116,8 @@ static void test_se_discharge_ready_payment_sip_board_discharge(void **state)
     assert_int_equal(json_integer_value(json_object_get(pay, "daysLeft")), 3);
     assert_int_equal(json_integer_value(json_object_get(pay, "payingDays")), 0);
     assert_string_equal(json_string_value(json_object_get(e, "expectedDischarge")), "2026-04-07");
-    assert_int_equal(json_array_size(json_object_get(e, "missing")), 3); /* sip, reception, contact */
+    assert_int_equal(json_array_size(json_object_get(e, "missing")),
+                     3); /* sip, reception, contact */
     json_decref(b);
     /* the hospital's board has it too; an unrelated organisation's has not */
     b = board(f, "sus");
@@ -307,9 +308,11 @@ static void test_died_and_cancelled_end_the_tasks(void **state)
 
     se_data(f, NULL);
     se_admit(f, NULL);
-    put_ok(f, "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":\"entered-in-error\","
-              CLASS_IMP ",\"subject\":{\"reference\":\"Patient/bengt\"},\"serviceProvider\":{"
-              "\"reference\":\"Organization/sus\"}}");
+    put_ok(
+        f,
+        "{\"resourceType\":\"Encounter\",\"id\":\"e1\",\"status\":\"entered-in-error\"," CLASS_IMP
+        ",\"subject\":{\"reference\":\"Patient/bengt\"},\"serviceProvider\":{"
+        "\"reference\":\"Organization/sus\"}}");
     assert_int_equal(stay_events(f, "e1", "encounter.cancelled"), 1);
     assert_int_equal(notices(f, "stay-cancelled", NULL, "Organization/malmo"), 1);
     assert_string_equal(task_of(f, "Patient/bengt", "se-expected-discharge-date").status,
