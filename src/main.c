@@ -41,6 +41,7 @@ typedef struct settings {
     bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
     unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
     bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
+    bool rules_off;      /* rules = off: no stay rulesets (a plain FHIR store, for tests) */
 } settings;
 
 static void defaults(settings *s)
@@ -104,6 +105,10 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n > 86400)
             return -1;
         s->watchdog_s = (unsigned)n;
+    } else if (strcmp(key, "rules") == 0) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return -1;
+        s->rules_off = strcmp(value, "off") == 0;
     } else if (strcmp(key, "test_endpoints") == 0) {
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
@@ -168,7 +173,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_LOG_LEVEL", "log_level"},
                 {"SAMVERKA_AUTH", "auth"},
                 {"SAMVERKA_WATCHDOG", "watchdog"},
-                {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
+                {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
+                {"SAMVERKA_RULES", "rules"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -191,7 +197,8 @@ static const struct {
              {"--log-level", "log_level"},
              {"--auth", "auth"},
              {"--watchdog", "watchdog"},
-             {"--test-endpoints", "test_endpoints"}};
+             {"--test-endpoints", "test_endpoints"},
+             {"--rules", "rules"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -287,6 +294,8 @@ static const char usage_serve[] =
     "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
     "  --max-attachment BYTES  the most a message's attachments may hold (default 50 MB)\n"
     "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
+    "  --rules on|off       off: no stay rulesets run on admissions and discharges\n"
+    "                       (a plain FHIR store; default on)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -341,6 +350,8 @@ static int cmd_serve(settings *s)
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;
+    char rulesets_dir[1100];
+    snprintf(rulesets_dir, sizeof(rulesets_dir), "%s/rulesets", s->data_dir);
     sv_api_config ac = {.db_uri = s->db,
                         .base_url = s->base_url[0] ? s->base_url : NULL,
                         .busy_timeout_ms = 10000,
@@ -348,7 +359,8 @@ static int cmd_serve(settings *s)
                         .watchdog_interval_ms = (int)s->watchdog_s * 1000,
                         .test_endpoints = s->test_endpoints,
                         .data_dir = s->data_dir,
-                        .max_attachment = s->max_attachment};
+                        .max_attachment = s->max_attachment,
+                        .rulesets_dir = s->rules_off ? NULL : rulesets_dir};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,

@@ -28,6 +28,7 @@ typedef struct sv_api_config {
     bool test_endpoints;      /* POST /admin/clock and /admin/watchdog/tick (tests only) */
     const char *data_dir;  /* data/ (answer times, deadlines: coord/settings.h); NULL: defaults */
     size_t max_attachment; /* a message's attachments, bytes; 0: the default */
+    const char *rulesets_dir; /* data/rulesets: the stay rulesets (stays/stays.h); NULL: none */
 } sv_api_config;
 
 typedef struct sv_api sv_api;

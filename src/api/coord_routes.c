@@ -15,6 +15,7 @@
 #include "coord/plan.h"
 #include "coord/team.h"
 #include "coord/watchdog.h"
+#include "stays/stays.h"
 #include "store/audit.h"
 
 #define JSON_TYPE "application/json; charset=utf-8"
@@ -190,16 +191,20 @@ static void admin_tick(sv_api *api, sv_http_response *res)
     snprintf(worker, sizeof(worker), "pid-%ld-http", (long)getpid());
     sv_coord_tick_stats st;
     sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_coord_watchdog_tick(&rest, worker, &st, &err);
+    int fed = 0;
+    sv_err e = sv_stays_feed(&rest, sv__api_stays(api), &fed, &err);
+    if (!e)
+        e = sv_coord_watchdog_tick(&rest, worker, &st, &err);
     sv_buf_release(&err);
     if (e) {
         sv__api_error(res, e, NULL, "the watchdog tick failed");
         return;
     }
     answer_json(res, 200, JSON_TYPE,
-                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
+                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
                           st.reminders, "overdue", st.overdue, "escalations", st.escalations,
-                          "unanswered", st.unanswered, "skipped", st.skipped, "failed", st.failed));
+                          "unanswered", st.unanswered, "skipped", st.skipped, "failed", st.failed,
+                          "stayEvents", fed));
 }
 
 void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *res,
@@ -303,4 +308,29 @@ void sv__api_coord_operation(sv_api *api, sv_rest *rest, const sv_http_request *
         answer_json(res, 200, JSON_TYPE, result);
     sv_outcome_clear(&out);
     (void)api;
+}
+
+void sv__api_discharge_board(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                             sv_http_response *res, const char *org_id)
+{
+    res->route = "GET /fhir/Organization/:id/$discharge-board";
+    if (strcmp(req->method, "GET") != 0) {
+        sv_http_response_header(res, "Allow", "GET");
+        sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: GET",
+                      req->method);
+        return;
+    }
+    if (req->nparams > 0) {
+        sv__api_error(res, SV_ERR_INVALID, req->params[0].name,
+                      "'%s' is not a parameter of $discharge-board", req->params[0].name);
+        return;
+    }
+    json_t *board = NULL;
+    sv_outcome out = SV_OUTCOME_INIT;
+    sv_err e = sv_stays_board(rest, sv__api_stays(api), org_id, &board, &out);
+    if (e)
+        sv__api_outcome(res, e, &out);
+    else
+        answer_json(res, 200, JSON_TYPE, board);
+    sv_outcome_clear(&out);
 }

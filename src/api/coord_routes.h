@@ -21,4 +21,8 @@ void sv__api_coord_operation(sv_api *api, sv_rest *rest, const sv_http_request *
                              sv_http_response *res, const char *type, const char *id,
                              const char *op);
 
+/* GET /fhir/Organization/[id]/$discharge-board (stays/stays.h). */
+void sv__api_discharge_board(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                             sv_http_response *res, const char *org_id);
+
 #endif

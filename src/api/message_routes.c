@@ -15,7 +15,9 @@
 #include "api/message_routes.h"
 #include "base/json.h"
 #include "fhir/xml.h"
+#include "coord/coord.h"
 #include "medcom/medcom.h"
+#include "stays/stays.h"
 
 static bool media_is(const char *ct, const char *want)
 {
@@ -82,8 +84,15 @@ void sv__api_process_message(sv_api *api, sv_rest *rest, const sv_http_request *
         return;
     sv_medcom_result mr;
     sv_medcom_result_init(&mr);
-    sv_err e = sv_medcom_process(rest, body, &mr);
+    /* The message's writes pass the coordination rules only: its stay events are
+     * the medcom_event rows, acted on by the feed after the commit (stays.h), so
+     * that each is acted on once whichever process or tick gets to it. */
+    sv_rest msg_rest = *rest;
+    msg_rest.hooks = sv_coord_hooks();
+    sv_err e = sv_medcom_process(&msg_rest, body, &mr);
     json_decref(body);
+    if (!e && mr.code && strcmp(mr.code, "ok") == 0 && !mr.duplicate)
+        sv_stays_feed(rest, sv__api_stays(api), NULL, NULL); /* the tick retries a failure */
     if (e) {
         sv__api_outcome(res, e, &mr.outcome);
         if (mr.status)

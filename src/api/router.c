@@ -17,6 +17,7 @@
 #include "base/datetime.h"
 #include "base/json.h"
 #include "coord/coord.h"
+#include "stays/stays.h"
 #include "fhir/bundle.h"
 #include "fhir/query.h"
 #include "fhir/search.h"
@@ -186,7 +187,10 @@ static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
     rest->base_url = sv__api_fhir_base(api);
     rest->default_count = cfg->default_count;
     rest->max_count = cfg->max_count;
-    rest->hooks = sv_coord_hooks(); /* coordination rules on every write (coord/coord.h) */
+    /* coordination and stay rules on every write (coord/coord.h, stays/stays.h);
+     * without stays (rules = off) the coordination rules alone */
+    sv_stays *stays = sv__api_stays(api);
+    rest->hooks = stays ? sv_stays_hooks(stays) : sv_coord_hooks();
 }
 
 static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
@@ -552,6 +556,10 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
                sv__api_care_operation(api, &rest, req, res, type, r->segs[2], r->segs[3])) {
         /* $reply, $forward, $read, $medication-handover, $confirm, $dispute: their
          * writes carry their own audit records */
+    } else if (r->n == 4 && strcmp(type, "Organization") == 0 &&
+               strcmp(r->segs[3], "$discharge-board") == 0) {
+        sv__api_discharge_board(api, &rest, req, res, r->segs[2]);
+        audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, false, res->status);
     } else if (r->n == 4 && r->segs[3][0] == '$') { /* $team, $diff, $agreement */
         sv__api_coord_operation(api, &rest, req, res, type, r->segs[2], r->segs[3]);
         audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, true, res->status);

@@ -29,6 +29,16 @@
 #define SV_NOTICE_MEDICATION_CHANGE "medication-change"
 #define SV_NOTICE_MEDICATION_DISPUTED "medication-disputed"
 #define SV_NOTICE_REHABILITATION_PLAN "rehabilitation-plan"
+/* Hospital stays (stays/, docs/transitions.md): "stay-" + the event's name. */
+#define SV_NOTICE_STAY_ADMITTED "stay-admitted"
+#define SV_NOTICE_STAY_LEAVE_STARTED "stay-leave-started"
+#define SV_NOTICE_STAY_LEAVE_ENDED "stay-leave-ended"
+#define SV_NOTICE_STAY_READY "stay-discharge-ready"
+#define SV_NOTICE_STAY_READY_WITHDRAWN "stay-discharge-ready-withdrawn"
+#define SV_NOTICE_STAY_DISCHARGED "stay-discharged"
+#define SV_NOTICE_STAY_DIED "stay-died"
+#define SV_NOTICE_STAY_CORRECTED "stay-corrected"
+#define SV_NOTICE_STAY_CANCELLED "stay-cancelled"
 
 /* True when kind is one of the kinds above. */
 bool sv_coord_notice_kind_known(const char *kind);

@@ -353,6 +353,15 @@ struct sv_coord_watchdog {
     char worker[64];
 };
 
+static sv_coord_tick_work extra_work;
+static void *extra_ctx;
+
+void sv_coord_watchdog_set_work(sv_coord_tick_work work, void *ctx)
+{
+    extra_work = work;
+    extra_ctx = ctx;
+}
+
 static void *watchdog_main(void *arg)
 {
     sv_coord_watchdog *w = arg;
@@ -365,6 +374,8 @@ static void *watchdog_main(void *arg)
     pthread_mutex_lock(&w->lock);
     while (!w->stop) {
         pthread_mutex_unlock(&w->lock);
+        if (extra_work)
+            extra_work(extra_ctx, &r);
         sv_coord_watchdog_tick(&r, w->worker, NULL, NULL);
         pthread_mutex_lock(&w->lock);
         if (w->stop)

@@ -53,6 +53,12 @@ typedef struct sv_coord_tick_stats {
 sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stats *ret_stats,
                               sv_buf *reterr);
 
+/* Work of a layer above coord/ (the stay rules' MedCom feed) that the
+ * background thread does on its connection before each tick.  Set before the
+ * watchdog starts; NULL: none. */
+typedef sv_err (*sv_coord_tick_work)(void *ctx, sv_rest *r);
+void sv_coord_watchdog_set_work(sv_coord_tick_work work, void *ctx);
+
 /* The background thread: a tick every interval_ms on its own connection. */
 typedef struct sv_coord_watchdog sv_coord_watchdog;
 sv_err sv_coord_watchdog_start(const char *db_uri, int busy_timeout_ms, int interval_ms,

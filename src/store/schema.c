@@ -335,6 +335,48 @@ static const migration migrations[] = {
      "UPDATE idx_combined SET multi = 1 WHERE (SELECT COUNT(*) FROM idx_combined o"
      "  WHERE o.rid = idx_combined.rid AND o.param = idx_combined.param) > 1;"
      "DROP TABLE combined_def;"},
+    {9,
+     /* Hospital stays as events (stays/, docs/transitions.md).  stay_event: every
+      * event of a stay acted on, with its source (rest, medcom and the
+      * medcom_event row), the ruleset and rules that ran, the parties found and
+      * the ones told (a NULL municipality is a stay nobody could tell).
+      * stay_board: one row per stay that is active and discharge-ready, with the
+      * start of the municipality's payment responsibility (NULL: none). */
+     "CREATE TABLE stay_event ("
+     "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+     "  time INTEGER NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  source TEXT NOT NULL,"
+     "  medcom_seq INTEGER NOT NULL DEFAULT 0,"
+     "  patient_id TEXT NOT NULL,"
+     "  encounter_id TEXT,"
+     "  encounter_version INTEGER NOT NULL DEFAULT 0,"
+     "  ruleset TEXT,"
+     "  provider TEXT,"
+     "  municipality TEXT,"
+     "  municipality_from TEXT,"
+     "  gp TEXT,"
+     "  coordinator TEXT,"
+     "  told TEXT,"
+     "  rules TEXT,"
+     "  detail TEXT);"
+     "CREATE INDEX stay_event_encounter ON stay_event(encounter_id, kind);"
+     "CREATE INDEX stay_event_patient ON stay_event(patient_id, seq);"
+     "CREATE TABLE stay_board ("
+     "  encounter_id TEXT PRIMARY KEY,"
+     "  patient_id TEXT NOT NULL,"
+     "  provider TEXT,"
+     "  municipality TEXT,"
+     "  gp TEXT,"
+     "  ruleset TEXT,"
+     "  ready_at INTEGER NOT NULL,"
+     "  expected TEXT,"
+     "  payment_from INTEGER,"
+     "  updated INTEGER NOT NULL);"
+     "CREATE INDEX stay_board_provider ON stay_board(provider);"
+     "CREATE INDEX stay_board_municipality ON stay_board(municipality);"
+     "CREATE INDEX stay_board_gp ON stay_board(gp);"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
