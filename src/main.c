@@ -40,6 +40,7 @@ typedef struct settings {
     bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
     unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
     bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
+    unsigned btg_hours;  /* the longest break-the-glass grant (docs/access.md) */
 } settings;
 
 static void defaults(settings *s)
@@ -52,6 +53,7 @@ static void defaults(settings *s)
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
+    s->btg_hours = 4;
 }
 
 static int parse_level(const char *v, sv_log_level *ret)
@@ -98,6 +100,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n > 86400)
             return -1;
         s->watchdog_s = (unsigned)n;
+    } else if (strcmp(key, "btg_hours") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 72)
+            return -1;
+        s->btg_hours = (unsigned)n;
     } else if (strcmp(key, "test_endpoints") == 0) {
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
@@ -156,7 +163,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
                 {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
                 {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"},
-                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
+                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
+                {"SAMVERKA_BTG_HOURS", "btg_hours"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -173,7 +181,8 @@ static const struct {
              {"--base-url", "base_url"},   {"--data", "data_dir"},
              {"--max-body", "max_body"},   {"--threads", "threads"},
              {"--log-level", "log_level"}, {"--auth", "auth"},
-             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"}};
+             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"},
+             {"--btg-hours", "btg_hours"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -268,6 +277,7 @@ static const char usage_serve[] =
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
     "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
     "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
+    "  --btg-hours N        longest break-the-glass grant in hours (default 4; 1..72)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -327,7 +337,8 @@ static int cmd_serve(settings *s)
                         .busy_timeout_ms = 10000,
                         .auth_required = s->auth_on,
                         .watchdog_interval_ms = (int)s->watchdog_s * 1000,
-                        .test_endpoints = s->test_endpoints};
+                        .test_endpoints = s->test_endpoints,
+                        .btg_hours = (int)s->btg_hours};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,

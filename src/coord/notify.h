@@ -26,6 +26,7 @@
 #define SV_NOTICE_PLAN_AWAITING "plan-awaiting-agreement"
 #define SV_NOTICE_COORDINATOR_CHANGED "coordinator-changed"
 #define SV_NOTICE_MESSAGE_RECEIVED "message-received"
+#define SV_NOTICE_BREAK_THE_GLASS "break-the-glass"
 
 /* True when kind is one of the kinds above. */
 bool sv_coord_notice_kind_known(const char *kind);

@@ -304,6 +304,24 @@ static const migration migrations[] = {
      "  last_error TEXT,"
      "  ack_code TEXT);"
      "CREATE INDEX medcom_outbox_due ON medcom_outbox(state, next_attempt);"},
+    {8,
+     /* Access, second part (docs/access.md, docs/identity.md).  audit.reason: why
+      * (break-the-glass); a record with a reason hashes under the tag sv-audit-2
+      * (store/audit.c), so records written before keep their hashes.
+      * audit_time: the administrator's AuditEvent view, newest first.
+      * auth_user_role: every PractitionerRole a user may act in (position 0 is
+      * auth_user.practitioner_role, the default); auth_session.acting_role: the
+      * one chosen for the session (NULL: the default). */
+     "ALTER TABLE audit ADD COLUMN reason TEXT;"
+     "CREATE INDEX audit_time ON audit(time);"
+     "CREATE TABLE auth_user_role ("
+     "  uid INTEGER NOT NULL REFERENCES auth_user(uid),"
+     "  practitioner_role TEXT NOT NULL,"
+     "  position INTEGER NOT NULL,"
+     "  PRIMARY KEY (uid, practitioner_role));"
+     "INSERT INTO auth_user_role (uid, practitioner_role, position)"
+     "  SELECT uid, practitioner_role, 0 FROM auth_user WHERE practitioner_role IS NOT NULL;"
+     "ALTER TABLE auth_session ADD COLUMN acting_role TEXT;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
