@@ -90,8 +90,7 @@ static void add_param(json_t *params, const char *name, const char *key, json_t 
 }
 
 void sv__api_break_the_glass(sv_api *api, sv_rest *rest, const sv_http_request *req,
-                             sv_http_response *res, const sv_principal *who,
-                             const char *patient_id)
+                             sv_http_response *res, const sv_principal *who, const char *patient_id)
 {
     res->route = "POST /fhir/Patient/:id/$break-the-glass";
     if (strcmp(req->method, "POST") != 0) {
@@ -166,8 +165,8 @@ void sv__api_break_the_glass(sv_api *api, sv_rest *rest, const sv_http_request *
                 sv_datetime_format_instant(b.from, from);
                 sv_datetime_format_instant(b.to, to);
                 snprintf(cref, sizeof(cref), "Communication/%s", comm);
-                json_t *answer = json_pack("{s:s, s:[]}", "resourceType", "Parameters",
-                                           "parameter");
+                json_t *answer =
+                    json_pack("{s:s, s:[]}", "resourceType", "Parameters", "parameter");
                 add_param(answer, "start", "valueInstant", json_string(from));
                 add_param(answer, "end", "valueInstant", json_string(to));
                 for (int bit = 1; bit <= SV_CAT_SENSITIVE; bit <<= 1)

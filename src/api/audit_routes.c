@@ -34,8 +34,7 @@ static void relative_patient(sv_db *db, const char *id, char out[ID_LEN])
     char ref[ID_LEN];
     snprintf(ref, sizeof(ref), "RelatedPerson/%s", id);
     json_t *rp = sv__coord_load(db, ref);
-    const char *p =
-        json_string_value(json_object_get(json_object_get(rp, "patient"), "reference"));
+    const char *p = json_string_value(json_object_get(json_object_get(rp, "patient"), "reference"));
     const char *pid = p ? sv__coord_ref_id(p, "Patient") : NULL;
     if (pid && strlen(pid) < ID_LEN)
         snprintf(out, ID_LEN, "%s", pid);
@@ -150,7 +149,8 @@ static bool read_params(const sv_http_request *req, sv_http_response *res, bool 
         const char *n = req->params[i].name, *v = req->params[i].value;
         if (patient_ok && (strcmp(n, "patient") == 0 || strcmp(n, "patient:Patient") == 0)) {
             const char *id = strncmp(v, "Patient/", 8) == 0 ? v + 8 : v;
-            if (!*id || strchr(id, '/') || strchr(id, ',') || (*ret_patient && strcmp(*ret_patient, id))) {
+            if (!*id || strchr(id, '/') || strchr(id, ',') ||
+                (*ret_patient && strcmp(*ret_patient, id))) {
                 sv__api_error(res, SV_ERR_INVALID, n, "patient names one Patient id");
                 return false;
             }
@@ -194,7 +194,7 @@ static json_t *concept(const char *system, const char *code)
 
 static bool is_rest(const char *action)
 {
-    static const char *const rest[] = {"read",  "vread", "search", "history", "create",
+    static const char *const rest[] = {"read",   "vread", "search", "history",     "create",
                                        "update", "patch", "delete", "transaction", NULL};
     for (const char *const *r = rest; *r; r++)
         if (strcmp(action, *r) == 0)
@@ -234,14 +234,14 @@ static json_t *audit_event(int64_t seq, const sv_audit_record *rec)
     json_t *subtype = json_array();
     json_array_append_new(subtype, coding(SV_AUDIT_BASE "CodeSystem/audit-action", action));
     if (is_rest(action))
-        json_array_append_new(subtype,
-                              coding("http://hl7.org/fhir/restful-interaction", action));
+        json_array_append_new(subtype, coding("http://hl7.org/fhir/restful-interaction", action));
     json_object_set_new(ev, "subtype", subtype);
     json_object_set_new(ev, "action", json_string(action_code(action)));
     json_object_set_new(ev, "recorded", json_string(when));
-    json_object_set_new(ev, "outcome", json_string(rec->outcome < 400   ? "0"
-                                                   : rec->outcome < 500 ? "4"
-                                                                        : "8"));
+    json_object_set_new(ev, "outcome",
+                        json_string(rec->outcome < 400   ? "0"
+                                    : rec->outcome < 500 ? "4"
+                                                         : "8"));
     snprintf(desc, sizeof(desc), "HTTP %d", rec->outcome);
     json_object_set_new(ev, "outcomeDesc", json_string(desc));
     if (rec->purpose) {
@@ -255,16 +255,15 @@ static json_t *audit_event(int64_t seq, const sv_audit_record *rec)
     json_t *who = json_object();
     if (rec->principal_id) {
         bool client = strcmp(kind, "system") == 0;
-        json_object_set_new(
-            who, "identifier",
-            json_pack("{s:s, s:s}", "system",
-                      client ? SV_AUDIT_BASE "client" : SV_AUDIT_BASE "user", "value",
-                      rec->principal_id));
+        json_object_set_new(who, "identifier",
+                            json_pack("{s:s, s:s}", "system",
+                                      client ? SV_AUDIT_BASE "client" : SV_AUDIT_BASE "user",
+                                      "value", rec->principal_id));
     }
     json_object_set_new(who, "display", json_string(rec->principal_id ? rec->principal_id : kind));
     json_t *agent = json_pack("{s:o, s:o, s:b}", "type",
-                              concept(SV_AUDIT_BASE "CodeSystem/principal-kind", kind), "who",
-                              who, "requestor", 1);
+                              concept(SV_AUDIT_BASE "CodeSystem/principal-kind", kind), "who", who,
+                              "requestor", 1);
     if (rec->role)
         json_object_set_new(agent, "role",
                             json_pack("[o]", concept(SV_AUDIT_BASE "CodeSystem/role", rec->role)));
@@ -287,9 +286,9 @@ static json_t *audit_event(int64_t seq, const sv_audit_record *rec)
             json_pack("{s:{s:s}, s:o}", "what", "reference", what, "type",
                       coding("http://terminology.hl7.org/CodeSystem/audit-entity-type", "2")));
     } else if (rec->resource_type) {
-        json_array_append_new(entities, json_pack("{s:s, s:o}", "name", rec->resource_type, "type",
-                                                  coding("http://hl7.org/fhir/resource-types",
-                                                         rec->resource_type)));
+        json_array_append_new(
+            entities, json_pack("{s:s, s:o}", "name", rec->resource_type, "type",
+                                coding("http://hl7.org/fhir/resource-types", rec->resource_type)));
     }
     if (rec->citizen) {
         char what[ID_LEN + 16];

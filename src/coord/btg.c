@@ -79,8 +79,8 @@ sv_err sv_coord_break_the_glass(sv_rest *r, const sv_coord_btg *b, char ret_comm
         e = sv_rest_create(&internal, "Communication", comm, NULL, &rr);
         json_decref(comm);
         if (e)
-            sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL,
-                           "%s", "the break-the-glass notice cannot be written");
+            sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL, "%s",
+                           "the break-the-glass notice cannot be written");
         else
             snprintf(ret_communication, 65, "%s", rr.id);
     }
@@ -102,8 +102,8 @@ sv_err sv_coord_break_the_glass(sv_rest *r, const sv_coord_btg *b, char ret_comm
     e = sv_db_commit(r->db, &err);
 out:
     if (e && !out->len)
-        sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL,
-                       "%s", "break-the-glass cannot be recorded");
+        sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL, "%s",
+                       "break-the-glass cannot be recorded");
     sv_buf_release(&err);
     sv_buf_release(&text);
     return e;

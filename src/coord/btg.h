@@ -26,7 +26,7 @@ typedef struct sv_coord_btg {
     const char *role;              /* the role code */
     int mask;                      /* the categories granted (SV_CAT_*) */
     const char *reason;
-    int64_t from, to; /* ms since 1970 UTC */
+    int64_t from, to;            /* ms since 1970 UTC */
     const sv_audit_actor *actor; /* the practitioner as the audit names them */
 } sv_coord_btg;
 

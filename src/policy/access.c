@@ -119,8 +119,7 @@ const sv_access_filter *sv_policy_filter(const sv_access *a)
     return a && a->enforced ? &a->filter : NULL;
 }
 
-const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen,
-                              const char *dflt)
+const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen, const char *dflt)
 {
     if (!a || a->kind != SV_POLICY_PRACTITIONER || !citizen || !*citizen)
         return dflt;

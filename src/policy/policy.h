@@ -87,8 +87,7 @@ const sv_access_filter *sv_policy_filter(const sv_access *a);
  * id; NULL or "": not one citizen): "ETREAT" while a is a practitioner with a
  * live break-the-glass grant for that citizen, else dflt.  Errors count as no
  * grant: the record is written all the same. */
-const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen,
-                              const char *dflt);
+const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen, const char *dflt);
 
 /* ---- writes ------------------------------------------------------------------------ */
 

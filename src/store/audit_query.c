@@ -11,7 +11,7 @@
     "SELECT seq, time, principal_kind, principal_id, organisation, role, citizen, action,"         \
     " resource_type, resource_id, resource_version, purpose, outcome, reason FROM audit"
 #define FILTER                                                                                     \
-    " time >= ? AND time < ? AND (? = 0 OR principal_kind != 'citizen') AND (? = 0 OR seq = ?)"  \
+    " time >= ? AND time < ? AND (? = 0 OR principal_kind != 'citizen') AND (? = 0 OR seq = ?)"    \
     " AND (? = 0 OR time < ? OR (time = ? AND seq < ?))"
 
 static const char SQL_LIST_CITIZEN[] =
@@ -20,8 +20,7 @@ static const char SQL_LIST_ALL[] = COLUMNS " WHERE" FILTER " ORDER BY time DESC,
 static const char SQL_COUNT_CITIZEN[] = "SELECT COUNT(*) FROM audit WHERE citizen = ? AND" FILTER;
 static const char SQL_COUNT_ALL[] = "SELECT COUNT(*) FROM audit WHERE" FILTER;
 
-static sv_err prepare(sv_db *db, const sv_audit_query *q, bool count, sv_stmt **ret,
-                      sv_buf *reterr)
+static sv_err prepare(sv_db *db, const sv_audit_query *q, bool count, sv_stmt **ret, sv_buf *reterr)
 {
     const char *sql = q->citizen ? (count ? SQL_COUNT_CITIZEN : SQL_LIST_CITIZEN)
                                  : (count ? SQL_COUNT_ALL : SQL_LIST_ALL);

@@ -56,7 +56,7 @@ export async function pool(jobs, n = 4) {
   return out;
 }
 
-export async function startWorld({ users = [], clients = [], resources = [], prefix = 'samverka-access-' }) {
+export async function startWorld({ users = [], clients = [], resources = [], prefix = 'samverka-access-', args = [] }) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const dbPath = join(dir, 'test.db');
   const cli = (args, input) =>
@@ -77,7 +77,7 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
   }), 3);
   for (const c of clients) tokens[c.name] = cli(['token', 'create', '--client', c.name, '--scope', c.scope]).trim();
   timing.push(`users ${Date.now() - t0} ms`);
-  const srv = await startServer({ dir, args: ['--auth', 'on'] });
+  const srv = await startServer({ dir, args: ['--auth', 'on', ...args] });
 
   const creds = {}; // name -> {headers, csrf}
   creds.loader = { headers: { Authorization: `Bearer ${tokens.loader}` } };
@@ -125,22 +125,25 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
   timing.push(`started and loaded ${Date.now() - t0} ms`);
 
   const failed = new Set(failures.map((f) => f.username));
-  const logins = users.filter((u) => !failed.has(u.username)).map((u) => async () => {
+  // Logs u in (again: a moved test clock ends sessions); the answer, or null.
+  const login = async (username) => {
     const res = await srv.fetch('/auth/login', {
-      method: 'POST', json: { username: u.username, password: password(u.username) }, headers: { 'Content-Type': 'application/json' },
+      method: 'POST', json: { username, password: password(username) }, headers: { 'Content-Type': 'application/json' },
     });
     if (res.status !== 200) {
-      failures.push({ username: u.username, error: `login ${res.status} ${res.text.slice(0, 200)}` });
-      return;
+      failures.push({ username, error: `login ${res.status} ${res.text.slice(0, 200)}` });
+      return null;
     }
     const m = (res.headers.get('set-cookie') || '').match(/samverka_session=([^;]+)/);
-    creds[u.username] = { headers: { Cookie: `samverka_session=${m[1]}` }, csrf: res.json.csrf_token };
-  });
+    creds[username] = { headers: { Cookie: `samverka_session=${m[1]}` }, csrf: res.json.csrf_token };
+    return res.json;
+  };
+  const logins = users.filter((u) => !failed.has(u.username)).map((u) => () => login(u.username));
   await pool(logins, 2);
   timing.push(`logged in ${Date.now() - t0} ms`);
 
   return {
-    srv, dir, dbPath, tokens, failures, cli, as, call, timing,
+    srv, dir, dbPath, tokens, failures, cli, as, call, timing, login,
     has: (name) => Boolean(creds[name]),
     // SIGTERM; a clean exit (0) is part of the test: under the ASan build a
     // leak or sanitizer report at shutdown fails it.
