@@ -504,11 +504,14 @@ static int cmd_audit_verify(settings *s)
 
 static const char usage_user[] =
     "usage: samverka user add --username U --kind practitioner|citizen|relative|admin\n"
-    "                         [--practitioner-role ID] [--patient ID] [--related-person ID]\n"
+    "                         [--practitioner-role ID[,ID...]]... [--patient ID]\n"
+    "                         [--related-person ID]\n"
     "                         [--password-stdin]\n"
     "       samverka user list\n"
     "       samverka user disable U\n"
     "add: without --password-stdin a random password is generated and printed once.\n"
+    "A practitioner may have several roles (a list, or the flag repeated): the first is\n"
+    "the default of each session; POST /auth/role switches (docs/identity.md).\n"
     "disable: the user can no longer log in; their sessions end.\n";
 
 static const char usage_token[] =
@@ -541,10 +544,39 @@ static bool flag_given(int n, char **rest, const char *name)
 static void print_user(void *ctx, const sv_auth_user *u, bool disabled)
 {
     (void)ctx;
-    printf("%s\t%s\t%s%s%s%s%s\n", u->username, sv_principal_kind_name(u->kind),
-           disabled ? "disabled" : "active", u->practitioner_role ? "\tPractitionerRole/" : "",
-           u->practitioner_role ? u->practitioner_role : "", u->patient ? "\tPatient/" : "",
-           u->patient ? u->patient : "");
+    printf("%s\t%s\t%s", u->username, sv_principal_kind_name(u->kind),
+           disabled ? "disabled" : "active");
+    /* One column per role: "PractitionerRole/a<TAB>PractitionerRole/b". */
+    for (const char *r = u->practitioner_role; r && *r;) {
+        size_t len = strcspn(r, ",");
+        printf("\tPractitionerRole/%.*s", (int)len, r);
+        r += len + (r[len] == ',');
+    }
+    printf("%s%s%s%s\n", u->patient ? "\tPatient/" : "", u->patient ? u->patient : "",
+           u->related_person ? "\tRelatedPerson/" : "", u->related_person ? u->related_person : "");
+}
+
+/* Every --practitioner-role value (each may itself be "a,b"), joined by commas into
+ * out; false when they do not fit or a flag has no value. */
+static bool roles_option(int n, char **rest, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rest[i], "--practitioner-role") != 0)
+            continue;
+        if (i + 1 >= n)
+            return false;
+        size_t len = strlen(rest[i + 1]);
+        if (used + len + 2 > cap)
+            return false;
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, rest[i + 1], len + 1);
+        used += len;
+        i++;
+    }
+    return true;
 }
 
 static int cmd_user(settings *s, int n, char **rest)
@@ -555,11 +587,13 @@ static int cmd_user(settings *s, int n, char **rest)
     }
     bool bad = false;
     sv_auth_user u = {0};
-    char password[4100] = "";
+    char password[4100] = "", roles[SV_AUTH_ROLES_MAX];
     if (strcmp(rest[0], "add") == 0) {
         u.username = option(n, rest, "--username", &bad);
         const char *kind = option(n, rest, "--kind", &bad);
-        u.practitioner_role = option(n, rest, "--practitioner-role", &bad);
+        if (!roles_option(n, rest, roles, sizeof(roles)))
+            bad = true;
+        u.practitioner_role = roles[0] ? roles : NULL;
         u.patient = option(n, rest, "--patient", &bad);
         u.related_person = option(n, rest, "--related-person", &bad);
         if (bad || !u.username || !sv_principal_kind_parse(kind, &u.kind)) {

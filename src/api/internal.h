@@ -33,6 +33,10 @@ void sv__api_audit_events(sv_api *api, sv_rest *rest, const sv_http_request *req
 void sv__api_access_log(sv_api *api, sv_rest *rest, const sv_http_request *req,
                         sv_http_response *res, const char *patient_id);
 
+/* /admin/users[/{name}/disable] (api/admin_routes.c); segs[0] is "admin". */
+void sv__api_admin_users(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                         const char *const *segs, size_t n);
+
 /* Responses. */
 void sv__api_error(sv_http_response *res, sv_err e, const char *expression, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

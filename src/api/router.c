@@ -618,6 +618,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         sv__api_auth(api, req, res, r.segs, r.n);
         return;
     }
+    if (r.n >= 2 && strcmp(r.segs[0], "admin") == 0 && strcmp(r.segs[1], "users") == 0) {
+        sv__api_admin_users(api, req, res, r.segs, r.n);
+        return;
+    }
     if (r.n >= 1 && (strcmp(r.segs[0], "notifications") == 0 || strcmp(r.segs[0], "admin") == 0)) {
         sv__api_coord(api, req, res, r.segs, r.n);
         return;
