@@ -20,6 +20,7 @@
 #   BENCH_RESOURCES=100000  dataset size; BENCH_SEED=1 its seed
 #   BENCH_SECONDS=10        duration of each wrk run; BENCH_CONNECTIONS=16; BENCH_WRK_THREADS=2
 #   BENCH_BUILD=build-bench BENCH_OUT=bench/out BENCH_TMPDIR=$TMPDIR
+#   BENCH_DB_DIR=            keep the imported database there and reuse it next time
 # Writes BENCH_OUT/policy-summary.txt.  Exit 1 on any non-2xx answer, a failed check or import.
 set -euo pipefail
 
@@ -76,6 +77,10 @@ total=$(awk '$1 == "total" {print $2}' "$data.stats.txt")
 
 work=$(mktemp -d "$tmp_parent/samverka-policy.XXXXXX")
 db=$work/samverka.db
+if [ -n "${BENCH_DB_DIR:-}" ]; then
+    mkdir -p "$BENCH_DB_DIR"
+    db=$(cd "$BENCH_DB_DIR" && pwd)/policy-$resources-$seed.db
+fi
 paths=$work/paths
 mkdir -p "$paths"
 
@@ -118,13 +123,17 @@ echo "bench: district $district with $(wc -l <"$paths/obs-patient") citizens"
 cat >"$work/nurse.ndjson" <<JSON
 {"resourceType":"PractitionerRole","id":"bench-nurse","active":true,"organization":{"reference":"Organization/$district"},"code":[{"coding":[{"system":"http://samverka.dk/fhir/CodeSystem/role","code":"nurse"}]}]}
 JSON
-echo "bench: importing $total resources"
-t0=$EPOCHREALTIME
-"$bin" import --db "$db" "$data.ndjson" "$work/nurse.ndjson" >"$work/import.out" 2>&1 ||
-    { tail -n 5 "$work/import.out" >&2; die "the import failed"; }
-import_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
-echo 'bench-pw-Secret-1' | "$bin" user add --db "$db" --username nurse --kind practitioner \
-    --practitioner-role bench-nurse --password-stdin >/dev/null || die "user add failed"
+import_s=reused
+if [ ! -s "$db" ] || ! "$bin" user list --db "$db" | grep -q '^nurse'; then
+    rm -f "$db" "$db-wal" "$db-shm"
+    echo "bench: importing $total resources"
+    t0=$EPOCHREALTIME
+    "$bin" import --db "$db" "$data.ndjson" "$work/nurse.ndjson" >"$work/import.out" 2>&1 ||
+        { tail -n 5 "$work/import.out" >&2; die "the import failed"; }
+    import_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')s
+    echo 'bench-pw-Secret-1' | "$bin" user add --db "$db" --username nurse --kind practitioner \
+        --practitioner-role bench-nurse --password-stdin >/dev/null || die "user add failed"
+fi
 
 mkfifo "$work/stdout"
 start_server() { # auth on|off
@@ -156,7 +165,7 @@ run_wrk() { # query, mode; prints req/s, fails on errors
     echo "$rps $p50"
 }
 
-queries=(read obs-patient task-patient task-owner)
+read -r -a queries <<<"${BENCH_QUERIES:-read obs-patient task-patient task-owner}"
 declare -A result
 for mode in off on; do
     start_server "$mode"
@@ -193,5 +202,5 @@ summary=$out_dir/policy-summary.txt
         printf '%-14s %10s %10s %10s %10s %7s%%\n' "$q" "$off_rps" "$off_p50" "$on_rps" "$on_p50" \
             "$(awk -v a="$on_rps" -v b="$off_rps" 'BEGIN {printf "%.0f", 100 * a / b}')"
     done
-    echo "import ${import_s}s"
+    echo "import $import_s"
 } | tee "$summary"
