@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "coord/care.h"
 #include "coord/plan.h"
 #include "coord/task.h"
 #include "coord/team.h"
@@ -11,8 +12,13 @@ static sv_err before_write(void *ctx, sv_rest *r, const char *type, const char *
                            const json_t *old, json_t *resource, sv_outcome *out)
 {
     (void)ctx;
-    if (strcmp(type, "Task") == 0)
-        return sv__coord_task_before(r, old, resource, out);
+    if (strcmp(type, "Task") == 0) {
+        sv_err e = sv__coord_task_before(r, old, resource, out);
+        return e ? e : sv__coord_rehab_task_before(r, old, resource, out);
+    }
+    if (strcmp(type, "Communication") == 0 &&
+        (sv__coord_is_message(resource) || (old && sv__coord_is_message(old))))
+        return sv__coord_message_before(r, old, resource, out);
     if (strcmp(type, "CareTeam") == 0)
         return sv__coord_team_before(r, id, old, resource, out);
     if (strcmp(type, "CarePlan") == 0)
@@ -26,12 +32,18 @@ static sv_err after_write(void *ctx, sv_rest *r, const char *type, const char *i
                           const json_t *old, const json_t *stored, sv_outcome *out)
 {
     (void)ctx;
-    if (strcmp(type, "Task") == 0)
-        return sv__coord_task_after(r, id, old, stored, out);
+    if (strcmp(type, "Task") == 0) {
+        sv_err e = sv__coord_task_after(r, id, old, stored, out);
+        return e ? e : sv__coord_reconciliation_after(r, id, version, old, stored, out);
+    }
+    if (strcmp(type, "Communication") == 0 && sv__coord_is_message(stored))
+        return sv__coord_message_after(r, id, old, stored, out);
     if (strcmp(type, "CareTeam") == 0)
         return sv__coord_team_after(r, id, version, old, stored, out);
-    if (strcmp(type, "CarePlan") == 0)
-        return sv__coord_plan_after(r, id, version, old, stored, out);
+    if (strcmp(type, "CarePlan") == 0) {
+        sv_err e = sv__coord_plan_after(r, id, version, old, stored, out);
+        return e ? e : sv__coord_rehab_plan_after(r, id, old, stored, out);
+    }
     return SV_OK;
 }
 

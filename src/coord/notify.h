@@ -27,6 +27,9 @@
 #define SV_NOTICE_COORDINATOR_CHANGED "coordinator-changed"
 #define SV_NOTICE_MESSAGE_RECEIVED "message-received"
 #define SV_NOTICE_BREAK_THE_GLASS "break-the-glass"
+#define SV_NOTICE_MEDICATION_CHANGE "medication-change"
+#define SV_NOTICE_MEDICATION_DISPUTED "medication-disputed"
+#define SV_NOTICE_REHABILITATION_PLAN "rehabilitation-plan"
 
 /* True when kind is one of the kinds above. */
 bool sv_coord_notice_kind_known(const char *kind);

@@ -68,7 +68,7 @@ void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_has
 {
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
-    /* A reason (added by migration 8) changes the tag and is fed after the outcome;
+    /* A reason (added by migration 9) changes the tag and is fed after the outcome;
      * records without one hash as they did before it existed. */
     crypto_hash_sha256_update(
         &h, (const unsigned char *)(rec->reason ? "sv-audit-2\n" : "sv-audit-1\n"), 11);

@@ -56,7 +56,7 @@ const part = (row, name) => (row.part || row.parameter).find((p) => p.name === n
 let w;
 let opened; // the answer of the successful break-the-glass
 before(async () => {
-  w = await startWorld({ users, clients, resources, prefix: 'samverka-btg-', args: ['--test-endpoints', 'on'] });
+  w = await startWorld({ users, clients, resources, prefix: 'samverka-btg-', serverArgs: ['--test-endpoints', 'on'] });
   assert.deepEqual(w.failures, []);
 });
 after(async () => { if (w) { await w.srv.fetch('/admin/clock', { method: 'POST', json: { now: null } }); await w.stop(); } });
