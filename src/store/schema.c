@@ -361,6 +361,7 @@ static const char SQL_CREATE_MIGRATIONS[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
     "version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
 static const char SQL_MAX_VERSION[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+static const char SQL_HAS_VERSION[] = "SELECT 1 FROM schema_migrations WHERE version = ?";
 static const char SQL_RECORD[] =
     "INSERT INTO schema_migrations (version, applied_at) VALUES (?, strftime('%s','now'))";
 
@@ -400,9 +401,19 @@ sv_err sv_schema_migrate(sv_db *db, int *ret_version, sv_buf *reterr)
         e = sv_db_begin(db, SV_TX_WRITE, reterr);
         if (e)
             return e;
-        /* Re-read inside the write lock: another process may have migrated meanwhile. */
-        e = current_version(db, &have, reterr);
-        if (!e && have < m->version) {
+        /* Re-read inside the write lock: another process may have migrated meanwhile.
+         * Each migration is applied when it is not recorded (not "when newer than the
+         * newest"), so that a test can run one migration again on its own. */
+        bool applied = false;
+        sv_stmt *has = NULL;
+        e = sv_db_stmt(db, SQL_HAS_VERSION, &has, reterr);
+        if (!e)
+            e = sv_stmt_bind_int64(has, 1, m->version);
+        if (!e)
+            e = sv_stmt_step(has, &applied, reterr);
+        if (has)
+            sv_stmt_reset(has);
+        if (!e && !applied) {
             e = sv_db_exec(db, m->sqlite, reterr);
             sv_stmt *st = NULL;
             if (!e)
