@@ -42,6 +42,7 @@ typedef struct settings {
     unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
     bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
     bool rules_off;      /* rules = off: no stay rulesets (a plain FHIR store, for tests) */
+    unsigned btg_hours;  /* the longest break-the-glass grant (docs/access.md) */
 } settings;
 
 static void defaults(settings *s)
@@ -54,6 +55,7 @@ static void defaults(settings *s)
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
+    s->btg_hours = 4;
 }
 
 static int parse_level(const char *v, sv_log_level *ret)
@@ -109,6 +111,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
         s->rules_off = strcmp(value, "off") == 0;
+    } else if (strcmp(key, "btg_hours") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 72)
+            return -1;
+        s->btg_hours = (unsigned)n;
     } else if (strcmp(key, "test_endpoints") == 0) {
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
@@ -174,7 +181,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_AUTH", "auth"},
                 {"SAMVERKA_WATCHDOG", "watchdog"},
                 {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
-                {"SAMVERKA_RULES", "rules"}};
+                {"SAMVERKA_RULES", "rules"},
+                {"SAMVERKA_BTG_HOURS", "btg_hours"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -198,7 +206,8 @@ static const struct {
              {"--auth", "auth"},
              {"--watchdog", "watchdog"},
              {"--test-endpoints", "test_endpoints"},
-             {"--rules", "rules"}};
+             {"--rules", "rules"},
+             {"--btg-hours", "btg_hours"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -296,6 +305,7 @@ static const char usage_serve[] =
     "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
     "  --rules on|off       off: no stay rulesets run on admissions and discharges\n"
     "                       (a plain FHIR store; default on)\n"
+    "  --btg-hours N        longest break-the-glass grant in hours (default 4; 1..72)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -360,7 +370,8 @@ static int cmd_serve(settings *s)
                         .test_endpoints = s->test_endpoints,
                         .data_dir = s->data_dir,
                         .max_attachment = s->max_attachment,
-                        .rulesets_dir = s->rules_off ? NULL : rulesets_dir};
+                        .rulesets_dir = s->rules_off ? NULL : rulesets_dir,
+                        .btg_hours = (int)s->btg_hours};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -526,11 +537,14 @@ static int cmd_audit_verify(settings *s)
 
 static const char usage_user[] =
     "usage: samverka user add --username U --kind practitioner|citizen|relative|admin\n"
-    "                         [--practitioner-role ID] [--patient ID] [--related-person ID]\n"
+    "                         [--practitioner-role ID[,ID...]]... [--patient ID]\n"
+    "                         [--related-person ID]\n"
     "                         [--password-stdin]\n"
     "       samverka user list\n"
     "       samverka user disable U\n"
     "add: without --password-stdin a random password is generated and printed once.\n"
+    "A practitioner may have several roles (a list, or the flag repeated): the first is\n"
+    "the default of each session; POST /auth/role switches (docs/identity.md).\n"
     "disable: the user can no longer log in; their sessions end.\n";
 
 static const char usage_token[] =
@@ -563,10 +577,39 @@ static bool flag_given(int n, char **rest, const char *name)
 static void print_user(void *ctx, const sv_auth_user *u, bool disabled)
 {
     (void)ctx;
-    printf("%s\t%s\t%s%s%s%s%s\n", u->username, sv_principal_kind_name(u->kind),
-           disabled ? "disabled" : "active", u->practitioner_role ? "\tPractitionerRole/" : "",
-           u->practitioner_role ? u->practitioner_role : "", u->patient ? "\tPatient/" : "",
-           u->patient ? u->patient : "");
+    printf("%s\t%s\t%s", u->username, sv_principal_kind_name(u->kind),
+           disabled ? "disabled" : "active");
+    /* One column per role: "PractitionerRole/a<TAB>PractitionerRole/b". */
+    for (const char *r = u->practitioner_role; r && *r;) {
+        size_t len = strcspn(r, ",");
+        printf("\tPractitionerRole/%.*s", (int)len, r);
+        r += len + (r[len] == ',');
+    }
+    printf("%s%s%s%s\n", u->patient ? "\tPatient/" : "", u->patient ? u->patient : "",
+           u->related_person ? "\tRelatedPerson/" : "", u->related_person ? u->related_person : "");
+}
+
+/* Every --practitioner-role value (each may itself be "a,b"), joined by commas into
+ * out; false when they do not fit or a flag has no value. */
+static bool roles_option(int n, char **rest, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rest[i], "--practitioner-role") != 0)
+            continue;
+        if (i + 1 >= n)
+            return false;
+        size_t len = strlen(rest[i + 1]);
+        if (used + len + 2 > cap)
+            return false;
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, rest[i + 1], len + 1);
+        used += len;
+        i++;
+    }
+    return true;
 }
 
 static int cmd_user(settings *s, int n, char **rest)
@@ -577,11 +620,13 @@ static int cmd_user(settings *s, int n, char **rest)
     }
     bool bad = false;
     sv_auth_user u = {0};
-    char password[4100] = "";
+    char password[4100] = "", roles[SV_AUTH_ROLES_MAX];
     if (strcmp(rest[0], "add") == 0) {
         u.username = option(n, rest, "--username", &bad);
         const char *kind = option(n, rest, "--kind", &bad);
-        u.practitioner_role = option(n, rest, "--practitioner-role", &bad);
+        if (!roles_option(n, rest, roles, sizeof(roles)))
+            bad = true;
+        u.practitioner_role = roles[0] ? roles : NULL;
         u.patient = option(n, rest, "--patient", &bad);
         u.related_person = option(n, rest, "--related-person", &bad);
         if (bad || !u.username || !sv_principal_kind_parse(kind, &u.kind)) {

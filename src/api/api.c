@@ -57,6 +57,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         api->cfg.default_count = 50;
     if (!api->cfg.max_count)
         api->cfg.max_count = 1000;
+    if (!api->cfg.btg_hours)
+        api->cfg.btg_hours = 4;
     api->db_uri = strdup(cfg->db_uri);
     api->cfg.rulesets_dir = NULL; /* borrowed only during sv_api_new */
     pthread_mutex_init(&api->lock, NULL);

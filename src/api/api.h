@@ -26,6 +26,7 @@ typedef struct sv_api_config {
     bool auth_required;       /* auth = on: every /fhir request but metadata needs a principal */
     int watchdog_interval_ms; /* the coordination watchdog's tick (coord/watchdog.h); 0: off */
     bool test_endpoints;      /* POST /admin/clock and /admin/watchdog/tick (tests only) */
+    int btg_hours;            /* the longest break-the-glass grant, in hours; default 4 */
     const char *data_dir;  /* data/ (answer times, deadlines: coord/settings.h); NULL: defaults */
     size_t max_attachment; /* a message's attachments, bytes; 0: the default */
     const char *rulesets_dir; /* data/rulesets: the stay rulesets (stays/stays.h); NULL: none */

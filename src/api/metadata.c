@@ -113,6 +113,16 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
     for (size_t i = 0; i < ntypes; i++) {
         json_t *r = json_object();
         json_object_set_new(r, "type", json_string(types[i]));
+        if (strcmp(types[i], "AuditEvent") == 0) {
+            /* a read-only view of the audit log (api/audit_routes.c, docs/access.md) */
+            static const char *const view_interactions[] = {"read", "search-type", NULL};
+            json_object_set_new(r, "interaction", interaction_list(view_interactions));
+            json_object_set_new(r, "searchParam",
+                                json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "patient", "type",
+                                          "reference", "name", "date", "type", "date"));
+            json_array_append_new(resources, r);
+            continue;
+        }
         json_object_set_new(r, "interaction", interaction_list(type_interactions));
         json_object_set_new(r, "versioning", json_string("versioned-update"));
         json_object_set_new(r, "readHistory", json_true());

@@ -152,6 +152,7 @@ static void audit_queue(sv_api *api, sv_rest *rest, const char *action, const ch
                            .resource_version = version,
                            .outcome = status};
     sv_audit_record_set_actor(&rec, rest->actor);
+    rec.purpose = sv_policy_purpose(rest->db, rest->access, rec.citizen, rec.purpose);
     sv_audit_log_add(sv__api_audit_log(api), &rec);
 }
 
@@ -537,7 +538,12 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "resource type '%s' is not supported", type);
         return;
     }
-    if (r->n == 2) {
+    if (strcmp(type, "AuditEvent") == 0 && r->n <= 3) {
+        /* A view of the audit log, never stored resources (api/audit_routes.c). */
+        sv__api_audit_events(api, &rest, req, res, r->n == 3 ? r->segs[2] : NULL);
+        audit_queue(api, &rest, r->n == 3 ? "read" : "search", "AuditEvent",
+                    r->n == 3 ? r->segs[2] : NULL, 0, NULL, false, res->status);
+    } else if (r->n == 2) {
         type_level(api, &rest, req, res, type);
     } else if (r->n == 3 && strcmp(r->segs[2], "_search") == 0) {
         search_post(api, &rest, req, res, type, NULL);
@@ -552,6 +558,17 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
                strcmp(r->segs[3], "$everything") == 0) {
         everything(api, &rest, req, res, r->segs[2]);
+    } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
+               strcmp(r->segs[3], "$break-the-glass") == 0) {
+        sv__api_break_the_glass(api, &rest, req, res, who, r->segs[2]);
+        if (res->status >= 400) /* an opened glass has its record with the grant */
+            audit_queue(api, &rest, "break-the-glass", "Patient", r->segs[2], 0, NULL, false,
+                        res->status);
+    } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
+               strcmp(r->segs[3], "$access-log") == 0) {
+        sv__api_access_log(api, &rest, req, res, r->segs[2]);
+        audit_queue(api, &rest, "search", "AuditEvent", NULL, 0,
+                    res->status < 400 ? r->segs[2] : NULL, false, res->status);
     } else if (r->n == 4 && r->segs[3][0] == '$' &&
                sv__api_care_operation(api, &rest, req, res, type, r->segs[2], r->segs[3])) {
         /* $reply, $forward, $read, $medication-handover, $confirm, $dispute: their
@@ -613,6 +630,10 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
     }
     if (r.n >= 1 && strcmp(r.segs[0], "auth") == 0) {
         sv__api_auth(api, req, res, r.segs, r.n);
+        return;
+    }
+    if (r.n >= 2 && strcmp(r.segs[0], "admin") == 0 && strcmp(r.segs[1], "users") == 0) {
+        sv__api_admin_users(api, req, res, r.segs, r.n);
         return;
     }
     if (r.n >= 1 && (strcmp(r.segs[0], "notifications") == 0 || strcmp(r.segs[0], "admin") == 0)) {

@@ -26,6 +26,7 @@
 #define SV_NOTICE_PLAN_AWAITING "plan-awaiting-agreement"
 #define SV_NOTICE_COORDINATOR_CHANGED "coordinator-changed"
 #define SV_NOTICE_MESSAGE_RECEIVED "message-received"
+#define SV_NOTICE_BREAK_THE_GLASS "break-the-glass"
 #define SV_NOTICE_MEDICATION_CHANGE "medication-change"
 #define SV_NOTICE_MEDICATION_DISPUTED "medication-disputed"
 #define SV_NOTICE_REHABILITATION_PLAN "rehabilitation-plan"

@@ -225,6 +225,7 @@ static sv_err audit_write(sv_rest *r, const char *method, const char *type, cons
                            .resource_version = version,
                            .outcome = status};
     sv_audit_record_set_actor(&rec, r->actor);
+    rec.purpose = sv_policy_purpose(r->db, r->access, rec.citizen, rec.purpose);
     return sv_audit_append(r->db, &rec, NULL, err);
 }
 

@@ -271,6 +271,21 @@ static const char *target_path(const char *url)
     return slash ? slash : "/";
 }
 
+/* The peer's IP address as text ("" when unknown: a unix socket, an odd family). */
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -327,7 +342,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, pc);
 
+    char address[INET6_ADDRSTRLEN] = "";
+    client_address(conn, address, sizeof(address));
     sv_http_request req = {
+        .client_address = address[0] ? address : NULL,
         .method = method,
         .path = target_path(url),
         .params = pc->params,

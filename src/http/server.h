@@ -38,6 +38,9 @@ typedef struct sv_http_request {
     bool body_too_large;  /* the body passed max_body and was not kept */
     bool too_many_params; /* more query parameters than the server keeps; params cut short */
     const char *request_id;
+    /* The client's IP address as text ("127.0.0.1", "::1"), NULL when unknown.  It is
+     * the peer of the connection: behind a proxy, the proxy's. */
+    const char *client_address;
     /* Header lookup (case-insensitive, NULL when absent); the server sets it to
      * libmicrohttpd's, tests and fuzzers to their own.  Use sv_http_header_get. */
     const char *(*header)(const struct sv_http_request *req, const char *name);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/datetime.h"
 #include "policy/policy.h"
 #include "store/include.h"
 #include "store/resource.h"
@@ -116,6 +117,15 @@ sv_err sv_policy_access(sv_db *db, const sv_policy_who *who, int64_t now, sv_acc
 const sv_access_filter *sv_policy_filter(const sv_access *a)
 {
     return a && a->enforced ? &a->filter : NULL;
+}
+
+const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen, const char *dflt)
+{
+    if (!a || a->kind != SV_POLICY_PRACTITIONER || !citizen || !*citizen)
+        return dflt;
+    bool live = false;
+    sv_access_btg_live(db, citizen, a->holder2, sv_clock_now_ms(), &live, NULL);
+    return live ? "ETREAT" : dflt;
 }
 
 /* ---- writes ------------------------------------------------------------------------ */

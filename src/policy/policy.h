@@ -83,6 +83,12 @@ sv_err sv_policy_access(sv_db *db, const sv_policy_who *who, int64_t now, sv_acc
 /* The store filter of a (NULL when a is NULL or not enforced). */
 const sv_access_filter *sv_policy_filter(const sv_access *a);
 
+/* The purpose of use to audit for an access by a concerning citizen (a Patient
+ * id; NULL or "": not one citizen): "ETREAT" while a is a practitioner with a
+ * live break-the-glass grant for that citizen, else dflt.  Errors count as no
+ * grant: the record is written all the same. */
+const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen, const char *dflt);
+
 /* ---- writes ------------------------------------------------------------------------ */
 
 /*

@@ -20,6 +20,9 @@ static const char SQL_DELETE_DERIVED[] =
 static const char SQL_INSERT[] =
     "INSERT INTO access_grant (patient, holder, mask, t_from, t_to, derived, reason)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_BTG_LIVE[] =
+    "SELECT 1 FROM access_grant WHERE patient = ? AND holder = ? AND t_from <= ? AND t_to > ?"
+    " AND derived = 0 LIMIT 1";
 static const char SQL_SET_CATEGORY[] = "UPDATE resource SET category = ? WHERE type = ? AND id = ?";
 static const char SQL_SCAN[] = "SELECT r.rid, r.type, r.id, v.json FROM resource r"
                                " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
@@ -194,6 +197,25 @@ sv_err sv_access_grant_add(sv_db *db, const char *patient, const sv_access_grant
                            const char *reason, sv_buf *reterr)
 {
     return insert(db, patient, grant, false, reason, reterr);
+}
+
+sv_err sv_access_btg_live(sv_db *db, const char *patient, const char *holder, int64_t now,
+                          bool *ret_live, sv_buf *reterr)
+{
+    *ret_live = false;
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_BTG_LIVE, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, holder);
+    sv_stmt_bind_int64(st, 3, now);
+    sv_stmt_bind_int64(st, 4, now);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    *ret_live = !e && row;
+    sv_stmt_reset(st);
+    return e;
 }
 
 sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int category,

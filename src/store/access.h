@@ -97,6 +97,10 @@ sv_err sv_access_grants_of(sv_db *db, const char *patient, const char *holder1, 
 sv_err sv_access_grant_add(sv_db *db, const char *patient, const sv_access_grant *grant,
                            const char *reason, sv_buf *reterr);
 
+/* Whether holder has a live break-the-glass grant (derived = 0) for patient at now. */
+sv_err sv_access_btg_live(sv_db *db, const char *patient, const char *holder, int64_t now,
+                          bool *ret_live, sv_buf *reterr);
+
 /* Sets resource.category of type/id (current row). */
 sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int category,
                               sv_buf *reterr);

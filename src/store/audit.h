@@ -57,7 +57,8 @@ typedef struct sv_audit_record {
     const char *resource_id;
     int64_t resource_version;
     const char *purpose;
-    int outcome; /* HTTP status */
+    int outcome;        /* HTTP status */
+    const char *reason; /* why, in the actor's words (break-the-glass); usually NULL */
 } sv_audit_record;
 
 /* Fills the principal fields of rec from actor (NULL: sv_audit_system). */
@@ -98,5 +99,25 @@ sv_err sv_audit_verify(sv_db *db, sv_audit_report *ret, sv_buf *reterr);
 /* The hash of rec as record seq after prev_hash (hex, NUL-terminated).  For tests. */
 void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_hash,
                    char ret_hash[SV_AUDIT_HASH_HEX + 1]);
+
+/* ---- reading the log (audit_query.c): the AuditEvent view and "who looked at my data" ---- */
+
+/* Which records, newest first (time, then seq, descending). */
+typedef struct sv_audit_query {
+    const char *citizen; /* NULL: every record */
+    int64_t from, to;    /* time in [from, to); INT64_MIN / INT64_MAX for open ends */
+    bool others_only;    /* leave out the records of citizens (their own accesses) */
+    int64_t seq;         /* > 0: only this record */
+    /* Keyset paging: only records older than (after_time, after_seq); after_seq 0: none. */
+    int64_t after_time, after_seq;
+    int64_t limit;
+} sv_audit_query;
+
+/* Calls fn with each matching record (strings borrowed for the call). */
+typedef bool (*sv_audit_record_fn)(void *ctx, int64_t seq, const sv_audit_record *rec);
+sv_err sv_audit_list(sv_db *db, const sv_audit_query *q, sv_audit_record_fn fn, void *ctx,
+                     sv_buf *reterr);
+/* The number of matching records, ignoring paging and limit. */
+sv_err sv_audit_count(sv_db *db, const sv_audit_query *q, int64_t *ret_count, sv_buf *reterr);
 
 #endif

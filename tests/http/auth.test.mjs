@@ -107,7 +107,9 @@ test('login sets a HttpOnly SameSite=Strict cookie; whoami answers the principal
   assert.match(s.setCookie, /Path=\//);
   assert.doesNotMatch(s.setCookie, /Secure/); // the base url is http
   assert.match(s.cookie, /^samverka_session=[A-Za-z0-9_-]{43}$/);
-  assert.deepEqual({ ...s.body, csrf_token: undefined }, { kind: 'practitioner', username: 'anna', practitioner_role: 'role-anna', csrf_token: undefined });
+  assert.deepEqual({ ...s.body, csrf_token: undefined }, {
+    kind: 'practitioner', username: 'anna', practitioner_role: 'role-anna', practitioner_roles: ['role-anna'], csrf_token: undefined,
+  });
   const who = await srv.fetch('/auth/whoami', { headers: { Cookie: s.cookie } });
   assert.equal(who.status, 200);
   assert.equal(who.json.username, 'anna');

@@ -95,6 +95,16 @@ describe('metadata', () => {
       const at = `${t}:`;
       let id;
       let body = minimal(t);
+      if (!codes.has('create')) {
+        // a read-only view (AuditEvent): searchable, and a write is refused
+        assert.ok(codes.has('search-type'), `${at} claims neither create nor search`);
+        const found = await api.get(`/fhir/${t}`);
+        assert.equal(found.status, 200, `${at} search ${found.text}`);
+        assert.equal(found.json.type, 'searchset');
+        const refused = await api.post(`/fhir/${t}`, body);
+        assert.equal(refused.status, 405, `${at} create of a read-only view ${refused.text}`);
+        continue;
+      }
       if (codes.has('create')) {
         const res = await api.post(`/fhir/${t}`, body);
         assert.equal(res.status, 201, `${at} create ${res.text}`);

@@ -87,7 +87,8 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
     const c = creds[name];
     if (!c) throw new Error(`no credentials for ${name}`);
     const headers = { ...c.headers, ...extra };
-    if (c.csrf && method !== 'GET' && method !== 'HEAD') headers['X-CSRF-Token'] = c.csrf;
+    // a test may send its own (wrong) token to see it refused
+    if (c.csrf && method !== 'GET' && method !== 'HEAD' && !('X-CSRF-Token' in extra)) headers['X-CSRF-Token'] = c.csrf;
     const init = { method, headers };
     if (body !== undefined) {
       if (typeof body === 'string') init.body = body;
@@ -125,22 +126,25 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
   timing.push(`started and loaded ${Date.now() - t0} ms`);
 
   const failed = new Set(failures.map((f) => f.username));
-  const logins = users.filter((u) => !failed.has(u.username)).map((u) => async () => {
+  // Logs u in (again: a moved test clock ends sessions); the answer, or null.
+  const login = async (username) => {
     const res = await srv.fetch('/auth/login', {
-      method: 'POST', json: { username: u.username, password: password(u.username) }, headers: { 'Content-Type': 'application/json' },
+      method: 'POST', json: { username, password: password(username) }, headers: { 'Content-Type': 'application/json' },
     });
     if (res.status !== 200) {
-      failures.push({ username: u.username, error: `login ${res.status} ${res.text.slice(0, 200)}` });
-      return;
+      failures.push({ username, error: `login ${res.status} ${res.text.slice(0, 200)}` });
+      return null;
     }
     const m = (res.headers.get('set-cookie') || '').match(/samverka_session=([^;]+)/);
-    creds[u.username] = { headers: { Cookie: `samverka_session=${m[1]}` }, csrf: res.json.csrf_token };
-  });
+    creds[username] = { headers: { Cookie: `samverka_session=${m[1]}` }, csrf: res.json.csrf_token };
+    return res.json;
+  };
+  const logins = users.filter((u) => !failed.has(u.username)).map((u) => () => login(u.username));
   await pool(logins, 2);
   timing.push(`logged in ${Date.now() - t0} ms`);
 
   return {
-    srv, dir, dbPath, tokens, failures, cli, as, call, timing,
+    srv, dir, dbPath, tokens, failures, cli, as, call, timing, login,
     has: (name) => Boolean(creds[name]),
     // SIGTERM; a clean exit (0) is part of the test: under the ASan build a
     // leak or sanitizer report at shutdown fails it.
