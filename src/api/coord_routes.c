@@ -8,10 +8,12 @@
 
 #include "api/auth_routes.h"
 #include "api/internal.h"
+#include "api/message_routes.h"
 #include "base/datetime.h"
 #include "base/json.h"
 #include "coord/coord.h"
 #include "coord/notify.h"
+#include "coord/pathway.h"
 #include "coord/plan.h"
 #include "coord/team.h"
 #include "coord/watchdog.h"
@@ -253,6 +255,32 @@ void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *re
     }
 }
 
+/* POST PlanDefinition/[id]/$apply?subject=Patient/x with an optional Parameters
+ * body: the pathway CarePlan and its Tasks (coord/pathway.h). */
+static void apply(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
+                  const char *id)
+{
+    res->route = "POST /fhir/PlanDefinition/:id/$apply";
+    if (strcmp(req->method, "POST") != 0) {
+        sv_http_response_header(res, "Allow", "POST");
+        sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: POST",
+                      req->method);
+        return;
+    }
+    json_t *body = NULL;
+    if (req->body_len) {
+        body = sv__api_read_resource(api, req, res);
+        if (!body)
+            return;
+    }
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_coord_pathway_apply(rest, id, param(req, "subject"), body, &rr);
+    json_decref(body);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
+}
+
 static bool version_param(const sv_http_request *req, sv_http_response *res, const char *name,
                           int64_t *ret)
 {
@@ -272,6 +300,10 @@ void sv__api_coord_operation(sv_api *api, sv_rest *rest, const sv_http_request *
                              const char *op)
 {
     res->route = "GET /fhir/:type/:id/$op";
+    if (strcmp(type, "PlanDefinition") == 0 && strcmp(op, "$apply") == 0) {
+        apply(api, rest, req, res, id);
+        return;
+    }
     if (strcmp(req->method, "GET") != 0) {
         sv_http_response_header(res, "Allow", "GET");
         sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: GET",
@@ -287,6 +319,9 @@ void sv__api_coord_operation(sv_api *api, sv_rest *rest, const sv_http_request *
     } else if (strcmp(type, "CarePlan") == 0 && strcmp(op, "$agreement") == 0) {
         res->route = "GET /fhir/CarePlan/:id/$agreement";
         e = sv_coord_plan_agreement(rest->db, id, &result, &out);
+    } else if (strcmp(type, "PlanDefinition") == 0 && strcmp(op, "$deviations") == 0) {
+        res->route = "GET /fhir/PlanDefinition/:id/$deviations";
+        e = sv_coord_pathway_deviations(rest, id, &result, &out);
     } else if (strcmp(op, "$diff") == 0) {
         res->route = "GET /fhir/:type/:id/$diff";
         int64_t from, to;
