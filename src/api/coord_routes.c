@@ -59,8 +59,48 @@ static bool ref_param(sv_http_response *res, const char *name, const char *value
     return false;
 }
 
+/* Whose inboxes a principal may read and mark (docs/coordination.md): a
+ * practitioner their PractitionerRole's and their organisation's, a citizen
+ * their own, a relative their own; system clients (scopes checked before) any;
+ * administrators none.  With auth off (NONE) the process answers for all.
+ * recipient and organization are the notice's or the query's (NULL: none). */
+static bool inbox_allowed(sv_api *api, const sv_principal *who, const char *recipient,
+                          const char *organization)
+{
+    char own[SV_AUTH_NAME_MAX + 32];
+    switch (who->kind) {
+    case SV_PRINCIPAL_NONE:
+    case SV_PRINCIPAL_SYSTEM:
+        return true;
+    case SV_PRINCIPAL_ADMIN:
+        return false;
+    case SV_PRINCIPAL_CITIZEN:
+        snprintf(own, sizeof(own), "Patient/%s", who->patient);
+        return !organization && recipient && who->patient[0] && strcmp(recipient, own) == 0;
+    case SV_PRINCIPAL_RELATIVE:
+        snprintf(own, sizeof(own), "RelatedPerson/%s", who->related_person);
+        return !organization && recipient && who->related_person[0] && strcmp(recipient, own) == 0;
+    case SV_PRINCIPAL_PRACTITIONER:
+        break;
+    }
+    snprintf(own, sizeof(own), "PractitionerRole/%s", who->practitioner_role);
+    if (recipient && who->practitioner_role[0] && strcmp(recipient, own) == 0)
+        return true;
+    if (!organization)
+        return false;
+    sv_db *db;
+    sv_buf err = SV_BUF_INIT;
+    sv_access access;
+    bool ok = sv__api_conn(api, &db, &err) == SV_OK &&
+              sv__api_access(db, who, &access, &err) == SV_OK && access.organisation[0] &&
+              strcmp(access.organisation, organization) == 0;
+    sv_buf_release(&err);
+    return ok;
+}
+
 /* GET /notifications?recipient=&organization=&subject=&unread=true&_count= */
-static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res)
+static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                  const sv_principal *who)
 {
     res->route = "GET /notifications";
     for (size_t i = 0; i < req->nparams; i++) {
@@ -81,6 +121,13 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
     if (!q.recipient && !q.organization && !q.citizen) {
         sv__api_error(res, SV_ERR_INVALID, "recipient",
                       "name an inbox: recipient, organization or subject");
+        return;
+    }
+    if (!inbox_allowed(api, who, q.recipient, q.organization) &&
+        !(q.recipient && q.organization && inbox_allowed(api, who, q.recipient, NULL)) &&
+        !(q.recipient && q.organization && inbox_allowed(api, who, NULL, q.organization))) {
+        sv__api_error(res, SV_ERR_FORBIDDEN, q.recipient ? "recipient" : "organization",
+                      "this inbox is not yours to read");
         return;
     }
     const char *unread = param(req, "unread");
@@ -117,7 +164,7 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
 }
 
 /* POST /notifications/{id}/read */
-static void mark_read(sv_api *api, sv_http_response *res, const char *id)
+static void mark_read(sv_api *api, sv_http_response *res, const char *id, const sv_principal *who)
 {
     res->route = "POST /notifications/:id/read";
     char *end = NULL;
@@ -130,7 +177,14 @@ static void mark_read(sv_api *api, sv_http_response *res, const char *id)
     if (!conn(api, res, &db))
         return;
     sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_coord_notice_mark_read(db, n, &err);
+    char recipient[SV_COORD_NOTICE_REF_LEN], organization[SV_COORD_NOTICE_REF_LEN];
+    sv_err e = sv_coord_notice_owner(db, n, recipient, organization, &err);
+    /* Someone else's notice is answered like a missing one. */
+    if (!e && !inbox_allowed(api, who, recipient[0] ? recipient : NULL, NULL) &&
+        !inbox_allowed(api, who, NULL, organization[0] ? organization : NULL))
+        e = SV_ERR_NOT_FOUND;
+    if (!e)
+        e = sv_coord_notice_mark_read(db, n, &err);
     sv_buf_release(&err);
     if (e == SV_ERR_NOT_FOUND) {
         sv__api_error(res, e, NULL, "notification '%s' is not known", id);
@@ -199,9 +253,10 @@ static void admin_tick(sv_api *api, sv_http_response *res)
         return;
     }
     answer_json(res, 200, JSON_TYPE,
-                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
+                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
                           st.reminders, "overdue", st.overdue, "escalations", st.escalations,
-                          "skipped", st.skipped, "failed", st.failed));
+                          "skipped", st.skipped, "failed", st.failed, "citizenReminders",
+                          st.citizen_reminders));
 }
 
 void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *res,
@@ -241,7 +296,7 @@ void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *re
                           req->method);
             return;
         }
-        inbox(api, req, res);
+        inbox(api, req, res, &who);
     } else if (n == 3 && strcmp(segs[2], "read") == 0) {
         if (!post) {
             sv_http_response_header(res, "Allow", "POST");
@@ -249,7 +304,7 @@ void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *re
                           req->method);
             return;
         }
-        mark_read(api, res, segs[1]);
+        mark_read(api, res, segs[1], &who);
     } else {
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint");
     }

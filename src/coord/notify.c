@@ -8,9 +8,11 @@
 #include "coord/util.h"
 
 static const char *const kinds[] = {
-    SV_NOTICE_TASK_NEW,      SV_NOTICE_TASK_REASSIGNED,     SV_NOTICE_TASK_REMINDER,
-    SV_NOTICE_TASK_OVERDUE,  SV_NOTICE_TASK_ESCALATED,      SV_NOTICE_PLAN_CHANGED,
-    SV_NOTICE_PLAN_AWAITING, SV_NOTICE_COORDINATOR_CHANGED, SV_NOTICE_MESSAGE_RECEIVED,
+    SV_NOTICE_TASK_NEW,         SV_NOTICE_TASK_REASSIGNED,     SV_NOTICE_TASK_REMINDER,
+    SV_NOTICE_TASK_OVERDUE,     SV_NOTICE_TASK_ESCALATED,      SV_NOTICE_PLAN_CHANGED,
+    SV_NOTICE_PLAN_AWAITING,    SV_NOTICE_COORDINATOR_CHANGED, SV_NOTICE_MESSAGE_RECEIVED,
+    SV_NOTICE_PLAN_AGREED,      SV_NOTICE_MEETING_CALLED,      SV_NOTICE_MEETING_CHANGED,
+    SV_NOTICE_CITIZEN_REMINDER,
 };
 
 bool sv_coord_notice_kind_known(const char *kind)
@@ -204,5 +206,30 @@ sv_err sv_coord_notice_mark_read(sv_db *db, int64_t id, sv_buf *reterr)
     e = sv_stmt_run(st, reterr);
     if (!e && sv_db_changes(db) == 0)
         e = SV_ERR_NOT_FOUND;
+    return e;
+}
+
+static const char SQL_OWNER[] =
+    "SELECT recipient, organization FROM coord_notification WHERE nid = ?";
+
+sv_err sv_coord_notice_owner(sv_db *db, int64_t id, char ret_recipient[SV_COORD_NOTICE_REF_LEN],
+                             char ret_organization[SV_COORD_NOTICE_REF_LEN], sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_OWNER, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, id);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (!e && !row)
+        e = SV_ERR_NOT_FOUND;
+    if (!e) {
+        const char *r = sv_stmt_column_is_null(st, 0) ? "" : sv_stmt_column_text(st, 0, NULL);
+        const char *o = sv_stmt_column_is_null(st, 1) ? "" : sv_stmt_column_text(st, 1, NULL);
+        snprintf(ret_recipient, SV_COORD_NOTICE_REF_LEN, "%s", r ? r : "");
+        snprintf(ret_organization, SV_COORD_NOTICE_REF_LEN, "%s", o ? o : "");
+    }
+    sv_stmt_reset(st);
     return e;
 }
