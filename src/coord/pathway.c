@@ -345,12 +345,12 @@ static sv_err build(apply_ctx *a, const json_t *pd, const char *plan_id, json_t 
         if (!owner && role)
             owner = json_string_value(json_object_get(a->roles, role));
         if (!owner) {
-            json_decref(activity);
-            json_decref(ad);
             e = fail(a, SV_ERR_PROCESSING, "business-rule", "Parameters.parameter",
                      "no organisation takes the role '%s' of action '%s': name one with a role "
                      "parameter, or leave the action out with a deviation and a reason",
                      role ? role : "(none)", aid);
+            json_decref(activity);
+            json_decref(ad);
             break;
         }
         char task_id[SV_UUID_LEN], task_ref[SV_UUID_LEN + 8], plan_ref[SV_COORD_REF_LEN];
