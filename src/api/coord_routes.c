@@ -365,9 +365,19 @@ void sv__api_coord_operation(sv_api *api, sv_rest *rest, const sv_http_request *
                       req->method);
         return;
     }
+    /* The views read more than the resource itself, unfiltered: they are only for
+     * callers who may see the resource they are about (404 like a missing one). */
+    sv_rest_result seen;
+    sv_rest_result_init(&seen);
+    sv_err e = sv_rest_read(rest, type, id, &seen);
+    if (e) {
+        sv__api_result(api, req, res, e, &seen);
+        sv_rest_result_clear(&seen);
+        return;
+    }
+    sv_rest_result_clear(&seen);
     sv_outcome out = SV_OUTCOME_INIT;
     json_t *result = NULL;
-    sv_err e;
     if (strcmp(type, "Patient") == 0 && strcmp(op, "$team") == 0) {
         res->route = "GET /fhir/Patient/:id/$team";
         e = sv_coord_team_view(rest->db, id, &result, &out);
