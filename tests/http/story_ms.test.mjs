@@ -193,6 +193,11 @@ test('the MS story: admission, coordinator, SIP meeting, agreement, deadlines, e
   assert.ok(kinds(await inbox('anne', 'recipient=PractitionerRole/pr-anne')).includes('task-escalated'));
   assert.ok(kinds(await inbox('lone', 'recipient=PractitionerRole/pr-lone')).includes('task-escalated'));
   assert.equal((await tick()).overdue, 0, 'each job fires once');
+  // Hanne is reminded of what she does herself: Tuesday's training group was
+  // the one occurrence due (the plan was made on Monday at 09:00).
+  assert.equal(t1.citizenReminders, 1);
+  const reminded = (await inbox('hanne', `recipient=${HANNE}`)).filter((n) => n.kind === 'citizen-reminder');
+  assert.deepEqual(reminded.map((n) => n.text), ['Training group with an MS-knowledgeable physiotherapist']);
 
   // 8. The coordinator changes: Anne hands over to Karin, and everyone is told.
   ok(await w.as('anne').put('/fhir/CareTeam/hanne-team', coordinatorTeam('PractitionerRole/pr-karin', ['PractitionerRole/pr-anne'])), 422);
