@@ -36,15 +36,17 @@ static void test_timing_next(void **state)
     assert_true(next(mwf, "2026-03-27T07:59:59Z") == at("2026-03-27T08:00:00Z"));
     assert_true(next(mwf, "2026-03-27T08:00:00Z") == at("2026-03-30T07:00:00Z"));
     /* every other Tuesday from Tuesday 3 March, 10:00 */
-    const char *fortnight = "{\"repeat\":{\"boundsPeriod\":{\"start\":\"2026-03-03T00:00:00+01:00\"},"
-                            "\"frequency\":1,\"period\":2,\"periodUnit\":\"wk\","
-                            "\"dayOfWeek\":[\"tue\"],\"timeOfDay\":[\"10:00:00\"]}}";
+    const char *fortnight =
+        "{\"repeat\":{\"boundsPeriod\":{\"start\":\"2026-03-03T00:00:00+01:00\"},"
+        "\"frequency\":1,\"period\":2,\"periodUnit\":\"wk\","
+        "\"dayOfWeek\":[\"tue\"],\"timeOfDay\":[\"10:00:00\"]}}";
     assert_true(next(fortnight, "2026-02-01T00:00:00Z") == at("2026-03-03T09:00:00Z"));
     assert_true(next(fortnight, "2026-03-04T00:00:00Z") == at("2026-03-17T09:00:00Z"));
     assert_true(next(fortnight, "2026-03-17T09:00:00Z") == at("2026-03-31T08:00:00Z"));
     /* two times a day, the earlier first; the bounds end on 28 March */
-    const char *bounded = "{\"repeat\":{\"boundsPeriod\":{\"end\":\"2026-03-28\"},\"periodUnit\":\"d\","
-                          "\"timeOfDay\":[\"20:00:00\",\"07:30:00\"]}}";
+    const char *bounded =
+        "{\"repeat\":{\"boundsPeriod\":{\"end\":\"2026-03-28\"},\"periodUnit\":\"d\","
+        "\"timeOfDay\":[\"20:00:00\",\"07:30:00\"]}}";
     assert_true(next(bounded, "2026-03-27T10:00:00Z") == at("2026-03-27T19:00:00Z"));
     assert_true(next(bounded, "2026-03-27T19:00:00Z") == at("2026-03-28T06:30:00Z"));
     assert_true(next(bounded, "2026-03-28T19:00:00Z") == INT64_MIN);
@@ -72,9 +74,9 @@ static sv_coord_tick_stats tick(fixture *f)
 }
 
 #define EXERCISES(status)                                                                          \
-    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\",\"intent\":\"plan\","       \
+    "{\"resourceType\":\"CarePlan\",\"id\":\"cp\",\"status\":\"active\",\"intent\":\"plan\","      \
     "\"subject\":{\"reference\":\"Patient/p1\"},\"activity\":["                                    \
-    "{\"detail\":{\"status\":\"" status "\",\"description\":\"home exercises\","                  \
+    "{\"detail\":{\"status\":\"" status "\",\"description\":\"home exercises\","                   \
     "\"performer\":[{\"reference\":\"Patient/p1\"}],\"scheduledTiming\":{\"repeat\":"              \
     "{\"periodUnit\":\"d\",\"timeOfDay\":[\"08:00:00\"]}}}},"                                      \
     "{\"detail\":{\"status\":\"scheduled\",\"description\":\"physiotherapy\","                     \
