@@ -182,6 +182,11 @@ test('the MS story: admission, coordinator, SIP meeting, agreement, deadlines, e
   for (const status of ['accepted', 'in-progress', 'completed'])
     ok(await w.as('anne').patch(`/fhir/Task/${task('coordinator').id}`, [{ op: 'replace', path: '/status', value: status }]));
 
+  // The registered GP sees the plan (coordination data) and, the follow-up left
+  // out with a reason, has nothing on its worklist.
+  ok(await w.as('ole').get(`/fhir/CarePlan/${planId}`));
+  assert.equal(ok(await w.as('ole').get(`/fhir/Task?owner=${GP}&status=requested&_total=accurate`)).total, 0);
+
   // 7. The municipality's contact is not made in time: overdue and escalated.
   await clock('2026-03-05T08:30:00Z');
   const t1 = await tick();
