@@ -27,7 +27,12 @@ before(async () => {
   const res = await srv.fetch('/admin/clock', { method: 'POST', json: { now: '2026-03-02T08:00:00Z' }, headers: { 'Content-Type': 'application/json' } });
   assert.equal(res.status, 200);
 });
-after(async () => { await srv.stop(); srv.cleanup(); });
+// A clean exit is part of the test: under ASan a leak at shutdown fails it.
+after(async () => {
+  const exit = await srv.stop();
+  srv.cleanup();
+  assert.deepEqual(exit, { code: 0, signal: null }, srv.stderr().slice(-3000));
+});
 
 const role = (r, org) => ({ name: 'role', part: [{ name: 'role', valueCode: r }, { name: 'organization', valueReference: { reference: `Organization/${org}` } }] });
 const deviation = (action, reason, more = []) => ({
