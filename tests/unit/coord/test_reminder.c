@@ -7,6 +7,9 @@
  */
 #include "fixture.h"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "coord/reminder.h"
 #include "coord/watchdog.h"
 
@@ -114,11 +117,60 @@ static void test_plan_reminders(void **state)
     assert_int_equal(notices(f, SV_NOTICE_CITIZEN_REMINDER, "Patient/p1", NULL), 3);
 }
 
+/* Two processes ticking on one database: each plan's reminder fires once, and
+ * each plan keeps exactly one job, the next occurrence. */
+static void test_two_processes_remind_once(void **state)
+{
+    fixture *f = *state;
+    put_ok(f, "{\"resourceType\":\"Patient\",\"id\":\"p1\"}");
+    for (int i = 0; i < 20; i++) {
+        char text[700];
+        snprintf(text, sizeof(text),
+                 "{\"resourceType\":\"CarePlan\",\"id\":\"cp%d\",\"status\":\"active\","
+                 "\"intent\":\"plan\",\"subject\":{\"reference\":\"Patient/p1\"},\"activity\":"
+                 "[{\"detail\":{\"status\":\"scheduled\",\"performer\":[{\"reference\":"
+                 "\"Patient/p1\"}],\"scheduledTiming\":{\"repeat\":{\"periodUnit\":\"d\","
+                 "\"timeOfDay\":[\"08:00:00\"]}}}}]}",
+                 i);
+        put_ok(f, text);
+    }
+    sv_clock_set_fixed(at("2026-03-28T07:00:00Z"));
+    pid_t kids[2];
+    for (int k = 0; k < 2; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            sv_db *db = tmpdb_open(&f->file, 30000);
+            sv_rest r = f->rest;
+            r.db = db;
+            sv_coord_tick_stats st;
+            sv_err e = sv_coord_watchdog_tick(&r, k ? "two" : "one", &st, NULL);
+            sv_db_close(db);
+            _exit(e ? 255 : st.citizen_reminders);
+        }
+    }
+    int total = 0;
+    for (int k = 0; k < 2; k++) {
+        int status = 0;
+        assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+        assert_true(WIFEXITED(status));
+        assert_int_not_equal(WEXITSTATUS(status), 255);
+        total += WEXITSTATUS(status);
+    }
+    assert_int_equal(total, 20);
+    assert_int_equal(notices(f, SV_NOTICE_CITIZEN_REMINDER, "Patient/p1", NULL), 20);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM coord_job WHERE claimed IS NULL"
+                                      " AND kind = 'remind-citizen'"),
+                     20);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_timing_next),
         cmocka_unit_test_setup_teardown(test_plan_reminders, fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(test_two_processes_remind_once, fixture_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
