@@ -36,6 +36,7 @@ typedef struct settings {
     char base_url[512];
     char data_dir[1024];
     size_t max_body;
+    size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
     sv_log_level log_level;
     bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
@@ -83,6 +84,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n < 1024)
             return -1;
         s->max_body = (size_t)n;
+    } else if (strcmp(key, "max_attachment") == 0) {
+        unsigned long long n = strtoull(value, &end, 10);
+        if (!*value || *end || n < 1)
+            return -1;
+        s->max_attachment = (size_t)n;
     } else if (strcmp(key, "threads") == 0) {
         unsigned long n = strtoul(value, &end, 10);
         if (!*value || *end || n < 1 || n > 256)
@@ -153,11 +159,17 @@ static int load_env(settings *s)
 {
     static const struct {
         const char *env, *key;
-    } vars[] = {{"SAMVERKA_LISTEN", "listen"},       {"SAMVERKA_DB", "db"},
-                {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
-                {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
-                {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"},
-                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
+    } vars[] = {{"SAMVERKA_LISTEN", "listen"},
+                {"SAMVERKA_DB", "db"},
+                {"SAMVERKA_BASE_URL", "base_url"},
+                {"SAMVERKA_DATA_DIR", "data_dir"},
+                {"SAMVERKA_MAX_BODY", "max_body"},
+                {"SAMVERKA_MAX_ATTACHMENT", "max_attachment"},
+                {"SAMVERKA_THREADS", "threads"},
+                {"SAMVERKA_LOG_LEVEL", "log_level"},
+                {"SAMVERKA_AUTH", "auth"},
+                {"SAMVERKA_WATCHDOG", "watchdog"},
+                {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -170,11 +182,17 @@ static int load_env(settings *s)
 
 static const struct {
     const char *flag, *key;
-} flags[] = {{"--listen", "listen"},       {"--db", "db"},
-             {"--base-url", "base_url"},   {"--data", "data_dir"},
-             {"--max-body", "max_body"},   {"--threads", "threads"},
-             {"--log-level", "log_level"}, {"--auth", "auth"},
-             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"}};
+} flags[] = {{"--listen", "listen"},
+             {"--db", "db"},
+             {"--base-url", "base_url"},
+             {"--data", "data_dir"},
+             {"--max-body", "max_body"},
+             {"--max-attachment", "max_attachment"},
+             {"--threads", "threads"},
+             {"--log-level", "log_level"},
+             {"--auth", "auth"},
+             {"--watchdog", "watchdog"},
+             {"--test-endpoints", "test_endpoints"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -268,6 +286,7 @@ static const char usage_serve[] =
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
     "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
+    "  --max-attachment BYTES  the most a message's attachments may hold (default 50 MB)\n"
     "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
@@ -329,7 +348,9 @@ static int cmd_serve(settings *s)
                         .busy_timeout_ms = 10000,
                         .auth_required = s->auth_on,
                         .watchdog_interval_ms = (int)s->watchdog_s * 1000,
-                        .test_endpoints = s->test_endpoints};
+                        .test_endpoints = s->test_endpoints,
+                        .data_dir = s->data_dir,
+                        .max_attachment = s->max_attachment};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,

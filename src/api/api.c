@@ -7,6 +7,7 @@
 
 #include "api/audit_log.h"
 #include "api/internal.h"
+#include "coord/settings.h"
 #include "coord/watchdog.h"
 #include "db/db.h"
 #include "store/schema.h"
@@ -52,7 +53,10 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     pthread_key_create(&api->key, NULL);
     sv_api_set_base_url(api, cfg->base_url ? cfg->base_url : "http://localhost");
     sv_db *db = NULL;
-    sv_err e = open_conn(api, &db, reterr);
+    sv_err e =
+        sv_coord_settings_load(cfg->data_dir ? cfg->data_dir : "", cfg->max_attachment, reterr);
+    if (!e)
+        e = open_conn(api, &db, reterr);
     if (!e)
         e = sv_schema_migrate(db, NULL, reterr);
     if (!e)

@@ -253,10 +253,10 @@ static void admin_tick(sv_api *api, sv_http_response *res)
         return;
     }
     answer_json(res, 200, JSON_TYPE,
-                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
+                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
                           st.reminders, "overdue", st.overdue, "escalations", st.escalations,
-                          "skipped", st.skipped, "failed", st.failed, "citizenReminders",
-                          st.citizen_reminders));
+                          "unanswered", st.unanswered, "skipped", st.skipped, "failed", st.failed,
+                          "citizenReminders", st.citizen_reminders));
 }
 
 void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *res,

@@ -10,6 +10,7 @@
 
 #include "api/audit_log.h"
 #include "api/auth_routes.h"
+#include "api/care_routes.h"
 #include "api/coord_routes.h"
 #include "api/internal.h"
 #include "api/message_routes.h"
@@ -498,14 +499,15 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
             return;
         }
         rest.access = &access;
-        actor =
-            (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
-                             .id = who->name,
-                             .organisation = access.organisation[0] ? access.organisation : NULL,
-                             .role = access.role[0]              ? access.role
-                                     : who->practitioner_role[0] ? who->practitioner_role
-                                                                 : NULL,
-                             .purpose = "TREAT"};
+        actor = (sv_audit_actor){
+            .kind = sv_principal_kind_name(who->kind),
+            .id = who->name,
+            .organisation = access.organisation[0] ? access.organisation : NULL,
+            .role = access.role[0]              ? access.role
+                    : who->practitioner_role[0] ? who->practitioner_role
+                                                : NULL,
+            .purpose = "TREAT",
+            .practitioner_role = who->practitioner_role[0] ? who->practitioner_role : NULL};
         rest.actor = &actor;
     }
     if (r->n == 1) {
@@ -546,6 +548,10 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
                strcmp(r->segs[3], "$everything") == 0) {
         everything(api, &rest, req, res, r->segs[2]);
+    } else if (r->n == 4 && r->segs[3][0] == '$' &&
+               sv__api_care_operation(api, &rest, req, res, type, r->segs[2], r->segs[3])) {
+        /* $reply, $forward, $read, $medication-handover, $confirm, $dispute: their
+         * writes carry their own audit records */
     } else if (r->n == 4 && r->segs[3][0] == '$') { /* $team, $diff, $agreement */
         sv__api_coord_operation(api, &rest, req, res, type, r->segs[2], r->segs[3]);
         audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, true, res->status);

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "coord/care.h"
 #include "coord/meeting.h"
 #include "coord/plan.h"
 #include "coord/reminder.h"
@@ -13,8 +14,13 @@ static sv_err before_write(void *ctx, sv_rest *r, const char *type, const char *
                            const json_t *old, json_t *resource, sv_outcome *out)
 {
     (void)ctx;
-    if (strcmp(type, "Task") == 0)
-        return sv__coord_task_before(r, old, resource, out);
+    if (strcmp(type, "Task") == 0) {
+        sv_err e = sv__coord_task_before(r, old, resource, out);
+        return e ? e : sv__coord_rehab_task_before(r, old, resource, out);
+    }
+    if (strcmp(type, "Communication") == 0 &&
+        (sv__coord_is_message(resource) || (old && sv__coord_is_message(old))))
+        return sv__coord_message_before(r, old, resource, out);
     if (strcmp(type, "CareTeam") == 0)
         return sv__coord_team_before(r, id, old, resource, out);
     if (strcmp(type, "CarePlan") == 0)
@@ -30,8 +36,12 @@ static sv_err after_write(void *ctx, sv_rest *r, const char *type, const char *i
                           const json_t *old, const json_t *stored, sv_outcome *out)
 {
     (void)ctx;
-    if (strcmp(type, "Task") == 0)
-        return sv__coord_task_after(r, id, old, stored, out);
+    if (strcmp(type, "Task") == 0) {
+        sv_err e = sv__coord_task_after(r, id, old, stored, out);
+        return e ? e : sv__coord_reconciliation_after(r, id, version, old, stored, out);
+    }
+    if (strcmp(type, "Communication") == 0 && sv__coord_is_message(stored))
+        return sv__coord_message_after(r, id, old, stored, out);
     if (strcmp(type, "CareTeam") == 0)
         return sv__coord_team_after(r, id, version, old, stored, out);
     if (strcmp(type, "CarePlan") == 0) {
@@ -43,7 +53,8 @@ static sv_err after_write(void *ctx, sv_rest *r, const char *type, const char *i
                            "the plan's reminders cannot be scheduled");
             return e;
         }
-        return sv__coord_plan_after(r, id, version, old, stored, out);
+        e = sv__coord_plan_after(r, id, version, old, stored, out);
+        return e ? e : sv__coord_rehab_plan_after(r, id, old, stored, out);
     }
     if (strcmp(type, "Provenance") == 0)
         return sv__coord_agreement_after(r, id, stored, out);

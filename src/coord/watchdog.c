@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/datetime.h"
+#include "coord/care.h"
 #include "coord/codes.h"
 #include "coord/coord.h"
 #include "coord/notify.h"
@@ -40,8 +41,13 @@ static sv_err add_job(sv_db *db, const char *kind, const char *type, const char 
     return sv_stmt_run(st, reterr);
 }
 
-sv_err sv__coord_jobs_schedule(sv_db *db, const char *type, const char *id, int64_t deadline,
-                               sv_buf *reterr)
+sv_err sv__coord_job_add(sv_db *db, const char *kind, const char *type, const char *id, int64_t due,
+                         sv_buf *reterr)
+{
+    return add_job(db, kind, type, id, due, reterr);
+}
+
+sv_err sv__coord_jobs_drop(sv_db *db, const char *type, const char *id, sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_DROP_UNCLAIMED, &st, reterr);
@@ -49,7 +55,13 @@ sv_err sv__coord_jobs_schedule(sv_db *db, const char *type, const char *id, int6
         return e;
     sv_stmt_bind_text(st, 1, type);
     sv_stmt_bind_text(st, 2, id);
-    e = sv_stmt_run(st, reterr);
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv__coord_jobs_schedule(sv_db *db, const char *type, const char *id, int64_t deadline,
+                               sv_buf *reterr)
+{
+    sv_err e = sv__coord_jobs_drop(db, type, id, reterr);
     if (e || deadline == INT64_MIN)
         return e;
     int64_t remind = deadline - SV_COORD_REMINDER_BEFORE_MS;
@@ -209,6 +221,14 @@ static sv_err run_job(sv_rest *r, const job *j, int64_t now, sv_coord_tick_stats
         return sv__coord_reminders_fire(r, j->id, j->due, stats, ret_outcome, reterr);
     char ref[SV_COORD_REF_LEN];
     snprintf(ref, sizeof(ref), "%s/%s", j->type, j->id);
+    if (strcmp(j->type, "Communication") == 0 && strcmp(j->kind, "answer-due") == 0) {
+        bool made = false;
+        sv_err me = sv__coord_message_job(r, j->id, j->due, &made, reterr);
+        *ret_outcome = made ? "task" : "skipped";
+        stats->unanswered += made;
+        stats->skipped += !me && !made;
+        return me;
+    }
     json_t *task = NULL;
     if (strcmp(j->type, "Task") == 0) {
         sv_err le = sv__coord_load_checked(r->db, ref, &task);

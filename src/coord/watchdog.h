@@ -29,12 +29,20 @@
 sv_err sv__coord_jobs_schedule(sv_db *db, const char *type, const char *id, int64_t deadline,
                                sv_buf *reterr);
 
+/* One job of kind for type/id at due (kept once per kind and time), and the
+ * removal of a resource's unclaimed jobs: messages (coord/message.c) use them
+ * for the answer-due job. */
+sv_err sv__coord_job_add(sv_db *db, const char *kind, const char *type, const char *id, int64_t due,
+                         sv_buf *reterr);
+sv_err sv__coord_jobs_drop(sv_db *db, const char *type, const char *id, sv_buf *reterr);
+
 typedef struct sv_coord_tick_stats {
     int jobs;              /* claimed by this tick */
     int reminders;         /* reminder notices sent */
     int overdue;           /* tasks marked overdue */
     int escalations;       /* escalation notices sent */
     int skipped;           /* jobs whose task was done, gone or moved */
+    int unanswered;        /* messages past their answer time made into Tasks */
     int failed;            /* jobs whose work failed: rolled back, tried again next tick */
     int citizen_reminders; /* reminders to citizens of their own activities (reminder.h) */
 } sv_coord_tick_stats;

@@ -34,6 +34,10 @@ typedef struct sv_audit_actor {
     const char *organisation;
     const char *role;
     const char *purpose; /* purpose of use, e.g. TREAT, ETREAT (break-the-glass) */
+    /* The PractitionerRole id the practitioner acts in (role above is its role
+     * code when the policy knows one); NULL when none.  Not audited: authors of
+     * messages and Provenance use it (coord/). */
+    const char *practitioner_role;
 } sv_audit_actor;
 
 extern const sv_audit_actor sv_audit_anonymous;

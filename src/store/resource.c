@@ -6,6 +6,7 @@
 
 #include "base/text.h"
 #include "store/access.h"
+#include "store/combined.h"
 
 static const char SQL_CURRENT[] =
     "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method"
@@ -33,6 +34,7 @@ static const char SQL_DEL_NUMBER[] = "DELETE FROM idx_number WHERE rid = ?";
 static const char SQL_DEL_QUANTITY[] = "DELETE FROM idx_quantity WHERE rid = ?";
 static const char SQL_DEL_URI[] = "DELETE FROM idx_uri WHERE rid = ?";
 static const char SQL_DEL_COMPOSITE[] = "DELETE FROM idx_composite WHERE rid = ?";
+static const char SQL_DEL_COMBINED[] = "DELETE FROM idx_combined WHERE rid = ?";
 /* Every row carries its resource's type (schema migration 2): lookups by value stay
  * within one type, and counts need no join with resource. */
 static const char SQL_ADD_STRING[] =
@@ -302,9 +304,9 @@ static sv_err set_rows(sv_db *db, int64_t rid, const char *type, const sv_index_
 {
     sv_err e = SV_OK;
     if (clear) {
-        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
-                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
-                                          SQL_DEL_URI,    SQL_DEL_COMPOSITE};
+        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,     SQL_DEL_REFERENCE,
+                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,    SQL_DEL_QUANTITY,
+                                          SQL_DEL_URI,    SQL_DEL_COMPOSITE, SQL_DEL_COMBINED};
         for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && !e; i++)
             e = run_rid(db, del[i], rid, reterr);
     }
@@ -313,6 +315,8 @@ static sv_err set_rows(sv_db *db, int64_t rid, const char *type, const sv_index_
         for (size_t i = 0; i < rows->len && !e; i++)
             e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
         sv_buf_release(&scratch);
+        if (!e) /* the worklists' combined rows (store/combined.h) */
+            e = sv__combined_write(db, rid, type, rows, reterr);
     }
     return e;
 }

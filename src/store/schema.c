@@ -304,6 +304,37 @@ static const migration migrations[] = {
      "  last_error TEXT,"
      "  ack_code TEXT);"
      "CREATE INDEX medcom_outbox_due ON medcom_outbox(state, next_attempt);"},
+    {8,
+     /* Combined index rows (store/combined.h, docs/search.md): for the worklists of
+      * coordination - an organisation's open Tasks by deadline, its stays in progress,
+      * its messages by date - one row per (reference, status) of a resource that also
+      * carries the date the list is sorted by, so that one index range holds exactly
+      * the matches, already with their sort keys.  Rows: the reference's target, the
+      * status code (NULL when the resource has none), the least start and greatest
+      * end of the date parameter (NULL when none), and multi = 1 on every row of a
+      * resource that has more than one (several references or codes), so that a
+      * search need only de-duplicate those.  The backfill below derives the rows of
+      * the existing resources from their index rows, for the definitions in
+      * store/combined.c as they are in this migration. */
+     "CREATE TABLE idx_combined (rid INTEGER NOT NULL REFERENCES resource(rid),"
+     "  type TEXT NOT NULL, param TEXT NOT NULL, target_type TEXT, target_id TEXT,"
+     "  code TEXT, low INTEGER, high INTEGER, multi INTEGER NOT NULL DEFAULT 0);"
+     "CREATE INDEX idx_combined_lookup"
+     "  ON idx_combined(type, param, target_id, code, multi, rid, target_type, low, high);"
+     "CREATE INDEX idx_combined_rid ON idx_combined(rid, param);"
+     "CREATE TEMP TABLE combined_def (type TEXT, param TEXT, code TEXT, date TEXT);"
+     "INSERT INTO combined_def VALUES ('Task', 'owner', 'status', 'deadline'),"
+     "  ('Encounter', 'service-provider', 'status', 'date'),"
+     "  ('Communication', 'recipient', 'status', 'sent');"
+     "INSERT INTO idx_combined (rid, type, param, target_type, target_id, code, low, high)"
+     "  SELECT DISTINCT x.rid, x.type, x.param, x.target_type, x.target_id, t.value,"
+     "    (SELECT MIN(d.low) FROM idx_date d WHERE d.rid = x.rid AND d.param = f.date),"
+     "    (SELECT MAX(d.high) FROM idx_date d WHERE d.rid = x.rid AND d.param = f.date)"
+     "  FROM combined_def f JOIN idx_reference x ON x.type = f.type AND x.param = f.param"
+     "  LEFT JOIN idx_token t ON t.rid = x.rid AND t.param = f.code AND t.value IS NOT NULL;"
+     "UPDATE idx_combined SET multi = 1 WHERE (SELECT COUNT(*) FROM idx_combined o"
+     "  WHERE o.rid = idx_combined.rid AND o.param = idx_combined.param) > 1;"
+     "DROP TABLE combined_def;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))

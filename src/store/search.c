@@ -10,7 +10,9 @@
  *    read from an idx_*_lookup index (type, param, value..., rid);
  *  - one clause, the one most likely to match few resources, drives: the page and
  *    the count read its set, the other clauses filter it.  Without a good driver the
- *    live resources of the type are walked in rid order and filtered.
+ *    live resources of the type are walked in rid order and filtered;
+ *  - a reference that drives a worklist (store/combined.h) reads its combined rows
+ *    instead, which also answer a status clause and carry the sort date.
  * The count reads index rows only (no resource_version; resource only for _id,
  * _lastUpdated, chains and _has); a sorted page, which reads every match anyway,
  * carries the count in each row instead.  Only the page's rows read their JSON.
@@ -22,6 +24,7 @@
 
 #include "base/text.h"
 #include "store/access.h"
+#include "store/combined.h"
 
 /* ---- assembling: SQL text and the values to bind --------------------------------- */
 
@@ -782,31 +785,123 @@ static void set_form(qb *b, const char *type, const sv_clause *c, size_t level)
 #define DRIVE_PAGE 45
 #define DRIVE_ALL 20
 
-static int pick_driver(const sv_store_query *q, int threshold)
+/*
+ * Where the rows come from: the driver clause's set (or, clause < 0, the walk of
+ * the type); or, when the driver is a reference with combined rows (store/combined.h),
+ * their set, which also answers one token clause on the combined code (absorbed) and
+ * carries the date the worklist is sorted by (m.low, m.high).
+ */
+typedef struct drive {
+    int clause;
+    const sv_combined_def *combined; /* NULL: the clause's own set */
+    int absorbed;                    /* the token clause the combined set answers, or -1 */
+    bool unique; /* the set has one row per rid: no GROUP BY, no DISTINCT (combined, one value) */
+} drive;
+
+/* A clause the combined rows can answer: on the resource itself, positive, and every
+ * value of the kind given (plain codes for tokens: the rows hold the code only). */
+static bool combinable(const sv_clause *c, sv_clause_kind kind)
 {
-    int best = -1, best_score = threshold - 1;
+    if (c->nlinks || c->negate || c->nvalues == 0)
+        return false;
+    for (size_t k = 0; k < c->nvalues; k++) {
+        const sv_clause_value *v = &c->values[k];
+        if (v->kind != kind || !v->value || (kind == SV_CLAUSE_TOKEN && v->system_set))
+            return false;
+    }
+    return true;
+}
+
+static drive pick_driver(const sv_store_query *q, int threshold)
+{
+    drive d = {.clause = -1, .absorbed = -1};
+    int best_score = threshold - 1;
     for (size_t i = 0; i < q->nclauses; i++) {
         int s = clause_score(&q->clauses[i]);
         if (s > best_score) {
-            best = (int)i;
+            d.clause = (int)i;
             best_score = s;
         }
     }
-    return best;
+    if (d.clause < 0)
+        return d;
+    const sv_clause *c = &q->clauses[d.clause];
+    if (!combinable(c, SV_CLAUSE_REFERENCE))
+        return d;
+    d.combined = sv_combined_find(q->type, c->param);
+    /* One value: a resource with one combined row (multi = 0) matches at most once; two
+     * values may both match one row (Type/id and the bare id). */
+    d.unique = d.combined && c->nvalues == 1;
+    for (size_t i = 0; d.combined && i < q->nclauses; i++) {
+        if (strcmp(q->clauses[i].param, d.combined->code) == 0 &&
+            combinable(&q->clauses[i], SV_CLAUSE_TOKEN)) {
+            d.absorbed = (int)i;
+            break;
+        }
+    }
+    return d;
 }
 
-static void from_where(qb *b, const sv_store_query *q, int driver)
+static const cols COLS_COMBINED = {.system = "w.target_type", .value = "w.target_id"};
+
+/* ... FROM idx_combined w WHERE (the value's reference) AND (the codes) */
+static void combined_where(qb *b, const sv_store_query *q, const drive *d, const sv_clause_value *v)
 {
-    if (driver >= 0) {
+    const sv_clause *codes = d->absorbed >= 0 ? &q->clauses[d->absorbed] : NULL;
+    S(b, " FROM idx_combined w WHERE w.type = ? AND w.param = ? AND (");
+    T(b, q->type), T(b, q->clauses[d->clause].param);
+    value_cond(b, &COLS_COMBINED, v);
+    S(b, ")");
+    if (!codes)
+        return;
+    S(b, " AND w.code IN (");
+    for (size_t j = 0; j < codes->nvalues; j++) {
+        S(b, j ? ", ?" : "?");
+        T(b, codes->values[j].value);
+    }
+    S(b, ")");
+}
+
+/*
+ * SELECT rid, low, high of the combined rows of the driver's references (and codes).
+ * Unique: the resources with one combined row as they are, and those with several
+ * (multi = 1: rare) grouped, so that each rid comes once without sorting every match.
+ */
+static void combined_set(qb *b, const sv_store_query *q, const drive *d)
+{
+    const sv_clause *c = &q->clauses[d->clause];
+    if (d->unique) {
+        S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND w.multi = 0 UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low,"
+             " MAX(w.high) AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND w.multi = 1 GROUP BY w.rid");
+        return;
+    }
+    for (size_t k = 0; k < c->nvalues; k++) {
+        S(b, k ? " UNION ALL SELECT w.rid AS rid, w.low AS low, w.high AS high"
+               : "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[k]);
+    }
+}
+
+static void from_where(qb *b, const sv_store_query *q, const drive *d)
+{
+    if (d->combined) {
         S(b, " FROM (");
-        set_form(b, q->type, &q->clauses[driver], 0);
+        combined_set(b, q, d);
+        S(b, ") m WHERE 1 = 1");
+    } else if (d->clause >= 0) {
+        S(b, " FROM (");
+        set_form(b, q->type, &q->clauses[d->clause], 0);
         S(b, ") m WHERE 1 = 1");
     } else {
         S(b, " FROM resource m WHERE m.type = ? AND m.deleted = 0");
         T(b, q->type);
     }
     for (size_t i = 0; i < q->nclauses; i++) {
-        if ((int)i == driver)
+        if ((int)i == d->clause || (d->combined && (int)i == d->absorbed))
             continue;
         S(b, " AND ");
         filter_form(b, &q->clauses[i], 0);
@@ -816,10 +911,10 @@ static void from_where(qb *b, const sv_store_query *q, int driver)
 
 static void build_count(qb *b, const sv_store_query *q)
 {
-    int driver = pick_driver(q, DRIVE_ALL);
-    S(b, driver >= 0 ? "SELECT COUNT(*) FROM (SELECT DISTINCT m.rid AS rid"
-                     : "SELECT COUNT(*) FROM (SELECT m.rid AS rid");
-    from_where(b, q, driver);
+    drive d = pick_driver(q, DRIVE_ALL);
+    S(b, d.clause >= 0 && !d.unique ? "SELECT COUNT(*) FROM (SELECT DISTINCT m.rid AS rid"
+                                    : "SELECT COUNT(*) FROM (SELECT m.rid AS rid");
+    from_where(b, q, &d);
     S(b, ") p");
 }
 
@@ -831,9 +926,17 @@ static const char *const KEY_C[SV_SORT_MAX_KEYS] = {"k.k0", "k.k1", "k.k2", "k.k
 static const char *const KEY_P[SV_SORT_MAX_KEYS] = {"p.k0", "p.k1", "p.k2", "p.k3",
                                                     "p.k4", "p.k5", "p.k6", "p.k7"};
 
-/* The value of a sort key for m.rid: the least value ascending, the greatest descending. */
-static void sort_expr(qb *b, const sv_sort_key *k)
+/* The value of a sort key for m.rid: the least value ascending, the greatest descending.
+ * The combined rows carry the worklist's date: its least start and greatest end. */
+static void sort_expr(qb *b, const sv_sort_key *k, const drive *d)
 {
+    if (d->combined && k->by == SV_SORT_PARAM && strcmp(k->param, d->combined->date) == 0) {
+        if (d->unique)
+            S(b, k->descending ? "m.high" : "m.low");
+        else
+            S(b, k->descending ? "MAX(m.high)" : "MIN(m.low)");
+        return;
+    }
     static const char *const least[SV_INDEX_KIND_COUNT] = {
         [SV_INDEX_STRING] = "(SELECT MIN(z.value) FROM idx_string z WHERE z.rid = m.rid AND"
                             " z.param = ?)",
@@ -968,7 +1071,7 @@ static void build_page(qb *b, const sv_store_query *q, bool with_total)
     with_total = with_total && keys;
     const sv_search_position *at = q->after && q->after->rid ? q->after : NULL;
     bool reverse = at && q->backward;
-    int driver = pick_driver(q, keys ? DRIVE_ALL : DRIVE_PAGE);
+    drive d = pick_driver(q, keys ? DRIVE_ALL : DRIVE_PAGE);
     S(b, "SELECT r.type, r.id, r.version, r.last_updated, v.json, v.seq, v.method, p.rid");
     for (size_t j = 0; j < q->nsort; j++) {
         S(b, ", ");
@@ -991,17 +1094,17 @@ static void build_page(qb *b, const sv_store_query *q, bool with_total)
     S(b, "SELECT m.rid AS rid");
     for (size_t j = 0; j < q->nsort; j++) {
         S(b, ", ");
-        sort_expr(b, &q->sort[j]);
+        sort_expr(b, &q->sort[j], &d);
         S(b, KEY_AS[j]);
     }
     if (with_total)
         S(b, ", COUNT(*) OVER () AS n");
-    from_where(b, q, driver);
+    from_where(b, q, &d);
     if (at && !keys) {
         S(b, reverse ? " AND m.rid < ?" : " AND m.rid > ?");
         I(b, at->rid);
     }
-    if (driver >= 0)
+    if (d.clause >= 0 && !d.unique)
         S(b, " GROUP BY m.rid");
     if (keys) {
         S(b, ") k");
@@ -1172,8 +1275,11 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
         if (e)
             goto out;
     }
-    /* A sorted page reads every match anyway: it brings the count along. */
-    bool total_in_page = ret_total && q->nsort > 0 && q->limit > 0;
+    /* A sorted page reads every match anyway: it brings the count along.  Not from a
+     * unique combined set: counting its index range (COUNT(*) over rows as they are)
+     * is cheaper than the window, which keeps every match until the end. */
+    bool total_in_page =
+        ret_total && q->nsort > 0 && q->limit > 0 && !pick_driver(q, DRIVE_ALL).unique;
     bool counted = false;
     if (ret_total && !total_in_page) {
         e = count(db, q, ret_total, reterr);
@@ -1245,8 +1351,8 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
         qb_init(&b);
         b.access = q->access;
         S(&b, "EXPLAIN QUERY PLAN ");
-        if (pass == 0)
-            build_page(&b, q, true);
+        if (pass == 0) /* with the count in the page where a run puts it there */
+            build_page(&b, q, !pick_driver(q, DRIVE_ALL).unique);
         else
             build_count(&b, q);
         sv_stmt *st = NULL;

@@ -837,6 +837,32 @@ const FAMILIES = [
     },
   },
   {
+    name: 'worklist', count: 30,
+    about: 'the worklists (combined index rows): an organisation\'s Tasks by owner and status by deadline, stays by service-provider and status, messages by recipient newest first; paged',
+    gen(g) {
+      const [type, ref, sort, statuses] = g.rng.pick([
+        ['Task', 'owner', 'deadline', ['requested', 'accepted', 'in-progress', 'on-hold', 'completed', 'cancelled', 'draft']],
+        ['Encounter', 'service-provider', 'length', ['planned', 'arrived', 'in-progress', 'onleave', 'finished', 'cancelled']],
+        ['Communication', 'recipient', 'sent', ['preparation', 'in-progress', 'completed', 'stopped', 'entered-in-error']],
+      ]);
+      const found = g.withValue(type, ref, (x) => !x.url);
+      if (!found) return null;
+      const { v } = found;
+      let value = g.rng.chance(0.8) ? `${v.type}/${v.id}` : v.id;
+      if (g.rng.chance(0.15)) {
+        const other = g.withValue(type, ref, (x) => !x.url);
+        if (other) value += `,${other.v.type}/${other.v.id}`;
+      }
+      const params = [[ref, value]];
+      if (g.rng.chance(0.8)) params.push(['status', g.rng.some(statuses, 1, 3).join(',')]);
+      const n = oracle.search(type, params).must.length;
+      const extra = { count: Math.max(g.rng.int(1, 13), Math.ceil(n / 25)), paging: true };
+      if (g.rng.chance(0.85)) extra.sort = [{ code: sort, desc: g.rng.chance(0.5) }];
+      if (g.rng.chance(0.5)) extra.total = 'accurate';
+      return q(type, params, extra);
+    },
+  },
+  {
     name: 'paging', count: 20,
     about: 'small _count: the union of all pages by next links is the answer, no duplicates, previous links go back',
     gen(g) {

@@ -76,7 +76,7 @@ const users = [
 
 let w;
 before(async () => {
-  w = await startWorld({ users, resources, prefix: 'samverka-emma-', args: ['--watchdog', '0', '--test-endpoints', 'on'] });
+  w = await startWorld({ users, resources, prefix: 'samverka-emma-', serverArgs: ['--watchdog', '0', '--test-endpoints', 'on'] });
   assert.deepEqual(w.failures, []);
 });
 after(async () => { if (w) await w.stop(); });

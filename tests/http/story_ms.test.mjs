@@ -63,7 +63,7 @@ const users = [
 
 let w;
 before(async () => {
-  w = await startWorld({ users, resources, prefix: 'samverka-ms-', args: ['--watchdog', '0', '--test-endpoints', 'on'] });
+  w = await startWorld({ users, resources, prefix: 'samverka-ms-', serverArgs: ['--watchdog', '0', '--test-endpoints', 'on'] });
   assert.deepEqual(w.failures, []);
 });
 after(async () => { if (w) await w.stop(); });

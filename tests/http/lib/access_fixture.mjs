@@ -56,8 +56,7 @@ export async function pool(jobs, n = 4) {
   return out;
 }
 
-// args: more server arguments (e.g. ['--watchdog', '0', '--test-endpoints', 'on']).
-export async function startWorld({ users = [], clients = [], resources = [], prefix = 'samverka-access-', args = [] }) {
+export async function startWorld({ users = [], clients = [], resources = [], prefix = 'samverka-access-', serverArgs = [] }) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const dbPath = join(dir, 'test.db');
   const cli = (args, input) =>
@@ -78,7 +77,7 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
   }), 3);
   for (const c of clients) tokens[c.name] = cli(['token', 'create', '--client', c.name, '--scope', c.scope]).trim();
   timing.push(`users ${Date.now() - t0} ms`);
-  const srv = await startServer({ dir, args: ['--auth', 'on', ...args] });
+  const srv = await startServer({ dir, args: ['--auth', 'on', ...serverArgs] });
 
   const creds = {}; // name -> {headers, csrf}
   creds.loader = { headers: { Authorization: `Bearer ${tokens.loader}` } };
