@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,8 +312,9 @@ static const char usage_serve[] =
 
 static const char usage_demo[] =
     "usage: samverka demo [--db PATH] [--data DIR]\n"
-    "Loads DIR/demo/*.json (default data/demo) into the database.  Loading twice is\n"
-    "harmless: demo resources have fixed ids.\n";
+    "Loads the demo organisations, staff, citizens and municipal offers (DIR/demo)\n"
+    "and the pathway programmes (DIR/pathways/*.json; DIR default data) into the\n"
+    "database.  Loading twice is harmless: demo resources have fixed ids.\n";
 
 static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n"
                                    "Loads each FILE: a transaction, batch or collection\n"
@@ -464,18 +466,28 @@ static int load_files(settings *s, int n, char **files)
 
 static int cmd_demo(settings *s)
 {
-    char pattern[1100];
-    snprintf(pattern, sizeof(pattern), "%s/demo", s->data_dir);
-    /* The demo files in a fixed order: organisations before the people in them. */
-    static const char *const files[] = {"organizations.json", "practitioners.json",
-                                        "citizens.json"};
-    char *paths[3];
-    char buf[3][1200];
-    for (int i = 0; i < 3; i++) {
-        snprintf(buf[i], sizeof(buf[i]), "%s/%s", pattern, files[i]);
-        paths[i] = buf[i];
+    /* The demo files in a fixed order: organisations before the people in them
+     * and the offers they make; then every pathway programme (data/pathways). */
+    static const char *const files[] = {"organizations.json", "practitioners.json", "citizens.json",
+                                        "services.json"};
+    enum { NDEMO = sizeof(files) / sizeof(files[0]) };
+    char buf[NDEMO][1200];
+    char *paths[NDEMO + 64];
+    int n = 0;
+    for (int i = 0; i < NDEMO; i++) {
+        snprintf(buf[i], sizeof(buf[i]), "%s/demo/%s", s->data_dir, files[i]);
+        paths[n++] = buf[i];
     }
-    return load_files(s, 3, paths);
+    char pattern[1200];
+    snprintf(pattern, sizeof(pattern), "%s/pathways/*.json", s->data_dir);
+    glob_t g;
+    memset(&g, 0, sizeof(g));
+    int gr = glob(pattern, 0, NULL, &g); /* sorted: a fixed order */
+    for (size_t i = 0; gr == 0 && i < g.gl_pathc && n < NDEMO + 64; i++)
+        paths[n++] = g.gl_pathv[i];
+    int rc = load_files(s, n, paths);
+    globfree(&g);
+    return rc;
 }
 
 /* samverka audit verify: exit 0 when the chain holds, 1 when it is broken or

@@ -207,6 +207,10 @@ static sv_auth_interaction interaction_of(const char *method, const char *const 
             return SV_AUTH_READ;
         return strcmp(method, "DELETE") == 0 ? SV_AUTH_DELETE : SV_AUTH_UPDATE;
     }
+    if (n == 4 && strcmp(segs[3], "$apply") == 0 && !get) {
+        *ret_type = NULL; /* writes a CarePlan and Tasks: wildcards */
+        return SV_AUTH_CREATE;
+    }
     if (n >= 4 && strcmp(segs[1], "Patient") == 0 && strcmp(segs[3], "$everything") == 0) {
         *ret_type = NULL; /* every type of the compartment */
         return SV_AUTH_SEARCH;

@@ -8,10 +8,12 @@
 
 #include "api/auth_routes.h"
 #include "api/internal.h"
+#include "api/message_routes.h"
 #include "base/datetime.h"
 #include "base/json.h"
 #include "coord/coord.h"
 #include "coord/notify.h"
+#include "coord/pathway.h"
 #include "coord/plan.h"
 #include "coord/team.h"
 #include "coord/watchdog.h"
@@ -58,8 +60,48 @@ static bool ref_param(sv_http_response *res, const char *name, const char *value
     return false;
 }
 
+/* Whose inboxes a principal may read and mark (docs/coordination.md): a
+ * practitioner their PractitionerRole's and their organisation's, a citizen
+ * their own, a relative their own; system clients (scopes checked before) any;
+ * administrators none.  With auth off (NONE) the process answers for all.
+ * recipient and organization are the notice's or the query's (NULL: none). */
+static bool inbox_allowed(sv_api *api, const sv_principal *who, const char *recipient,
+                          const char *organization)
+{
+    char own[SV_AUTH_NAME_MAX + 32];
+    switch (who->kind) {
+    case SV_PRINCIPAL_NONE:
+    case SV_PRINCIPAL_SYSTEM:
+        return true;
+    case SV_PRINCIPAL_ADMIN:
+        return false;
+    case SV_PRINCIPAL_CITIZEN:
+        snprintf(own, sizeof(own), "Patient/%s", who->patient);
+        return !organization && recipient && who->patient[0] && strcmp(recipient, own) == 0;
+    case SV_PRINCIPAL_RELATIVE:
+        snprintf(own, sizeof(own), "RelatedPerson/%s", who->related_person);
+        return !organization && recipient && who->related_person[0] && strcmp(recipient, own) == 0;
+    case SV_PRINCIPAL_PRACTITIONER:
+        break;
+    }
+    snprintf(own, sizeof(own), "PractitionerRole/%s", who->practitioner_role);
+    if (recipient && who->practitioner_role[0] && strcmp(recipient, own) == 0)
+        return true;
+    if (!organization)
+        return false;
+    sv_db *db;
+    sv_buf err = SV_BUF_INIT;
+    sv_access access;
+    bool ok = sv__api_conn(api, &db, &err) == SV_OK &&
+              sv__api_access(db, who, &access, &err) == SV_OK && access.organisation[0] &&
+              strcmp(access.organisation, organization) == 0;
+    sv_buf_release(&err);
+    return ok;
+}
+
 /* GET /notifications?recipient=&organization=&subject=&unread=true&_count= */
-static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res)
+static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                  const sv_principal *who)
 {
     res->route = "GET /notifications";
     for (size_t i = 0; i < req->nparams; i++) {
@@ -80,6 +122,13 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
     if (!q.recipient && !q.organization && !q.citizen) {
         sv__api_error(res, SV_ERR_INVALID, "recipient",
                       "name an inbox: recipient, organization or subject");
+        return;
+    }
+    if (!inbox_allowed(api, who, q.recipient, q.organization) &&
+        !(q.recipient && q.organization && inbox_allowed(api, who, q.recipient, NULL)) &&
+        !(q.recipient && q.organization && inbox_allowed(api, who, NULL, q.organization))) {
+        sv__api_error(res, SV_ERR_FORBIDDEN, q.recipient ? "recipient" : "organization",
+                      "this inbox is not yours to read");
         return;
     }
     const char *unread = param(req, "unread");
@@ -116,7 +165,7 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
 }
 
 /* POST /notifications/{id}/read */
-static void mark_read(sv_api *api, sv_http_response *res, const char *id)
+static void mark_read(sv_api *api, sv_http_response *res, const char *id, const sv_principal *who)
 {
     res->route = "POST /notifications/:id/read";
     char *end = NULL;
@@ -129,7 +178,14 @@ static void mark_read(sv_api *api, sv_http_response *res, const char *id)
     if (!conn(api, res, &db))
         return;
     sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_coord_notice_mark_read(db, n, &err);
+    char recipient[SV_COORD_NOTICE_REF_LEN], organization[SV_COORD_NOTICE_REF_LEN];
+    sv_err e = sv_coord_notice_owner(db, n, recipient, organization, &err);
+    /* Someone else's notice is answered like a missing one. */
+    if (!e && !inbox_allowed(api, who, recipient[0] ? recipient : NULL, NULL) &&
+        !inbox_allowed(api, who, NULL, organization[0] ? organization : NULL))
+        e = SV_ERR_NOT_FOUND;
+    if (!e)
+        e = sv_coord_notice_mark_read(db, n, &err);
     sv_buf_release(&err);
     if (e == SV_ERR_NOT_FOUND) {
         sv__api_error(res, e, NULL, "notification '%s' is not known", id);
@@ -201,10 +257,11 @@ static void admin_tick(sv_api *api, sv_http_response *res)
         return;
     }
     answer_json(res, 200, JSON_TYPE,
-                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs, "reminders",
-                          st.reminders, "overdue", st.overdue, "escalations", st.escalations,
-                          "unanswered", st.unanswered, "skipped", st.skipped, "failed", st.failed,
-                          "stayEvents", fed));
+                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs,
+                          "reminders", st.reminders, "overdue", st.overdue, "escalations",
+                          st.escalations, "unanswered", st.unanswered, "skipped", st.skipped,
+                          "failed", st.failed, "stayEvents", fed, "citizenReminders",
+                          st.citizen_reminders));
 }
 
 void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *res,
@@ -244,7 +301,7 @@ void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *re
                           req->method);
             return;
         }
-        inbox(api, req, res);
+        inbox(api, req, res, &who);
     } else if (n == 3 && strcmp(segs[2], "read") == 0) {
         if (!post) {
             sv_http_response_header(res, "Allow", "POST");
@@ -252,10 +309,36 @@ void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *re
                           req->method);
             return;
         }
-        mark_read(api, res, segs[1]);
+        mark_read(api, res, segs[1], &who);
     } else {
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint");
     }
+}
+
+/* POST PlanDefinition/[id]/$apply?subject=Patient/x with an optional Parameters
+ * body: the pathway CarePlan and its Tasks (coord/pathway.h). */
+static void apply(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
+                  const char *id)
+{
+    res->route = "POST /fhir/PlanDefinition/:id/$apply";
+    if (strcmp(req->method, "POST") != 0) {
+        sv_http_response_header(res, "Allow", "POST");
+        sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: POST",
+                      req->method);
+        return;
+    }
+    json_t *body = NULL;
+    if (req->body_len) {
+        body = sv__api_read_resource(api, req, res);
+        if (!body)
+            return;
+    }
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_coord_pathway_apply(rest, id, param(req, "subject"), body, &rr);
+    json_decref(body);
+    sv__api_result(api, req, res, e, &rr);
+    sv_rest_result_clear(&rr);
 }
 
 static bool version_param(const sv_http_request *req, sv_http_response *res, const char *name,
@@ -277,21 +360,38 @@ void sv__api_coord_operation(sv_api *api, sv_rest *rest, const sv_http_request *
                              const char *op)
 {
     res->route = "GET /fhir/:type/:id/$op";
+    if (strcmp(type, "PlanDefinition") == 0 && strcmp(op, "$apply") == 0) {
+        apply(api, rest, req, res, id);
+        return;
+    }
     if (strcmp(req->method, "GET") != 0) {
         sv_http_response_header(res, "Allow", "GET");
         sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: GET",
                       req->method);
         return;
     }
+    /* The views read more than the resource itself, unfiltered: they are only for
+     * callers who may see the resource they are about (404 like a missing one). */
+    sv_rest_result seen;
+    sv_rest_result_init(&seen);
+    sv_err e = sv_rest_read(rest, type, id, &seen);
+    if (e) {
+        sv__api_result(api, req, res, e, &seen);
+        sv_rest_result_clear(&seen);
+        return;
+    }
+    sv_rest_result_clear(&seen);
     sv_outcome out = SV_OUTCOME_INIT;
     json_t *result = NULL;
-    sv_err e;
     if (strcmp(type, "Patient") == 0 && strcmp(op, "$team") == 0) {
         res->route = "GET /fhir/Patient/:id/$team";
         e = sv_coord_team_view(rest->db, id, &result, &out);
     } else if (strcmp(type, "CarePlan") == 0 && strcmp(op, "$agreement") == 0) {
         res->route = "GET /fhir/CarePlan/:id/$agreement";
         e = sv_coord_plan_agreement(rest->db, id, &result, &out);
+    } else if (strcmp(type, "PlanDefinition") == 0 && strcmp(op, "$deviations") == 0) {
+        res->route = "GET /fhir/PlanDefinition/:id/$deviations";
+        e = sv_coord_pathway_deviations(rest, id, &result, &out);
     } else if (strcmp(op, "$diff") == 0) {
         res->route = "GET /fhir/:type/:id/$diff";
         int64_t from, to;

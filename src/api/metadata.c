@@ -170,6 +170,13 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
             json_array_append_new(ops, op);
             json_object_set_new(r, "operation", ops);
         }
+        if (strcmp(types[i], "PlanDefinition") == 0) /* pathways: docs/coordination.md */
+            json_object_set_new(
+                r, "operation",
+                json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "apply", "definition",
+                          "http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply", "name",
+                          "deviations", "definition",
+                          "urn:samverka:OperationDefinition/PlanDefinition-deviations"));
         json_array_append_new(resources, r);
     }
     json_object_set_new(rest, "resource", resources);

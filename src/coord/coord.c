@@ -4,7 +4,9 @@
 #include <string.h>
 
 #include "coord/care.h"
+#include "coord/meeting.h"
 #include "coord/plan.h"
+#include "coord/reminder.h"
 #include "coord/task.h"
 #include "coord/team.h"
 
@@ -25,6 +27,8 @@ static sv_err before_write(void *ctx, sv_rest *r, const char *type, const char *
         return sv__coord_plan_before(r, old, resource, out);
     if (strcmp(type, "Provenance") == 0)
         return sv__coord_agreement_before(r, resource, out);
+    if (strcmp(type, "Appointment") == 0)
+        return sv__coord_meeting_before(r, resource, out);
     return SV_OK;
 }
 
@@ -41,9 +45,21 @@ static sv_err after_write(void *ctx, sv_rest *r, const char *type, const char *i
     if (strcmp(type, "CareTeam") == 0)
         return sv__coord_team_after(r, id, version, old, stored, out);
     if (strcmp(type, "CarePlan") == 0) {
-        sv_err e = sv__coord_plan_after(r, id, version, old, stored, out);
+        sv_buf err = SV_BUF_INIT;
+        sv_err e = sv__coord_reminders_schedule(r->db, id, stored, &err);
+        sv_buf_release(&err);
+        if (e) {
+            sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL,
+                           "the plan's reminders cannot be scheduled");
+            return e;
+        }
+        e = sv__coord_plan_after(r, id, version, old, stored, out);
         return e ? e : sv__coord_rehab_plan_after(r, id, old, stored, out);
     }
+    if (strcmp(type, "Provenance") == 0)
+        return sv__coord_agreement_after(r, id, stored, out);
+    if (strcmp(type, "Appointment") == 0)
+        return sv__coord_meeting_after(r, id, old, stored, out);
     return SV_OK;
 }
 

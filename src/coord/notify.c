@@ -15,7 +15,8 @@ static const char *const kinds[] = {
     SV_NOTICE_STAY_ADMITTED,     SV_NOTICE_STAY_LEAVE_STARTED,   SV_NOTICE_STAY_LEAVE_ENDED,
     SV_NOTICE_STAY_READY,        SV_NOTICE_STAY_READY_WITHDRAWN, SV_NOTICE_STAY_DISCHARGED,
     SV_NOTICE_STAY_DIED,         SV_NOTICE_STAY_CORRECTED,       SV_NOTICE_STAY_CANCELLED,
-    SV_NOTICE_BREAK_THE_GLASS,
+    SV_NOTICE_BREAK_THE_GLASS,   SV_NOTICE_PLAN_AGREED,          SV_NOTICE_MEETING_CALLED,
+    SV_NOTICE_MEETING_CHANGED,   SV_NOTICE_CITIZEN_REMINDER,
 };
 
 bool sv_coord_notice_kind_known(const char *kind)
@@ -209,5 +210,30 @@ sv_err sv_coord_notice_mark_read(sv_db *db, int64_t id, sv_buf *reterr)
     e = sv_stmt_run(st, reterr);
     if (!e && sv_db_changes(db) == 0)
         e = SV_ERR_NOT_FOUND;
+    return e;
+}
+
+static const char SQL_OWNER[] =
+    "SELECT recipient, organization FROM coord_notification WHERE nid = ?";
+
+sv_err sv_coord_notice_owner(sv_db *db, int64_t id, char ret_recipient[SV_COORD_NOTICE_REF_LEN],
+                             char ret_organization[SV_COORD_NOTICE_REF_LEN], sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_OWNER, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, id);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (!e && !row)
+        e = SV_ERR_NOT_FOUND;
+    if (!e) {
+        const char *r = sv_stmt_column_is_null(st, 0) ? "" : sv_stmt_column_text(st, 0, NULL);
+        const char *o = sv_stmt_column_is_null(st, 1) ? "" : sv_stmt_column_text(st, 1, NULL);
+        snprintf(ret_recipient, SV_COORD_NOTICE_REF_LEN, "%s", r ? r : "");
+        snprintf(ret_organization, SV_COORD_NOTICE_REF_LEN, "%s", o ? o : "");
+    }
+    sv_stmt_reset(st);
     return e;
 }

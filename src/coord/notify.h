@@ -40,6 +40,10 @@
 #define SV_NOTICE_STAY_DIED "stay-died"
 #define SV_NOTICE_STAY_CORRECTED "stay-corrected"
 #define SV_NOTICE_STAY_CANCELLED "stay-cancelled"
+#define SV_NOTICE_PLAN_AGREED "plan-agreed"
+#define SV_NOTICE_MEETING_CALLED "meeting-called"
+#define SV_NOTICE_MEETING_CHANGED "meeting-changed"
+#define SV_NOTICE_CITIZEN_REMINDER "citizen-reminder"
 
 /* True when kind is one of the kinds above. */
 bool sv_coord_notice_kind_known(const char *kind);
@@ -78,6 +82,12 @@ typedef struct sv_coord_inbox_query {
  * count of unread ones matching (ignoring unread_only and limit). */
 sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_list,
                       int64_t *ret_unread, sv_buf *reterr);
+
+#define SV_COORD_NOTICE_REF_LEN 160
+/* The recipient and organisation of notice id ("" for none); SV_ERR_NOT_FOUND
+ * when unknown. */
+sv_err sv_coord_notice_owner(sv_db *db, int64_t id, char ret_recipient[SV_COORD_NOTICE_REF_LEN],
+                             char ret_organization[SV_COORD_NOTICE_REF_LEN], sv_buf *reterr);
 
 /* Marks notice id read (at the clock's now); SV_ERR_NOT_FOUND when unknown.
  * Marking a read notice again keeps its first read time. */

@@ -14,6 +14,7 @@
 #include "coord/codes.h"
 #include "coord/coord.h"
 #include "coord/notify.h"
+#include "coord/reminder.h"
 #include "coord/task.h"
 #include "coord/team.h"
 #include "coord/util.h"
@@ -216,6 +217,8 @@ static sv_err escalate(sv_db *db, const char *owner, const char *citizen,
 static sv_err run_job(sv_rest *r, const job *j, int64_t now, sv_coord_tick_stats *stats,
                       const char **ret_outcome, sv_buf *reterr)
 {
+    if (strcmp(j->type, "CarePlan") == 0 && strcmp(j->kind, SV_COORD_JOB_CITIZEN_REMINDER) == 0)
+        return sv__coord_reminders_fire(r, j->id, j->due, stats, ret_outcome, reterr);
     char ref[SV_COORD_REF_LEN];
     snprintf(ref, sizeof(ref), "%s/%s", j->type, j->id);
     if (strcmp(j->type, "Communication") == 0 && strcmp(j->kind, "answer-due") == 0) {

@@ -37,13 +37,14 @@ sv_err sv__coord_job_add(sv_db *db, const char *kind, const char *type, const ch
 sv_err sv__coord_jobs_drop(sv_db *db, const char *type, const char *id, sv_buf *reterr);
 
 typedef struct sv_coord_tick_stats {
-    int jobs;        /* claimed by this tick */
-    int reminders;   /* reminder notices sent */
-    int overdue;     /* tasks marked overdue */
-    int escalations; /* escalation notices sent */
-    int skipped;     /* jobs whose task was done, gone or moved */
-    int unanswered;  /* messages past their answer time made into Tasks */
-    int failed;      /* jobs whose work failed: rolled back, tried again next tick */
+    int jobs;              /* claimed by this tick */
+    int reminders;         /* reminder notices sent */
+    int overdue;           /* tasks marked overdue */
+    int escalations;       /* escalation notices sent */
+    int skipped;           /* jobs whose task was done, gone or moved */
+    int unanswered;        /* messages past their answer time made into Tasks */
+    int failed;            /* jobs whose work failed: rolled back, tried again next tick */
+    int citizen_reminders; /* reminders to citizens of their own activities (reminder.h) */
 } sv_coord_tick_stats;
 
 /* Runs every job due at the clock's now.  r->db must not be in a transaction;

@@ -163,6 +163,27 @@ static bool one_of(const char *type, const char *const *types)
     return false;
 }
 
+/* A Provenance every agent of which is the citizen: the citizen attests for
+ * themselves (agreement to their plan, docs/coordination.md). */
+static bool own_attestation(const sv_access *a, const char *type, const json_t *resource)
+{
+    if (strcmp(type, "Provenance") != 0 || !resource || !a->patient[0])
+        return false;
+    const json_t *agents = json_object_get(resource, "agent");
+    if (!json_array_size(agents))
+        return false;
+    size_t i;
+    const json_t *agent;
+    json_array_foreach(agents, i, agent)
+    {
+        const char *who =
+            json_string_value(json_object_get(json_object_get(agent, "who"), "reference"));
+        if (!who || strncmp(who, "Patient/", 8) != 0 || strcmp(who + 8, a->patient) != 0)
+            return false;
+    }
+    return true;
+}
+
 sv_err sv_policy_check_write(sv_db *db, const sv_access *a, const char *type, bool creating,
                              const json_t *resource, int category, const sv_index_rows *rows,
                              sv_buf *reterr)
@@ -181,9 +202,10 @@ sv_err sv_policy_check_write(sv_db *db, const sv_access *a, const char *type, bo
     if (a->kind == SV_POLICY_CITIZEN) {
         static const char *const mine[] = {"Consent", "Communication", "QuestionnaireResponse",
                                            "Goal", NULL};
-        if (!one_of(type, mine))
+        if (!one_of(type, mine) && !own_attestation(a, type, resource))
             return refuse(reterr, "a citizen writes only Consent, Communication,"
-                                  " QuestionnaireResponse and Goal");
+                                  " QuestionnaireResponse, Goal and Provenance given by"
+                                  " themselves");
     } else if (a->kind == SV_POLICY_RELATIVE) {
         if (strcmp(type, "Communication") != 0)
             return refuse(reterr, "a relative writes only Communication");

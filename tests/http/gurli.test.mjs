@@ -141,7 +141,8 @@ test('the Gurli story: hand-over, worklist and alert, overdue and escalated, con
   assert.equal(active[0].extension[0].valueReference.reference, diureticTask);
   res = await w.as('coord').get('/notifications?recipient=PractitionerRole/pr-coord');
   assert.ok(res.json.notifications.some((n) => n.kind === 'task-escalated' && n.focus.reference === diureticTask));
-  res = await w.as('nurse').get('/notifications?recipient=PractitionerRole/pr-lead');
+  // the lead's notice, as it lands in the organisation's inbox (a personal inbox is its owner's)
+  res = await w.as('nurse').get(`/notifications?recipient=PractitionerRole/pr-lead&organization=${HOME}`);
   assert.ok(res.json.notifications.some((n) => n.kind === 'task-escalated'));
 
   // 5. the coordinator calls; the nurse enters it and confirms: the alert is gone

@@ -183,24 +183,45 @@ static void test_plan_agreement_and_diff(void **state)
     assert_int_equal(agree(f, "a1", "Organization/morso", 1), SV_OK);
     assert_int_equal(agree(f, "a2", "PractitionerRole/anne-ry", 1), SV_OK);
     assert_false(agreed_by_all(f));
+    assert_int_equal(notices(f, SV_NOTICE_PLAN_AGREED, "Patient/p1", NULL), 0);
     assert_int_equal(agree(f, "a3", "Patient/p1", 1), SV_OK);
+    /* the last party's agreement tells everyone and moves the SIP plan on to
+     * follow-up (version 2): a step forward needs no new agreement */
     assert_true(agreed_by_all(f));
+    assert_int_equal(notices(f, SV_NOTICE_PLAN_AGREED, "Patient/p1", NULL), 1);
+    assert_int_equal(notices(f, SV_NOTICE_PLAN_AGREED, NULL, "Organization/morso"), 1);
+    assert_int_equal(notices(f, SV_NOTICE_PLAN_AWAITING, "Patient/p1", NULL), 1);
+    json_t *plan = current(f, "CarePlan", "plan");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(plan, "meta"), "versionId")), "2");
+    json_decref(plan);
+    /* an agreement given twice tells nobody again */
+    assert_int_equal(agree(f, "a4", "Patient/p1", 2), SV_OK);
+    assert_int_equal(notices(f, SV_NOTICE_PLAN_AGREED, "Patient/p1", NULL), 1);
+    /* the process does not go back */
+    assert_int_equal(put(f,
+                         PLAN("Hanne's plan", ",\"extension\":[{\"url\":\"" SV_EXT_SIP_STEP
+                                              "\",\"valueCode\":\"needs\"}]"),
+                         &res),
+                     SV_ERR_PROCESSING);
+    assert_string_equal(expression_of(&res), "CarePlan.extension");
+    sv_rest_result_clear(&res);
     /* a change asks again */
     put_ok(f, PLAN("Hanne's plan", ",\"extension\":[{\"url\":\"" SV_EXT_SIP_STEP
-                                   "\",\"valueCode\":\"follow-up\"}],\"description\":\"x\""));
+                                   "\",\"valueCode\":\"evaluation\"}],\"description\":\"x\""));
     assert_false(agreed_by_all(f));
     assert_int_equal(notices(f, SV_NOTICE_PLAN_AWAITING, "Patient/p1", NULL), 2);
     assert_int_equal(notices(f, SV_NOTICE_PLAN_CHANGED, NULL, "Organization/morso"), 1);
     json_t *d = NULL;
     sv_outcome out = SV_OUTCOME_INIT;
-    assert_int_equal(sv_coord_diff(f->db, "CarePlan", "plan", 1, 2, &d, &out), SV_OK);
+    assert_int_equal(sv_coord_diff(f->db, "CarePlan", "plan", 1, 3, &d, &out), SV_OK);
     json_t *changes = json_object_get(d, "changes");
     assert_int_equal(json_array_size(changes), 2);
     json_t *c0 = json_array_get(changes, 0), *c1 = json_array_get(changes, 1);
     assert_string_equal(json_string_value(json_object_get(c0, "path")),
                         "CarePlan.extension[0].valueCode");
     assert_string_equal(json_string_value(json_object_get(c0, "from")), "plan");
-    assert_string_equal(json_string_value(json_object_get(c0, "to")), "follow-up");
+    assert_string_equal(json_string_value(json_object_get(c0, "to")), "evaluation");
     assert_string_equal(json_string_value(json_object_get(c1, "change")), "added");
     json_decref(d);
     assert_int_equal(sv_coord_diff(f->db, "CarePlan", "plan", 1, 9, &d, &out), SV_ERR_NOT_FOUND);
