@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@ typedef struct settings {
     bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
     unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
     bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
+    unsigned min_cell;   /* results: counts below it are masked (docs/results.md) */
 } settings;
 
 static void defaults(settings *s)
@@ -52,6 +54,7 @@ static void defaults(settings *s)
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
+    s->min_cell = 5;
 }
 
 static int parse_level(const char *v, sv_log_level *ret)
@@ -98,6 +101,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n > 86400)
             return -1;
         s->watchdog_s = (unsigned)n;
+    } else if (strcmp(key, "min_cell") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 1000)
+            return -1;
+        s->min_cell = (unsigned)n;
     } else if (strcmp(key, "test_endpoints") == 0) {
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
@@ -156,7 +164,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
                 {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
                 {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"},
-                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
+                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
+                {"SAMVERKA_MIN_CELL", "min_cell"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -173,7 +182,8 @@ static const struct {
              {"--base-url", "base_url"},   {"--data", "data_dir"},
              {"--max-body", "max_body"},   {"--threads", "threads"},
              {"--log-level", "log_level"}, {"--auth", "auth"},
-             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"}};
+             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"},
+             {"--min-cell", "min_cell"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -268,6 +278,7 @@ static const char usage_serve[] =
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
     "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
     "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
+    "  --min-cell N             results: counts from 1 to N-1 are masked (default 5)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -327,7 +338,9 @@ static int cmd_serve(settings *s)
                         .busy_timeout_ms = 10000,
                         .auth_required = s->auth_on,
                         .watchdog_interval_ms = (int)s->watchdog_s * 1000,
-                        .test_endpoints = s->test_endpoints};
+                        .test_endpoints = s->test_endpoints,
+                        .data_dir = s->data_dir,
+                        .min_cell = (int)s->min_cell};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -418,6 +431,54 @@ static int load_files(settings *s, int n, char **files)
     return rc;
 }
 
+/* The resources of data/<folder>/ (one JSON resource per file, its id kept):
+ * the Measures of the results indicators and the Questionnaires. */
+static int load_definitions(settings *s, const char *folder)
+{
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/%s", s->data_dir, folder);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "samverka: cannot read '%s'\n", dir);
+        return 1;
+    }
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (open_rest(s, &db, &rest) != 0) {
+        closedir(d);
+        return 1;
+    }
+    int rc = 0;
+    size_t loaded = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 6 || strcmp(ent->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[1500];
+        snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        const char *type = json_string_value(json_object_get(j, "resourceType"));
+        const char *id = json_string_value(json_object_get(j, "id"));
+        sv_rest_result res;
+        sv_rest_result_init(&res);
+        sv_err e = type && id ? sv_rest_update(&rest, type, id, j, NULL, &res) : SV_ERR_INVALID;
+        if (e) {
+            fprintf(stderr, "samverka: %s: %s\n", path,
+                    res.outcome.len ? res.outcome.issues[0].diagnostics : sv_strerror(e));
+            rc = 1;
+        } else {
+            loaded++;
+        }
+        sv_rest_result_clear(&res);
+        json_decref(j);
+    }
+    closedir(d);
+    sv_db_close(db);
+    printf("loaded %zu %s\n", loaded, folder);
+    return rc;
+}
+
 static int cmd_demo(settings *s)
 {
     char pattern[1100];
@@ -431,7 +492,8 @@ static int cmd_demo(settings *s)
         snprintf(buf[i], sizeof(buf[i]), "%s/%s", pattern, files[i]);
         paths[i] = buf[i];
     }
-    return load_files(s, 3, paths);
+    int rc = load_files(s, 3, paths);
+    return load_definitions(s, "indicators") || load_definitions(s, "questionnaires") ? 1 : rc;
 }
 
 /* samverka audit verify: exit 0 when the chain holds, 1 when it is broken or

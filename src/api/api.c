@@ -9,6 +9,7 @@
 #include "api/internal.h"
 #include "coord/watchdog.h"
 #include "db/db.h"
+#include "results/results.h"
 #include "store/schema.h"
 
 typedef struct conn_node {
@@ -27,7 +28,13 @@ struct sv_api {
     size_t metadata_len;
     sv_audit_log *audit;         /* read audit records, flushed by its own thread */
     sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
+    sv_results_data *results;    /* reference data of results/, NULL without data_dir */
 };
+
+const sv_results_data *sv__api_results_data(const sv_api *api)
+{
+    return api->results;
+}
 
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
 {
@@ -47,6 +54,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         api->cfg.default_count = 50;
     if (!api->cfg.max_count)
         api->cfg.max_count = 1000;
+    if (!api->cfg.min_cell)
+        api->cfg.min_cell = 5;
     api->db_uri = strdup(cfg->db_uri);
     pthread_mutex_init(&api->lock, NULL);
     pthread_key_create(&api->key, NULL);
@@ -60,6 +69,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     sv_db_close(db);
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
+    if (!e && cfg->data_dir)
+        e = sv_results_data_load(cfg->data_dir, &api->results, reterr);
     if (!e && api->cfg.watchdog_interval_ms > 0)
         e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
                                     api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
@@ -103,6 +114,7 @@ void sv_api_free(sv_api *api)
     pthread_mutex_unlock(&api->lock);
     pthread_key_delete(api->key);
     pthread_mutex_destroy(&api->lock);
+    sv_results_data_free(api->results);
     free(api->db_uri);
     free(api->fhir_base);
     free(api->metadata);

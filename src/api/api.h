@@ -26,6 +26,8 @@ typedef struct sv_api_config {
     bool auth_required;       /* auth = on: every /fhir request but metadata needs a principal */
     int watchdog_interval_ms; /* the coordination watchdog's tick (coord/watchdog.h); 0: off */
     bool test_endpoints;      /* POST /admin/clock and /admin/watchdog/tick (tests only) */
+    const char *data_dir;     /* data/ (results reference data); NULL: results off */
+    int min_cell;             /* results: counts below it are masked; 0: the default 5 */
 } sv_api_config;
 
 typedef struct sv_api sv_api;

@@ -17,6 +17,8 @@
 sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr);
 const sv_api_config *sv__api_config(const sv_api *api);
 const char *sv__api_fhir_base(const sv_api *api);
+/* The results reference data (results/results.h); NULL when not loaded. */
+const struct sv_results_data *sv__api_results_data(const sv_api *api);
 /* The queue of read audit records (api/audit_log.h).  Borrowed. */
 struct sv_audit_log *sv__api_audit_log(sv_api *api);
 

@@ -91,7 +91,8 @@ sv_err sv_results_resource_use(sv_db *db, const sv_results_data *data, const sv_
                                int64_t baseline_start, int64_t baseline_end, const char *country,
                                json_t **ret, sv_outcome *out)
 {
-    const json_t *set = json_object_get(json_object_get(data->costs, "sets"), country);
+    const json_t *set =
+        data ? json_object_get(json_object_get(data->costs, "sets"), country) : NULL;
     if (!set) {
         sv_outcome_add(out, SV_SEV_ERROR, "invalid", "country",
                        "no unit costs for '%s' in data/results/unit-costs.json", country);
