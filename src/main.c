@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sodium.h>
 #include <glob.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,7 @@ typedef struct settings {
     bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
     bool rules_off;      /* rules = off: no stay rulesets (a plain FHIR store, for tests) */
     unsigned btg_hours;  /* the longest break-the-glass grant (docs/access.md) */
+    unsigned min_cell;   /* results: counts below it are masked (docs/results.md) */
 } settings;
 
 static void defaults(settings *s)
@@ -57,6 +59,7 @@ static void defaults(settings *s)
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
     s->btg_hours = 4;
+    s->min_cell = 5;
 }
 
 static int parse_level(const char *v, sv_log_level *ret)
@@ -117,6 +120,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n < 1 || n > 72)
             return -1;
         s->btg_hours = (unsigned)n;
+    } else if (strcmp(key, "min_cell") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 1000)
+            return -1;
+        s->min_cell = (unsigned)n;
     } else if (strcmp(key, "test_endpoints") == 0) {
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
@@ -183,7 +191,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_WATCHDOG", "watchdog"},
                 {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
                 {"SAMVERKA_RULES", "rules"},
-                {"SAMVERKA_BTG_HOURS", "btg_hours"}};
+                {"SAMVERKA_BTG_HOURS", "btg_hours"},
+                {"SAMVERKA_MIN_CELL", "min_cell"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -208,7 +217,8 @@ static const struct {
              {"--watchdog", "watchdog"},
              {"--test-endpoints", "test_endpoints"},
              {"--rules", "rules"},
-             {"--btg-hours", "btg_hours"}};
+             {"--btg-hours", "btg_hours"},
+             {"--min-cell", "min_cell"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -307,6 +317,7 @@ static const char usage_serve[] =
     "  --rules on|off       off: no stay rulesets run on admissions and discharges\n"
     "                       (a plain FHIR store; default on)\n"
     "  --btg-hours N        longest break-the-glass grant in hours (default 4; 1..72)\n"
+    "  --min-cell N             results: counts from 1 to N-1 are masked (default 5)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -373,7 +384,8 @@ static int cmd_serve(settings *s)
                         .data_dir = s->data_dir,
                         .max_attachment = s->max_attachment,
                         .rulesets_dir = s->rules_off ? NULL : rulesets_dir,
-                        .btg_hours = (int)s->btg_hours};
+                        .btg_hours = (int)s->btg_hours,
+                        .min_cell = (int)s->min_cell};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -464,6 +476,54 @@ static int load_files(settings *s, int n, char **files)
     return rc;
 }
 
+/* The resources of data/<folder>/ (one JSON resource per file, its id kept):
+ * the Measures of the results indicators and the Questionnaires. */
+static int load_definitions(settings *s, const char *folder)
+{
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/%s", s->data_dir, folder);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "samverka: cannot read '%s'\n", dir);
+        return 1;
+    }
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (open_rest(s, &db, &rest) != 0) {
+        closedir(d);
+        return 1;
+    }
+    int rc = 0;
+    size_t loaded = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 6 || strcmp(ent->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[1500];
+        snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        const char *type = json_string_value(json_object_get(j, "resourceType"));
+        const char *id = json_string_value(json_object_get(j, "id"));
+        sv_rest_result res;
+        sv_rest_result_init(&res);
+        sv_err e = type && id ? sv_rest_update(&rest, type, id, j, NULL, &res) : SV_ERR_INVALID;
+        if (e) {
+            fprintf(stderr, "samverka: %s: %s\n", path,
+                    res.outcome.len ? res.outcome.issues[0].diagnostics : sv_strerror(e));
+            rc = 1;
+        } else {
+            loaded++;
+        }
+        sv_rest_result_clear(&res);
+        json_decref(j);
+    }
+    closedir(d);
+    sv_db_close(db);
+    printf("loaded %zu %s\n", loaded, folder);
+    return rc;
+}
+
 static int cmd_demo(settings *s)
 {
     /* The demo files in a fixed order: organisations before the people in them
@@ -487,7 +547,7 @@ static int cmd_demo(settings *s)
         paths[n++] = g.gl_pathv[i];
     int rc = load_files(s, n, paths);
     globfree(&g);
-    return rc;
+    return load_definitions(s, "indicators") || load_definitions(s, "questionnaires") ? 1 : rc;
 }
 
 /* samverka audit verify: exit 0 when the chain holds, 1 when it is broken or

@@ -11,6 +11,7 @@
 #include "coord/watchdog.h"
 #include "stays/stays.h"
 #include "db/db.h"
+#include "results/results.h"
 #include "store/schema.h"
 
 typedef struct conn_node {
@@ -30,7 +31,13 @@ struct sv_api {
     sv_audit_log *audit;         /* read audit records, flushed by its own thread */
     sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
     sv_stays *stays;             /* the stay rulesets and write hooks */
+    sv_results_data *results;    /* reference data of results/, NULL without data_dir */
 };
+
+const sv_results_data *sv__api_results_data(const sv_api *api)
+{
+    return api->results;
+}
 
 /* The watchdog thread's share of the stay rules: MedCom events left unhandled
  * (a crash after a message's commit) are acted on at the next tick. */
@@ -59,6 +66,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         api->cfg.max_count = 1000;
     if (!api->cfg.btg_hours)
         api->cfg.btg_hours = 4;
+    if (!api->cfg.min_cell)
+        api->cfg.min_cell = 5;
     api->db_uri = strdup(cfg->db_uri);
     api->cfg.rulesets_dir = NULL; /* borrowed only during sv_api_new */
     pthread_mutex_init(&api->lock, NULL);
@@ -81,6 +90,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         sv_coord_watchdog_set_work(feed_work, api->stays);
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
+    if (!e && cfg->data_dir)
+        e = sv_results_data_load(cfg->data_dir, &api->results, reterr);
     if (!e && api->cfg.watchdog_interval_ms > 0)
         e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
                                     api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
@@ -126,6 +137,7 @@ void sv_api_free(sv_api *api)
     pthread_key_delete(api->key);
     pthread_mutex_destroy(&api->lock);
     sv_stays_free(api->stays);
+    sv_results_data_free(api->results);
     free(api->db_uri);
     free(api->fhir_base);
     free(api->metadata);

@@ -30,6 +30,7 @@ typedef struct sv_api_config {
     const char *data_dir;  /* data/ (answer times, deadlines: coord/settings.h); NULL: defaults */
     size_t max_attachment; /* a message's attachments, bytes; 0: the default */
     const char *rulesets_dir; /* data/rulesets: the stay rulesets (stays/stays.h); NULL: none */
+    int min_cell;             /* results: counts below it are masked; 0: the default 5 */
 } sv_api_config;
 
 typedef struct sv_api sv_api;

@@ -19,6 +19,8 @@ const sv_api_config *sv__api_config(const sv_api *api);
 const char *sv__api_fhir_base(const sv_api *api);
 /* The stay rulesets and the write hooks every request uses (stays/stays.h).  Borrowed. */
 struct sv_stays *sv__api_stays(sv_api *api);
+/* The results reference data (results/results.h); NULL when not loaded. */
+const struct sv_results_data *sv__api_results_data(const sv_api *api);
 /* The queue of read audit records (api/audit_log.h).  Borrowed. */
 struct sv_audit_log *sv__api_audit_log(sv_api *api);
 

@@ -14,6 +14,7 @@
 #include "api/coord_routes.h"
 #include "api/internal.h"
 #include "api/message_routes.h"
+#include "api/results_routes.h"
 #include "base/datetime.h"
 #include "base/json.h"
 #include "coord/coord.h"
@@ -527,6 +528,11 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
         sv__api_medcom_outbox(api, &rest, req, res);
         return;
     }
+    if (r->n == 2 && strcmp(r->segs[1], "$resource-use") == 0) {
+        sv__api_resource_use(api, &rest, req, res);
+        audit_queue(api, &rest, "search", NULL, NULL, 0, NULL, false, res->status);
+        return;
+    }
     if (r->n == 2 && strcmp(r->segs[1], "_history") == 0) {
         res->route = "GET /fhir/_history";
         history(api, &rest, req, res, NULL, NULL);
@@ -577,6 +583,10 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
                strcmp(r->segs[3], "$discharge-board") == 0) {
         sv__api_discharge_board(api, &rest, req, res, r->segs[2]);
         audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, false, res->status);
+    } else if (r->n == 4 && r->segs[3][0] == '$' &&
+               sv__api_results_operation(api, &rest, req, res, type, r->segs[2], r->segs[3])) {
+        /* $evaluate-measure, $outreach: aggregates and lists, no one citizen */
+        audit_queue(api, &rest, "search", type, r->segs[2], 0, NULL, false, res->status);
     } else if (r->n == 4 && r->segs[3][0] == '$') { /* $team, $diff, $agreement */
         sv__api_coord_operation(api, &rest, req, res, type, r->segs[2], r->segs[3]);
         audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, true, res->status);

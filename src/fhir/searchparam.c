@@ -29,6 +29,17 @@ static const sv_searchparam samverka_params[] = {
      "CarePlan.activity.extension('" SV_SP_EXT "healthcare-service').value | "
      "CarePlan.activity.detail.extension('" SV_SP_EXT "healthcare-service').value",
      service_targets, NULL, 0, "urn:samverka:SearchParameter/CarePlan-service"},
+    /* When the stay's physician declared the citizen discharge-ready (utskrivningsklar,
+     * faerdigbehandlet): the results indicators read it (docs/results.md). */
+    {"Encounter", "discharge-ready", SV_SEARCHPARAM_DATE,
+     "Encounter.extension('http://samverka.org/fhir/StructureDefinition/discharge-ready').value",
+     NULL, NULL, 0, "urn:samverka:SearchParameter/Encounter-discharge-ready"},
+    /* Acute or planned (v3-ActPriority EM, R): acute readmissions (docs/results.md). */
+    {"Encounter", "priority", SV_SEARCHPARAM_TOKEN, "Encounter.priority", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/Encounter-priority"},
+    /* What a Provenance records (plan agreement, coordinator hand-over). */
+    {"Provenance", "activity", SV_SEARCHPARAM_TOKEN, "Provenance.activity", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/Provenance-activity"},
     /* A Task's deadline: restriction.period.end (DESIGN: "who does what by when"). */
     {"Task", "deadline", SV_SEARCHPARAM_DATE, "Task.restriction.period.end", NULL, NULL, 0,
      "urn:samverka:SearchParameter/Task-deadline"},
