@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "db/db.h"
+#include "demo.h"
 #include "fhir/load.h"
 #include "fhir/reindex.h"
 #include "fhir/searchparam.h"
@@ -28,12 +29,16 @@
 #ifndef SV_DATA_DIR
 #define SV_DATA_DIR "data"
 #endif
+#ifndef SV_WEB_DIR
+#define SV_WEB_DIR "web"
+#endif
 
 typedef struct settings {
     char listen[256];
     char db[1024];
     char base_url[512];
     char data_dir[1024];
+    char web_dir[1024]; /* the web app's files; "" serves none */
     size_t max_body;
     unsigned threads;
     sv_log_level log_level;
@@ -48,6 +53,7 @@ static void defaults(settings *s)
     snprintf(s->listen, sizeof(s->listen), "127.0.0.1:8080");
     snprintf(s->db, sizeof(s->db), "var/samverka.db");
     snprintf(s->data_dir, sizeof(s->data_dir), "%s", SV_DATA_DIR);
+    snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
@@ -77,6 +83,8 @@ static int set_key(settings *s, const char *key, const char *value)
         snprintf(s->base_url, sizeof(s->base_url), "%s", value);
     } else if (strcmp(key, "data_dir") == 0) {
         snprintf(s->data_dir, sizeof(s->data_dir), "%s", value);
+    } else if (strcmp(key, "web_dir") == 0) {
+        snprintf(s->web_dir, sizeof(s->web_dir), "%s", value);
     } else if (strcmp(key, "max_body") == 0) {
         unsigned long long n = strtoull(value, &end, 10);
         if (!*value || *end || n < 1024)
@@ -156,7 +164,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
                 {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
                 {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"},
-                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"}};
+                {"SAMVERKA_WATCHDOG", "watchdog"},   {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
+                {"SAMVERKA_WEB_DIR", "web_dir"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -173,7 +182,8 @@ static const struct {
              {"--base-url", "base_url"},   {"--data", "data_dir"},
              {"--max-body", "max_body"},   {"--threads", "threads"},
              {"--log-level", "log_level"}, {"--auth", "auth"},
-             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"}};
+             {"--watchdog", "watchdog"},   {"--test-endpoints", "test_endpoints"},
+             {"--web", "web_dir"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -268,13 +278,16 @@ static const char usage_serve[] =
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
     "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
     "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
+    "  --web DIR            the web app's files, served at / (default the source's web/;\n"
+    "                       '' serves none)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
 static const char usage_demo[] =
     "usage: samverka demo [--db PATH] [--data DIR]\n"
-    "Loads DIR/demo/*.json (default data/demo) into the database.  Loading twice is\n"
-    "harmless: demo resources have fixed ids.\n";
+    "Loads DIR/demo/*.json (default data/demo) into the database and creates the demo\n"
+    "logins of DIR/demo/users.json, printing each new one with its password.  Loading\n"
+    "twice is harmless: demo resources have fixed ids, existing logins are kept.\n";
 
 static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n"
                                    "Loads each FILE: a transaction, batch or collection\n"
@@ -327,7 +340,8 @@ static int cmd_serve(settings *s)
                         .busy_timeout_ms = 10000,
                         .auth_required = s->auth_on,
                         .watchdog_interval_ms = (int)s->watchdog_s * 1000,
-                        .test_endpoints = s->test_endpoints};
+                        .test_endpoints = s->test_endpoints,
+                        .web_dir = s->web_dir};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -420,18 +434,13 @@ static int load_files(settings *s, int n, char **files)
 
 static int cmd_demo(settings *s)
 {
-    char pattern[1100];
-    snprintf(pattern, sizeof(pattern), "%s/demo", s->data_dir);
-    /* The demo files in a fixed order: organisations before the people in them. */
-    static const char *const files[] = {"organizations.json", "practitioners.json",
-                                        "citizens.json"};
-    char *paths[3];
-    char buf[3][1200];
-    for (int i = 0; i < 3; i++) {
-        snprintf(buf[i], sizeof(buf[i]), "%s/%s", pattern, files[i]);
-        paths[i] = buf[i];
-    }
-    return load_files(s, 3, paths);
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (open_rest(s, &db, &rest) != 0)
+        return 1;
+    int rc = sv_demo_run(&rest, s->data_dir);
+    sv_db_close(db);
+    return rc;
 }
 
 /* samverka audit verify: exit 0 when the chain holds, 1 when it is broken or

@@ -26,6 +26,7 @@ typedef struct sv_api_config {
     bool auth_required;       /* auth = on: every /fhir request but metadata needs a principal */
     int watchdog_interval_ms; /* the coordination watchdog's tick (coord/watchdog.h); 0: off */
     bool test_endpoints;      /* POST /admin/clock and /admin/watchdog/tick (tests only) */
+    const char *web_dir;      /* the web app's files, served at "/"; NULL or "": none. Borrowed */
 } sv_api_config;
 
 typedef struct sv_api sv_api;
