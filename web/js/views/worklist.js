@@ -56,7 +56,7 @@ async function fillNotes(sec, ctx) {
         });
         return h('li', { class: n.read ? 'read' : 'unread' },
           h('span', { class: 'badge' }, tCode('kind', n.kind)),
-          h('span', { class: 'grow' }, n.text || '', pid ? [' · ', h('a', { href: `#/citizen/${encodeURIComponent(pid)}` }, t('worklist.openCitizen'))] : null,
+          h('span', { class: 'grow' }, n.text || '', pid ? [n.text ? ' · ' : '', h('a', { href: `#/citizen/${encodeURIComponent(pid)}` }, t('worklist.openCitizen'))] : null,
             h('br'), h('span', { class: 'muted' }, fmtDateTime(n.created))),
           n.read ? h('span', { class: 'badge ok' }, t('worklist.read')) : read);
       })));
