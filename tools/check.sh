@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check.sh - every test: lint, generated code up to date, unit tests (ctest) and
 # HTTP tests (node:test against the real binary), first on the normal build,
-# then all again on the ASan+UBSan build; then the browser tests on the normal build.  Prints one summary line at the end.
+# then all again on the ASan+UBSan build; then the browser tests (tests/web) on the
+# normal build.  Prints one summary line at the end.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
