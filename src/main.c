@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "db/db.h"
+#include "demo.h"
 #include "fhir/load.h"
 #include "fhir/reindex.h"
 #include "fhir/searchparam.h"
@@ -30,12 +31,16 @@
 #ifndef SV_DATA_DIR
 #define SV_DATA_DIR "data"
 #endif
+#ifndef SV_WEB_DIR
+#define SV_WEB_DIR "web"
+#endif
 
 typedef struct settings {
     char listen[256];
     char db[1024];
     char base_url[512];
     char data_dir[1024];
+    char web_dir[1024]; /* the web app's files; "" serves none */
     size_t max_body;
     size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
@@ -54,6 +59,7 @@ static void defaults(settings *s)
     snprintf(s->listen, sizeof(s->listen), "127.0.0.1:8080");
     snprintf(s->db, sizeof(s->db), "var/samverka.db");
     snprintf(s->data_dir, sizeof(s->data_dir), "%s", SV_DATA_DIR);
+    snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
@@ -85,6 +91,8 @@ static int set_key(settings *s, const char *key, const char *value)
         snprintf(s->base_url, sizeof(s->base_url), "%s", value);
     } else if (strcmp(key, "data_dir") == 0) {
         snprintf(s->data_dir, sizeof(s->data_dir), "%s", value);
+    } else if (strcmp(key, "web_dir") == 0) {
+        snprintf(s->web_dir, sizeof(s->web_dir), "%s", value);
     } else if (strcmp(key, "max_body") == 0) {
         unsigned long long n = strtoull(value, &end, 10);
         if (!*value || *end || n < 1024)
@@ -192,7 +200,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
                 {"SAMVERKA_RULES", "rules"},
                 {"SAMVERKA_BTG_HOURS", "btg_hours"},
-                {"SAMVERKA_MIN_CELL", "min_cell"}};
+                {"SAMVERKA_MIN_CELL", "min_cell"},
+                {"SAMVERKA_WEB_DIR", "web_dir"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -218,7 +227,8 @@ static const struct {
              {"--test-endpoints", "test_endpoints"},
              {"--rules", "rules"},
              {"--btg-hours", "btg_hours"},
-             {"--min-cell", "min_cell"}};
+             {"--min-cell", "min_cell"},
+             {"--web", "web_dir"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -318,14 +328,18 @@ static const char usage_serve[] =
     "                       (a plain FHIR store; default on)\n"
     "  --btg-hours N        longest break-the-glass grant in hours (default 4; 1..72)\n"
     "  --min-cell N             results: counts from 1 to N-1 are masked (default 5)\n"
+    "  --web DIR            the web app's files, served at / (default the source's web/;\n"
+    "                       '' serves none)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
 static const char usage_demo[] =
     "usage: samverka demo [--db PATH] [--data DIR]\n"
-    "Loads the demo organisations, staff, citizens and municipal offers (DIR/demo)\n"
-    "and the pathway programmes (DIR/pathways/*.json; DIR default data) into the\n"
-    "database.  Loading twice is harmless: demo resources have fixed ids.\n";
+    "Loads DIR/demo/*.json (default data/demo: organisations, staff, citizens, their\n"
+    "stories, municipal offers), the pathway programmes (DIR/pathways), indicators and\n"
+    "questionnaires into the database and creates the demo logins of DIR/demo/users.json,\n"
+    "printing each new one with its password.  Loading twice is harmless: demo resources\n"
+    "have fixed ids, existing logins are kept.\n";
 
 static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n"
                                    "Loads each FILE: a transaction, batch or collection\n"
@@ -385,7 +399,8 @@ static int cmd_serve(settings *s)
                         .max_attachment = s->max_attachment,
                         .rulesets_dir = s->rules_off ? NULL : rulesets_dir,
                         .btg_hours = (int)s->btg_hours,
-                        .min_cell = (int)s->min_cell};
+                        .min_cell = (int)s->min_cell,
+                        .web_dir = s->web_dir};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
@@ -526,26 +541,27 @@ static int load_definitions(settings *s, const char *folder)
 
 static int cmd_demo(settings *s)
 {
-    /* The demo files in a fixed order: organisations before the people in them
-     * and the offers they make; then every pathway programme (data/pathways). */
-    static const char *const files[] = {"organizations.json", "practitioners.json", "citizens.json",
-                                        "services.json"};
-    enum { NDEMO = sizeof(files) / sizeof(files[0]) };
-    char buf[NDEMO][1200];
-    char *paths[NDEMO + 64];
-    int n = 0;
-    for (int i = 0; i < NDEMO; i++) {
-        snprintf(buf[i], sizeof(buf[i]), "%s/demo/%s", s->data_dir, files[i]);
-        paths[n++] = buf[i];
-    }
+    /* The organisations, staff, citizens and their stories, and the demo logins
+     * (demo.c); then the municipal offers and every pathway programme. */
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (open_rest(s, &db, &rest) != 0)
+        return 1;
+    int rc = sv_demo_run(&rest, s->data_dir);
+    sv_db_close(db);
+    char services[1200];
+    snprintf(services, sizeof(services), "%s/demo/services.json", s->data_dir);
+    char *paths[65] = {services};
+    int n = 1;
     char pattern[1200];
     snprintf(pattern, sizeof(pattern), "%s/pathways/*.json", s->data_dir);
     glob_t g;
     memset(&g, 0, sizeof(g));
     int gr = glob(pattern, 0, NULL, &g); /* sorted: a fixed order */
-    for (size_t i = 0; gr == 0 && i < g.gl_pathc && n < NDEMO + 64; i++)
+    for (size_t i = 0; gr == 0 && i < g.gl_pathc && n < 65; i++)
         paths[n++] = g.gl_pathv[i];
-    int rc = load_files(s, n, paths);
+    if (!rc)
+        rc = load_files(s, n, paths);
     globfree(&g);
     return load_definitions(s, "indicators") || load_definitions(s, "questionnaires") ? 1 : rc;
 }

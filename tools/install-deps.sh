@@ -9,6 +9,7 @@ debian_packages=(
     build-essential cmake pkg-config
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libxml2-dev
     sqlite3 curl
+    chromium
 )
 # `tools/install-deps.sh bench` (make bench): the load generator, and nginx as the
 # HTTP ceiling the figures are compared with (bench/run.sh runs its own instance).
@@ -42,7 +43,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# npm packages for the tests and generators (package-lock.json pins them).
+# npm packages for the tests and generators (package-lock.json pins them), among them
+# playwright-core and axe-core for the browser tests (tests/web, against Debian's chromium).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "install-deps: npm ci"
     npm ci --no-audit --no-fund --loglevel=error >/dev/null

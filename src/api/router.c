@@ -15,6 +15,7 @@
 #include "api/internal.h"
 #include "api/message_routes.h"
 #include "api/results_routes.h"
+#include "api/static_files.h"
 #include "base/datetime.h"
 #include "base/json.h"
 #include "coord/coord.h"
@@ -651,7 +652,8 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         return;
     }
     if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {
-        sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint; the FHIR api is at /fhir");
+        /* Everything else is the web app's (docs/web.md); it uses the api like any client. */
+        sv__api_static(sv__api_config(api)->web_dir, req, res, r.segs, r.n);
         return;
     }
     /* A MedCom sender may ask for XML; the acknowledgement is JSON all the same
