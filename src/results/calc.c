@@ -43,29 +43,30 @@
 
 #define HEAD "WITH c_ AS MATERIALIZED ("
 
-/* p_: per distinct citizen of the cases, the municipality, the birth date, and
- * whether the citizen passes the municipality (or its partOf), condition and
- * age filters.  A case without a citizen passes only when no such filter is set. */
+/* After the cases (c_, kind column 1), one row per distinct citizen of the cases
+ * (kind column 0): the municipality, the birth date, and in the num column whether
+ * the citizen passes the municipality (?4 or one of its children), condition and
+ * age filters.  calc.c joins the two in C (SQLite would scan the citizens once per
+ * case: it builds no automatic index on a CTE it believes small).  A case without a
+ * citizen passes only when no citizen filter is set. */
 #define TAIL                                                                                       \
-    "), p_ AS MATERIALIZED (SELECT x_.patient AS patient, x_.municipality AS municipality,"        \
-    " x_.birth AS birth, (?4 IS NULL OR x_.municipality = ?4 OR EXISTS (SELECT 1 FROM resource"    \
-    " om_ JOIN idx_reference op_ ON op_.rid = om_.rid AND op_.param = 'partof' WHERE om_.type ="   \
-    " 'Organization' AND om_.id = x_.municipality AND op_.target_id = ?4))"                        \
+    "), x_ AS MATERIALIZED (SELECT d_.patient AS patient, (SELECT mm_.target_id FROM"              \
+    " idx_reference mm_ WHERE mm_.rid = pr_.rid AND mm_.param = 'organization' LIMIT 1) AS"        \
+    " municipality, (SELECT bd_.low FROM idx_date bd_ WHERE bd_.rid = pr_.rid AND"                 \
+    " bd_.param = 'birthdate' LIMIT 1) AS birth FROM (SELECT DISTINCT patient FROM c_ WHERE "      \
+    CITIZEN_NEEDED " AND patient IS NOT NULL ORDER BY patient LIMIT -1) d_ CROSS JOIN resource"    \
+    " pr_ ON pr_.type = 'Patient' AND pr_.id = d_.patient)"                                        \
+    " SELECT x_.patient AS patient, NULL AS org, NULL AS stratum, (?4 IS NULL OR x_.municipality = ?4 OR x_.municipality IN"    \
+    " (SELECT om_.id FROM idx_reference op_ JOIN resource om_ ON om_.rid = op_.rid WHERE"          \
+    " op_.type = 'Organization' AND op_.param = 'partof' AND op_.target_id = ?4))"                 \
     " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token cc_ ON"            \
     " cc_.rid = cp_.rid AND cc_.param = 'code' AND cc_.value = ?6 WHERE cp_.type = 'Condition'"    \
     " AND cp_.param = 'patient' AND cp_.target_id = x_.patient AND (?5 IS NULL OR"                 \
-    " cc_.system = ?5)))"                                                                          \
-    " AND (?8 IS NULL OR (x_.birth > ?7 AND x_.birth <= ?8)) AS ok"                                \
-    " FROM (SELECT d_.patient AS patient, (SELECT mm_.target_id FROM idx_reference mm_ WHERE"      \
-    " mm_.rid = pr_.rid AND mm_.param = 'organization' LIMIT 1) AS municipality,"                  \
-    " (SELECT bd_.low FROM idx_date bd_ WHERE bd_.rid = pr_.rid AND bd_.param = 'birthdate'"       \
-    " LIMIT 1) AS birth FROM (SELECT DISTINCT patient FROM c_ WHERE " CITIZEN_NEEDED               \
-    " AND patient IS NOT NULL ORDER BY patient LIMIT -1) d_ CROSS JOIN resource pr_ ON"            \
-    " pr_.type = 'Patient' AND pr_.id = d_.patient) x_)"                                           \
-    " SELECT c_.patient, c_.org, c_.stratum, c_.num, c_.value, p_.municipality, p_.birth,"         \
-    " c_.json FROM c_ LEFT JOIN p_ ON p_.patient = c_.patient WHERE 1 = 1" ORG_FILTER("?3")        \
-        ORG_FILTER("?9") " AND (p_.ok OR (p_.patient IS NULL AND ?4 IS NULL AND ?6 IS NULL AND"    \
-                         " ?8 IS NULL))"
+    " cc_.system = ?5))) AND (?8 IS NULL OR (x_.birth > ?7 AND x_.birth <= ?8)) AS num,"           \
+    " NULL AS value, x_.municipality AS municipality, x_.birth AS birth, NULL AS json,"            \
+    " 0 AS row_kind FROM x_"                                                                       \
+    " UNION ALL SELECT c_.patient, c_.org, c_.stratum, c_.num, c_.value, NULL, NULL, c_.json, 1"   \
+    " FROM c_ WHERE 1 = 1" ORG_FILTER("?3") ORG_FILTER("?9")
 
 /* A Task's owner as an organisation: a PractitionerRole stands for its organisation. */
 #define OWNER_ORG(ow)                                                                              \
@@ -376,6 +377,48 @@ static void bind_text(sv_stmt *st, int i, const char *s)
         sv_stmt_bind_null(st, i);
 }
 
+/* A citizen row of a statement: the citizen's columns and whether the filters pass. */
+typedef struct citizen {
+    char patient[SV_RESULTS_ID_LEN];
+    char municipality[SV_RESULTS_ID_LEN];
+    bool has_birth, passes;
+    int64_t birth;
+} citizen;
+
+static int cmp_citizen(const void *a, const void *b)
+{
+    return strcmp(((const citizen *)a)->patient, ((const citizen *)b)->patient);
+}
+
+/* Gives cases v[from..len) their citizen's columns and drops those whose citizen
+ * fails a citizen filter (or who have none while one is set). */
+static void join_citizens(sv__results_cases *c, size_t from, citizen *cz, size_t ncz,
+                          bool filtered)
+{
+    qsort(cz, ncz, sizeof(*cz), cmp_citizen);
+    size_t out = from;
+    for (size_t i = from; i < c->len; i++) {
+        sv__results_case *k = &c->v[i];
+        const citizen *z = NULL;
+        if (k->patient[0] && ncz) {
+            citizen key;
+            memcpy(key.patient, k->patient, sizeof(key.patient));
+            z = bsearch(&key, cz, ncz, sizeof(*cz), cmp_citizen);
+        }
+        if (filtered && (!z || !z->passes)) {
+            free(k->stratum);
+            continue;
+        }
+        if (z) {
+            memcpy(k->municipality, z->municipality, sizeof(k->municipality));
+            k->has_birth = z->has_birth;
+            k->birth = z->birth;
+        }
+        c->v[out++] = *k;
+    }
+    c->len = out;
+}
+
 sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filter *f,
                              const sv__results_args *a, sv__results_cases *ret, sv_buf *reterr)
 {
@@ -399,7 +442,8 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
     int age_min = f->age_min;
     if (a->age_min >= 0 && a->age_min > age_min)
         age_min = a->age_min;
-    if (age_min >= 0 || f->age_max >= 0) {
+    bool by_age = age_min >= 0 || f->age_max >= 0;
+    if (by_age) {
         int64_t last = f->end - 1;
         sv_stmt_bind_int64(
             st, 7, f->age_max >= 0 ? sv__results_years_before(last, f->age_max + 1) : INT64_MIN);
@@ -416,21 +460,36 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
     sv_stmt_bind_int64(st, 13, a->amount_ms);
     sv_stmt_bind_int64(st, 14, a->without_citizen ? 0 : 1);
     bool questionnaire = strcmp(name, "questionnaire") == 0;
+    size_t from = ret->len, ncz = 0, capcz = 0;
+    citizen *cz = NULL;
     for (;;) {
         bool row = false;
         e = sv_stmt_step(st, &row, reterr);
         if (e || !row)
             break;
+        if (sv_stmt_column_int64(st, 8) == 0) { /* a citizen row */
+            if (ncz == capcz) {
+                capcz = capcz ? capcz * 2 : 256;
+                citizen *v = realloc(cz, capcz * sizeof(*v));
+                if (!v)
+                    abort();
+                cz = v;
+            }
+            citizen *z = &cz[ncz++];
+            copy_id(z->patient, st, 0);
+            copy_id(z->municipality, st, 5);
+            z->passes = sv_stmt_column_int64(st, 3) != 0;
+            z->has_birth = !sv_stmt_column_is_null(st, 6);
+            z->birth = z->has_birth ? sv_stmt_column_int64(st, 6) : 0;
+            continue;
+        }
         sv__results_case c;
         memset(&c, 0, sizeof(c));
         copy_id(c.patient, st, 0);
         copy_id(c.org, st, 1);
-        copy_id(c.municipality, st, 5);
         c.in_numerator = sv_stmt_column_int64(st, 3) != 0;
         c.has_value = !sv_stmt_column_is_null(st, 4);
         c.value = c.has_value ? sv_stmt_column_double(st, 4) : 0;
-        c.has_birth = !sv_stmt_column_is_null(st, 6);
-        c.birth = c.has_birth ? sv_stmt_column_int64(st, 6) : 0;
         if (questionnaire) {
             const char *json = sv_stmt_column_text(st, 7, NULL);
             if (json)
@@ -445,6 +504,11 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
         }
     }
     sv_stmt_reset(st);
+    if (!e)
+        join_citizens(ret, from, cz, ncz,
+                      (f->municipality && *f->municipality) ||
+                          (f->condition_code && *f->condition_code) || by_age);
+    free(cz);
     return e;
 }
 
