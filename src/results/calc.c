@@ -43,20 +43,30 @@
 
 #define HEAD "WITH c_ AS MATERIALIZED ("
 
+/* The ids of the citizens whose managingOrganization is ?4 or one of its children. */
+#define MUNICIPALITY_PATIENTS                                                                      \
+    "(SELECT mp_.id FROM idx_reference mr_ JOIN resource mp_ ON mp_.rid = mr_.rid WHERE"           \
+    " mr_.type = 'Patient' AND mr_.param = 'organization' AND mr_.target_id IN (SELECT ?4"         \
+    " UNION ALL SELECT mo_.id FROM idx_reference mq_ JOIN resource mo_ ON mo_.rid = mq_.rid"       \
+    " WHERE mq_.type = 'Organization' AND mq_.param = 'partof' AND mq_.target_id = ?4))"
+
 /* After the cases (c_, kind column 1), one row per distinct citizen of the cases
- * (kind column 0): the municipality, the birth date, and in the num column whether
- * the citizen passes the municipality (?4 or one of its children), condition and
- * age filters.  calc.c joins the two in C (SQLite would scan the citizens once per
+ * (kind column 0) - with a municipality filter, only the citizens of ?4 or of one of
+ * its children, read from the municipality's side -: the municipality, the birth
+ * date, and in the num column whether the citizen passes the municipality,
+ * condition and age filters.  calc.c joins the two in C (SQLite would scan the citizens once per
  * case: it builds no automatic index on a CTE it believes small).  A case without a
  * citizen passes only when no citizen filter is set. */
 #define TAIL                                                                                       \
     "), x_ AS MATERIALIZED (SELECT d_.patient AS patient, (SELECT mm_.target_id FROM"              \
     " idx_reference mm_ WHERE mm_.rid = pr_.rid AND mm_.param = 'organization' LIMIT 1) AS"        \
     " municipality, (SELECT bd_.low FROM idx_date bd_ WHERE bd_.rid = pr_.rid AND"                 \
-    " bd_.param = 'birthdate' LIMIT 1) AS birth FROM (SELECT DISTINCT patient FROM c_ WHERE "      \
-    CITIZEN_NEEDED " AND patient IS NOT NULL ORDER BY patient LIMIT -1) d_ CROSS JOIN resource"    \
+    " bd_.param = 'birthdate' LIMIT 1) AS birth FROM (SELECT DISTINCT patient FROM c_ "            \
+    "WHERE " CITIZEN_NEEDED " AND patient IS NOT NULL AND (?4 IS NULL OR patient IN"               \
+    " " MUNICIPALITY_PATIENTS ") ORDER BY patient LIMIT -1) d_ CROSS JOIN resource"                \
     " pr_ ON pr_.type = 'Patient' AND pr_.id = d_.patient)"                                        \
-    " SELECT x_.patient AS patient, NULL AS org, NULL AS stratum, (?4 IS NULL OR x_.municipality = ?4 OR x_.municipality IN"    \
+    " SELECT x_.patient AS patient, NULL AS org, NULL AS stratum, (?4 IS NULL OR x_.municipality " \
+    "= ?4 OR x_.municipality IN"                                                                   \
     " (SELECT om_.id FROM idx_reference op_ JOIN resource om_ ON om_.rid = op_.rid WHERE"          \
     " op_.type = 'Organization' AND op_.param = 'partof' AND op_.target_id = ?4))"                 \
     " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token cc_ ON"            \
@@ -87,8 +97,8 @@
 
 /* The rows of one date parameter of one type in a range, sorted by rid (see the top). */
 #define DATES_BY_RID(type, param, where)                                                           \
-    "(SELECT rid, low, high FROM idx_date WHERE type = '" type "' AND param = '" param "' AND "    \
-    where " ORDER BY rid LIMIT -1)"
+    "(SELECT rid, low, high FROM idx_date WHERE type = '" type "' AND param = '" param             \
+    "' AND " where " ORDER BY rid LIMIT -1)"
 
 /* Stays discharged in the period that were declared discharge-ready: days from
  * ready to discharged (whole hours), num = discharged within ?13. */
@@ -96,13 +106,16 @@ static const char SQL_STAY_READY[] =
     HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
          " CASE WHEN (d.high - r.low) / 1000 <= ?13 / 1000 THEN 1 ELSE 0 END AS num,"
          " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
-         " FROM " DATES_BY_RID("Encounter", "discharge-ready", "low < ?2") " r"
-         " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
-         " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND"
-         " st.value = 'finished'"
-         " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
-         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
-         " WHERE d.high >= ?1 AND d.high < ?2" TAIL;
+         " FROM " DATES_BY_RID(
+             "Encounter", "discharge-ready",
+             "low < ?2") " r"
+                         " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+                         " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND"
+                         " st.value = 'finished'"
+                         " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+                         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "
+                         "'service-provider'"
+                         " WHERE d.high >= ?1 AND d.high < ?2" TAIL;
 
 /* Bed-days in the period occupied by citizens declared discharge-ready: the
  * overlap of [ready, discharged - or now while still admitted) with the period. */
@@ -111,35 +124,45 @@ static const char SQL_STAY_BED_DAYS[] =
     HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum, 1 AS num,"
          " ROUND((" STAY_OCCUPIED_END " - MAX(r.low, ?1)) / 3600000.0) / 24.0 AS value,"
          " NULL AS json"
-         " FROM " DATES_BY_RID("Encounter", "discharge-ready", "low < ?2") " r"
-         " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
-         " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value IN"
-         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
-         " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
-         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
-         " WHERE " STAY_OCCUPIED_END " > MAX(r.low, ?1)" TAIL;
+         " FROM " DATES_BY_RID(
+             "Encounter", "discharge-ready",
+             "low < ?2") " r"
+                         " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+                         " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND "
+                         "st.value IN"
+                         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
+                         " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+                         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "
+                         "'service-provider'"
+                         " WHERE " STAY_OCCUPIED_END " > MAX(r.low, ?1)" TAIL;
 
 /* Inpatient stays (class IMP) discharged in the period; num = another inpatient
  * stay of the citizen with priority ?11 began within ?13 after the discharge (the
  * citizen's stays are few: their start is checked first). */
-static const char SQL_READMISSION[] =
-    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
-         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
-         " CROSS JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date' AND"
-         " d2.low > d.high - 1000 AND d2.low <= d.high + ?13"
-         " CROSS JOIN idx_token p2 ON p2.rid = s2.rid AND p2.param = 'priority' AND p2.value = ?11"
-         " CROSS JOIN idx_token c2 ON c2.rid = s2.rid AND c2.param = 'class' AND c2.value = 'IMP'"
-         " CROSS JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'status' AND t2.value IN"
-         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
-         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = s.target_id"
-         " AND s2.rid <> d.rid)"
-         " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
-         " FROM " DATES_BY_RID("Encounter", "date", "low < ?2 AND high >= ?1 AND high < ?2") " d"
-         " CROSS JOIN idx_token c ON c.rid = d.rid AND c.param = 'class' AND c.value = 'IMP'"
-         " CROSS JOIN idx_token st ON st.rid = d.rid AND st.param = 'status' AND"
-         " st.value = 'finished'"
-         " CROSS JOIN idx_reference s ON s.rid = d.rid AND s.param = 'patient'"
-         " LEFT JOIN idx_reference sp ON sp.rid = d.rid AND sp.param = 'service-provider'" TAIL;
+static const char SQL_READMISSION[] = HEAD
+    "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
+    " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
+    " CROSS JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date' AND"
+    " d2.low > d.high - 1000 AND d2.low <= d.high + ?13"
+    " CROSS JOIN idx_token p2 ON p2.rid = s2.rid AND p2.param = 'priority' AND p2.value = ?11"
+    " CROSS JOIN idx_token c2 ON c2.rid = s2.rid AND c2.param = 'class' AND c2.value = 'IMP'"
+    " CROSS JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'status' AND t2.value IN"
+    " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
+    " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = s.target_id"
+    " AND s2.rid <> d.rid)"
+    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
+    " FROM " DATES_BY_RID(
+        "Encounter", "date",
+        "low < ?2 AND high >= ?1 AND high < ?2") " d"
+                                                 " CROSS JOIN idx_token c ON c.rid = d.rid AND "
+                                                 "c.param = 'class' AND c.value = 'IMP'"
+                                                 " CROSS JOIN idx_token st ON st.rid = d.rid AND "
+                                                 "st.param = 'status' AND"
+                                                 " st.value = 'finished'"
+                                                 " CROSS JOIN idx_reference s ON s.rid = d.rid AND "
+                                                 "s.param = 'patient'"
+                                                 " LEFT JOIN idx_reference sp ON sp.rid = d.rid "
+                                                 "AND sp.param = 'service-provider'" TAIL;
 
 /* Rehabilitation plans (CarePlan category ?12) whose baseline - the discharge
  * of the plan's stay, or the later start the plan names - falls in the period;
@@ -172,42 +195,44 @@ static const char SQL_REHAB_START[] =
  * it) and an active CarePlan of category ?11 that a party agreed to (a Provenance
  * with activity agreement).  The citizens come sorted, so that their seeks walk
  * the patient ranges in order. */
-static const char SQL_COORDINATOR_PLAN[] = HEAD
-    "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"
-    " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"
-    " tc.rid = ts.rid AND tc.param = 'category' AND tc.value = 'coordination'"
-    " JOIN idx_token tt ON tt.rid = ts.rid AND tt.param = 'status' AND tt.value = 'active'"
-    " WHERE ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.target_id = x.patient)"
-    " AND EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pc ON pc.rid = ps.rid AND"
-    " pc.param = 'category' AND pc.value = ?11 JOIN idx_token pt ON pt.rid = ps.rid AND"
-    " pt.param = 'status' AND pt.value = 'active' JOIN resource pr ON pr.rid = ps.rid"
-    " JOIN idx_reference pv ON pv.type = 'Provenance' AND pv.param = 'target' AND"
-    " pv.target_id = pr.id AND pv.target_type = 'CarePlan' JOIN idx_token pa ON"
-    " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"
-    " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"
-    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("
-    "SELECT s.target_id AS patient, cb.target_id AS org FROM (SELECT rid, target_id FROM"
-    " idx_combined WHERE type = 'Encounter' AND param = 'service-provider' AND low < ?2 AND"
-    " high >= ?1 ORDER BY rid LIMIT -1) cb CROSS JOIN idx_reference s ON s.rid = cb.rid AND"
-    " s.param = 'patient'"
-    " UNION ALL SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
-    " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"
-    " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"
-    " d.low < ?2 AND d.high >= ?1"
-    " UNION ALL SELECT s.target_id, " OWNER_ORG("ow") " FROM " DATES_BY_RID(
-        "Task", "authored-on", "low >= ?1 AND low < ?2") " d CROSS JOIN idx_reference s ON"
-                                                         " s.rid = d.rid AND s.param = 'patient'"
-                                                         " CROSS JOIN idx_reference ow ON"
-                                                         " ow.rid = d.rid AND ow.param = 'owner'"
-                                                         ") u GROUP BY u.patient"
-                                                         " HAVING COUNT(DISTINCT u.org) >= 2"
-                                                         " ORDER BY u.patient) x" TAIL;
+static const char SQL_COORDINATOR_PLAN[] =
+    HEAD "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"
+         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"
+         " tc.rid = ts.rid AND tc.param = 'category' AND tc.value = 'coordination'"
+         " JOIN idx_token tt ON tt.rid = ts.rid AND tt.param = 'status' AND tt.value = 'active'"
+         " WHERE ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.target_id = x.patient)"
+         " AND EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pc ON pc.rid = ps.rid AND"
+         " pc.param = 'category' AND pc.value = ?11 JOIN idx_token pt ON pt.rid = ps.rid AND"
+         " pt.param = 'status' AND pt.value = 'active' JOIN resource pr ON pr.rid = ps.rid"
+         " JOIN idx_reference pv ON pv.type = 'Provenance' AND pv.param = 'target' AND"
+         " pv.target_id = pr.id AND pv.target_type = 'CarePlan' JOIN idx_token pa ON"
+         " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"
+         " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"
+         " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("
+         "SELECT s.target_id AS patient, cb.target_id AS org FROM (SELECT rid, target_id FROM"
+         " idx_combined WHERE type = 'Encounter' AND param = 'service-provider' AND low < ?2 AND"
+         " high >= ?1 ORDER BY rid LIMIT -1) cb CROSS JOIN idx_reference s ON s.rid = cb.rid AND"
+         " s.param = 'patient'"
+         " UNION ALL SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
+         " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"
+         " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"
+         " d.low < ?2 AND d.high >= ?1"
+         " UNION ALL SELECT s.target_id, " OWNER_ORG("ow") " FROM " DATES_BY_RID(
+             "Task", "authored-on",
+             "low >= ?1 AND low < ?2") " d CROSS JOIN idx_reference s ON"
+                                       " s.rid = d.rid AND s.param = 'patient'"
+                                       " CROSS JOIN idx_reference ow ON"
+                                       " ow.rid = d.rid AND ow.param = 'owner'"
+                                       ") u GROUP BY u.patient"
+                                       " HAVING COUNT(DISTINCT u.org) >= 2 AND"
+                                       " (?4 IS NULL OR u.patient IN " MUNICIPALITY_PATIENTS ")"
+                                       " ORDER BY u.patient) x" TAIL;
 
 /* Tasks (of code ?11, or all) whose deadline falls in the period and that are
  * decided - done, failed, or open past the deadline; num = completed by it.  Read
  * from the combined rows (owner, status, deadline); a Task without an owner has
  * none and is not counted (it is nobody's deadline).  The citizen is looked up
- * only when needed. */
+ * only when needed; a municipality filter selects the Tasks of its citizens first. */
 static const char SQL_TASK_DEADLINE[] =
     HEAD "SELECT CASE WHEN " CITIZEN_NEEDED " THEN (SELECT pt.target_id FROM idx_reference pt"
          " WHERE pt.rid = cb.rid AND pt.param = 'patient' LIMIT 1) END AS patient, " OWNER_ORG(
@@ -221,7 +246,9 @@ static const char SQL_TASK_DEADLINE[] =
                              " 'draft') AND (cb.code IN ('completed', 'failed') OR"
                              " cb.high <= ?10) AND (?11 IS NULL OR cb.rid IN (SELECT tc.rid FROM"
                              " idx_token tc WHERE tc.type = 'Task' AND tc.param = 'code' AND"
-                             " tc.value = ?11))" TAIL;
+                             " tc.value = ?11)) AND (?4 IS NULL OR cb.rid IN (SELECT tp.rid FROM"
+                             " idx_reference tp WHERE tp.type = 'Task' AND tp.param = 'patient'"
+                             " AND tp.target_id IN " MUNICIPALITY_PATIENTS "))" TAIL;
 
 /* Completed Tasks of code ?11 done in the period: hours from authoredOn to done
  * (whole minutes), by the category of the Communication they focus on. */
@@ -268,12 +295,17 @@ static const char SQL_GOAL[] =
          " CASE WHEN EXISTS (SELECT 1 FROM idx_token ga WHERE ga.rid = td.rid AND"
          " ga.param = 'achievement-status' AND ga.value IN ('achieved', 'sustaining'))"
          " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
-         " FROM " DATES_BY_RID("Goal", "target-date", "low >= ?1 AND low < ?2") " td"
-         " CROSS JOIN idx_token ls ON ls.rid = td.rid AND ls.param ="
-         " 'lifecycle-status' AND ls.value IN ('active', 'completed', 'accepted', 'planned',"
-         " 'on-hold') CROSS JOIN idx_reference s ON s.rid = td.rid AND s.param = 'patient'"
-         " WHERE td.low = (SELECT MIN(t2.low) FROM idx_date t2 WHERE t2.rid = td.rid AND"
-         " t2.param = 'target-date')" TAIL;
+         " FROM " DATES_BY_RID(
+             "Goal", "target-date",
+             "low >= ?1 AND low < ?2") " td"
+                                       " CROSS JOIN idx_token ls ON ls.rid = td.rid AND ls.param ="
+                                       " 'lifecycle-status' AND ls.value IN ('active', "
+                                       "'completed', 'accepted', 'planned',"
+                                       " 'on-hold') CROSS JOIN idx_reference s ON s.rid = td.rid "
+                                       "AND s.param = 'patient'"
+                                       " WHERE td.low = (SELECT MIN(t2.low) FROM idx_date t2 WHERE "
+                                       "t2.rid = td.rid AND"
+                                       " t2.param = 'target-date')" TAIL;
 
 /* Break-the-glass openings in the period (the audit log). */
 static const char SQL_BREAK_THE_GLASS[] =
@@ -392,8 +424,7 @@ static int cmp_citizen(const void *a, const void *b)
 
 /* Gives cases v[from..len) their citizen's columns and drops those whose citizen
  * fails a citizen filter (or who have none while one is set). */
-static void join_citizens(sv__results_cases *c, size_t from, citizen *cz, size_t ncz,
-                          bool filtered)
+static void join_citizens(sv__results_cases *c, size_t from, citizen *cz, size_t ncz, bool filtered)
 {
     qsort(cz, ncz, sizeof(*cz), cmp_citizen);
     size_t out = from;
