@@ -9,6 +9,7 @@ import { loginView } from './views/login.js';
 import { worklistView } from './views/worklist.js';
 import { citizensView } from './views/citizens.js';
 import { citizenView } from './views/citizen.js';
+import { meetingView } from './views/meeting.js';
 import { inboxView } from './views/inbox.js';
 import { dischargeView } from './views/discharge.js';
 import { portalView } from './views/portal.js';
@@ -92,11 +93,12 @@ async function render() {
   const items = navFor(ctx.kind);
   let view = items.find(([name]) => name === r.name)?.[2];
   if (ctx.kind === 'practitioner' && r.name === 'citizen') view = citizenView;
+  if (ctx.kind === 'practitioner' && r.name === 'meeting') view = meetingView;
   if (!view) {
     location.replace(`#/${items[0][0]}`);
     return;
   }
-  header(r.name === 'citizen' ? 'citizens' : r.name);
+  header(r.name === 'citizen' || r.name === 'meeting' ? 'citizens' : r.name);
   clear(main);
   try {
     await view(main, ctx, r.args);
