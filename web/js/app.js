@@ -12,6 +12,7 @@ import { citizenView } from './views/citizen.js';
 import { meetingView } from './views/meeting.js';
 import { inboxView } from './views/inbox.js';
 import { dischargeView } from './views/discharge.js';
+import { resultsView } from './views/results.js';
 import { portalView } from './views/portal.js';
 import { consentsView } from './views/consents.js';
 import { accessLogView } from './views/access_log.js';
@@ -28,6 +29,7 @@ const STAFF = [
   ['citizens', 'nav.citizens', citizensView],
   ['inbox', 'nav.inbox', inboxView],
   ['discharge', 'nav.discharge', dischargeView],
+  ['results', 'nav.results', resultsView],
 ];
 const CITIZEN = [
   ['me', 'nav.me', portalView],
