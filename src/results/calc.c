@@ -426,7 +426,8 @@ static int cmp_citizen(const void *a, const void *b)
  * fails a citizen filter (or who have none while one is set). */
 static void join_citizens(sv__results_cases *c, size_t from, citizen *cz, size_t ncz, bool filtered)
 {
-    qsort(cz, ncz, sizeof(*cz), cmp_citizen);
+    if (ncz)
+        qsort(cz, ncz, sizeof(*cz), cmp_citizen);
     size_t out = from;
     for (size_t i = from; i < c->len; i++) {
         sv__results_case *k = &c->v[i];
