@@ -279,6 +279,13 @@ int64_t sv_db_changes(sv_db *db)
     return t->be->changes(t);
 }
 
+bool sv_db_data_version(sv_db *db, uint64_t *ret_version)
+{
+    if (db->tx_depth > 0 || !db->be->data_version)
+        return false;
+    return db->be->data_version(db, ret_version);
+}
+
 void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats)
 {
     memset(ret_stats, 0, sizeof(*ret_stats));

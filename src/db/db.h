@@ -76,6 +76,8 @@ typedef struct sv_db_backend {
     int64_t (*changes)(sv_db *db);
     /* Optional (NULL: all zero): counters of the write path, see sv_db_write_stats. */
     void (*write_stats)(sv_db *db, sv_db_write_stats *ret_stats);
+    /* Optional (NULL: cannot tell), see sv_db_data_version. */
+    bool (*data_version)(sv_db *db, uint64_t *ret_version);
 } sv_db_backend;
 
 #define SV_DB_BACKEND_VERSION 1
@@ -142,6 +144,15 @@ int64_t sv_db_changes(sv_db *db);
 /* The write counters of db's database file in this process (all zero for a
  * backend or database without group commit, e.g. SQLite's ":memory:"). */
 void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats);
+
+/*
+ * A number that changes whenever anything is committed to the database, by this
+ * connection, another one, or another process: what lets a layer keep a value
+ * read from the database in memory and know for certain when it may be stale.
+ * False when the backend cannot tell or db is inside a transaction (whose own
+ * writes are not committed yet): then nothing may be reused.
+ */
+bool sv_db_data_version(sv_db *db, uint64_t *ret_version);
 
 /*
  * Fault injection for tests (SQLite's xSetSystemCall, curl's torture tests): the
