@@ -83,9 +83,13 @@ typedef struct sv_db_backend {
 #define SV_DB_BACKEND_VERSION 1
 #define SV_DB_STMT_CACHE 64
 
+#define SV_DB_TEXT_CACHE 16
+
 struct sv_stmt {
     sv_db *db;
     const char *sql; /* the constant it was prepared from */
+    char *text;      /* sv_db_prepare_reuse: its own copy of the assembled SQL, else NULL */
+    bool in_use;     /* sv_db_prepare_reuse: handed out and not released yet */
 };
 
 /* The part every backend connection embeds first. */
@@ -94,6 +98,8 @@ struct sv_db {
     int tx_depth; /* 0 = no transaction */
     sv_stmt *cache[SV_DB_STMT_CACHE];
     size_t cache_len;
+    sv_stmt *text_cache[SV_DB_TEXT_CACHE]; /* sv_db_prepare_reuse, most recent first */
+    size_t text_cache_len;
     /* Equal for connections to the same database (set by the backend at open):
      * lets a caller batch work of several connections into one transaction of
      * one of them (medcom/'s group commit).  Never dereferenced. */
@@ -118,6 +124,13 @@ sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr);
 sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
 /* An uncached statement for SQL assembled from constant fragments; caller finalizes. */
 sv_err sv_db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+/* The same for SQL assembled anew per request whose text repeats (searches): a
+ * statement of one of the connection's recent texts equal to sql when one is
+ * free (reset, bindings cleared), else a new one.  Give it back with
+ * sv_stmt_release, never finalize it. */
+sv_err sv_db_prepare_reuse(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+/* Gives back a statement of sv_db_prepare_reuse (accepts NULL). */
+void sv_stmt_release(sv_stmt *st);
 void sv_stmt_finalize(sv_stmt *st); /* accepts NULL */
 void sv_stmt_reset(sv_stmt *st);
 
