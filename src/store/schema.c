@@ -399,6 +399,10 @@ static const migration migrations[] = {
      /* Results (results/, docs/results.md): the break-the-glass indicator counts
       * audit records by action and time without walking the whole log. */
      "CREATE INDEX audit_action ON audit(action, time);"},
+    {12,
+     /* Policy cost (docs/performance.md): whether a user holds any break-the-glass
+      * grant at all, without walking the derived grants. */
+     "CREATE INDEX access_grant_btg ON access_grant(holder, t_to) WHERE derived = 0;"},
 };
 
 #define N_MIGRATIONS (sizeof(migrations) / sizeof(migrations[0]))
