@@ -52,12 +52,13 @@ generate-check:
 	node tools/gen_searchparams.mjs --check
 	node tools/gen_compartment.mjs --check
 
-# libFuzzer (clang, ASan+UBSan): each target for SECONDS on a scratch copy of its corpus.
+# libFuzzer (clang, ASan+UBSan): each target (or those in TARGETS, e.g. TARGETS="http xml")
+# for SECONDS on a scratch copy of its corpus.
 SECONDS ?= 60
 fuzz: deps
 	@CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=Debug -DSV_SANITIZE=ON -DSV_FUZZ=ON >/dev/null
 	@cmake --build build-fuzz -j$(JOBS)
-	@tools/fuzz.sh build-fuzz $(SECONDS)
+	@tools/fuzz.sh build-fuzz $(SECONDS) $(TARGETS)
 
 bench: deps
 	@tools/install-deps.sh bench
