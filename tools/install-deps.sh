@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 debian_packages=(
     build-essential cmake pkg-config
-    libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev
-    sqlite3 curl
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libcmocka-dev
+    sqlite3 postgresql curl
 )
 
 missing=()

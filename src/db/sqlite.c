@@ -319,6 +319,7 @@ static int64_t db_changes(sv_db *db)
 const sv_db_backend sv_db_sqlite_backend = {
     .version = SV_DB_BACKEND_VERSION,
     .name = "sqlite",
+    .dialect = SV_DIALECT_SQLITE,
     .open = db_open,
     .close = db_close,
     .exec = db_exec,
