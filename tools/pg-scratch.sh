@@ -46,7 +46,14 @@ start() {
         return 1
     fi
     pick_owner
-    [ "$(id -u)" -eq 0 ] && chown "$owner" "$dir"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$owner" "$dir"
+        if ! runuser -u "$owner" -- test -w "$dir"; then
+            echo "pg-scratch: user $owner cannot reach $dir (a parent directory is closed);" \
+                "use a directory under /tmp" >&2
+            return 1
+        fi
+    fi
     as_owner "$bin/initdb" -D "$dir/data" -U "$user" --auth=trust --encoding=UTF8 \
         --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
         cat "$dir/initdb.log" >&2

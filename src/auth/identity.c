@@ -52,7 +52,7 @@ static const char SQL_TOKEN_INSERT[] =
     " VALUES (?, ?, ?, ?, ?, ?)";
 /* A secret token carries its client's current scopes; an access token its own. */
 static const char SQL_TOKEN_GET[] =
-    "SELECT c.cid, c.name, CASE WHEN t.secret THEN c.scopes ELSE t.scopes END,"
+    "SELECT c.cid, c.name, CASE WHEN t.secret <> 0 THEN c.scopes ELSE t.scopes END,"
     " t.secret, t.expires, t.revoked"
     " FROM auth_token t JOIN auth_client c ON c.cid = t.cid WHERE t.token_hash = ?";
 

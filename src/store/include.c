@@ -13,14 +13,14 @@ static const char SQL_REFS_FROM_PARAM[] =
                     " JOIN resource t ON t.type = x.target_type AND t.id = x.target_id"
                     " JOIN resource_version v ON v.rid = t.rid AND v.version = t.version"
                     " WHERE s.type = ? AND s.id = ? AND x.param = ?"
-                    " AND (? IS NULL OR x.target_type = ?) AND t.deleted = 0"
+                    " AND (CAST(? AS TEXT) IS NULL OR x.target_type = ?) AND t.deleted = 0"
                     " ORDER BY t.rid LIMIT ?";
 static const char SQL_REFS_FROM_ANY[] =
     COLUMNS_OF("t") " FROM resource s JOIN idx_reference x ON x.rid = s.rid"
                     " JOIN resource t ON t.type = x.target_type AND t.id = x.target_id"
                     " JOIN resource_version v ON v.rid = t.rid AND v.version = t.version"
                     " WHERE s.type = ? AND s.id = ? AND x.param <> ?"
-                    " AND (? IS NULL OR x.target_type = ?) AND t.deleted = 0"
+                    " AND (CAST(? AS TEXT) IS NULL OR x.target_type = ?) AND t.deleted = 0"
                     " ORDER BY t.rid LIMIT ?";
 /* Sources: one range of the lookup index (type, param, target_id, rid, ...), in rid order. */
 static const char SQL_REFS_TO[] =
