@@ -1209,10 +1209,12 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
     if (!query_ok(q, reterr))
         return SV_ERR_INVALID;
     sv_err e = SV_OK;
+    /* SQLite's plan rows carry the step in column 3; PostgreSQL's EXPLAIN one line per row */
+    bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
     for (int pass = 0; pass < 2 && !e; pass++) {
         qb b;
         qb_init(&b);
-        S(&b, "EXPLAIN QUERY PLAN ");
+        S(&b, postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ");
         if (pass == 0)
             build_page(&b, q, true);
         else
@@ -1225,7 +1227,7 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
             if (e || !row)
                 break;
             size_t n;
-            const char *detail = sv_stmt_column_text(st, 3, &n);
+            const char *detail = sv_stmt_column_text(st, postgres ? 0 : 3, &n);
             sv_buf_adds(ret_plan, pass == 0 ? "page: " : "count: ");
             sv_buf_add(ret_plan, detail, n);
             sv_buf_addc(ret_plan, '\n');
