@@ -37,17 +37,20 @@ typedef struct pg_db {
     PGconn *conn;
     int64_t changes;
     unsigned next_name;
+    unsigned generation; /* counts reconnections; names of older ones are gone */
+    char setup[160];     /* the session settings, sent again after a reconnection */
 } pg_db;
 
 typedef struct pg_stmt {
-    sv_stmt base;   /* must be first */
-    char name[24];  /* the server-side name once prepared under one; "" before */
-    char *sql;      /* the translated text */
-    int nparams;    /* highest $N */
-    char **values;  /* nparams owned copies; NULL binds NULL */
-    bool bad_bind;  /* a value PostgreSQL cannot take (NUL in text) */
-    PGresult *res;  /* the executed result; NULL before the first step */
-    int row, nrows; /* the current row; -1 before the first */
+    sv_stmt base;        /* must be first */
+    char name[24];       /* the server-side name once prepared under one; "" before */
+    unsigned generation; /* the connection's generation when name was prepared */
+    char *sql;           /* the translated text */
+    int nparams;         /* highest $N */
+    char **values;       /* nparams owned copies; NULL binds NULL */
+    bool bad_bind;       /* a value PostgreSQL cannot take (NUL in text) */
+    PGresult *res;       /* the executed result; NULL before the first step */
+    int row, nrows;      /* the current row; -1 before the first */
 } pg_stmt;
 
 static PGconn *C(sv_db *db)
@@ -203,12 +206,11 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
         return SV_ERR_NOMEM;
     }
     db->conn = conn;
-    char setup[160];
-    snprintf(setup, sizeof(setup),
+    snprintf(db->setup, sizeof(db->setup),
              "SET client_encoding = 'UTF8'; SET lock_timeout = %d; SET synchronous_commit = %s",
              opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000,
              opt->synchronous_off ? "off" : "on");
-    sv_err e = run_simple(db, setup, "connect", reterr);
+    sv_err e = run_simple(db, db->setup, "connect", reterr);
     if (e) {
         PQfinish(conn);
         free(db);
@@ -216,6 +218,26 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
     }
     *ret_db = &db->base;
     return SV_OK;
+}
+
+/*
+ * A connection the server dropped (restart, fail-over, idle kill) is made again
+ * before the next statement outside a transaction or the next begin, so that a
+ * worker thread recovers on its own.  The statement that met the broken
+ * connection has failed already; inside a transaction nothing is retried, since
+ * the transaction is lost.  Named statements are prepared again on first use.
+ */
+static sv_err revive(pg_db *db, sv_buf *reterr)
+{
+    if (PQstatus(db->conn) == CONNECTION_OK || db->base.tx_depth > 0)
+        return SV_OK;
+    PQreset(db->conn);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        add_message(reterr, "reconnect", PQerrorMessage(db->conn));
+        return SV_ERR_IO;
+    }
+    db->generation++;
+    return run_simple(db, db->setup, "reconnect", reterr);
 }
 
 static void db_close(sv_db *db)
@@ -226,7 +248,8 @@ static void db_close(sv_db *db)
 
 static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
-    return run_simple((pg_db *)db, sql, "exec", reterr);
+    sv_err e = revive((pg_db *)db, reterr);
+    return e ? e : run_simple((pg_db *)db, sql, "exec", reterr);
 }
 
 static void st_free(pg_stmt *st)
@@ -246,6 +269,9 @@ static void st_free(pg_stmt *st)
 static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
 {
     pg_db *pd = (pg_db *)db;
+    sv_err e = revive(pd, reterr);
+    if (e)
+        return e;
     sv_buf text = SV_BUF_INIT;
     int nparams = 0;
     if (!translate(sql, &text, &nparams)) {
@@ -268,7 +294,7 @@ static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf 
         return SV_ERR_NOMEM;
     }
     PGresult *res = PQprepare(pd->conn, "", st->sql, 0, NULL);
-    sv_err e = check(pd->conn, res, "prepare", reterr);
+    e = check(pd->conn, res, "prepare", reterr);
     if (e) {
         st_free(st);
         return e;
@@ -281,7 +307,7 @@ static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf 
 static void st_finalize(sv_stmt *s)
 {
     pg_stmt *st = P(s);
-    if (st->name[0]) {
+    if (st->name[0] && st->generation == ((pg_db *)s->db)->generation) {
         /* In a failed transaction this fails too; the name is never used again. */
         char sql[48];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
@@ -369,13 +395,18 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
             st_reset(s);
             return SV_ERR_INVALID;
         }
-        sv_err e = SV_OK;
+        sv_err e = revive(db, reterr);
+        if (e) {
+            st_reset(s);
+            return e;
+        }
         const char *const *values = (const char *const *)st->values;
         PGresult *res;
         if (!s->sql) { /* uncached: parsed again, nothing left on the server */
             res = PQexecParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
         } else {
-            if (!st->name[0]) { /* cached: prepared under a name at its first run */
+            /* cached: prepared under a name at its first run on this connection */
+            if (!st->name[0] || st->generation != db->generation) {
                 char name[24];
                 snprintf(name, sizeof(name), "sv%u", ++db->next_name);
                 res = PQprepare(db->conn, name, st->sql, 0, NULL);
@@ -386,6 +417,7 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
                 }
                 PQclear(res);
                 memcpy(st->name, name, sizeof(name));
+                st->generation = db->generation;
             }
             res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0);
         }
@@ -453,12 +485,15 @@ static double st_column_double(sv_stmt *s, int col)
 static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
 {
     pg_db *pd = (pg_db *)db;
+    sv_err e = revive(pd, reterr);
+    if (e)
+        return e;
     if (kind != SV_TX_WRITE)
         return run_simple(pd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", reterr);
-    sv_err e = run_simple(pd,
-                          "BEGIN ISOLATION LEVEL READ COMMITTED;"
-                          " SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
-                          "begin", reterr);
+    e = run_simple(pd,
+                   "BEGIN ISOLATION LEVEL READ COMMITTED;"
+                   " SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
+                   "begin", reterr);
     if (e) {
         PQclear(PQexec(pd->conn, "ROLLBACK"));
         if (e == SV_ERR_BUSY && reterr)

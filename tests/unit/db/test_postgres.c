@@ -3,7 +3,8 @@
  * PostgreSQL backend, one fresh database per test on the cluster named by
  * $SAMVERKA_TEST_PG (pgtest.h), then what the PostgreSQL driver promises beyond
  * it: serialised write transactions with the busy timeout, a failed transaction
- * that cannot be committed, NUL bytes refused, the URI schemes.  Skipped (exit 77)
+ * that cannot be committed, NUL bytes refused, reconnection after the server drops
+ * a connection, the URI schemes.  Skipped (exit 77)
  * when the variable is not set; tools/check.sh starts a cluster and sets it.
  */
 #include "contract.h"
@@ -136,6 +137,49 @@ static void test_column_int64_of_other_types(void **state)
     assert_int_equal(cint(f->db, "SELECT CAST(-9007199254740993 AS BIGINT)"), -9007199254740993LL);
 }
 
+/* A connection the server drops is made again: the statement that meets the broken
+ * connection fails, the next one works, cached statements included. */
+static void test_reconnects_after_the_server_drops_it(void **state)
+{
+    static const char SQL_PID[] = "SELECT pg_backend_pid()";
+    static const char SQL_PLUS[] = "SELECT CAST(? AS BIGINT) + 1";
+    static const char SQL_KILL[] = "SELECT pg_terminate_backend(CAST(? AS INTEGER))";
+    fixture *f = *state;
+    sv_stmt *st = NULL;
+    bool row = false;
+    int64_t pid = cint(f->db, SQL_PID);
+    assert_int_equal(sv_db_stmt(f->db, SQL_PLUS, &st, NULL), SV_OK); /* prepared, cached */
+    sv_stmt_bind_int64(st, 1, 1);
+    assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
+    assert_int_equal(sv_stmt_column_int64(st, 0), 2);
+
+    sv_db *other = pgtest_open(f->uri);
+    assert_int_equal(sv_db_stmt(other, SQL_KILL, &st, NULL), SV_OK);
+    sv_stmt_bind_int64(st, 1, pid);
+    assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
+    assert_true(row && sv_stmt_column_int64(st, 0) == 1);
+    sv_stmt_reset(st);
+    sv_db_close(other);
+
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv_db_stmt(f->db, SQL_PLUS, &st, NULL), SV_OK);
+    sv_stmt_bind_int64(st, 1, 2);
+    assert_int_equal(sv_stmt_step(st, &row, &err), SV_ERR_IO); /* met the dropped connection */
+    assert_true(err.len > 0);
+    for (int i = 0; i < 2; i++) { /* then works again, twice through the cached statement */
+        assert_int_equal(sv_db_stmt(f->db, SQL_PLUS, &st, NULL), SV_OK);
+        sv_stmt_bind_int64(st, 1, 41 + i);
+        assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
+        assert_true(row);
+        assert_int_equal(sv_stmt_column_int64(st, 0), 42 + i);
+        sv_stmt_reset(st);
+    }
+    assert_int_not_equal(cint(f->db, SQL_PID), pid);
+    assert_int_equal(sv_db_begin(f->db, SV_TX_WRITE, NULL), SV_OK);
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK);
+    sv_buf_release(&err);
+}
+
 static void test_connect_failure_reports(void **state)
 {
     (void)state;
@@ -160,6 +204,7 @@ int main(void)
         PG_TEST(test_failed_transaction_does_not_commit),
         PG_TEST(test_text_with_nul_refused),
         PG_TEST(test_column_int64_of_other_types),
+        PG_TEST(test_reconnects_after_the_server_drops_it),
         cmocka_unit_test(test_connect_failure_reports),
     };
     int failed = db_contract_run(&postgres_contract);
