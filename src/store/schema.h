@@ -2,10 +2,10 @@
  * schema.h - versioned schema migrations, applied at start.
  *
  * Each migration has a number and SQL per backend (SQLite, PostgreSQL); every
- * migration must have the text of the backend it runs on, checked before any is
- * applied.  Applied ones are recorded
- * in schema_migrations, each in its own transaction, so a crash mid-way leaves
- * the database at the last whole version.  Depends on db/.
+ * migration must have the text of the database's backend, checked before any is
+ * applied.  Applied ones are recorded in schema_migrations, each in its own
+ * transaction, so a crash mid-way leaves the database at the last whole version.
+ * Depends on db/.
  */
 #ifndef SV_STORE_SCHEMA_H
 #define SV_STORE_SCHEMA_H
