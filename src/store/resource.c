@@ -1,6 +1,8 @@
 /* resource.c - see resource.h. */
 #include "store/resource.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,6 +52,48 @@ static const char SQL_ADD_URI[] = "INSERT INTO idx_uri (rid, type, param, uri) V
 static const char SQL_ADD_COMPOSITE[] =
     "INSERT INTO idx_composite (rid, type, param, system1, value1, system2, value2, number2,"
     " low2, high2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/*
+ * PostgreSQL: a statement is a network round trip, so all rows of one kind go in
+ * one INSERT, their values passed as one JSON array (json_to_recordset), and the
+ * rows of the previous version go in one DELETE.  SQLite, in-process, keeps one
+ * cached statement per row.
+ */
+#define PG_ADD(table, cols, xcols, types)                                                          \
+    "INSERT INTO " table " (rid, type, " cols                                                      \
+    ") SELECT CAST(? AS BIGINT), CAST(? AS TEXT), " xcols                                          \
+    " FROM json_to_recordset(CAST(? AS json)) AS x(" types ")"
+static const char PG_ADD_STRING[] =
+    PG_ADD("idx_string", "param, value, exact", "x.param, x.value, x.exact",
+           "param text, value text, exact text");
+static const char PG_ADD_TOKEN[] = PG_ADD(
+    "idx_token", "param, system, value, exact, text", "x.param, x.system, x.value, x.exact, x.text",
+    "param text, system text, value text, exact text, text text");
+static const char PG_ADD_REFERENCE[] = PG_ADD("idx_reference", "param, target_type, target_id, url",
+                                              "x.param, x.system, x.value, x.exact",
+                                              "param text, system text, value text, exact text");
+static const char PG_ADD_DATE[] = PG_ADD("idx_date", "param, low, high", "x.param, x.low, x.high",
+                                         "param text, low bigint, high bigint");
+static const char PG_ADD_NUMBER[] =
+    PG_ADD("idx_number", "param, value", "x.param, x.number", "param text, number float8");
+static const char PG_ADD_QUANTITY[] =
+    PG_ADD("idx_quantity", "param, value, system, code, unit",
+           "x.param, x.number, x.system, x.value, x.exact",
+           "param text, number float8, system text, value text, exact text");
+static const char PG_ADD_URI[] =
+    PG_ADD("idx_uri", "param, uri", "x.param, x.value", "param text, value text");
+static const char PG_ADD_COMPOSITE[] =
+    PG_ADD("idx_composite", "param, system1, value1, system2, value2, number2, low2, high2",
+           "x.param, x.system, x.value, x.system2, x.value2, x.number, x.low, x.high",
+           "param text, system text, value text, system2 text, value2 text, number float8,"
+           " low bigint, high bigint");
+static const char PG_DEL_ALL[] =
+    "WITH a AS (DELETE FROM idx_string WHERE rid = ?1), b AS (DELETE FROM idx_token WHERE rid = "
+    "?1),"
+    " c AS (DELETE FROM idx_reference WHERE rid = ?1), d AS (DELETE FROM idx_date WHERE rid = ?1),"
+    " e AS (DELETE FROM idx_number WHERE rid = ?1), f AS (DELETE FROM idx_quantity WHERE rid = ?1),"
+    " g AS (DELETE FROM idx_uri WHERE rid = ?1), h AS (DELETE FROM idx_composite WHERE rid = ?1)"
+    " SELECT 1";
 
 /* History: the four shapes (all / type / instance) x (count / page). */
 static const char SQL_HIST_ALL[] =
@@ -250,6 +294,99 @@ static sv_err add_row(sv_db *db, int64_t rid, const char *type, const sv_index_r
     return sv_stmt_run(st, reterr);
 }
 
+static json_t *json_text(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* The rows of one kind as a JSON array of objects named as in PG_ADD_*; NULL when a
+ * value cannot be JSON (a non-finite number, text that is not UTF-8): then the rows
+ * go one by one, and the database says what it thinks of them. */
+static char *rows_json(const sv_index_rows *rows, sv_index_kind kind, sv_buf *scratch)
+{
+    json_t *arr = json_array();
+    bool ok = arr != NULL;
+    for (size_t i = 0; ok && i < rows->len; i++) {
+        const sv_index_row *r = &rows->rows[i];
+        if (r->kind != kind)
+            continue;
+        if (!isfinite(r->number)) {
+            ok = false;
+            break;
+        }
+        const char *text = NULL;
+        if (kind == SV_INDEX_TOKEN && r->exact) {
+            sv_buf_reset(scratch);
+            sv_text_fold(r->exact, strlen(r->exact), scratch);
+            text = scratch->ptr;
+        }
+        json_t *o = json_object();
+        ok = o && json_object_set_new(o, "param", json_text(r->param)) == 0 &&
+             json_object_set_new(o, "system", json_text(r->system)) == 0 &&
+             json_object_set_new(o, "value", json_text(r->value)) == 0 &&
+             json_object_set_new(o, "exact", json_text(r->exact)) == 0 &&
+             json_object_set_new(o, "text", json_text(text)) == 0 &&
+             json_object_set_new(o, "system2", json_text(r->system2)) == 0 &&
+             json_object_set_new(o, "value2", json_text(r->value2)) == 0 &&
+             json_object_set_new(o, "number", json_real(r->number)) == 0 &&
+             json_object_set_new(o, "low", json_integer(r->low)) == 0 &&
+             json_object_set_new(o, "high", json_integer(r->high)) == 0 &&
+             json_array_append_new(arr, o) == 0;
+        /* json_string refuses text that is not UTF-8; set_new then failed */
+    }
+    char *out = ok ? json_dumps(arr, JSON_COMPACT) : NULL;
+    json_decref(arr);
+    return out;
+}
+
+static sv_err add_rows_postgres(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                                sv_buf *reterr)
+{
+    static const char *const sql[] = {
+        [SV_INDEX_STRING] = PG_ADD_STRING,
+        [SV_INDEX_TOKEN] = PG_ADD_TOKEN,
+        [SV_INDEX_REFERENCE] = PG_ADD_REFERENCE,
+        [SV_INDEX_DATE] = PG_ADD_DATE,
+        [SV_INDEX_NUMBER] = PG_ADD_NUMBER,
+        [SV_INDEX_QUANTITY] = PG_ADD_QUANTITY,
+        [SV_INDEX_URI] = PG_ADD_URI,
+        [SV_INDEX_COMPOSITE] = PG_ADD_COMPOSITE,
+    };
+    bool present[SV_INDEX_KIND_COUNT] = {false};
+    for (size_t i = 0; i < rows->len; i++) {
+        if ((unsigned)rows->rows[i].kind >= SV_INDEX_KIND_COUNT) {
+            if (reterr)
+                sv_buf_addf(reterr, "index row of unknown kind %d", (int)rows->rows[i].kind);
+            return SV_ERR_INTERNAL;
+        }
+        present[rows->rows[i].kind] = true;
+    }
+    sv_buf scratch = SV_BUF_INIT;
+    sv_err e = SV_OK;
+    for (int k = 0; k < SV_INDEX_KIND_COUNT && !e; k++) {
+        if (!present[k])
+            continue;
+        char *json = rows_json(rows, (sv_index_kind)k, &scratch);
+        if (!json) {
+            for (size_t i = 0; i < rows->len && !e; i++)
+                if (rows->rows[i].kind == (sv_index_kind)k)
+                    e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
+            continue;
+        }
+        sv_stmt *st;
+        e = sv_db_stmt(db, sql[k], &st, reterr);
+        if (!e) {
+            sv_stmt_bind_int64(st, 1, rid);
+            sv_stmt_bind_text(st, 2, type);
+            sv_stmt_bind_text(st, 3, json);
+            e = sv_stmt_run(st, reterr);
+        }
+        free(json);
+    }
+    sv_buf_release(&scratch);
+    return e;
+}
+
 sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t version,
                       int64_t last_updated, const char *method, const char *json, size_t json_len,
                       const sv_index_rows *rows, sv_buf *reterr)
@@ -296,7 +433,12 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     if (e)
         return e;
 
-    if (version > 1) {
+    bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
+    if (version > 1 && postgres) {
+        e = run_rid(db, PG_DEL_ALL, rid, reterr);
+        if (e)
+            return e;
+    } else if (version > 1) {
         static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
                                           SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
                                           SQL_DEL_URI,    SQL_DEL_COMPOSITE};
@@ -306,6 +448,8 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
                 return e;
         }
     }
+    if (!deleted && rows && postgres)
+        return add_rows_postgres(db, rid, type, rows, reterr);
     if (!deleted && rows) {
         sv_buf scratch = SV_BUF_INIT;
         for (size_t i = 0; i < rows->len && !e; i++)

@@ -39,12 +39,14 @@ typedef struct qb {
     size_t nbinds, capbinds;
     char **owned; /* strings made here (prefix bounds, patterns) */
     size_t nowned, capowned;
+    bool postgres; /* the few fragments that differ by dialect */
 } qb;
 
-static void qb_init(qb *b)
+static void qb_init(qb *b, const sv_db *db)
 {
     memset(b, 0, sizeof(*b));
     sv_buf_init(&b->sql);
+    b->postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
 }
 
 static void qb_release(qb *b)
@@ -616,10 +618,16 @@ static void filter_form(qb *b, const sv_clause *c, size_t level)
     }
     const sv_clause_link *l = &c->links[level];
     if (!l->reverse) {
-        /* a reference of m to a live resource of l->type that matches the rest */
+        /* a reference of m to a live resource of l->type that matches the rest.
+         * PostgreSQL: the target found by (type, id) in a scalar subquery, so that it
+         * is always one unique-index seek per reference; as a join, a planner
+         * without statistics yet (a freshly loaded table) may scan every resource
+         * of the type for each reference instead. */
         S(b, "EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = m.rid AND x.param = ? AND"
-             " x.target_type = ? AND EXISTS (SELECT 1 FROM resource m WHERE"
-             " m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0 AND ");
+             " x.target_type = ? AND EXISTS (SELECT 1 FROM resource m WHERE ");
+        S(b, b->postgres ? "m.rid = (SELECT z.rid FROM resource z WHERE z.type = x.target_type"
+                           " AND z.id = x.target_id) AND m.deleted = 0 AND "
+                         : "m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0 AND ");
         T(b, l->param), T(b, l->type);
         filter_form(b, c, level + 1);
         S(b, "))");
@@ -1110,7 +1118,7 @@ static bool query_ok(const sv_store_query *q, sv_buf *reterr)
 static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_buf *reterr)
 {
     qb b;
-    qb_init(&b);
+    qb_init(&b, db);
     build_count(&b, q);
     sv_stmt *st = NULL;
     sv_err e = prepare(db, &b, &st, reterr);
@@ -1131,7 +1139,7 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
     if (!query_ok(q, reterr))
         return SV_ERR_INVALID;
     qb b;
-    qb_init(&b);
+    qb_init(&b, db);
     sv_stmt *st = NULL;
     sv_err e = SV_OK;
     /* The count and the page see one snapshot. */
@@ -1213,7 +1221,7 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
     bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
     for (int pass = 0; pass < 2 && !e; pass++) {
         qb b;
-        qb_init(&b);
+        qb_init(&b, db);
         S(&b, postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ");
         if (pass == 0)
             build_page(&b, q, true);
