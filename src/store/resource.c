@@ -54,46 +54,68 @@ static const char SQL_ADD_COMPOSITE[] =
     " low2, high2) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /*
- * PostgreSQL: a statement is a network round trip, so all rows of one kind go in
- * one INSERT, their values passed as one JSON array (json_to_recordset), and the
- * rows of the previous version go in one DELETE.  SQLite, in-process, keeps one
- * cached statement per row.
+ * PostgreSQL: a statement is a network round trip, so a write replaces all its index
+ * rows in one statement: data-modifying CTEs delete the previous version's rows and
+ * insert the new ones, each kind's values passed as one JSON array
+ * (json_to_recordset).  (The deletes see the rows as they were before the
+ * statement, so they never meet the new ones.)  The resource and its version go in
+ * one statement too.  SQLite, in-process, keeps one cached statement per row.
  */
-#define PG_ADD(table, cols, xcols, types)                                                          \
-    "INSERT INTO " table " (rid, type, " cols                                                      \
-    ") SELECT CAST(? AS BIGINT), CAST(? AS TEXT), " xcols                                          \
-    " FROM json_to_recordset(CAST(? AS json)) AS x(" types ")"
-static const char PG_ADD_STRING[] =
-    PG_ADD("idx_string", "param, value, exact", "x.param, x.value, x.exact",
-           "param text, value text, exact text");
-static const char PG_ADD_TOKEN[] = PG_ADD(
-    "idx_token", "param, system, value, exact, text", "x.param, x.system, x.value, x.exact, x.text",
-    "param text, system text, value text, exact text, text text");
-static const char PG_ADD_REFERENCE[] = PG_ADD("idx_reference", "param, target_type, target_id, url",
-                                              "x.param, x.system, x.value, x.exact",
-                                              "param text, system text, value text, exact text");
-static const char PG_ADD_DATE[] = PG_ADD("idx_date", "param, low, high", "x.param, x.low, x.high",
-                                         "param text, low bigint, high bigint");
-static const char PG_ADD_NUMBER[] =
-    PG_ADD("idx_number", "param, value", "x.param, x.number", "param text, number float8");
-static const char PG_ADD_QUANTITY[] =
-    PG_ADD("idx_quantity", "param, value, system, code, unit",
-           "x.param, x.number, x.system, x.value, x.exact",
-           "param text, number float8, system text, value text, exact text");
-static const char PG_ADD_URI[] =
-    PG_ADD("idx_uri", "param, uri", "x.param, x.value", "param text, value text");
-static const char PG_ADD_COMPOSITE[] =
-    PG_ADD("idx_composite", "param, system1, value1, system2, value2, number2, low2, high2",
-           "x.param, x.system, x.value, x.system2, x.value2, x.number, x.low, x.high",
-           "param text, system text, value text, system2 text, value2 text, number float8,"
-           " low bigint, high bigint");
-static const char PG_DEL_ALL[] =
-    "WITH a AS (DELETE FROM idx_string WHERE rid = ?1), b AS (DELETE FROM idx_token WHERE rid = "
-    "?1),"
-    " c AS (DELETE FROM idx_reference WHERE rid = ?1), d AS (DELETE FROM idx_date WHERE rid = ?1),"
-    " e AS (DELETE FROM idx_number WHERE rid = ?1), f AS (DELETE FROM idx_quantity WHERE rid = ?1),"
-    " g AS (DELETE FROM idx_uri WHERE rid = ?1), h AS (DELETE FROM idx_composite WHERE rid = ?1)"
-    " SELECT 1";
+#define PG_DEL(name, table) name " AS (DELETE FROM " table " WHERE rid = CAST(?1 AS BIGINT)), "
+#define PG_INS(name, table, cols, xcols, types, param)                                             \
+    name " AS (INSERT INTO " table " (rid, type, " cols ") SELECT CAST(?1 AS BIGINT),"             \
+         " CAST(?2 AS TEXT), " xcols " FROM json_to_recordset(CAST(" param                         \
+         " AS json)) AS x(" types "))"
+static const char PG_REPLACE_ROWS[] = "WITH " PG_DEL("d1", "idx_string") PG_DEL("d2", "idx_token")
+    PG_DEL("d3", "idx_reference") PG_DEL("d4", "idx_date") PG_DEL("d5", "idx_number")
+        PG_DEL("d6", "idx_quantity") PG_DEL("d7", "idx_uri") PG_DEL("d8", "idx_composite")
+    /* ?3..?10: the rows of SV_INDEX_STRING..SV_INDEX_COMPOSITE */
+    PG_INS("i1", "idx_string", "param, value, exact", "x.param, x.value, x.exact", "param text, value text, exact text", "?3") ", " PG_INS(
+        "i2", "idx_token", "param, system, value, exact, text",
+        "x.param, x.system, x.value, x.exact, x.text",
+        "param text, system text, value text, exact text, text text",
+        "?4") ", " PG_INS("i3", "idx_reference", "param, target_type, target_id, url",
+                          "x.param, x.system, x.value, x.exact",
+                          "param text, system text, value text, exact text",
+                          "?5") ", " PG_INS("i4", "idx_date", "param, low, high",
+                                            "x.param, x.low, x.high",
+                                            "param text, low bigint, high bigint",
+                                            "?6") ", " PG_INS("i5", "idx_number", "param, value",
+                                                              "x.param, x.number",
+                                                              "param text, number float8",
+                                                              "?7") ", " PG_INS("i6",
+                                                                                "idx_quantity",
+                                                                                "param, value, "
+                                                                                "system, code, "
+                                                                                "unit",
+                                                                                "x.param, "
+                                                                                "x.number, "
+                                                                                "x.system, "
+                                                                                "x.value, x.exact",
+                                                                                "param text, "
+                                                                                "number float8, "
+                                                                                "system text, "
+                                                                                "value text, exact "
+                                                                                "text",
+                                                                                "?8") ", " PG_INS("i7",
+                                                                                                  "idx_uri",
+                                                                                                  "param, uri",
+                                                                                                  "x.param, x.value",
+                                                                                                  "param text, value text",
+                                                                                                  "?9") ", " PG_INS("i8",
+                                                                                                                    "idx_composite",
+                                                                                                                    "param, system1, value1, system2, value2, number2, low2, high2",
+                                                                                                                    "x.param, x.system, x.value, x.system2, x.value2, x.number, x.low, x.high",
+                                                                                                                    "param text, system text, value text, system2 text, value2 text, number float8,"
+                                                                                                                    " low bigint, high bigint",
+                                                                                                                    "?10") " SELECT 1";
+static const char PG_WRITE[] =
+    "WITH r AS (INSERT INTO resource (type, id, version, last_updated, deleted)"
+    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (type, id) DO UPDATE SET version = excluded.version,"
+    " last_updated = excluded.last_updated, deleted = excluded.deleted RETURNING rid)"
+    " INSERT INTO resource_version (rid, version, last_updated, method, deleted, json)"
+    " SELECT r.rid, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT), CAST(?6 AS TEXT), CAST(?5 AS BIGINT),"
+    " CAST(?7 AS TEXT) FROM r RETURNING rid";
 
 /* History: the four shapes (all / type / instance) x (count / page). */
 static const char SQL_HIST_ALL[] =
@@ -339,50 +361,41 @@ static char *rows_json(const sv_index_rows *rows, sv_index_kind kind, sv_buf *sc
     return out;
 }
 
-static sv_err add_rows_postgres(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
-                                sv_buf *reterr)
+/* Replaces the index rows of rid with rows (NULL: none) in one statement. */
+static sv_err replace_rows_postgres(sv_db *db, int64_t rid, const char *type,
+                                    const sv_index_rows *rows, sv_buf *reterr)
 {
-    static const char *const sql[] = {
-        [SV_INDEX_STRING] = PG_ADD_STRING,
-        [SV_INDEX_TOKEN] = PG_ADD_TOKEN,
-        [SV_INDEX_REFERENCE] = PG_ADD_REFERENCE,
-        [SV_INDEX_DATE] = PG_ADD_DATE,
-        [SV_INDEX_NUMBER] = PG_ADD_NUMBER,
-        [SV_INDEX_QUANTITY] = PG_ADD_QUANTITY,
-        [SV_INDEX_URI] = PG_ADD_URI,
-        [SV_INDEX_COMPOSITE] = PG_ADD_COMPOSITE,
-    };
-    bool present[SV_INDEX_KIND_COUNT] = {false};
-    for (size_t i = 0; i < rows->len; i++) {
-        if ((unsigned)rows->rows[i].kind >= SV_INDEX_KIND_COUNT) {
-            if (reterr)
-                sv_buf_addf(reterr, "index row of unknown kind %d", (int)rows->rows[i].kind);
-            return SV_ERR_INTERNAL;
-        }
-        present[rows->rows[i].kind] = true;
-    }
+    char *json[SV_INDEX_KIND_COUNT] = {NULL};
+    bool one_by_one[SV_INDEX_KIND_COUNT] = {false};
     sv_buf scratch = SV_BUF_INIT;
     sv_err e = SV_OK;
-    for (int k = 0; k < SV_INDEX_KIND_COUNT && !e; k++) {
-        if (!present[k])
-            continue;
-        char *json = rows_json(rows, (sv_index_kind)k, &scratch);
-        if (!json) {
-            for (size_t i = 0; i < rows->len && !e; i++)
-                if (rows->rows[i].kind == (sv_index_kind)k)
-                    e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
-            continue;
+    for (size_t i = 0; rows && i < rows->len && !e; i++) {
+        sv_index_kind k = rows->rows[i].kind;
+        if ((unsigned)k >= SV_INDEX_KIND_COUNT) {
+            if (reterr)
+                sv_buf_addf(reterr, "index row of unknown kind %d", (int)k);
+            e = SV_ERR_INTERNAL;
+        } else if (!json[k] && !one_by_one[k]) {
+            json[k] = rows_json(rows, k, &scratch);
+            one_by_one[k] = json[k] == NULL;
         }
-        sv_stmt *st;
-        e = sv_db_stmt(db, sql[k], &st, reterr);
-        if (!e) {
-            sv_stmt_bind_int64(st, 1, rid);
-            sv_stmt_bind_text(st, 2, type);
-            sv_stmt_bind_text(st, 3, json);
-            e = sv_stmt_run(st, reterr);
-        }
-        free(json);
     }
+    sv_stmt *st;
+    if (!e)
+        e = sv_db_stmt(db, PG_REPLACE_ROWS, &st, reterr);
+    if (!e) {
+        sv_stmt_bind_int64(st, 1, rid);
+        sv_stmt_bind_text(st, 2, type);
+        for (int k = 0; k < SV_INDEX_KIND_COUNT; k++)
+            sv_stmt_bind_text(st, 3 + k, json[k] ? json[k] : "[]");
+        e = sv_stmt_run(st, reterr);
+    }
+    /* rows that cannot travel as JSON: one by one, and the database judges them */
+    for (size_t i = 0; rows && i < rows->len && !e; i++)
+        if (one_by_one[rows->rows[i].kind])
+            e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
+    for (int k = 0; k < SV_INDEX_KIND_COUNT; k++)
+        free(json[k]);
     sv_buf_release(&scratch);
     return e;
 }
@@ -397,7 +410,34 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
         return SV_ERR_INTERNAL;
     }
     bool deleted = json == NULL;
+    bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
     sv_stmt *st;
+    if (postgres) {
+        sv_err e = sv_db_stmt(db, PG_WRITE, &st, reterr);
+        if (e)
+            return e;
+        sv_stmt_bind_text(st, 1, type);
+        sv_stmt_bind_text(st, 2, id);
+        sv_stmt_bind_int64(st, 3, version);
+        sv_stmt_bind_int64(st, 4, last_updated);
+        sv_stmt_bind_int64(st, 5, deleted);
+        sv_stmt_bind_text(st, 6, method);
+        if (json)
+            sv_stmt_bind_textn(st, 7, json, json_len);
+        else
+            sv_stmt_bind_null(st, 7);
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e)
+            return e;
+        int64_t rid = row ? sv_stmt_column_int64(st, 0) : 0;
+        sv_stmt_reset(st);
+        if (!row)
+            return SV_ERR_INTERNAL;
+        if (version > 1 || (!deleted && rows && rows->len))
+            e = replace_rows_postgres(db, rid, type, deleted ? NULL : rows, reterr);
+        return e;
+    }
     sv_err e = sv_db_stmt(db, SQL_INSERT_RESOURCE, &st, reterr);
     if (e)
         return e;
@@ -433,12 +473,7 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     if (e)
         return e;
 
-    bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
-    if (version > 1 && postgres) {
-        e = run_rid(db, PG_DEL_ALL, rid, reterr);
-        if (e)
-            return e;
-    } else if (version > 1) {
+    if (version > 1) {
         static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,    SQL_DEL_REFERENCE,
                                           SQL_DEL_DATE,   SQL_DEL_NUMBER,   SQL_DEL_QUANTITY,
                                           SQL_DEL_URI,    SQL_DEL_COMPOSITE};
@@ -448,8 +483,6 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
                 return e;
         }
     }
-    if (!deleted && rows && postgres)
-        return add_rows_postgres(db, rid, type, rows, reterr);
     if (!deleted && rows) {
         sv_buf scratch = SV_BUF_INIT;
         for (size_t i = 0; i < rows->len && !e; i++)
