@@ -22,11 +22,13 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DSV_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j$(JOBS)
 
-# Installs what is missing, builds, loads the demo into SQLite and serves it.
+# Installs what is missing, builds, loads the demo into SQLite (printing the demo logins)
+# and serves the api and the web app with auth on: open http://$(LISTEN)/ and log in.
 demo: build
 	@mkdir -p $(dir $(DB))
 	$(BUILD)/samverka demo --db $(DB)
-	$(BUILD)/samverka serve --listen $(LISTEN) --db $(DB)
+	@echo "web app: http://$(LISTEN)/"
+	$(BUILD)/samverka serve --listen $(LISTEN) --db $(DB) --auth on
 
 serve: build
 	@mkdir -p $(dir $(DB))
@@ -58,7 +60,8 @@ fuzz: deps
 	@tools/fuzz.sh build-fuzz $(SECONDS)
 
 bench: deps
-	@bench/run.sh
+	@tools/install-deps.sh bench
+	@bench/run.sh $(RESOURCES)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -2,15 +2,29 @@
 # run.sh - the load runner (`make bench`): a Release build of samverka on 127.0.0.1 with a
 # fresh SQLite database in a temporary directory, driven by wrk over loopback.
 #
+#   bench/run.sh [RESOURCES]     (make bench RESOURCES=...; default 50000)
+#
 # Measures, each for BENCH_SECONDS at BENCH_CONNECTIONS connections:
-#   creates  POST /fhir/Patient, a ~1.6 KB Danish citizen, a new CPR number each request
+#   creates  POST /fhir/Patient, a ~1.6 KB Danish citizen, a new CPR each request (durable:
+#            synchronous=FULL, each answered after its group commit is on disk)
 #   reads    GET /fhir/Patient/{id}, ids picked at random from those the creates made
 #   search   GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2|{cpr}, one match each
+#   update   PUT /fhir/Patient/{id}, a new version of a Patient the creates made
+#   transaction  POST /fhir, a transaction Bundle of 10 linked new resources
+#   nginx    GET of a static file as large as a Patient read, from nginx (Debian) on
+#            loopback under the same load: the HTTP ceiling of this machine; every
+#            samverka figure is also printed as a ratio to it
+#   worklist GET /fhir/Task?owner={org}&status=requested,accepted,in-progress&_sort=deadline
+#            on a coordination dataset of RESOURCES resources (bench/dataset.mjs, cached
+#            in BENCH_OUT, imported with `samverka import`)
 # and also start-up time (exec until the "listening" line), resident memory after the
-# run, and start-up again on the filled database.  Fails (exit 1) when any request
-# errs: a non-2xx answer, a socket error or timeout, a create that was not a 201.
+# run and with the dataset open, and start-up again on the filled databases.  Fails
+# (exit 1) when any request errs: a non-2xx answer, a socket error or timeout, a create
+# that was not a 201, a transaction that was not a transaction-response.
 #
 # Settings (environment):
+#   BENCH_RESOURCES=50000    dataset size of the worklist test (the argument wins)
+#   BENCH_SEED=1             dataset seed
 #   BENCH_SECONDS=10         duration of each wrk test
 #   BENCH_CONNECTIONS=16     wrk connections
 #   BENCH_WRK_THREADS=2      wrk threads (at most 6, see bench/wrk/create.lua)
@@ -30,6 +44,8 @@
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+resources=${1:-${BENCH_RESOURCES:-50000}}
+seed=${BENCH_SEED:-1}
 seconds=${BENCH_SECONDS:-10}
 connections=${BENCH_CONNECTIONS:-16}
 wrk_threads=${BENCH_WRK_THREADS:-2}
@@ -47,6 +63,8 @@ die() {
 }
 
 is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+is_count "$resources" || die "RESOURCES must be a positive number, not '$resources'"
+[[ $seed =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a number, not '$seed'"
 is_count "$seconds" || die "BENCH_SECONDS must be a whole number of seconds, not '$seconds'"
 is_count "$connections" || die "BENCH_CONNECTIONS must be a positive number, not '$connections'"
 if ! is_count "$wrk_threads" || [ "$wrk_threads" -gt 6 ]; then
@@ -61,6 +79,8 @@ fi
 
 server_pid=""
 wrk_pid=""
+nginx_pid=""
+nginx_dir=""
 work=""
 server_log=""
 
@@ -90,6 +110,11 @@ cleanup() {
         kill -TERM "$wrk_pid" 2>/dev/null || true
         wait "$wrk_pid" 2>/dev/null || true
     fi
+    if [ -n "$nginx_pid" ]; then
+        kill -TERM "$nginx_pid" 2>/dev/null || true
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
+    [ -z "$nginx_dir" ] || [ "$keep" = 1 ] || rm -rf "$nginx_dir"
     if [ -n "$server_pid" ]; then
         kill -TERM "$server_pid" 2>/dev/null || true
         if ! wait_exit "$server_pid" 15; then
@@ -130,7 +155,20 @@ if ! command -v wrk >/dev/null 2>&1; then
         die "wrk is missing: apt-get install wrk"
     fi
 fi
-command -v curl >/dev/null 2>&1 || die "curl is missing: apt-get install curl"
+if ! command -v nginx >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "bench: installing nginx"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y -qq --no-install-recommends nginx >/dev/null 2>&1 ||
+            { apt-get update -qq && apt-get install -y -qq --no-install-recommends nginx >/dev/null; } ||
+            die "apt-get install nginx failed"
+    else
+        die "nginx is missing: apt-get install nginx"
+    fi
+fi
+for tool in curl node; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
+done
 
 echo "bench: building a Release binary in $build_dir"
 if ! build_log=$(cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
@@ -142,7 +180,8 @@ fi
 bin=$build_dir/samverka
 
 mkdir -p "$out_dir"
-rm -f "$out_dir"/*.txt
+# Only this script's own outputs: the dataset cache (shared with search.sh) stays.
+rm -f "$out_dir"/{creates,reads,search,update,transaction,nginx,worklist,summary,server-log-tail}.txt
 mkdir -p "$tmp_parent"
 work=$(mktemp -d "$tmp_parent/samverka-bench.XXXXXX")
 db=$work/bench.db
@@ -188,7 +227,7 @@ echo
 start_server() {
     local log=$1 line="" t0 t1
     server_log=$log
-    local args=(serve --listen 127.0.0.1:0 --db "$db")
+    local args=(serve --listen 127.0.0.1:0 --db "${2:-$db}")
     [ -z "$server_threads" ] || args+=(--threads "$server_threads")
     t0=$EPOCHREALTIME
     "$bin" "${args[@]}" >&3 2>"$log" &
@@ -239,6 +278,15 @@ machine_jiffies() {
         /proc/stat
 }
 
+# utime + stime of the processes in cpu_pids (default: the server).
+measured_jiffies() {
+    local pid sum=0
+    for pid in ${cpu_pids:-$server_pid}; do
+        sum=$((sum + $(process_jiffies "$pid")))
+    done
+    echo "$sum"
+}
+
 # utime + stime of process $1; with a second argument also of its reaped children.
 process_jiffies() {
     local stat fields
@@ -255,13 +303,13 @@ process_jiffies() {
 # Samples before a test; cpu_end prints "server% wrk% other% server-cpu-us-per-request".
 cpu_begin() {
     read -r cpu_busy0 cpu_total0 < <(machine_jiffies)
-    cpu_server0=$(process_jiffies "$server_pid")
+    cpu_server0=$(measured_jiffies)
     cpu_self0=$(process_jiffies $$ children)
 }
 cpu_end() { # requests
     local busy total server self
     read -r busy total < <(machine_jiffies)
-    server=$(process_jiffies "$server_pid")
+    server=$(measured_jiffies)
     self=$(process_jiffies $$ children)
     awk -v n="$ncpu" -v hz="$(getconf CLK_TCK)" -v req="$1" \
         -v b=$((busy - cpu_busy0)) -v t=$((total - cpu_total0)) \
@@ -288,7 +336,7 @@ run_wrk() { # name, script, url path, what it requests
     local name=$1 script=$2 path=$3 out=$out_dir/$1.txt rc=0 line
     echo "== $name: $4 ($connections connections, ${seconds} s)"
     cpu_begin
-    BENCH_WRK_DIR=$wrk_dir BENCH_IDS=$ids \
+    BENCH_WRK_DIR=$wrk_dir BENCH_IDS=$ids BENCH_PATHS=${paths:-} \
         wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --timeout 10s --latency \
         -s "$wrk_dir/$script" "http://127.0.0.1:$port$path" >"$out" 2>&1 &
     wrk_pid=$!
@@ -304,6 +352,9 @@ run_wrk() { # name, script, url path, what it requests
     fi
     if grep -qiE 'error|unable|panic' "$out"; then
         die "$name: wrk reported an error (see above)"
+    fi
+    if line=$(grep -E '^bench-check: .*unexpected=[1-9]' "$out"); then
+        die "$name: answers of the wrong kind: $line"
     fi
     requests=$(awk '/ requests in / {print $1; exit}' "$out")
     rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
@@ -355,49 +406,174 @@ read -r created unexpected < <(sed -n 's/^bench-check: created=\([0-9]*\) unexpe
 [ "$created" -eq "$requests" ] || die "creates: $requests requests but $created recorded"
 
 check_sample
+read_bytes=$(curl -sS --fail -o "$work/patient.json" -w '%{size_download}' \
+    -H 'Accept: application/fhir+json' "http://127.0.0.1:$port/fhir/Patient/$(head -n 1 "$ids" | cut -d' ' -f1)") ||
+    die "reading a Patient for the nginx file failed"
 run_wrk reads read.lua / "GET /fhir/Patient/{id}"
 run_wrk search search.lua / "GET /fhir/Patient?identifier=urn:oid:1.2.208.176.1.2%7C{cpr}"
+run_wrk update update.lua / "PUT /fhir/Patient/{id}"
+run_wrk transaction transaction.lua / "POST /fhir, a transaction Bundle of 10 entries"
 
 read -r rss_after hwm_after < <(server_memory)
 threads_used=$(sed -n 's/.*event=listening .*threads=\([0-9]*\).*/\1/p' "$server_log" | head -n 1)
 stop_server
 stop_after_load_ms=$stop_ms
+write_tx="?" durable_commits="?"
+read -r write_tx durable_commits < <(sed -n \
+    's/.*event=stopped write_transactions=\([0-9]*\) durable_commits=\([0-9]*\).*/\1 \2/p' \
+    "$work/server.log") || true
 db_mib=$(du -cm "$db"* | awk 'END {print $1}')
 
 start_server "$work/server-restart.log"
 startup_filled_ms=$startup_ms
 stop_server
 
+# --- nginx: the same load on a static file as large as a read ---------------------------
+# An unprivileged process (nobody, when this runs as root) with a configuration of its own
+# in a temporary directory, on a free loopback port; access log on, as the server's log.
+
+nginx_dir=$(mktemp -d "$tmp_parent/samverka-bench-nginx.XXXXXX")
+mkdir -p "$nginx_dir/html" "$nginx_dir/logs" "$nginx_dir/tmp"
+cp "$work/patient.json" "$nginx_dir/html/patient.json"
+ngx_port=""
+for candidate in $(shuf -i 20000-60000 -n 50); do
+    if ! (exec 9<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+        ngx_port=$candidate
+        break
+    fi
+done
+[ -n "$ngx_port" ] || die "no free loopback port for nginx"
+cat >"$nginx_dir/nginx.conf" <<EOF
+worker_processes $ncpu;
+daemon off;
+pid $nginx_dir/nginx.pid;
+error_log $nginx_dir/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log $nginx_dir/logs/access.log;
+    client_body_temp_path $nginx_dir/tmp/body;
+    proxy_temp_path $nginx_dir/tmp/proxy;
+    fastcgi_temp_path $nginx_dir/tmp/fastcgi;
+    uwsgi_temp_path $nginx_dir/tmp/uwsgi;
+    scgi_temp_path $nginx_dir/tmp/scgi;
+    types { application/fhir+json json; }
+    keepalive_requests 1000000;
+    server {
+        listen 127.0.0.1:$ngx_port;
+        root $nginx_dir/html;
+    }
+}
+EOF
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then
+    chown -R nobody:nogroup "$nginx_dir"
+    as_user=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
+"${as_user[@]}" nginx -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/logs/error.log" \
+    >"$out_dir/nginx-stdout.log" 2>&1 &
+nginx_pid=$!
+for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$ngx_port/patient.json" && break
+    exited "$nginx_pid" && die "nginx exited: $(tail -n 3 "$nginx_dir/logs/error.log" 2>/dev/null)"
+    sleep 0.05
+done
+ngx_bytes=$(curl -sS --fail -o /dev/null -w '%{size_download}' "http://127.0.0.1:$ngx_port/patient.json") ||
+    die "nginx does not serve the file"
+[ "$ngx_bytes" -eq "$read_bytes" ] || die "nginx served $ngx_bytes bytes, a read $read_bytes"
+cpu_pids="$nginx_pid $(pgrep -P "$nginx_pid" | tr '\n' ' ')"
+port_saved=$port
+port=$ngx_port
+paths=$work/nginx-paths
+echo /patient.json >"$paths"
+run_wrk nginx paths.lua / "GET /patient.json from nginx ($(nginx -v 2>&1 | sed 's/.*version: //'))"
+port=$port_saved
+cpu_pids=""
+paths=""
+kill -TERM "$nginx_pid"
+wait "$nginx_pid" 2>/dev/null || true
+nginx_pid=""
+
+# --- the worklist on a coordination dataset ------------------------------------------
+
+data=$out_dir/dataset-$resources-$seed
+if [ ! -s "$data.ndjson" ] || [ ! -s "$data.owners.txt" ] ||
+    [ "$data.ndjson" -ot "$repo/bench/dataset.mjs" ]; then
+    echo "bench: generating a dataset of $resources resources (seed $seed)"
+    node "$repo/bench/dataset.mjs" --resources "$resources" --seed "$seed" --out "$data" >/dev/null ||
+        die "dataset.mjs failed"
+fi
+total=$(wc -l <"$data.ndjson")
+dataset_db=$work/dataset.db
+echo "bench: importing $total resources"
+t0=$EPOCHREALTIME
+"$bin" import --db "$dataset_db" "$data.ndjson" >"$work/import.out" 2>"$work/import.err" ||
+    { tail -n 5 "$work/import.err" >&2; die "the import failed"; }
+grep -q "^loaded $total resources, 0 failed$" "$work/import.out" ||
+    die "the import did not load every resource: $(cat "$work/import.out")"
+import_s=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
+paths=$work/worklist-paths
+sed 's|.*|/fhir/Task?owner=Organization/&\&status=requested,accepted,in-progress\&_sort=deadline|' \
+    "$data.owners.txt" >"$paths"
+start_server "$work/server-dataset.log" "$dataset_db"
+startup_dataset_ms=$startup_ms
+found=0
+while read -r path; do
+    body=$(curl -sS --fail -H 'Accept: application/fhir+json' "http://127.0.0.1:$port$path") ||
+        die "GET $path failed"
+    [[ $body == *'"type":"searchset"'* ]] || die "GET $path did not answer a searchset"
+    [[ $body != *'"resourceType":"Task"'* ]] || found=$((found + 1))
+done < <(head -n 10 "$paths")
+[ "$found" -gt 0 ] || die "none of the first 10 worklists holds a Task"
+run_wrk worklist paths.lua / "GET /fhir/Task?owner={org}&status=...&_sort=deadline"
+read -r rss_dataset hwm_dataset < <(server_memory)
+stop_server
+dataset_mib=$(du -cm "$dataset_db"* | awk 'END {print $1}')
+
 # --- the summary -----------------------------------------------------------------------
 
-row() { # name, request, req/s, p50, p99, requests, us/req, server %, other %
-    printf '| %-7s | %-48s | %7s | %7s | %7s | %8s | %7s | %7s | %7s |\n' "$@"
+nginx_rps=${result[nginx]%% *}
+row() { # name, request, req/s, x nginx, p50, p99, requests, us/req, server %, other %
+    printf '| %-11s | %-46s | %7s | %7s | %7s | %7s | %8s | %7s | %7s | %7s |\n' "$@"
 }
 result_row() { # name, request
+    local rps rest
+    read -r rps rest <<<"${result[$1]}"
     # shellcheck disable=SC2086 # the fields of one result
-    row "$1" "$2" ${result[$1]}
+    row "$1" "$2" "$rps" "$(awk -v a="$rps" -v b="$nginx_rps" 'BEGIN {printf "%.3f", a / b}')" $rest
 }
 summary=$(
     echo "$machine"
     echo "server      --threads ${threads_used:-?}, log level info (one line per request to a file)"
     echo
-    row test request "req/s" "p50 ms" "p99 ms" requests "CPU us" "server" "other"
-    echo "|---------|--------------------------------------------------|--------:|--------:|--------:|---------:|--------:|--------:|--------:|"
-    result_row creates "POST /fhir/Patient (~1.6 KB, a new CPR each)"
+    row test request "req/s" "x nginx" "p50 ms" "p99 ms" requests "CPU us" "server" "other"
+    echo "|-------------|------------------------------------------------|--------:|--------:|--------:|--------:|---------:|--------:|--------:|--------:|"
+    result_row creates "POST /fhir/Patient (~1.6 KB, durable)"
     result_row reads "GET /fhir/Patient/{id}, $created stored"
-    result_row search "GET /fhir/Patient?identifier=..., $created stored"
+    result_row search "GET /fhir/Patient?identifier=..."
+    result_row update "PUT /fhir/Patient/{id} (durable)"
+    result_row transaction "POST /fhir, Bundle of 10 entries (durable)"
+    result_row worklist "GET /fhir/Task?owner=&status=&_sort=deadline"
+    result_row nginx "GET /patient.json, $read_bytes bytes, static"
     echo
+    echo "x nginx: requests/s as a share of nginx's on a static file as large as a read."
+    echo "worklist: on the dataset of $total resources (bench/dataset.mjs --seed $seed); the"
+    echo "others on the database the creates filled."
     echo "CPU us: server CPU time per request.  server, other: CPU used while the test ran, in %"
     echo "of one CPU (of $((ncpu * 100))%), by the server and by everything but the server and wrk"
     echo "(other processes, and kernel threads such as the filesystem journal our fsyncs wake)."
     echo
-    printf '%-34s %s\n' \
+    printf '%-36s %s\n' \
         "start-up, fresh database" "$startup_fresh_ms ms" \
         "start-up, $created patients" "$startup_filled_ms ms" \
+        "start-up, dataset of $total" "$startup_dataset_ms ms" \
         "stop after load (SIGTERM to exit)" "$stop_after_load_ms ms" \
         "memory at start" "VmRSS $rss_start MiB" \
         "memory after the run" "VmRSS $rss_after MiB, peak (VmHWM) $hwm_after MiB" \
-        "database after the run" "$db_mib MiB (main file, WAL and shm)"
+        "memory, dataset open, after worklist" "VmRSS $rss_dataset MiB, peak (VmHWM) $hwm_dataset MiB" \
+        "group commit" "$write_tx write transactions in $durable_commits durable commits" \
+        "" "(creates, updates, transactions, read-audit flushes)" \
+        "database after the run" "$db_mib MiB (main file, WAL and shm)" \
+        "dataset database" "$dataset_mib MiB, imported in $import_s s"
 )
 printf '%s\n' "$summary" >"$out_dir/summary.txt"
 echo

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <sodium.h>
+#include <glob.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,9 @@
 #include "base/log.h"
 #include "base/version.h"
 #include "db/db.h"
+#include "demo.h"
 #include "fhir/load.h"
+#include "fhir/reindex.h"
 #include "fhir/searchparam.h"
 #include "store/audit.h"
 #include "store/schema.h"
@@ -27,16 +31,26 @@
 #ifndef SV_DATA_DIR
 #define SV_DATA_DIR "data"
 #endif
+#ifndef SV_WEB_DIR
+#define SV_WEB_DIR "web"
+#endif
 
 typedef struct settings {
     char listen[256];
     char db[1024];
     char base_url[512];
     char data_dir[1024];
+    char web_dir[1024]; /* the web app's files; "" serves none */
     size_t max_body;
+    size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
     sv_log_level log_level;
-    bool auth_on; /* auth = on: /fhir needs a session or a bearer token */
+    bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
+    unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
+    bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
+    bool rules_off;      /* rules = off: no stay rulesets (a plain FHIR store, for tests) */
+    unsigned btg_hours;  /* the longest break-the-glass grant (docs/access.md) */
+    unsigned min_cell;   /* results: counts below it are masked (docs/results.md) */
 } settings;
 
 static void defaults(settings *s)
@@ -45,9 +59,13 @@ static void defaults(settings *s)
     snprintf(s->listen, sizeof(s->listen), "127.0.0.1:8080");
     snprintf(s->db, sizeof(s->db), "var/samverka.db");
     snprintf(s->data_dir, sizeof(s->data_dir), "%s", SV_DATA_DIR);
+    snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
     s->log_level = SV_LOG_INFO;
+    s->watchdog_s = 60;
+    s->btg_hours = 4;
+    s->min_cell = 5;
 }
 
 static int parse_level(const char *v, sv_log_level *ret)
@@ -73,11 +91,18 @@ static int set_key(settings *s, const char *key, const char *value)
         snprintf(s->base_url, sizeof(s->base_url), "%s", value);
     } else if (strcmp(key, "data_dir") == 0) {
         snprintf(s->data_dir, sizeof(s->data_dir), "%s", value);
+    } else if (strcmp(key, "web_dir") == 0) {
+        snprintf(s->web_dir, sizeof(s->web_dir), "%s", value);
     } else if (strcmp(key, "max_body") == 0) {
         unsigned long long n = strtoull(value, &end, 10);
         if (!*value || *end || n < 1024)
             return -1;
         s->max_body = (size_t)n;
+    } else if (strcmp(key, "max_attachment") == 0) {
+        unsigned long long n = strtoull(value, &end, 10);
+        if (!*value || *end || n < 1)
+            return -1;
+        s->max_attachment = (size_t)n;
     } else if (strcmp(key, "threads") == 0) {
         unsigned long n = strtoul(value, &end, 10);
         if (!*value || *end || n < 1 || n > 256)
@@ -89,6 +114,29 @@ static int set_key(settings *s, const char *key, const char *value)
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
         s->auth_on = strcmp(value, "on") == 0;
+    } else if (strcmp(key, "watchdog") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n > 86400)
+            return -1;
+        s->watchdog_s = (unsigned)n;
+    } else if (strcmp(key, "rules") == 0) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return -1;
+        s->rules_off = strcmp(value, "off") == 0;
+    } else if (strcmp(key, "btg_hours") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 72)
+            return -1;
+        s->btg_hours = (unsigned)n;
+    } else if (strcmp(key, "min_cell") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n < 1 || n > 1000)
+            return -1;
+        s->min_cell = (unsigned)n;
+    } else if (strcmp(key, "test_endpoints") == 0) {
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
+            return -1;
+        s->test_endpoints = strcmp(value, "on") == 0;
     } else {
         return -1;
     }
@@ -139,10 +187,21 @@ static int load_env(settings *s)
 {
     static const struct {
         const char *env, *key;
-    } vars[] = {{"SAMVERKA_LISTEN", "listen"},       {"SAMVERKA_DB", "db"},
-                {"SAMVERKA_BASE_URL", "base_url"},   {"SAMVERKA_DATA_DIR", "data_dir"},
-                {"SAMVERKA_MAX_BODY", "max_body"},   {"SAMVERKA_THREADS", "threads"},
-                {"SAMVERKA_LOG_LEVEL", "log_level"}, {"SAMVERKA_AUTH", "auth"}};
+    } vars[] = {{"SAMVERKA_LISTEN", "listen"},
+                {"SAMVERKA_DB", "db"},
+                {"SAMVERKA_BASE_URL", "base_url"},
+                {"SAMVERKA_DATA_DIR", "data_dir"},
+                {"SAMVERKA_MAX_BODY", "max_body"},
+                {"SAMVERKA_MAX_ATTACHMENT", "max_attachment"},
+                {"SAMVERKA_THREADS", "threads"},
+                {"SAMVERKA_LOG_LEVEL", "log_level"},
+                {"SAMVERKA_AUTH", "auth"},
+                {"SAMVERKA_WATCHDOG", "watchdog"},
+                {"SAMVERKA_TEST_ENDPOINTS", "test_endpoints"},
+                {"SAMVERKA_RULES", "rules"},
+                {"SAMVERKA_BTG_HOURS", "btg_hours"},
+                {"SAMVERKA_MIN_CELL", "min_cell"},
+                {"SAMVERKA_WEB_DIR", "web_dir"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -155,10 +214,21 @@ static int load_env(settings *s)
 
 static const struct {
     const char *flag, *key;
-} flags[] = {{"--listen", "listen"},       {"--db", "db"},
-             {"--base-url", "base_url"},   {"--data", "data_dir"},
-             {"--max-body", "max_body"},   {"--threads", "threads"},
-             {"--log-level", "log_level"}, {"--auth", "auth"}};
+} flags[] = {{"--listen", "listen"},
+             {"--db", "db"},
+             {"--base-url", "base_url"},
+             {"--data", "data_dir"},
+             {"--max-body", "max_body"},
+             {"--max-attachment", "max_attachment"},
+             {"--threads", "threads"},
+             {"--log-level", "log_level"},
+             {"--auth", "auth"},
+             {"--watchdog", "watchdog"},
+             {"--test-endpoints", "test_endpoints"},
+             {"--rules", "rules"},
+             {"--btg-hours", "btg_hours"},
+             {"--min-cell", "min_cell"},
+             {"--web", "web_dir"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -230,6 +300,7 @@ static const char usage[] =
     "  import    load Bundle or NDJSON files into the database\n"
     "  migrate   bring the database schema up to date and exit\n"
     "  audit     verify the audit log's hash chain (audit verify)\n"
+    "  reindex   rebuild the search-index rows of every current resource\n"
     "  user      add, list or disable users (user add|list|disable)\n"
     "  token     create a bearer token for an API client (token create)\n"
     "  version   print the version\n"
@@ -252,13 +323,25 @@ static const char usage_serve[] =
     "  --threads N          worker threads (default 8)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
+    "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
+    "  --max-attachment BYTES  the most a message's attachments may hold (default 50 MB)\n"
+    "  --test-endpoints on|off  on: POST /admin/clock and /admin/watchdog/tick (tests only)\n"
+    "  --rules on|off       off: no stay rulesets run on admissions and discharges\n"
+    "                       (a plain FHIR store; default on)\n"
+    "  --btg-hours N        longest break-the-glass grant in hours (default 4; 1..72)\n"
+    "  --min-cell N             results: counts from 1 to N-1 are masked (default 5)\n"
+    "  --web DIR            the web app's files, served at / (default the source's web/;\n"
+    "                       '' serves none)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
 static const char usage_demo[] =
     "usage: samverka demo [--db PATH] [--data DIR]\n"
-    "Loads DIR/demo/*.json (default data/demo) into the database.  Loading twice is\n"
-    "harmless: demo resources have fixed ids.\n";
+    "Loads DIR/demo/*.json (default data/demo: organisations, staff, citizens, their\n"
+    "stories, municipal offers), the pathway programmes (DIR/pathways), indicators and\n"
+    "questionnaires into the database and creates the demo logins of DIR/demo/users.json,\n"
+    "printing each new one with its password.  Loading twice is harmless: demo resources\n"
+    "have fixed ids, existing logins are kept.\n";
 
 static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n"
                                    "Loads each FILE: a transaction, batch or collection\n"
@@ -320,10 +403,20 @@ static int cmd_serve(settings *s)
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;
+    char rulesets_dir[1100];
+    snprintf(rulesets_dir, sizeof(rulesets_dir), "%s/rulesets", s->data_dir);
     sv_api_config ac = {.db_uri = s->db,
                         .base_url = s->base_url[0] ? s->base_url : NULL,
                         .busy_timeout_ms = 10000,
-                        .auth_required = s->auth_on};
+                        .auth_required = s->auth_on,
+                        .watchdog_interval_ms = (int)s->watchdog_s * 1000,
+                        .test_endpoints = s->test_endpoints,
+                        .data_dir = s->data_dir,
+                        .max_attachment = s->max_attachment,
+                        .rulesets_dir = s->rules_off ? NULL : rulesets_dir,
+                        .btg_hours = (int)s->btg_hours,
+                        .min_cell = (int)s->min_cell,
+                        .web_dir = s->web_dir};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         char label[1024];
@@ -354,8 +447,11 @@ static int cmd_serve(settings *s)
     sigwait(&stop, &sig);
     sv_log(SV_LOG_INFO, "event=stopping signal=%d", sig);
     sv_http_server_stop(srv);
+    int64_t transactions = 0, commits = 0;
+    sv_api_write_counts(api, &transactions, &commits);
     sv_api_free(api);
-    sv_log(SV_LOG_INFO, "event=stopped");
+    sv_log(SV_LOG_INFO, "event=stopped write_transactions=%lld durable_commits=%lld",
+           (long long)transactions, (long long)commits);
     sv_buf_release(&err);
     return 0;
 }
@@ -367,6 +463,8 @@ static int open_rest(settings *s, sv_db **ret_db, sv_rest *rest)
     sv_err e = sv_db_open(s->db, NULL, ret_db, &err);
     if (!e)
         e = sv_schema_migrate(*ret_db, NULL, &err);
+    if (!e)
+        e = sv_fhir_access_build(*ret_db, &err);
     if (e) {
         fprintf(stderr, "samverka: cannot open database '%s': %s\n", db_label(s->db, label),
                 err.len ? err.ptr : sv_strerror(e));
@@ -411,20 +509,79 @@ static int load_files(settings *s, int n, char **files)
     return rc;
 }
 
+/* The resources of data/<folder>/ (one JSON resource per file, its id kept):
+ * the Measures of the results indicators and the Questionnaires. */
+static int load_definitions(settings *s, const char *folder)
+{
+    char dir[1200];
+    snprintf(dir, sizeof(dir), "%s/%s", s->data_dir, folder);
+    DIR *d = opendir(dir);
+    if (!d) {
+        fprintf(stderr, "samverka: cannot read '%s'\n", dir);
+        return 1;
+    }
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (open_rest(s, &db, &rest) != 0) {
+        closedir(d);
+        return 1;
+    }
+    int rc = 0;
+    size_t loaded = 0;
+    struct dirent *ent;
+    while ((ent = readdir(d)) != NULL) {
+        size_t len = strlen(ent->d_name);
+        if (len < 6 || strcmp(ent->d_name + len - 5, ".json") != 0)
+            continue;
+        char path[1500];
+        snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
+        json_t *j = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+        const char *type = json_string_value(json_object_get(j, "resourceType"));
+        const char *id = json_string_value(json_object_get(j, "id"));
+        sv_rest_result res;
+        sv_rest_result_init(&res);
+        sv_err e = type && id ? sv_rest_update(&rest, type, id, j, NULL, &res) : SV_ERR_INVALID;
+        if (e) {
+            fprintf(stderr, "samverka: %s: %s\n", path,
+                    res.outcome.len ? res.outcome.issues[0].diagnostics : sv_strerror(e));
+            rc = 1;
+        } else {
+            loaded++;
+        }
+        sv_rest_result_clear(&res);
+        json_decref(j);
+    }
+    closedir(d);
+    sv_db_close(db);
+    printf("loaded %zu %s\n", loaded, folder);
+    return rc;
+}
+
 static int cmd_demo(settings *s)
 {
-    char pattern[1100];
-    snprintf(pattern, sizeof(pattern), "%s/demo", s->data_dir);
-    /* The demo files in a fixed order: organisations before the people in them. */
-    static const char *const files[] = {"organizations.json", "practitioners.json",
-                                        "citizens.json"};
-    char *paths[3];
-    char buf[3][1200];
-    for (int i = 0; i < 3; i++) {
-        snprintf(buf[i], sizeof(buf[i]), "%s/%s", pattern, files[i]);
-        paths[i] = buf[i];
-    }
-    return load_files(s, 3, paths);
+    /* The organisations, staff, citizens and their stories, and the demo logins
+     * (demo.c); then the municipal offers and every pathway programme. */
+    sv_db *db = NULL;
+    sv_rest rest;
+    if (open_rest(s, &db, &rest) != 0)
+        return 1;
+    int rc = sv_demo_run(&rest, s->data_dir);
+    sv_db_close(db);
+    char services[1200];
+    snprintf(services, sizeof(services), "%s/demo/services.json", s->data_dir);
+    char *paths[65] = {services};
+    int n = 1;
+    char pattern[1200];
+    snprintf(pattern, sizeof(pattern), "%s/pathways/*.json", s->data_dir);
+    glob_t g;
+    memset(&g, 0, sizeof(g));
+    int gr = glob(pattern, 0, NULL, &g); /* sorted: a fixed order */
+    for (size_t i = 0; gr == 0 && i < g.gl_pathc && n < 65; i++)
+        paths[n++] = g.gl_pathv[i];
+    if (!rc)
+        rc = load_files(s, n, paths);
+    globfree(&g);
+    return load_definitions(s, "indicators") || load_definitions(s, "questionnaires") ? 1 : rc;
 }
 
 /* samverka audit verify: exit 0 when the chain holds, 1 when it is broken or
@@ -486,10 +643,14 @@ static int cmd_audit_verify(settings *s)
 
 static const char usage_user[] =
     "usage: samverka user add --username U --kind practitioner|citizen|relative|admin\n"
-    "                         [--practitioner-role ID] [--patient ID] [--password-stdin]\n"
+    "                         [--practitioner-role ID[,ID...]]... [--patient ID]\n"
+    "                         [--related-person ID]\n"
+    "                         [--password-stdin]\n"
     "       samverka user list\n"
     "       samverka user disable U\n"
     "add: without --password-stdin a random password is generated and printed once.\n"
+    "A practitioner may have several roles (a list, or the flag repeated): the first is\n"
+    "the default of each session; POST /auth/role switches (docs/identity.md).\n"
     "disable: the user can no longer log in; their sessions end.\n";
 
 static const char usage_token[] =
@@ -522,10 +683,39 @@ static bool flag_given(int n, char **rest, const char *name)
 static void print_user(void *ctx, const sv_auth_user *u, bool disabled)
 {
     (void)ctx;
-    printf("%s\t%s\t%s%s%s%s%s\n", u->username, sv_principal_kind_name(u->kind),
-           disabled ? "disabled" : "active", u->practitioner_role ? "\tPractitionerRole/" : "",
-           u->practitioner_role ? u->practitioner_role : "", u->patient ? "\tPatient/" : "",
-           u->patient ? u->patient : "");
+    printf("%s\t%s\t%s", u->username, sv_principal_kind_name(u->kind),
+           disabled ? "disabled" : "active");
+    /* One column per role: "PractitionerRole/a<TAB>PractitionerRole/b". */
+    for (const char *r = u->practitioner_role; r && *r;) {
+        size_t len = strcspn(r, ",");
+        printf("\tPractitionerRole/%.*s", (int)len, r);
+        r += len + (r[len] == ',');
+    }
+    printf("%s%s%s%s\n", u->patient ? "\tPatient/" : "", u->patient ? u->patient : "",
+           u->related_person ? "\tRelatedPerson/" : "", u->related_person ? u->related_person : "");
+}
+
+/* Every --practitioner-role value (each may itself be "a,b"), joined by commas into
+ * out; false when they do not fit or a flag has no value. */
+static bool roles_option(int n, char **rest, char *out, size_t cap)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rest[i], "--practitioner-role") != 0)
+            continue;
+        if (i + 1 >= n)
+            return false;
+        size_t len = strlen(rest[i + 1]);
+        if (used + len + 2 > cap)
+            return false;
+        if (used)
+            out[used++] = ',';
+        memcpy(out + used, rest[i + 1], len + 1);
+        used += len;
+        i++;
+    }
+    return true;
 }
 
 static int cmd_user(settings *s, int n, char **rest)
@@ -536,12 +726,15 @@ static int cmd_user(settings *s, int n, char **rest)
     }
     bool bad = false;
     sv_auth_user u = {0};
-    char password[4100] = "";
+    char password[4100] = "", roles[SV_AUTH_ROLES_MAX];
     if (strcmp(rest[0], "add") == 0) {
         u.username = option(n, rest, "--username", &bad);
         const char *kind = option(n, rest, "--kind", &bad);
-        u.practitioner_role = option(n, rest, "--practitioner-role", &bad);
+        if (!roles_option(n, rest, roles, sizeof(roles)))
+            bad = true;
+        u.practitioner_role = roles[0] ? roles : NULL;
         u.patient = option(n, rest, "--patient", &bad);
+        u.related_person = option(n, rest, "--related-person", &bad);
         if (bad || !u.username || !sv_principal_kind_parse(kind, &u.kind)) {
             fputs(usage_user, stderr);
             return 2;
@@ -615,6 +808,56 @@ static int cmd_token(settings *s, int n, char **rest)
         fprintf(stderr, "token for client %s with scope '%s' (shown once)\n", client, scope);
         sodium_memzero(token, sizeof(token));
     }
+    sv_buf_release(&err);
+    sv_db_close(db);
+    return e ? 1 : 0;
+}
+
+/* ---- reindex ---- */
+
+static const char usage_reindex[] =
+    "usage: samverka reindex [--db PATH] [--batch N]\n"
+    "Rebuilds the search-index and compartment rows of every current resource from\n"
+    "its stored JSON, N resources per transaction (default 500), printing progress.\n"
+    "Versions and history are unchanged; the server may keep running.\n";
+
+static void print_progress(void *ctx, int64_t done, int64_t total)
+{
+    (void)ctx;
+    printf("reindex: %lld of %lld resources\n", (long long)done, (long long)total);
+    fflush(stdout);
+}
+
+static int cmd_reindex(settings *s, int n, char **rest)
+{
+    bool bad = false;
+    const char *batch_arg = option(n, rest, "--batch", &bad);
+    long batch = SV_REINDEX_BATCH;
+    if (batch_arg) {
+        char *end = NULL;
+        batch = strtol(batch_arg, &end, 10);
+        bad = bad || !end || *end || batch < 1 || batch > 1000000;
+    }
+    if (bad || n != (batch_arg ? 2 : 0)) {
+        fputs(usage_reindex, stderr);
+        return 2;
+    }
+    if (access(s->db, F_OK) != 0) {
+        fprintf(stderr, "samverka: no database at '%s'\n", s->db);
+        return 1;
+    }
+    sv_db *db = NULL;
+    sv_rest r;
+    if (open_rest(s, &db, &r) != 0)
+        return 1;
+    sv_buf err = SV_BUF_INIT;
+    int64_t done = 0;
+    sv_err e = sv_fhir_reindex(db, (size_t)batch, print_progress, NULL, &done, &err);
+    if (e)
+        fprintf(stderr, "samverka reindex: %s (after %lld resources)\n",
+                err.len ? err.ptr : sv_strerror(e), (long long)done);
+    else
+        printf("reindex: done, %lld resources\n", (long long)done);
     sv_buf_release(&err);
     sv_db_close(db);
     return e ? 1 : 0;
@@ -696,6 +939,13 @@ int main(int argc, char **argv)
             rc = 0;
         } else {
             rc = cmd_token(&s, nrest, rest);
+        }
+    } else if (strcmp(cmd, "reindex") == 0) {
+        if (help) {
+            fputs(usage_reindex, stdout);
+            rc = 0;
+        } else {
+            rc = cmd_reindex(&s, nrest, rest);
         }
     } else if (strcmp(cmd, "audit") == 0) {
         if (help) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # check.sh - every test: lint, generated code up to date, unit tests (ctest) and
 # HTTP tests (node:test against the real binary), first on the normal build,
-# then all again on the ASan+UBSan build.  Prints one summary line at the end.
+# then all again on the ASan+UBSan build; then the browser tests (tests/web) on the
+# normal build.  Prints one summary line at the end.
 # A throw-away PostgreSQL cluster (tools/pg-scratch.sh) runs for the whole check,
 # so that the unit tests run the storage contract and schema on PostgreSQL too
 # (SAMVERKA_TEST_PG).  SAMVERKA_CHECK_PG_HTTP=1 also runs the HTTP suite on
@@ -45,6 +46,10 @@ if [ "${SAMVERKA_CHECK_PG_HTTP:-0}" = 1 ]; then
     step "http tests on PostgreSQL ($build)" env SAMVERKA_BIN="$PWD/$build/samverka" \
         SAMVERKA_TEST_BACKEND=postgres node --test --test-concurrency=2 tests/http/
 fi
+# The web app in a real browser (Debian's chromium, playwright-core, axe-core) against the
+# normal build only: the browser tests exercise the app and the api as a user does, and the
+# C paths they reach are covered under ASan+UBSan by the http tests above.
+step "browser tests ($build)" env SAMVERKA_BIN="$PWD/$build/samverka" node --test --test-concurrency=1 tests/web/
 echo
 echo "check: $passed passed, $failed failed"
 [ $failed -eq 0 ]

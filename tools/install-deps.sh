@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # install-deps.sh - installs the Debian and npm packages samverka needs, if missing.
+# With the argument "bench" also what `make bench` needs.
 # As root it runs apt-get; otherwise it says what is missing and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debian_packages=(
     build-essential cmake pkg-config
-    libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libcmocka-dev
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libcmocka-dev libxml2-dev
     sqlite3 postgresql curl
+    chromium
 )
+# `tools/install-deps.sh bench` (make bench): the load generator, and nginx as the
+# HTTP ceiling the figures are compared with (bench/run.sh runs its own instance).
+if [ "${1:-}" = bench ]; then
+    debian_packages+=(wrk nginx)
+fi
 
 missing=()
 for p in "${debian_packages[@]}"; do
@@ -36,7 +43,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     fi
 fi
 
-# npm packages for the tests and generators (package-lock.json pins them).
+# npm packages for the tests and generators (package-lock.json pins them), among them
+# playwright-core and axe-core for the browser tests (tests/web, against Debian's chromium).
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "install-deps: npm ci"
     npm ci --no-audit --no-fund --loglevel=error >/dev/null

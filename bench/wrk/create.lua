@@ -16,29 +16,7 @@ local common = require("common")
 
 setup = common.setup
 
-local template = ([[
-{"resourceType":"Patient",
- "meta":{"profile":["http://hl7.dk/fhir/core/StructureDefinition/dk-core-patient"]},
- "identifier":[{"use":"official","system":"urn:oid:1.2.208.176.1.2","value":"{{cpr}}"}],
- "active":true,
- "name":[{"use":"official","text":"{{given}} {{middle}} {{family}}","family":"{{family}}",
-          "given":["{{given}}","{{middle}}"]}],
- "telecom":[{"system":"phone","value":"+45{{phone}}","use":"mobile"},
-            {"system":"email","value":"{{email}}@example.dk","use":"home"}],
- "gender":"{{gender}}",
- "birthDate":"{{birthdate}}",
- "address":[{"extension":[{"url":"http://hl7.dk/fhir/core/StructureDefinition/dk-core-municipalityCodes",
-             "valueCodeableConcept":{"coding":[{"system":"urn:oid:1.2.208.176.1.5","code":"0751","display":"Aarhus"}]}}],
-             "use":"home","type":"physical","line":["Søndergade {{house}}, 3. th."],
-             "city":"Aarhus C","postalCode":"8000","country":"DK"}],
- "maritalStatus":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-MaritalStatus","code":"M","display":"Married"}]},
- "contact":[{"relationship":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v2-0131","code":"N","display":"Next-of-Kin"}]}],
-             "name":{"family":"{{family}}","given":["Jens"]},
-             "telecom":[{"system":"phone","value":"+4522334455","use":"mobile"}]}],
- "communication":[{"language":{"coding":[{"system":"urn:ietf:bcp:47","code":"da","display":"Danish"}]},"preferred":true}],
- "generalPractitioner":[{"identifier":{"system":"urn:oid:1.2.208.176.1.1","value":"123451000016005"},"display":"Lægerne Søndergade"}],
- "managingOrganization":{"identifier":{"system":"urn:oid:1.2.208.176.1.1","value":"751000016006"},"display":"Aarhus Kommune, Sundhed og Omsorg"}}
-]]):gsub("\n%s*", "")
+local patient = require("patient")
 
 local female = {"Karen", "Anne", "Kirsten", "Mette", "Hanne", "Helle", "Susanne", "Lene"}
 local male = {"Jens", "Peter", "Lars", "Michael", "Henrik", "Søren", "Thomas", "Niels"}
@@ -81,7 +59,7 @@ function request()
         email = (given .. "." .. surname):lower():gsub("ø", "oe"),
         house = tostring(n % 150 + 1),
     }
-    local body = template:gsub("{{(%w+)}}", fields)
+    local body = patient.body(fields)
     return wrk.format("POST", "/fhir/Patient",
                       {["Content-Type"] = "application/fhir+json",
                        ["Accept"] = "application/fhir+json"}, body)

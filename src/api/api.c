@@ -7,7 +7,11 @@
 
 #include "api/audit_log.h"
 #include "api/internal.h"
+#include "coord/settings.h"
+#include "coord/watchdog.h"
+#include "stays/stays.h"
 #include "db/db.h"
+#include "results/results.h"
 #include "store/schema.h"
 
 typedef struct conn_node {
@@ -24,8 +28,23 @@ struct sv_api {
     pthread_key_t key;
     char *metadata; /* CapabilityStatement text, built at start */
     size_t metadata_len;
-    sv_audit_log *audit; /* read audit records, flushed by its own thread */
+    sv_audit_log *audit;         /* read audit records, flushed by its own thread */
+    sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
+    sv_stays *stays;             /* the stay rulesets and write hooks */
+    sv_results_data *results;    /* reference data of results/, NULL without data_dir */
 };
+
+const sv_results_data *sv__api_results_data(const sv_api *api)
+{
+    return api->results;
+}
+
+/* The watchdog thread's share of the stay rules: MedCom events left unhandled
+ * (a crash after a message's commit) are acted on at the next tick. */
+static sv_err feed_work(void *ctx, sv_rest *r)
+{
+    return sv_stays_feed(r, ctx, NULL, NULL);
+}
 
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
 {
@@ -45,17 +64,38 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         api->cfg.default_count = 50;
     if (!api->cfg.max_count)
         api->cfg.max_count = 1000;
+    if (!api->cfg.btg_hours)
+        api->cfg.btg_hours = 4;
+    if (!api->cfg.min_cell)
+        api->cfg.min_cell = 5;
     api->db_uri = strdup(cfg->db_uri);
+    api->cfg.rulesets_dir = NULL; /* borrowed only during sv_api_new */
     pthread_mutex_init(&api->lock, NULL);
     pthread_key_create(&api->key, NULL);
     sv_api_set_base_url(api, cfg->base_url ? cfg->base_url : "http://localhost");
     sv_db *db = NULL;
-    sv_err e = open_conn(api, &db, reterr);
+    sv_err e =
+        sv_coord_settings_load(cfg->data_dir ? cfg->data_dir : "", cfg->max_attachment, reterr);
+    if (!e)
+        e = open_conn(api, &db, reterr);
     if (!e)
         e = sv_schema_migrate(db, NULL, reterr);
+    if (!e)
+        e = sv_fhir_access_build(db, reterr);
     sv_db_close(db);
+    /* No rulesets (rules = off): a plain FHIR store with coordination rules only. */
+    if (!e && cfg->rulesets_dir)
+        e = sv_stays_load(cfg->rulesets_dir, &api->stays, reterr);
+    if (!e && api->stays)
+        sv_coord_watchdog_set_work(feed_work, api->stays);
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
+    if (!e && cfg->data_dir)
+        e = sv_results_data_load(cfg->data_dir, &api->results, reterr);
+    if (!e && api->cfg.watchdog_interval_ms > 0)
+        e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
+                                    api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
+                                    reterr);
     if (e) {
         sv_api_free(api);
         return e;
@@ -78,6 +118,9 @@ void sv_api_free(sv_api *api)
 {
     if (!api)
         return;
+    sv_coord_watchdog_stop(api->watchdog);
+    api->watchdog = NULL;
+    sv_coord_watchdog_set_work(NULL, NULL);
     /* Requests have stopped (the server drains first): write every queued read record. */
     sv_audit_log_stop(api->audit);
     api->audit = NULL;
@@ -93,10 +136,28 @@ void sv_api_free(sv_api *api)
     pthread_mutex_unlock(&api->lock);
     pthread_key_delete(api->key);
     pthread_mutex_destroy(&api->lock);
+    sv_stays_free(api->stays);
+    sv_results_data_free(api->results);
     free(api->db_uri);
     free(api->fhir_base);
     free(api->metadata);
     free(api);
+}
+
+void sv_api_write_counts(sv_api *api, int64_t *ret_transactions, int64_t *ret_commits)
+{
+    sv_db_write_stats stats = {0};
+    pthread_mutex_lock(&api->lock);
+    if (api->conns)
+        sv_db_write_stats_get(api->conns->db, &stats);
+    pthread_mutex_unlock(&api->lock);
+    *ret_transactions = stats.transactions;
+    *ret_commits = stats.commits;
+}
+
+sv_stays *sv__api_stays(sv_api *api)
+{
+    return api->stays;
 }
 
 sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)

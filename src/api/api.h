@@ -23,7 +23,15 @@ typedef struct sv_api_config {
     int64_t default_count;
     int64_t max_count;
     int busy_timeout_ms;
-    bool auth_required; /* auth = on: every /fhir request but metadata needs a principal */
+    bool auth_required;       /* auth = on: every /fhir request but metadata needs a principal */
+    int watchdog_interval_ms; /* the coordination watchdog's tick (coord/watchdog.h); 0: off */
+    bool test_endpoints;      /* POST /admin/clock and /admin/watchdog/tick (tests only) */
+    int btg_hours;            /* the longest break-the-glass grant, in hours; default 4 */
+    const char *data_dir;  /* data/ (answer times, deadlines: coord/settings.h); NULL: defaults */
+    size_t max_attachment; /* a message's attachments, bytes; 0: the default */
+    const char *rulesets_dir; /* data/rulesets: the stay rulesets (stays/stays.h); NULL: none */
+    int min_cell;             /* results: counts below it are masked; 0: the default 5 */
+    const char *web_dir;      /* the web app's files, served at "/"; NULL or "": none. Borrowed */
 } sv_api_config;
 
 typedef struct sv_api sv_api;
@@ -34,6 +42,9 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr);
  * with --listen on port 0 the port is known only once the server listens. */
 void sv_api_set_base_url(sv_api *api, const char *base_url);
 void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL */
+/* Write transactions committed and the durable commits that carried them (group
+ * commit, db.h) since the database was opened in this process; 0 0 when unknown. */
+void sv_api_write_counts(sv_api *api, int64_t *ret_transactions, int64_t *ret_commits);
 /* The http/ handler: ctx is the sv_api. */
 void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res);
 

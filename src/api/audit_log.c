@@ -13,7 +13,7 @@
 typedef struct entry {
     struct entry *next;
     sv_audit_record rec;
-    char *strings[9];
+    char *strings[10];
 } entry;
 
 struct sv_audit_log {
@@ -56,7 +56,8 @@ void sv_audit_log_add(sv_audit_log *log, const sv_audit_record *rec)
     en->rec = *rec;
     const char **fields[] = {&en->rec.principal_kind, &en->rec.principal_id, &en->rec.organisation,
                              &en->rec.role,           &en->rec.citizen,      &en->rec.action,
-                             &en->rec.resource_type,  &en->rec.resource_id,  &en->rec.purpose};
+                             &en->rec.resource_type,  &en->rec.resource_id,  &en->rec.purpose,
+                             &en->rec.reason};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
         en->strings[i] = dup_or_null(*fields[i]);
         *fields[i] = en->strings[i];

@@ -102,7 +102,7 @@ static void session_cookie(sv_api *api, sv_http_response *res, const char *value
     sv_http_response_header(res, "Set-Cookie", c);
 }
 
-static json_t *principal_json(const sv_principal *p)
+json_t *sv__api_principal_json(const sv_principal *p)
 {
     json_t *j = json_object();
     json_object_set_new(j, "kind", json_string(sv_principal_kind_name(p->kind)));
@@ -110,8 +110,19 @@ static json_t *principal_json(const sv_principal *p)
                         json_string(p->name));
     if (p->practitioner_role[0])
         json_object_set_new(j, "practitioner_role", json_string(p->practitioner_role));
+    if (p->roles[0]) { /* every role the user may switch to (POST /auth/role) */
+        json_t *list = json_array();
+        for (const char *r = p->roles; *r;) {
+            size_t len = strcspn(r, ",");
+            json_array_append_new(list, json_stringn(r, len));
+            r += len + (r[len] == ',');
+        }
+        json_object_set_new(j, "practitioner_roles", list);
+    }
     if (p->patient[0])
         json_object_set_new(j, "patient", json_string(p->patient));
+    if (p->related_person[0])
+        json_object_set_new(j, "related_person", json_string(p->related_person));
     if (p->kind == SV_PRINCIPAL_SYSTEM)
         json_object_set_new(j, "scope", json_string(p->scopes));
     if (p->method == SV_AUTH_SESSION)
@@ -181,6 +192,10 @@ static sv_auth_interaction interaction_of(const char *method, const char *const 
     *ret_type = n >= 2 && segs[1][0] != '_' ? segs[1] : NULL;
     if (n == 1) /* a batch or transaction: checked as a whole, needs system wildcards */
         return SV_AUTH_UPDATE;
+    if (n == 2 && segs[1][0] == '$') { /* $process-message writes several types: wildcards */
+        *ret_type = NULL;
+        return get ? SV_AUTH_READ : SV_AUTH_UPDATE;
+    }
     if (n == 2)
         return get ? SV_AUTH_SEARCH : strcmp(method, "POST") == 0 ? SV_AUTH_CREATE : SV_AUTH_UPDATE;
     if (n == 3 && strcmp(segs[2], "_search") == 0)
@@ -191,6 +206,10 @@ static sv_auth_interaction interaction_of(const char *method, const char *const 
         if (get)
             return SV_AUTH_READ;
         return strcmp(method, "DELETE") == 0 ? SV_AUTH_DELETE : SV_AUTH_UPDATE;
+    }
+    if (n == 4 && strcmp(segs[3], "$apply") == 0 && !get) {
+        *ret_type = NULL; /* writes a CarePlan and Tasks: wildcards */
+        return SV_AUTH_CREATE;
     }
     if (n >= 4 && strcmp(segs[1], "Patient") == 0 && strcmp(segs[3], "$everything") == 0) {
         *ret_type = NULL; /* every type of the compartment */
@@ -332,9 +351,9 @@ static void login(sv_api *api, const sv_http_request *req, sv_http_response *res
         goto out;
     char session[SV_AUTH_SECRET_LEN];
     sv_principal p;
-    /* The client address is not known to this layer yet (http/ does not pass it):
-     * the per-address lockout is not applied over HTTP for now. */
-    sv_err e = sv_auth_login(db, auth_config(), vals[0], vals[1], NULL, session, &p, NULL);
+    /* The peer's address counts failures per address too (identity.h). */
+    sv_err e =
+        sv_auth_login(db, auth_config(), vals[0], vals[1], req->client_address, session, &p, NULL);
     if (e == SV_ERR_UNAUTHORIZED) {
         sv__api_error(res, SV_ERR_UNAUTHORIZED, NULL, LOGIN_FAILED);
         audit_login(api, vals[0], NULL, 401);
@@ -345,7 +364,7 @@ static void login(sv_api *api, const sv_http_request *req, sv_http_response *res
         goto out;
     }
     session_cookie(api, res, session, false);
-    send_json(res, 200, principal_json(&p));
+    send_json(res, 200, sv__api_principal_json(&p));
     audit_login(api, vals[0], &p, 200);
 out:
     if (vals)
@@ -393,11 +412,87 @@ static void whoami(sv_api *api, const sv_http_request *req, sv_http_response *re
         unauthorized(res, given);
         return;
     }
+    if (!e && p.kind == SV_PRINCIPAL_PRACTITIONER)
+        e = sv_auth_user_roles(db, p.name, p.roles, NULL);
     if (e) {
         sv__api_error(res, e, NULL, "the credentials cannot be checked");
         return;
     }
-    send_json(res, 200, principal_json(&p));
+    send_json(res, 200, sv__api_principal_json(&p));
+}
+
+/* POST /auth/role {"practitioner_role": "b"}: the session acts in role b from now
+ * on (one of the user's roles).  A write with the cookie: CSRF applies. */
+static void switch_role(sv_api *api, const sv_http_request *req, sv_http_response *res)
+{
+    res->route = "POST /auth/role";
+    sv_db *db = NULL;
+    if (!open_db(api, res, &db))
+        return;
+    char session[256];
+    sv_principal p;
+    if (!cookie_value(req, SV_SESSION_COOKIE, session, sizeof(session)) ||
+        sv_auth_session_check(db, auth_config(), session, &p, NULL) != SV_OK) {
+        unauthorized(res, false);
+        return;
+    }
+    if (!csrf_ok(req, &p)) {
+        sv__api_error(res, SV_ERR_FORBIDDEN, NULL,
+                      "a write with a session cookie needs the session's X-CSRF-Token header");
+        return;
+    }
+    static const char *const names[] = {"practitioner_role"};
+    char(*vals)[MAX_FIELD] = calloc(1, MAX_FIELD);
+    if (!vals) {
+        sv__api_error(res, SV_ERR_NOMEM, NULL, "out of memory");
+        return;
+    }
+    if (!read_fields(req, res, names, vals, 1, true))
+        goto out;
+    if (!vals[0][0]) {
+        sv__api_error(res, SV_ERR_INVALID, "practitioner_role",
+                      "name the PractitionerRole to act in: practitioner_role");
+        goto out;
+    }
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_auth_session_set_role(db, auth_config(), session, vals[0], &err);
+    if (!e)
+        e = sv_auth_session_check(db, auth_config(), session, &p, &err);
+    if (!e)
+        e = sv_auth_user_roles(db, p.name, p.roles, &err);
+    if (e == SV_ERR_FORBIDDEN)
+        sv__api_error(res, e, "practitioner_role", "%s", err.ptr);
+    else if (e)
+        sv__api_error(res, e, NULL, "the role cannot be changed");
+    else
+        send_json(res, 200, sv__api_principal_json(&p));
+    sv_buf_release(&err);
+out:
+    free(vals);
+}
+
+bool sv__api_identify(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                      sv_principal *ret_who)
+{
+    sv_db *db = NULL;
+    if (!open_db(api, res, &db))
+        return false;
+    bool given = false;
+    sv_err e = identify(api, db, req, ret_who, &given);
+    if (e == SV_ERR_UNAUTHORIZED) {
+        unauthorized(res, given);
+        return false;
+    }
+    if (e) {
+        sv__api_error(res, e, NULL, "the credentials cannot be checked");
+        return false;
+    }
+    if (!csrf_ok(req, ret_who)) {
+        sv__api_error(res, SV_ERR_FORBIDDEN, NULL,
+                      "a write with a session cookie needs the session's X-CSRF-Token header");
+        return false;
+    }
+    return true;
 }
 
 static void oauth_error(sv_http_response *res, int status, const char *error, const char *text)
@@ -476,7 +571,8 @@ void sv__api_auth(sv_api *api, const sv_http_request *req, sv_http_response *res
     } routes[] = {{"login", "POST", login},
                   {"logout", "POST", logout},
                   {"whoami", "GET", whoami},
-                  {"token", "POST", token}};
+                  {"token", "POST", token},
+                  {"role", "POST", switch_role}};
     res->route = "/auth/:unknown";
     for (size_t i = 0; n == 2 && i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (strcmp(segs[1], routes[i].name) != 0)

@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "api/api.h"
 #include "auth/identity.h"
 
@@ -27,5 +29,16 @@ void sv__api_auth(sv_api *api, const sv_http_request *req, sv_http_response *res
  */
 bool sv__api_authenticate(sv_api *api, const sv_http_request *req, sv_http_response *res,
                           const char *const *segs, size_t n, sv_principal *ret_who);
+
+/*
+ * Who makes this request, whatever the auth setting (for the admin API): a
+ * session or bearer token is required (401), and a cookie-authenticated write
+ * needs the X-CSRF-Token (403).  Returns false when it has answered.
+ */
+bool sv__api_identify(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                      sv_principal *ret_who);
+
+/* The JSON of a principal as login and whoami answer it (new reference). */
+json_t *sv__api_principal_json(const sv_principal *p);
 
 #endif

@@ -17,8 +17,29 @@
 sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr);
 const sv_api_config *sv__api_config(const sv_api *api);
 const char *sv__api_fhir_base(const sv_api *api);
+/* The stay rulesets and the write hooks every request uses (stays/stays.h).  Borrowed. */
+struct sv_stays *sv__api_stays(sv_api *api);
+/* The results reference data (results/results.h); NULL when not loaded. */
+const struct sv_results_data *sv__api_results_data(const sv_api *api);
 /* The queue of read audit records (api/audit_log.h).  Borrowed. */
 struct sv_audit_log *sv__api_audit_log(sv_api *api);
+
+/* The access policy's view of an authenticated principal (api/access_routes.c). */
+struct sv_principal;
+sv_err sv__api_access(sv_db *db, const struct sv_principal *who, sv_access *ret, sv_buf *reterr);
+/* POST /fhir/Patient/{id}/$break-the-glass (api/access_routes.c). */
+void sv__api_break_the_glass(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                             sv_http_response *res, const struct sv_principal *who,
+                             const char *patient_id);
+/* GET /fhir/AuditEvent[/{id}] and /fhir/Patient/{id}/$access-log (api/audit_routes.c). */
+void sv__api_audit_events(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                          sv_http_response *res, const char *id);
+void sv__api_access_log(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                        sv_http_response *res, const char *patient_id);
+
+/* /admin/users[/{name}/disable] (api/admin_routes.c); segs[0] is "admin". */
+void sv__api_admin_users(sv_api *api, const sv_http_request *req, sv_http_response *res,
+                         const char *const *segs, size_t n);
 
 /* Responses. */
 void sv__api_error(sv_http_response *res, sv_err e, const char *expression, const char *fmt, ...)

@@ -113,6 +113,16 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
     for (size_t i = 0; i < ntypes; i++) {
         json_t *r = json_object();
         json_object_set_new(r, "type", json_string(types[i]));
+        if (strcmp(types[i], "AuditEvent") == 0) {
+            /* a read-only view of the audit log (api/audit_routes.c, docs/access.md) */
+            static const char *const view_interactions[] = {"read", "search-type", NULL};
+            json_object_set_new(r, "interaction", interaction_list(view_interactions));
+            json_object_set_new(r, "searchParam",
+                                json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "patient", "type",
+                                          "reference", "name", "date", "type", "date"));
+            json_array_append_new(resources, r);
+            continue;
+        }
         json_object_set_new(r, "interaction", interaction_list(type_interactions));
         json_object_set_new(r, "versioning", json_string("versioned-update"));
         json_object_set_new(r, "readHistory", json_true());
@@ -160,6 +170,13 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
             json_array_append_new(ops, op);
             json_object_set_new(r, "operation", ops);
         }
+        if (strcmp(types[i], "PlanDefinition") == 0) /* pathways: docs/coordination.md */
+            json_object_set_new(
+                r, "operation",
+                json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "apply", "definition",
+                          "http://hl7.org/fhir/OperationDefinition/PlanDefinition-apply", "name",
+                          "deviations", "definition",
+                          "urn:samverka:OperationDefinition/PlanDefinition-deviations"));
         json_array_append_new(resources, r);
     }
     json_object_set_new(rest, "resource", resources);
@@ -170,6 +187,11 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
                           json_string("http://hl7.org/fhir/CompartmentDefinition/patient"));
     json_object_set_new(rest, "compartment", compartments);
     json_object_set_new(rest, "interaction", interaction_list(system_interactions));
+    /* MedCom messaging (docs/medcom.md); FHIR XML is read, answers are JSON. */
+    json_object_set_new(
+        rest, "operation",
+        json_pack("[{s:s, s:s}]", "name", "process-message", "definition",
+                  "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"));
     json_t *rests = json_array();
     json_array_append_new(rests, rest);
     json_object_set_new(cs, "rest", rests);

@@ -10,9 +10,16 @@
 
 #include "api/audit_log.h"
 #include "api/auth_routes.h"
+#include "api/care_routes.h"
+#include "api/coord_routes.h"
 #include "api/internal.h"
+#include "api/message_routes.h"
+#include "api/results_routes.h"
+#include "api/static_files.h"
 #include "base/datetime.h"
 #include "base/json.h"
+#include "coord/coord.h"
+#include "stays/stays.h"
 #include "fhir/bundle.h"
 #include "fhir/query.h"
 #include "fhir/search.h"
@@ -26,6 +33,8 @@ typedef struct route {
     char storage[1024];
 } route;
 
+/* path is as sent (percent-encoded): split first, then decode each segment, so
+ * that "Patient/a%2Fb" stays one segment "a/b" (and then is no valid id). */
 static bool split_path(const char *path, route *r)
 {
     r->n = 0;
@@ -41,9 +50,11 @@ static bool split_path(const char *path, route *r)
             return false;
         r->segs[r->n++] = p;
         char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        sv_http_segment_decode(p);
         if (!slash)
             break;
-        *slash = '\0';
         p = slash + 1;
         if (*p == '\0') /* a trailing slash is tolerated */
             break;
@@ -65,7 +76,8 @@ static bool json_media(const char *ct)
            media_is(ct, "application/json+fhir");
 }
 
-/* Accept and _format: only JSON is spoken (XML comes with the MedCom issue). */
+/* Accept and _format: answers are JSON only (FHIR XML is read, not written:
+ * message_routes.c). */
 static bool acceptable(const sv_http_request *req)
 {
     for (size_t i = 0; i < req->nparams; i++) {
@@ -80,9 +92,12 @@ static bool acceptable(const sv_http_request *req)
     return strstr(accept, "json") || strstr(accept, "*/*") || strstr(accept, "application/*");
 }
 
-/* Parses the request body as JSON; on failure answers and returns NULL. */
+/* Parses the request body as JSON (or, for a resource, FHIR XML converted to
+ * JSON); on failure answers and returns NULL. */
 static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_response *res, bool patch)
 {
+    if (!patch)
+        return sv__api_read_resource(api, req, res);
     const char *ct = sv_http_header_get(req, "Content-Type");
     bool ok_type = ct && (patch ? media_is(ct, "application/json-patch+json") : json_media(ct));
     if (!ok_type) {
@@ -92,16 +107,17 @@ static json_t *read_json(sv_api *api, const sv_http_request *req, sv_http_respon
         return NULL;
     }
     json_t *j = NULL;
-    sv_buf err = SV_BUF_INIT;
+    sv_buf err = SV_BUF_INIT, path = SV_BUF_INIT;
     size_t offset = 0;
-    sv_err e = sv_json_parse(req->body, req->body_len, sv__api_config(api)->max_json_depth,
-                             patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset);
-    if (e) {
-        sv__api_error(res, e, NULL, "%s", err.len ? err.ptr : sv_strerror(e));
-        sv_buf_release(&err);
-        return NULL;
-    }
+    sv_err e =
+        sv_json_parse_at(req->body, req->body_len, sv__api_config(api)->max_json_depth,
+                         patch ? SV_JSON_TOP_ARRAY : SV_JSON_TOP_OBJECT, &j, &err, &offset, &path);
+    if (e)
+        sv__api_error(res, e, path.len ? path.ptr : NULL, "%s", err.len ? err.ptr : sv_strerror(e));
     sv_buf_release(&err);
+    sv_buf_release(&path);
+    if (e)
+        return NULL;
     return j;
 }
 
@@ -138,6 +154,7 @@ static void audit_queue(sv_api *api, sv_rest *rest, const char *action, const ch
                            .resource_version = version,
                            .outcome = status};
     sv_audit_record_set_actor(&rec, rest->actor);
+    rec.purpose = sv_policy_purpose(rest->db, rest->access, rec.citizen, rec.purpose);
     sv_audit_log_add(sv__api_audit_log(api), &rec);
 }
 
@@ -173,6 +190,10 @@ static void setup_rest(sv_api *api, sv_db *db, sv_rest *rest)
     rest->base_url = sv__api_fhir_base(api);
     rest->default_count = cfg->default_count;
     rest->max_count = cfg->max_count;
+    /* coordination and stay rules on every write (coord/coord.h, stays/stays.h);
+     * without stays (rules = off) the coordination rules alone */
+    sv_stays *stays = sv__api_stays(api);
+    rest->hooks = stays ? sv_stays_hooks(stays) : sv_coord_hooks();
 }
 
 static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_http_response *res,
@@ -206,7 +227,7 @@ static void instance(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_
     } else if (strcmp(m, "DELETE") == 0) {
         res->route = "DELETE /fhir/:type/:id";
         action = "delete";
-        e = sv_rest_delete(rest, type, id, &rr);
+        e = sv_rest_delete(rest, type, id, sv_http_header_get(req, "If-Match"), &rr);
     } else {
         res->route = "? /fhir/:type/:id";
         method_not_allowed(res, "GET, PUT, PATCH, DELETE", m);
@@ -472,16 +493,45 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     sv_rest rest;
     setup_rest(api, db, &rest);
     /* The request's principal (api/auth_routes.h): the audit's actor, and what the
-     * access policy will decide on. */
+     * access policy decides on (docs/access.md). */
     sv_audit_actor actor;
+    sv_access access;
     if (who->kind != SV_PRINCIPAL_NONE) {
-        actor = (sv_audit_actor){.kind = sv_principal_kind_name(who->kind),
-                                 .id = who->name,
-                                 .role = who->practitioner_role[0] ? who->practitioner_role : NULL};
+        sv_buf aerr = SV_BUF_INIT;
+        e = sv__api_access(db, who, &access, &aerr);
+        sv_buf_release(&aerr);
+        if (e) {
+            res->route = "/fhir";
+            sv__api_error(res, e, NULL, "the caller's access cannot be determined");
+            return;
+        }
+        rest.access = &access;
+        actor = (sv_audit_actor){
+            .kind = sv_principal_kind_name(who->kind),
+            .id = who->name,
+            .organisation = access.organisation[0] ? access.organisation : NULL,
+            .role = access.role[0]              ? access.role
+                    : who->practitioner_role[0] ? who->practitioner_role
+                                                : NULL,
+            .purpose = "TREAT",
+            .practitioner_role = who->practitioner_role[0] ? who->practitioner_role : NULL};
         rest.actor = &actor;
     }
     if (r->n == 1) {
         system_level(api, &rest, req, res);
+        return;
+    }
+    if (r->n == 2 && strcmp(r->segs[1], "$process-message") == 0) {
+        sv__api_process_message(api, &rest, req, res);
+        return;
+    }
+    if (r->n == 2 && strcmp(r->segs[1], "$medcom-outbox") == 0) {
+        sv__api_medcom_outbox(api, &rest, req, res);
+        return;
+    }
+    if (r->n == 2 && strcmp(r->segs[1], "$resource-use") == 0) {
+        sv__api_resource_use(api, &rest, req, res);
+        audit_queue(api, &rest, "search", NULL, NULL, 0, NULL, false, res->status);
         return;
     }
     if (r->n == 2 && strcmp(r->segs[1], "_history") == 0) {
@@ -495,7 +545,12 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
         sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "resource type '%s' is not supported", type);
         return;
     }
-    if (r->n == 2) {
+    if (strcmp(type, "AuditEvent") == 0 && r->n <= 3) {
+        /* A view of the audit log, never stored resources (api/audit_routes.c). */
+        sv__api_audit_events(api, &rest, req, res, r->n == 3 ? r->segs[2] : NULL);
+        audit_queue(api, &rest, r->n == 3 ? "read" : "search", "AuditEvent",
+                    r->n == 3 ? r->segs[2] : NULL, 0, NULL, false, res->status);
+    } else if (r->n == 2) {
         type_level(api, &rest, req, res, type);
     } else if (r->n == 3 && strcmp(r->segs[2], "_search") == 0) {
         search_post(api, &rest, req, res, type, NULL);
@@ -510,6 +565,32 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
                strcmp(r->segs[3], "$everything") == 0) {
         everything(api, &rest, req, res, r->segs[2]);
+    } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
+               strcmp(r->segs[3], "$break-the-glass") == 0) {
+        sv__api_break_the_glass(api, &rest, req, res, who, r->segs[2]);
+        if (res->status >= 400) /* an opened glass has its record with the grant */
+            audit_queue(api, &rest, "break-the-glass", "Patient", r->segs[2], 0, NULL, false,
+                        res->status);
+    } else if (r->n == 4 && strcmp(type, "Patient") == 0 &&
+               strcmp(r->segs[3], "$access-log") == 0) {
+        sv__api_access_log(api, &rest, req, res, r->segs[2]);
+        audit_queue(api, &rest, "search", "AuditEvent", NULL, 0,
+                    res->status < 400 ? r->segs[2] : NULL, false, res->status);
+    } else if (r->n == 4 && r->segs[3][0] == '$' &&
+               sv__api_care_operation(api, &rest, req, res, type, r->segs[2], r->segs[3])) {
+        /* $reply, $forward, $read, $medication-handover, $confirm, $dispute: their
+         * writes carry their own audit records */
+    } else if (r->n == 4 && strcmp(type, "Organization") == 0 &&
+               strcmp(r->segs[3], "$discharge-board") == 0) {
+        sv__api_discharge_board(api, &rest, req, res, r->segs[2]);
+        audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, false, res->status);
+    } else if (r->n == 4 && r->segs[3][0] == '$' &&
+               sv__api_results_operation(api, &rest, req, res, type, r->segs[2], r->segs[3])) {
+        /* $evaluate-measure, $outreach: aggregates and lists, no one citizen */
+        audit_queue(api, &rest, "search", type, r->segs[2], 0, NULL, false, res->status);
+    } else if (r->n == 4 && r->segs[3][0] == '$') { /* $team, $diff, $agreement */
+        sv__api_coord_operation(api, &rest, req, res, type, r->segs[2], r->segs[3]);
+        audit_queue(api, &rest, "read", type, r->segs[2], 0, NULL, true, res->status);
     } else if (r->n == 4 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3])) {
         compartment(api, &rest, req, res, r->segs[2], r->segs[3]);
     } else if (r->n == 5 && strcmp(type, "Patient") == 0 && sv_fhir_type_supported(r->segs[3]) &&
@@ -562,11 +643,23 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         sv__api_auth(api, req, res, r.segs, r.n);
         return;
     }
-    if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {
-        sv__api_error(res, SV_ERR_NOT_FOUND, NULL, "no such endpoint; the FHIR api is at /fhir");
+    if (r.n >= 2 && strcmp(r.segs[0], "admin") == 0 && strcmp(r.segs[1], "users") == 0) {
+        sv__api_admin_users(api, req, res, r.segs, r.n);
         return;
     }
-    if (!acceptable(req)) {
+    if (r.n >= 1 && (strcmp(r.segs[0], "notifications") == 0 || strcmp(r.segs[0], "admin") == 0)) {
+        sv__api_coord(api, req, res, r.segs, r.n);
+        return;
+    }
+    if (r.n == 0 || strcmp(r.segs[0], "fhir") != 0) {
+        /* Everything else is the web app's (docs/web.md); it uses the api like any client. */
+        sv__api_static(sv__api_config(api)->web_dir, req, res, r.segs, r.n);
+        return;
+    }
+    /* A MedCom sender may ask for XML; the acknowledgement is JSON all the same
+     * (message_routes.c) rather than no acknowledgement at all. */
+    bool process_message = r.n == 2 && strcmp(r.segs[1], "$process-message") == 0;
+    if (!process_message && !acceptable(req)) {
         sv__api_error(res, SV_ERR_NOT_ACCEPTABLE, NULL,
                       "only application/fhir+json is served; xml comes later");
         return;

@@ -15,21 +15,34 @@
 #define FAILURE_MESSAGE "invalid username or password"
 
 static const char SQL_USER_INSERT[] =
-    "INSERT INTO auth_user (username, kind, password_hash, practitioner_role, patient, created)"
-    " VALUES (?, ?, ?, ?, ?, ?)";
-static const char SQL_USER_BY_NAME[] = "SELECT uid, kind, password_hash, practitioner_role,"
-                                       " patient, disabled FROM auth_user WHERE username = ?";
+    "INSERT INTO auth_user (username, kind, password_hash, practitioner_role, patient, created,"
+    " related_person) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_USER_BY_NAME[] =
+    "SELECT uid, kind, password_hash, practitioner_role, patient, disabled, related_person"
+    " FROM auth_user WHERE username = ?";
 static const char SQL_USER_DISABLE[] = "UPDATE auth_user SET disabled = 1 WHERE username = ?";
 static const char SQL_USER_REVOKE_SESSIONS[] =
     "UPDATE auth_session SET revoked = 1"
     " WHERE uid = (SELECT uid FROM auth_user WHERE username = ?)";
-static const char SQL_USER_LIST[] = "SELECT username, kind, practitioner_role, patient, disabled"
-                                    " FROM auth_user ORDER BY username";
+static const char SQL_USER_LIST[] =
+    "SELECT u.username, u.kind, (SELECT group_concat(practitioner_role, ',') FROM (SELECT"
+    " r.practitioner_role FROM auth_user_role r WHERE r.uid = u.uid ORDER BY r.position)),"
+    " u.patient, u.disabled, u.related_person FROM auth_user u ORDER BY u.username";
+static const char SQL_USER_ROLE_INSERT[] =
+    "INSERT INTO auth_user_role (uid, practitioner_role, position) VALUES (?, ?, ?)";
+static const char SQL_USER_ROLES[] =
+    "SELECT r.practitioner_role FROM auth_user_role r JOIN auth_user u ON u.uid = r.uid"
+    " WHERE u.username = ? ORDER BY r.position";
+static const char SQL_SESSION_HAS_ROLE[] =
+    "SELECT 1 FROM auth_session s JOIN auth_user_role r ON r.uid = s.uid"
+    " WHERE s.id_hash = ? AND r.practitioner_role = ?";
+static const char SQL_SESSION_SET_ROLE[] =
+    "UPDATE auth_session SET acting_role = ? WHERE id_hash = ?";
 static const char SQL_SESSION_INSERT[] =
     "INSERT INTO auth_session (id_hash, uid, created, last_seen) VALUES (?, ?, ?, ?)";
 static const char SQL_SESSION_GET[] =
     "SELECT s.created, s.last_seen, s.revoked, u.disabled, u.username, u.kind,"
-    " u.practitioner_role, u.patient"
+    " COALESCE(s.acting_role, u.practitioner_role), u.patient, u.related_person"
     " FROM auth_session s JOIN auth_user u ON u.uid = s.uid WHERE s.id_hash = ?";
 static const char SQL_SESSION_TOUCH[] = "UPDATE auth_session SET last_seen = ? WHERE id_hash = ?";
 static const char SQL_SESSION_REVOKE[] = "UPDATE auth_session SET revoked = 1 WHERE id_hash = ?";
@@ -214,6 +227,36 @@ static sv_err fail(sv_buf *reterr, sv_err e, const char *msg)
 
 /* ---- users ---- */
 
+/* Splits a comma-separated list of PractitionerRole ids (FHIR ids) into ids[];
+ * false when one is not an id, one repeats or there are too many. */
+static bool split_roles(const char *list, char ids[SV_AUTH_ROLES][65], size_t *ret_n)
+{
+    *ret_n = 0;
+    if (!list || !*list)
+        return true;
+    const char *p = list;
+    for (;;) {
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len > 64 || *ret_n == SV_AUTH_ROLES)
+            return false;
+        for (size_t i = 0; i < len; i++) {
+            char c = p[i];
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '.'))
+                return false;
+        }
+        memcpy(ids[*ret_n], p, len);
+        ids[*ret_n][len] = '\0';
+        for (size_t k = 0; k < *ret_n; k++)
+            if (strcmp(ids[k], ids[*ret_n]) == 0)
+                return false;
+        (*ret_n)++;
+        if (!p[len])
+            return true;
+        p += len + 1;
+    }
+}
+
 sv_err sv_auth_user_add(sv_db *db, const sv_auth_user *user, const char *password, sv_buf *reterr)
 {
     if (!name_ok(user->username))
@@ -223,10 +266,21 @@ sv_err sv_auth_user_add(sv_db *db, const sv_auth_user *user, const char *passwor
         return fail(reterr, SV_ERR_INVALID, "a user is a practitioner, citizen, relative or admin");
     if (!password || !*password)
         return fail(reterr, SV_ERR_INVALID, "the password is empty");
+    char roles[SV_AUTH_ROLES][65];
+    size_t nroles = 0;
+    if (!split_roles(user->practitioner_role, roles, &nroles))
+        return fail(reterr, SV_ERR_INVALID,
+                    "practitioner roles are up to 16 distinct PractitionerRole ids, separated by"
+                    " commas");
     char hash[crypto_pwhash_STRBYTES];
     sv_err e = sv_auth_password_hash(password, hash);
     if (e)
         return fail(reterr, e, "the password cannot be hashed");
+    e = sv_db_begin(db, SV_TX_WRITE, reterr);
+    if (e) {
+        sodium_memzero(hash, sizeof(hash));
+        return e;
+    }
     sv_stmt *st = NULL;
     e = sv_db_stmt(db, SQL_USER_BY_NAME, &st, reterr);
     bool row = false;
@@ -236,14 +290,13 @@ sv_err sv_auth_user_add(sv_db *db, const sv_auth_user *user, const char *passwor
         e = sv_stmt_step(st, &row, reterr);
     if (st)
         sv_stmt_reset(st);
-    if (e)
-        return e;
-    if (row) {
+    if (!e && row) {
         if (reterr)
             sv_buf_addf(reterr, "user '%s' exists", user->username);
-        return SV_ERR_CONFLICT;
+        e = SV_ERR_CONFLICT;
     }
-    e = sv_db_stmt(db, SQL_USER_INSERT, &st, reterr);
+    if (!e)
+        e = sv_db_stmt(db, SQL_USER_INSERT, &st, reterr);
     if (!e)
         e = sv_stmt_bind_text(st, 1, user->username);
     if (!e)
@@ -251,14 +304,72 @@ sv_err sv_auth_user_add(sv_db *db, const sv_auth_user *user, const char *passwor
     if (!e)
         e = sv_stmt_bind_text(st, 3, hash);
     if (!e)
-        e = sv_stmt_bind_text(st, 4, user->practitioner_role);
+        e = sv_stmt_bind_text(st, 4, nroles ? roles[0] : NULL);
     if (!e)
         e = sv_stmt_bind_text(st, 5, user->patient);
     if (!e)
         e = sv_stmt_bind_int64(st, 6, sv_clock_now_ms());
     if (!e)
+        e = sv_stmt_bind_text(st, 7, user->related_person);
+    if (!e)
         e = sv_stmt_run(st, reterr);
     sodium_memzero(hash, sizeof(hash));
+    int64_t uid = 0;
+    if (!e && nroles) {
+        e = sv_db_stmt(db, SQL_USER_BY_NAME, &st, reterr);
+        if (!e)
+            e = sv_stmt_bind_text(st, 1, user->username);
+        if (!e)
+            e = sv_stmt_step(st, &row, reterr);
+        if (!e)
+            uid = sv_stmt_column_int64(st, 0);
+        if (st)
+            sv_stmt_reset(st);
+    }
+    for (size_t i = 0; !e && i < nroles; i++) {
+        e = sv_db_stmt(db, SQL_USER_ROLE_INSERT, &st, reterr);
+        if (!e)
+            e = sv_stmt_bind_int64(st, 1, uid);
+        if (!e)
+            e = sv_stmt_bind_text(st, 2, roles[i]);
+        if (!e)
+            e = sv_stmt_bind_int64(st, 3, (int64_t)i);
+        if (!e)
+            e = sv_stmt_run(st, reterr);
+    }
+    if (e) {
+        sv_db_rollback(db);
+        return e;
+    }
+    return sv_db_commit(db, reterr);
+}
+
+sv_err sv_auth_user_roles(sv_db *db, const char *username, char ret_roles[SV_AUTH_ROLES_MAX],
+                          sv_buf *reterr)
+{
+    ret_roles[0] = '\0';
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_USER_ROLES, &st, reterr);
+    if (!e)
+        e = sv_stmt_bind_text(st, 1, username);
+    size_t used = 0;
+    while (!e) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        char id[65];
+        copy_col(st, 0, id, sizeof(id));
+        size_t n = strlen(id);
+        if (!n || used + n + 2 > SV_AUTH_ROLES_MAX)
+            continue;
+        if (used)
+            ret_roles[used++] = ',';
+        memcpy(ret_roles + used, id, n + 1);
+        used += n;
+    }
+    if (st)
+        sv_stmt_reset(st);
     return e;
 }
 
@@ -302,14 +413,17 @@ sv_err sv_auth_user_list(sv_db *db, sv_auth_user_fn fn, void *ctx, sv_buf *reter
         e = sv_stmt_step(st, &row, reterr);
         if (e || !row)
             break;
-        char name[SV_AUTH_NAME_MAX], kind[32], role[SV_AUTH_NAME_MAX], patient[SV_AUTH_NAME_MAX];
+        char name[SV_AUTH_NAME_MAX], kind[32], roles[SV_AUTH_ROLES_MAX];
+        char patient[SV_AUTH_NAME_MAX], related[SV_AUTH_NAME_MAX];
         copy_col(st, 0, name, sizeof(name));
         copy_col(st, 1, kind, sizeof(kind));
-        copy_col(st, 2, role, sizeof(role));
+        copy_col(st, 2, roles, sizeof(roles));
         copy_col(st, 3, patient, sizeof(patient));
+        copy_col(st, 5, related, sizeof(related));
         sv_auth_user u = {.username = name,
-                          .practitioner_role = role[0] ? role : NULL,
-                          .patient = patient[0] ? patient : NULL};
+                          .practitioner_role = roles[0] ? roles : NULL,
+                          .patient = patient[0] ? patient : NULL,
+                          .related_person = related[0] ? related : NULL};
         sv_principal_kind_parse(kind, &u.kind);
         fn(ctx, &u, sv_stmt_column_int64(st, 4) != 0);
     }
@@ -431,6 +545,7 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg_in, const char *userna
 
     char hash[crypto_pwhash_STRBYTES] = "";
     char kind[32] = "", role[SV_AUTH_NAME_MAX] = "", patient[SV_AUTH_NAME_MAX] = "";
+    char related[SV_AUTH_NAME_MAX] = "";
     int64_t uid = 0;
     bool found = false, disabled = false;
     if (name_ok(username)) {
@@ -447,6 +562,7 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg_in, const char *userna
             copy_col(st, 3, role, sizeof(role));
             copy_col(st, 4, patient, sizeof(patient));
             disabled = sv_stmt_column_int64(st, 5) != 0;
+            copy_col(st, 6, related, sizeof(related));
         }
         if (st)
             sv_stmt_reset(st);
@@ -515,7 +631,13 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg_in, const char *userna
     snprintf(p.name, sizeof(p.name), "%s", username);
     snprintf(p.practitioner_role, sizeof(p.practitioner_role), "%s", role);
     snprintf(p.patient, sizeof(p.patient), "%s", patient);
+    snprintf(p.related_person, sizeof(p.related_person), "%s", related);
     session_csrf(session, p.csrf);
+    if (p.kind == SV_PRINCIPAL_PRACTITIONER) {
+        e = sv_auth_user_roles(db, username, p.roles, reterr);
+        if (e)
+            return e;
+    }
     memcpy(ret_session, session, SV_AUTH_SECRET_LEN);
     sodium_memzero(session, sizeof(session));
     if (ret_principal)
@@ -561,6 +683,7 @@ sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg_in, const char
     copy_col(st, 5, kind, sizeof(kind));
     copy_col(st, 6, p.practitioner_role, sizeof(p.practitioner_role));
     copy_col(st, 7, p.patient, sizeof(p.patient));
+    copy_col(st, 8, p.related_person, sizeof(p.related_person));
     sv_stmt_reset(st);
     if (revoked || disabled || now - last_seen > cfg.session_idle_ms ||
         now - created > cfg.session_absolute_ms)
@@ -582,6 +705,43 @@ sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg_in, const char
     if (ret_principal)
         *ret_principal = p;
     return SV_OK;
+}
+
+sv_err sv_auth_session_set_role(sv_db *db, const sv_auth_config *cfg, const char *session,
+                                const char *practitioner_role, sv_buf *reterr)
+{
+    sv_principal p;
+    sv_err e = sv_auth_session_check(db, cfg, session, &p, reterr);
+    if (e)
+        return e;
+    char h[65];
+    secret_hash("session:", session, h);
+    sv_stmt *st = NULL;
+    bool row = false;
+    e = sv_db_stmt(db, SQL_SESSION_HAS_ROLE, &st, reterr);
+    if (!e)
+        e = sv_stmt_bind_text(st, 1, h);
+    if (!e)
+        e = sv_stmt_bind_text(st, 2, practitioner_role);
+    if (!e)
+        e = sv_stmt_step(st, &row, reterr);
+    if (st)
+        sv_stmt_reset(st);
+    if (e)
+        return e;
+    if (!row) {
+        if (reterr)
+            sv_buf_addf(reterr, "'%s' is not one of your practitioner roles", practitioner_role);
+        return SV_ERR_FORBIDDEN;
+    }
+    e = sv_db_stmt(db, SQL_SESSION_SET_ROLE, &st, reterr);
+    if (!e)
+        e = sv_stmt_bind_text(st, 1, practitioner_role);
+    if (!e)
+        e = sv_stmt_bind_text(st, 2, h);
+    if (!e)
+        e = sv_stmt_run(st, reterr);
+    return e;
 }
 
 sv_err sv_auth_session_revoke(sv_db *db, const char *session, sv_buf *reterr)

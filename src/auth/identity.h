@@ -32,6 +32,9 @@
 #define SV_AUTH_SECRET_LEN 44
 #define SV_AUTH_NAME_MAX 128
 #define SV_AUTH_SCOPES_MAX 1024
+/* A user's PractitionerRoles, comma-separated: at most SV_AUTH_ROLES of up to 64 characters. */
+#define SV_AUTH_ROLES 16
+#define SV_AUTH_ROLES_MAX (SV_AUTH_ROLES * 65)
 
 typedef enum sv_principal_kind {
     SV_PRINCIPAL_NONE = 0, /* anonymous */
@@ -58,10 +61,13 @@ typedef struct sv_principal {
     sv_principal_kind kind;
     sv_auth_method method;
     char name[SV_AUTH_NAME_MAX];              /* username, or client name for SYSTEM */
-    char practitioner_role[SV_AUTH_NAME_MAX]; /* PractitionerRole id, "" when none */
-    char patient[SV_AUTH_NAME_MAX];           /* Patient id, "" when none */
-    char scopes[SV_AUTH_SCOPES_MAX];          /* SYSTEM: space-separated SMART scopes */
-    char csrf[SV_AUTH_SECRET_LEN];            /* SESSION: the double-submit token */
+    char practitioner_role[SV_AUTH_NAME_MAX]; /* the PractitionerRole acted in, "" when none */
+    char roles[SV_AUTH_ROLES_MAX];  /* every role the user may act in, comma-separated; filled by
+                                       login and sv_auth_user_roles, not by session checks */
+    char patient[SV_AUTH_NAME_MAX]; /* Patient id, "" when none */
+    char related_person[SV_AUTH_NAME_MAX]; /* relative: RelatedPerson id, "" when none */
+    char scopes[SV_AUTH_SCOPES_MAX];       /* SYSTEM: space-separated SMART scopes */
+    char csrf[SV_AUTH_SECRET_LEN];         /* SESSION: the double-submit token */
 } sv_principal;
 
 typedef struct sv_auth_config {
@@ -87,10 +93,13 @@ void sv_auth_password_generate(char out[25]);
 /* ---- users ---- */
 
 typedef struct sv_auth_user {
-    const char *username;          /* 1..127 of [A-Za-z0-9._@-] */
-    sv_principal_kind kind;        /* not NONE or SYSTEM */
-    const char *practitioner_role; /* may be NULL */
-    const char *patient;           /* may be NULL */
+    const char *username;   /* 1..127 of [A-Za-z0-9._@-] */
+    sv_principal_kind kind; /* not NONE or SYSTEM */
+    /* PractitionerRole ids, comma-separated ("a,b"): the roles a practitioner may act
+     * in, the first one the default of every new session.  May be NULL. */
+    const char *practitioner_role;
+    const char *patient;        /* may be NULL */
+    const char *related_person; /* relatives; may be NULL */
 } sv_auth_user;
 
 /* Adds a user; SV_ERR_CONFLICT when the name is taken, SV_ERR_INVALID on a bad name. */
@@ -100,6 +109,11 @@ sv_err sv_auth_user_disable(sv_db *db, const char *username, sv_buf *reterr);
 /* Calls fn once per user in name order (strings borrowed for the call). */
 typedef void (*sv_auth_user_fn)(void *ctx, const sv_auth_user *user, bool disabled);
 sv_err sv_auth_user_list(sv_db *db, sv_auth_user_fn fn, void *ctx, sv_buf *reterr);
+
+/* The PractitionerRoles username may act in, comma-separated in their order, into
+ * ret_roles ("" when none or unknown). */
+sv_err sv_auth_user_roles(sv_db *db, const char *username, char ret_roles[SV_AUTH_ROLES_MAX],
+                          sv_buf *reterr);
 
 /* ---- login and sessions ---- */
 
@@ -118,6 +132,11 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg, const char *username,
  * when unknown, revoked, idle or past its absolute lifetime, or its user disabled. */
 sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg, const char *session,
                              sv_principal *ret_principal, sv_buf *reterr);
+/* Sets the PractitionerRole the session acts in from now on; SV_ERR_FORBIDDEN when
+ * it is not one of the user's roles, SV_ERR_UNAUTHORIZED when the session is not
+ * valid. */
+sv_err sv_auth_session_set_role(sv_db *db, const sv_auth_config *cfg, const char *session,
+                                const char *practitioner_role, sv_buf *reterr);
 /* Revokes a session; unknown ones are fine (logout is idempotent). */
 sv_err sv_auth_session_revoke(sv_db *db, const char *session, sv_buf *reterr);
 

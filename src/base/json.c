@@ -2,6 +2,9 @@
 #include "base/json.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <float.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +60,124 @@ static void add_expected_kinds(sv_buf *b, unsigned top)
     }
 }
 
+/* The length of the number token at p[0..avail): its bytes, syntax or not. */
+static size_t number_token_len(const unsigned char *p, size_t avail)
+{
+    size_t n = 0;
+    while (n < avail && ((p[n] >= '0' && p[n] <= '9') || p[n] == '-' || p[n] == '+' ||
+                         p[n] == '.' || p[n] == 'e' || p[n] == 'E'))
+        n++;
+    return n;
+}
+
+/*
+ * Why the number token p[0..n) cannot be held as written, or NULL when it can.
+ * jansson keeps an integer as int64 and a real as a double: a real beyond the
+ * double range it refuses without saying where, and one below it (1e-400) it
+ * silently reads as 0.  Subnormal doubles keep too few digits to be trusted.
+ */
+static const char *number_out_of_range(const unsigned char *p, size_t n)
+{
+    char small[64];
+    char *buf = n < sizeof(small) ? small : malloc(n + 1);
+    if (!buf)
+        return NULL; /* jansson then fails on memory as well */
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    const char *why = NULL;
+    bool real = strpbrk(buf, ".eE") != NULL;
+    errno = 0;
+    if (!real) {
+        (void)strtoll(buf, NULL, 10);
+        if (errno == ERANGE)
+            why = "an integer beyond 64 bits";
+    } else {
+        double d = strtod(buf, NULL);
+        bool nonzero_digit = false;
+        for (const char *c = buf; *c && *c != 'e' && *c != 'E'; c++)
+            nonzero_digit |= *c >= '1' && *c <= '9';
+        if (isinf(d))
+            why = "beyond the largest decimal held (about 1.8e308)";
+        else if ((d == 0 && nonzero_digit) || (d != 0 && fabs(d) < DBL_MIN))
+            why = "below the smallest decimal held (about 2.2e-308) and would become 0";
+    }
+    if (buf != small)
+        free(buf);
+    return why;
+}
+
+typedef struct path_frame {
+    bool array;
+    bool expect_key;
+    size_t index;
+    size_t key_at, key_len;
+} path_frame;
+
+/*
+ * The element path of the value at byte `at` ("valueQuantity.value",
+ * "component[1].valueQuantity.value"), prefixed with the top-level resourceType
+ * when one came before it: a second scan, run only to name a refused value.
+ * Keys are copied as written (FHIR names need no escapes).  Depth was checked.
+ */
+static void path_at(const unsigned char *p, size_t at, size_t max_depth, sv_buf *ret_path)
+{
+    path_frame *st = calloc(max_depth + 1, sizeof(*st));
+    if (!st)
+        return;
+    size_t depth = 0, str_start = 0, rt_at = 0, rt_len = 0;
+    bool in_string = false, pending_rt = false;
+    for (size_t i = 0; i < at; i++) {
+        unsigned char c = p[i];
+        path_frame *f = depth ? &st[depth - 1] : NULL;
+        if (in_string) {
+            if (c == '\\') {
+                i++;
+            } else if (c == '"') {
+                in_string = false;
+                if (f && !f->array && f->expect_key) {
+                    f->key_at = str_start;
+                    f->key_len = i - str_start;
+                } else if (pending_rt) {
+                    rt_at = str_start;
+                    rt_len = i - str_start;
+                }
+                pending_rt = false;
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+            str_start = i + 1;
+        } else if ((c == '{' || c == '[') && depth <= max_depth) {
+            st[depth++] = (path_frame){.array = c == '[', .expect_key = c == '{'};
+            pending_rt = false;
+        } else if ((c == '}' || c == ']') && depth) {
+            depth--;
+        } else if (c == ':' && f) {
+            f->expect_key = false;
+            pending_rt =
+                depth == 1 && f->key_len == 12 && memcmp(p + f->key_at, "resourceType", 12) == 0;
+        } else if (c == ',' && f) {
+            if (f->array)
+                f->index++;
+            else
+                f->expect_key = true;
+        }
+    }
+    if (rt_len)
+        sv_buf_add(ret_path, p + rt_at, rt_len);
+    for (size_t d = 0; d < depth; d++) {
+        if (st[d].array) {
+            sv_buf_addf(ret_path, "[%zu]", st[d].index);
+        } else {
+            if (ret_path->len)
+                sv_buf_addc(ret_path, '.');
+            sv_buf_add(ret_path, p + st[d].key_at, st[d].key_len);
+        }
+    }
+    free(st);
+}
+
 /*
  * One pass over the raw bytes, no recursion: refuses NUL bytes and nesting
  * beyond max_depth, and the wrong kind of top-level value.  Brackets inside
@@ -65,7 +186,7 @@ static void add_expected_kinds(sv_buf *b, unsigned top)
  * bad escapes, unterminated strings) is left to jansson, which reports it.
  */
 static sv_err prescan(const unsigned char *p, size_t len, size_t max_depth, unsigned top,
-                      sv_buf *reterr, size_t *ret_offset)
+                      sv_buf *reterr, size_t *ret_offset, sv_buf *ret_path)
 {
     size_t depth = 0;
     bool in_string = false;
@@ -109,7 +230,25 @@ static sv_err prescan(const unsigned char *p, size_t len, size_t max_depth, unsi
                 return SV_ERR_PARSE;
             }
         }
-        if (c == '"') {
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            size_t n = number_token_len(p + i, len - i);
+            const char *why = number_out_of_range(p + i, n);
+            if (why) {
+                sv_buf path = SV_BUF_INIT;
+                path_at(p, i, max_depth, &path);
+                if (reterr)
+                    sv_buf_addf(reterr, "the number %.*s at byte %zu%s%s is %s",
+                                (int)(n > 40 ? 40 : n), (const char *)p + i, i,
+                                path.len ? " in " : "", path.ptr, why);
+                if (ret_offset)
+                    *ret_offset = i;
+                if (ret_path)
+                    sv_buf_add(ret_path, path.ptr, path.len);
+                sv_buf_release(&path);
+                return SV_ERR_INVALID;
+            }
+            i += n - 1;
+        } else if (c == '"') {
             in_string = true;
         } else if (c == '{' || c == '[') {
             if (depth == max_depth) {
@@ -131,12 +270,19 @@ static sv_err prescan(const unsigned char *p, size_t len, size_t max_depth, unsi
 sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned top,
                      json_t **ret_json, sv_buf *reterr, size_t *ret_offset)
 {
+    return sv_json_parse_at(text, len, max_depth, top, ret_json, reterr, ret_offset, NULL);
+}
+
+sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned top,
+                        json_t **ret_json, sv_buf *reterr, size_t *ret_offset, sv_buf *ret_path)
+{
     assert(top & SV_JSON_TOP_ANY);
     assert(text || len == 0);
     if (!text)
         text = "";
 
-    sv_err err = prescan((const unsigned char *)text, len, max_depth, top, reterr, ret_offset);
+    sv_err err =
+        prescan((const unsigned char *)text, len, max_depth, top, reterr, ret_offset, ret_path);
     if (err != SV_OK)
         return err;
 

@@ -43,12 +43,22 @@
  * "\u0000" escapes and lone surrogates are refused.  A byte order mark is
  * not skipped: it is refused as malformed.
  *
+ * A number that cannot be held as written fails with SV_ERR_INVALID and says
+ * where: a real beyond the double range (1e400), one so small that it would
+ * become 0 or lose digits as a subnormal (1e-400), an integer beyond int64.
+ * (Within range, a real is a double: see sv_json_dumpb on precision.)
+ *
  * On success *ret_json is a new reference (caller decrefs).  On failure
  * *ret_json is untouched, the message is appended to reterr and the offset
  * stored in *ret_offset; reterr and ret_offset may be NULL.
  */
 sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned top,
                      json_t **ret_json, sv_buf *reterr, size_t *ret_offset);
+/* The same; when a value is refused, its element path ("Observation.valueQuantity.value":
+ * the keys and [indexes] from the root, after the top-level resourceType when one came
+ * before it) is appended to ret_path (may be NULL; nothing for syntax errors). */
+sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned top,
+                        json_t **ret_json, sv_buf *reterr, size_t *ret_offset, sv_buf *ret_path);
 
 /*
  * Appends the compact serialisation of j (any value, not only containers) to

@@ -109,3 +109,21 @@ void sv_text_fold(const char *text, size_t len, sv_buf *ret_folded)
         i += n;
     }
 }
+
+void sv_text_utf8_sanitize(const char *text, size_t len, sv_buf *ret_valid)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    size_t i = 0;
+    sv_buf_grow(ret_valid, len);
+    while (i < len) {
+        uint32_t cp;
+        size_t n = utf8_decode(s + i, len - i, &cp);
+        if (n == 0) {
+            sv_buf_add(ret_valid, replacement, 3);
+            i++;
+        } else {
+            sv_buf_add(ret_valid, s + i, n);
+            i += n;
+        }
+    }
+}

@@ -3,7 +3,7 @@
  *
  * FHIR string search ignores case and accents, so SV_INDEX_STRING rows store the
  * folded form in `value` and the text as written in `exact`; the search side folds
- * the query the same way.  Depends only on base/buf.
+ * the query the same way.  Also: making text valid UTF-8.  Depends only on base/buf.
  */
 #ifndef SV_BASE_TEXT_H
 #define SV_BASE_TEXT_H
@@ -26,5 +26,12 @@
  * Embedded NUL bytes are copied like any other byte.
  */
 void sv_text_fold(const char *text, size_t len, sv_buf *ret_folded);
+
+/*
+ * Appends text[0..len) to ret_valid with each byte of an invalid UTF-8 sequence
+ * replaced by U+FFFD (the same rule as sv_text_fold), so that text echoing a
+ * client's bad input can still go into JSON, which jansson refuses otherwise.
+ */
+void sv_text_utf8_sanitize(const char *text, size_t len, sv_buf *ret_valid);
 
 #endif

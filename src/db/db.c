@@ -1,4 +1,10 @@
-/* db.c - backend selection and the thin wrappers over the backend table. */
+/*
+ * db.c - backend selection and the thin wrappers over the backend table.
+ *
+ * During a transaction that the backend runs on another connection (tx_db, group
+ * commit), every call is sent there; fault injection still counts on the
+ * caller's connection.
+ */
 #include "db/db.h"
 
 #include <string.h>
@@ -42,6 +48,8 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     db->cache_len = 0;
     db->fault_countdown = 0;
     db->fault_err = SV_OK;
+    db->tx_db = NULL;
+    db->tx_owner = NULL;
     *ret_db = db;
     return SV_OK;
 }
@@ -57,9 +65,18 @@ bool sv_db_fault_pending(const sv_db *db)
     return db->fault_countdown > 0;
 }
 
-/* True when the armed fault falls on this call (then it disarms). */
+/* The connection that runs db's calls now. */
+static sv_db *target(sv_db *db)
+{
+    return db->tx_db ? db->tx_db : db;
+}
+
+/* True when the armed fault falls on this call (then it disarms).  db is the
+ * caller's connection, or the one running its transaction. */
 static bool fault_now(sv_db *db, const char *what, sv_buf *reterr)
 {
+    if (db->tx_owner)
+        db = db->tx_owner;
     if (db->fault_countdown == 0 || --db->fault_countdown > 0)
         return false;
     if (reterr)
@@ -93,11 +110,13 @@ sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
     if (fault_now(db, "exec", reterr))
         return db->fault_err;
-    return db->be->exec(db, sql, reterr);
+    sv_db *t = target(db);
+    return t->be->exec(t, sql, reterr);
 }
 
-sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+sv_err sv_db_stmt(sv_db *caller, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
 {
+    sv_db *db = target(caller);
     for (size_t i = 0; i < db->cache_len; i++) {
         if (db->cache[i]->sql == sql) {
             sv_stmt *st = db->cache[i];
@@ -111,8 +130,8 @@ sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr
             return SV_OK;
         }
     }
-    if (fault_now(db, "prepare", reterr))
-        return db->fault_err;
+    if (fault_now(caller, "prepare", reterr))
+        return caller->fault_err;
     sv_stmt *st = NULL;
     sv_err e = db->be->prepare(db, sql, &st, reterr);
     if (e)
@@ -130,10 +149,11 @@ sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr
     return SV_OK;
 }
 
-sv_err sv_db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+sv_err sv_db_prepare(sv_db *caller, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
 {
-    if (fault_now(db, "prepare", reterr))
-        return db->fault_err;
+    if (fault_now(caller, "prepare", reterr))
+        return caller->fault_err;
+    sv_db *db = target(caller);
     sv_stmt *st = NULL;
     sv_err e = db->be->prepare(db, sql, &st, reterr);
     if (e)
@@ -187,7 +207,7 @@ sv_err sv_stmt_step(sv_stmt *st, bool *ret_row, sv_buf *reterr)
     if (fault_now(st->db, "step", reterr)) {
         *ret_row = false;
         st->db->be->reset(st);
-        return st->db->fault_err;
+        return st->db->tx_owner ? st->db->tx_owner->fault_err : st->db->fault_err;
     }
     return st->db->be->step(st, ret_row, reterr);
 }
@@ -264,5 +284,13 @@ bool sv_db_in_tx(const sv_db *db)
 
 int64_t sv_db_changes(sv_db *db)
 {
-    return db->be->changes(db);
+    sv_db *t = target(db);
+    return t->be->changes(t);
+}
+
+void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats)
+{
+    memset(ret_stats, 0, sizeof(*ret_stats));
+    if (db->be->write_stats)
+        db->be->write_stats(db, ret_stats);
 }

@@ -17,6 +17,17 @@
  * transaction) or use a SAVEPOINT.
  * A connection is used by one thread at a time.  Only db/ includes sqlite3.h and
  * libpq-fe.h.
+ *
+ * Group commit (docs/architecture.md, "Writes"): a backend may run a write
+ * transaction on another connection of its own by setting tx_db in its begin;
+ * the SQLite driver does, so that concurrent write transactions of one process
+ * share one durable commit.  Callers see no difference: every call made on the
+ * caller's connection during the transaction goes to tx_db, and sv_db_commit
+ * returns only when the transaction is on disk (or failed).  A backend that
+ * leaves tx_db NULL (PostgreSQL, whose server groups commits itself) needs
+ * nothing more.  What a caller sets on its own connection with SQL (ATTACH,
+ * PRAGMA) does not reach the writer, so it does not apply inside a write
+ * transaction on a database file.
  */
 #ifndef SV_DB_DB_H
 #define SV_DB_DB_H
@@ -47,6 +58,13 @@ typedef struct sv_db_options {
     bool synchronous_off; /* benchmarks only: acknowledged writes may be lost on power loss */
 } sv_db_options;
 
+/* How writes reached the disk, for this database file in this process. */
+typedef struct sv_db_write_stats {
+    int64_t transactions; /* write transactions committed */
+    int64_t commits;      /* durable commits (each one sync of the log) that carried them */
+    int waiting;          /* write transactions waiting for their turn right now */
+} sv_db_write_stats;
+
 typedef struct sv_db_backend {
     int version; /* SV_DB_BACKEND_VERSION */
     const char *name;
@@ -70,6 +88,8 @@ typedef struct sv_db_backend {
     sv_err (*commit)(sv_db *db, sv_buf *reterr);
     sv_err (*rollback)(sv_db *db);
     int64_t (*changes)(sv_db *db);
+    /* Optional (NULL: all zero): counters of the write path, see sv_db_write_stats. */
+    void (*write_stats)(sv_db *db, sv_db_write_stats *ret_stats);
 } sv_db_backend;
 
 #define SV_DB_BACKEND_VERSION 2 /* 2: dialect */
@@ -86,8 +106,18 @@ struct sv_db {
     int tx_depth; /* 0 = no transaction */
     sv_stmt *cache[SV_DB_STMT_CACHE];
     size_t cache_len;
+    /* Equal for connections to the same database (set by the backend at open):
+     * lets a caller batch work of several connections into one transaction of
+     * one of them (medcom/'s group commit).  Never dereferenced. */
+    const void *identity;
     int fault_countdown; /* sv_db_fault_inject: backend calls left until the failure; 0 = off */
     sv_err fault_err;
+    /* Set by the backend's begin when the transaction runs on another connection
+     * (group commit); NULL: on this one.  Cleared by its commit and rollback. */
+    sv_db *tx_db;
+    /* On that other connection: whose transaction it runs now, so that a fault
+     * armed on the caller's connection fires in the caller's statements. */
+    sv_db *tx_owner;
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
@@ -123,6 +153,10 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr);
 void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
 bool sv_db_in_tx(const sv_db *db);
 int64_t sv_db_changes(sv_db *db);
+
+/* The write counters of db's database file in this process (all zero for a
+ * backend or database without group commit, e.g. SQLite's ":memory:"). */
+void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats);
 
 /*
  * Fault injection for tests (SQLite's xSetSystemCall, curl's torture tests): the

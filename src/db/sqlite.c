@@ -1,96 +1,18 @@
 /*
- * sqlite.c - the SQLite backend of db.h.
+ * sqlite.c - the SQLite backend of db.h: connections, statements, transactions.
  *
  * WAL mode with synchronous=FULL: a commit that returned is on disk (an
  * acknowledged write survives power loss).  Foreign keys on, a busy timeout so
  * concurrent writers queue instead of failing.  Write transactions use
- * BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade.
+ * BEGIN IMMEDIATE so that two writers never deadlock on a lock upgrade.  Write
+ * transactions on a database file run on the file's shared writer connection
+ * and are committed in groups (sqlite_group.c); in-memory databases commit
+ * each on their own connection.
  */
-#include <errno.h>
-#include <limits.h>
-#include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "db/db.h"
-
-/*
- * Writers of one database file inside this process queue on a mutex before
- * BEGIN IMMEDIATE.  Without it they all spin in SQLite's busy handler, which
- * sleeps in steps of up to 100 ms and is not woken when the lock frees: p99 of
- * creates went to ~800 ms at 16 connections.  The busy timeout still bounds the
- * wait, and other processes are still kept out by SQLite's own lock.
- */
-typedef struct write_gate {
-    char *path;
-    pthread_mutex_t mutex;
-    struct write_gate *next;
-} write_gate;
-
-static pthread_mutex_t gates_lock = PTHREAD_MUTEX_INITIALIZER;
-static write_gate *gates; /* one per database file, for the life of the process */
-
-typedef struct sqlite_db {
-    sv_db base; /* must be first */
-    sqlite3 *handle;
-    write_gate *gate; /* NULL for in-memory databases */
-    bool holding;     /* this connection holds gate->mutex */
-    int busy_timeout_ms;
-} sqlite_db;
-
-static write_gate *gate_for(const char *uri)
-{
-    char real[PATH_MAX];
-    if (strcmp(uri, ":memory:") == 0 || strncmp(uri, "file:", 5) == 0 || !realpath(uri, real))
-        return NULL;
-    pthread_mutex_lock(&gates_lock);
-    write_gate *g = gates;
-    while (g && strcmp(g->path, real) != 0)
-        g = g->next;
-    if (!g) {
-        g = calloc(1, sizeof(*g));
-        if (g) {
-            g->path = strdup(real);
-            pthread_mutex_init(&g->mutex, NULL);
-            g->next = gates;
-            gates = g;
-        }
-    }
-    pthread_mutex_unlock(&gates_lock);
-    return g;
-}
-
-static sv_err gate_enter(sqlite_db *db, sv_buf *reterr)
-{
-    if (!db->gate)
-        return SV_OK;
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    int64_t ns = until.tv_nsec + (int64_t)db->busy_timeout_ms * 1000000;
-    until.tv_sec += ns / 1000000000;
-    until.tv_nsec = ns % 1000000000;
-    int rc = pthread_mutex_timedlock(&db->gate->mutex, &until);
-    if (rc == ETIMEDOUT) {
-        if (reterr)
-            sv_buf_adds(reterr,
-                        "sqlite begin: another writer held the database past the busy timeout");
-        return SV_ERR_BUSY;
-    }
-    if (rc != 0)
-        return SV_ERR_INTERNAL;
-    db->holding = true;
-    return SV_OK;
-}
-
-static void gate_leave(sqlite_db *db)
-{
-    if (db->holding) {
-        db->holding = false;
-        pthread_mutex_unlock(&db->gate->mutex);
-    }
-}
+#include "db/sqlite_int.h"
 
 typedef struct sqlite_stmt {
     sv_stmt base; /* must be first */
@@ -135,7 +57,7 @@ static sv_err fail(sqlite3 *h, int rc, sv_buf *reterr, const char *what)
     return map_rc(rc);
 }
 
-static sv_err run_simple(sqlite3 *h, const char *sql, sv_buf *reterr)
+sv_err sv__sqlite_run(sqlite3 *h, const char *sql, sv_buf *reterr)
 {
     char *msg = NULL;
     int rc = sqlite3_exec(h, sql, NULL, NULL, &msg);
@@ -148,26 +70,29 @@ static sv_err run_simple(sqlite3 *h, const char *sql, sv_buf *reterr)
     return SV_OK;
 }
 
-static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
+sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
+                          sqlite_db **ret_db, sv_buf *reterr)
 {
     sqlite3 *h = NULL;
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(uri, &h, flags, NULL);
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                (serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX);
+    int rc = sqlite3_open_v2(path, &h, flags, NULL);
     if (rc != SQLITE_OK) {
         sv_err e = fail(h, rc, reterr, "open");
         sqlite3_close(h);
         return e;
     }
+    int busy_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
     sqlite3_extended_result_codes(h, 0);
-    sqlite3_busy_timeout(h, opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000);
-    sv_err e = run_simple(h, "PRAGMA journal_mode=WAL", reterr);
+    sqlite3_busy_timeout(h, busy_timeout_ms);
+    sv_err e = sv__sqlite_run(h, "PRAGMA journal_mode=WAL", reterr);
     if (!e)
-        e = run_simple(
+        e = sv__sqlite_run(
             h, opt->synchronous_off ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL", reterr);
     if (!e)
-        e = run_simple(h, "PRAGMA foreign_keys=ON", reterr);
+        e = sv__sqlite_run(h, "PRAGMA foreign_keys=ON", reterr);
     if (!e)
-        e = run_simple(h, "PRAGMA temp_store=MEMORY", reterr);
+        e = sv__sqlite_run(h, "PRAGMA temp_store=MEMORY", reterr);
     if (e) {
         sqlite3_close(h);
         return e;
@@ -177,23 +102,37 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
         sqlite3_close(h);
         return SV_ERR_NOMEM;
     }
+    db->base.be = &sv_db_sqlite_backend;
     db->handle = h;
-    db->gate = gate_for(uri);
-    db->busy_timeout_ms = opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000;
+    db->busy_timeout_ms = busy_timeout_ms;
+    *ret_db = db;
+    return SV_OK;
+}
+
+static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
+{
+    sqlite_db *db = NULL;
+    sv_err e = sv__sqlite_connect(uri, opt, false, &db, reterr);
+    if (e)
+        return e;
+    db->gate = sv__gate_acquire(uri, opt);
+    /* Connections to one database file share their gate: medcom batches by it. */
+    db->base.identity = db->gate ? (const void *)db->gate : (const void *)db;
     *ret_db = &db->base;
     return SV_OK;
 }
 
 static void db_close(sv_db *db)
 {
-    gate_leave((sqlite_db *)db);
-    sqlite3_close(H(db));
-    free(db);
+    sqlite_db *sd = (sqlite_db *)db;
+    sqlite3_close(sd->handle);
+    sv__gate_release(sd->gate);
+    free(sd);
 }
 
 static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
-    return run_simple(H(db), sql, reterr);
+    return sv__sqlite_run(H(db), sql, reterr);
 }
 
 static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
@@ -284,31 +223,36 @@ static double st_column_double(sv_stmt *st, int col)
 
 static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
 {
-    if (kind != SV_TX_WRITE)
-        return run_simple(H(db), "BEGIN DEFERRED", reterr);
     sqlite_db *sd = (sqlite_db *)db;
-    sv_err e = gate_enter(sd, reterr);
-    if (e)
-        return e;
-    e = run_simple(H(db), "BEGIN IMMEDIATE", reterr);
-    if (e)
-        gate_leave(sd);
-    return e;
+    if (kind != SV_TX_WRITE)
+        return sv__sqlite_run(sd->handle, "BEGIN DEFERRED", reterr);
+    if (sd->gate)
+        return sv__group_begin(sd, reterr);
+    return sv__sqlite_run(sd->handle, "BEGIN IMMEDIATE", reterr);
 }
 
 static sv_err db_commit(sv_db *db, sv_buf *reterr)
 {
-    sv_err e = run_simple(H(db), "COMMIT", reterr);
-    if (!e)
-        gate_leave((sqlite_db *)db);
-    return e; /* on failure db.c rolls back, which leaves the gate */
+    sqlite_db *sd = (sqlite_db *)db;
+    if (sd->grouped)
+        return sv__group_commit(sd, reterr);
+    return sv__sqlite_run(sd->handle, "COMMIT", reterr); /* on failure db.c rolls back */
 }
 
 static sv_err db_rollback(sv_db *db)
 {
-    sv_err e = run_simple(H(db), "ROLLBACK", NULL);
-    gate_leave((sqlite_db *)db);
-    return e;
+    sqlite_db *sd = (sqlite_db *)db;
+    if (sd->grouped) {
+        sv__group_rollback(sd);
+        return SV_OK;
+    }
+    /* Also after a failed group commit, when nothing is open here: harmless. */
+    return sv__sqlite_run(sd->handle, "ROLLBACK", NULL);
+}
+
+static void db_write_stats(sv_db *db, sv_db_write_stats *ret_stats)
+{
+    sv__group_stats((sqlite_db *)db, ret_stats);
 }
 
 static int64_t db_changes(sv_db *db)
@@ -339,4 +283,5 @@ const sv_db_backend sv_db_sqlite_backend = {
     .commit = db_commit,
     .rollback = db_rollback,
     .changes = db_changes,
+    .write_stats = db_write_stats,
 };

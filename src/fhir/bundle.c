@@ -264,7 +264,7 @@ static sv_err run_entry(sv_rest *r, entry *en)
         json_string_value(json_object_get(json_object_get(en->in, "request"), "ifMatch"));
     switch (en->op) {
     case OP_DELETE:
-        return sv_rest_delete(r, en->type, en->id, &en->res);
+        return sv_rest_delete(r, en->type, en->id, if_match, &en->res);
     case OP_POST:
         if (en->noop)
             return sv_rest_read(r, en->type, en->id, &en->res);

@@ -239,8 +239,9 @@ static bool fill_json(void *ctx, int64_t rid, const sv_stored *s)
  * per type (the asked ones, or every stored type that can be in a Patient
  * compartment), keys only (the text is read for the page only), merged by row
  * id; and the total. */
-static sv_err read_page(sv_db *db, const char *patient_id, const args *a, int64_t limit,
-                        sv_found_list *ret, int64_t *ret_total, sv_buf *err)
+static sv_err read_page(sv_db *db, const sv_access_filter *acc, const char *patient_id,
+                        const args *a, int64_t limit, sv_found_list *ret, int64_t *ret_total,
+                        sv_buf *err)
 {
     sv_store_referrers_query q = {.param = SV_COMPARTMENT_PARAM,
                                   .target_type = "Patient",
@@ -248,7 +249,8 @@ static sv_err read_page(sv_db *db, const char *patient_id, const args *a, int64_
                                   .since = a->since,
                                   .after_rid = a->cursor,
                                   .limit = limit,
-                                  .keys_only = true};
+                                  .keys_only = true,
+                                  .access = acc};
     size_t ntypes = a->ntypes;
     const char *const *types = (const char *const *)a->types;
     if (!ntypes)
@@ -291,12 +293,19 @@ static void link_to(sv_buf *links, const char *rel, const sv_rest *r, const char
     sv_buf_release(&query);
 }
 
-static sv_err patient_exists(sv_db *db, const char *id, sv_outcome *out)
+static sv_err patient_exists(sv_db *db, const sv_access_filter *acc, const char *id,
+                             sv_outcome *out)
 {
     sv_stored s;
     sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_id_valid(id, strlen(id)) ? sv_store_current(db, "Patient", id, false, &s, &err)
-                                           : SV_ERR_NOT_FOUND;
+    bool visible = true;
+    sv_err e = sv_id_valid(id, strlen(id)) ? SV_OK : SV_ERR_NOT_FOUND;
+    if (!e && acc)
+        e = sv_access_visible(db, acc, "Patient", id, &visible, &err);
+    if (!e && !visible)
+        e = SV_ERR_NOT_FOUND; /* invisible: exactly like missing */
+    if (!e)
+        e = sv_store_current(db, "Patient", id, false, &s, &err);
     sv_buf_release(&err);
     if (e == SV_ERR_NOT_FOUND) {
         sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL, "Patient/%s is not known", id);
@@ -336,23 +345,24 @@ sv_err sv_search_everything(struct sv_rest *r, const char *patient_id, const sv_
         sv__search_storage_fail(&res->outcome, e);
         goto out;
     }
-    e = patient_exists(r->db, patient_id, &res->outcome);
+    const sv_access_filter *acc = sv_policy_filter(r->access);
+    e = patient_exists(r->db, acc, patient_id, &res->outcome);
     if (e)
         goto out;
     int64_t total = 0;
     /* One more than the page tells whether a next page exists. */
-    e = read_page(r->db, patient_id, &a, a.count + (a.count > 0), &page, &total, &err);
+    e = read_page(r->db, acc, patient_id, &a, a.count + (a.count > 0), &page, &total, &err);
     bool more = (int64_t)page.len > a.count;
     if (more) {
         page.len--;
         free(page.items[page.len].json);
     }
     for (size_t i = 0; !e && i < page.len; i++)
-        e = sv_store_by_rid(r->db, page.items[i].rid, fill_json, &page.items[i], &err);
+        e = sv_store_by_rid(r->db, acc, page.items[i].rid, fill_json, &page.items[i], &err);
     if (!e && page.len) {
         sv_include_spec refs = {0}; /* every reference of every matched resource */
         accept_ctx actx = {&a};
-        sv_include_options opt = {.accept = accept_reference, .accept_ctx = &actx};
+        sv_include_options opt = {.accept = accept_reference, .accept_ctx = &actx, .access = acc};
         e = sv_include_run(r->db, &refs, 1, &page, &opt, &included, &warnings, &err);
     }
     if (e) {

@@ -199,14 +199,16 @@ static sv_err reverse_from(sv_db *db, const sv_include_spec *spec, const char *s
                            sv_buf *reterr)
 {
     if (spec->param)
-        return sv_store_refs_to(db, type, id, spec->param, source_type, limit, on_hit, c, reterr);
+        return sv_store_refs_to(db, c->opt->access, type, id, spec->param, source_type, limit,
+                                on_hit, c, reterr);
     size_t nsp = 0;
     const sv_searchparam *const *list = sv_searchparam_list(source_type, &nsp);
     for (size_t k = 0; k < nsp && !c->full && !c->found_more; k++) {
         const sv_searchparam *sp = list[k];
         if (sp->type != SV_SEARCHPARAM_REFERENCE || !targets_type(sp, type))
             continue;
-        sv_err e = sv_store_refs_to(db, type, id, sp->code, source_type, limit, on_hit, c, reterr);
+        sv_err e = sv_store_refs_to(db, c->opt->access, type, id, sp->code, source_type, limit,
+                                    on_hit, c, reterr);
         if (e)
             return e;
     }
@@ -221,7 +223,7 @@ static sv_err apply(sv_db *db, const sv_include_spec *spec, const char *type, co
         if (spec->source_type && strcmp(spec->source_type, type) != 0)
             return SV_OK;
         /* A resource holds few references: no need to bound the rows read. */
-        return sv_store_refs_from(db, type, id, spec->param, SV_COMPARTMENT_PARAM,
+        return sv_store_refs_from(db, c->opt->access, type, id, spec->param, SV_COMPARTMENT_PARAM,
                                   spec->target_type, INT64_MAX, on_hit, c, reterr);
     }
     if (spec->target_type && strcmp(spec->target_type, type) != 0)

@@ -18,6 +18,7 @@
 
 #include "db/db.h"
 #include "fhir/outcome.h"
+#include "store/access.h"
 #include "store/resource.h"
 
 /* Defaults: included resources per page, and levels of inclusion (the first
@@ -70,6 +71,8 @@ typedef struct sv_include_options {
      * _since); return false to leave s out. */
     bool (*accept)(void *ctx, const sv_stored *s);
     void *accept_ctx;
+    /* Only resources visible under this filter (store/access.h); NULL: all. */
+    const sv_access_filter *access;
 } sv_include_options;
 
 /*

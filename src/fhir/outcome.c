@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
+
 static const char *severity_code[] = {
     [SV_SEV_FATAL] = "fatal",
     [SV_SEV_ERROR] = "error",
@@ -29,6 +31,15 @@ void sv_outcome_clear(sv_outcome *o)
     sv_outcome_init(o);
 }
 
+/* Diagnostics often echo what the client sent; jansson refuses a string that is
+ * not UTF-8 (json_string returns NULL), which would drop the issue's text. */
+static char *valid_copy(const char *s)
+{
+    sv_buf b = SV_BUF_INIT;
+    sv_text_utf8_sanitize(s, strlen(s), &b);
+    return sv_buf_detach(&b, NULL);
+}
+
 void sv_outcome_add(sv_outcome *o, sv_severity sev, const char *code, const char *expression,
                     const char *fmt, ...)
 {
@@ -43,7 +54,7 @@ void sv_outcome_add(sv_outcome *o, sv_severity sev, const char *code, const char
     sv_issue *is = &o->issues[o->len++];
     is->severity = sev;
     is->code = code;
-    is->expression = expression ? strdup(expression) : NULL;
+    is->expression = expression ? valid_copy(expression) : NULL;
     is->diagnostics = NULL;
     if (fmt) {
         sv_buf b = SV_BUF_INIT;
@@ -51,7 +62,8 @@ void sv_outcome_add(sv_outcome *o, sv_severity sev, const char *code, const char
         va_start(ap, fmt);
         sv_buf_vaddf(&b, fmt, ap);
         va_end(ap);
-        is->diagnostics = sv_buf_detach(&b, NULL);
+        is->diagnostics = valid_copy(b.ptr);
+        sv_buf_release(&b);
     }
     if (sev == SV_SEV_FATAL || sev == SV_SEV_ERROR)
         o->errors++;

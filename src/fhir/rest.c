@@ -225,6 +225,7 @@ static sv_err audit_write(sv_rest *r, const char *method, const char *type, cons
                            .resource_version = version,
                            .outcome = status};
     sv_audit_record_set_actor(&rec, r->actor);
+    rec.purpose = sv_policy_purpose(r->db, r->access, rec.citizen, rec.purpose);
     return sv_audit_append(r->db, &rec, NULL, err);
 }
 
@@ -244,42 +245,144 @@ static const char *rows_citizen(const sv_index_rows *rows)
 
 /* Writes a new version of an already validated resource, fills res.  status is
  * the answer's status (201 or 200), for the audit record. */
+/* The current, not deleted version of type/id parsed into *ret_old for the write
+ * hooks (NULL when there is none). */
+static sv_err hook_old_version(sv_rest *r, const char *type, const char *id, int64_t version,
+                               json_t **ret_old, sv_rest_result *res)
+{
+    *ret_old = NULL;
+    if (!r->hooks || version <= 1)
+        return SV_OK;
+    sv_stored cur;
+    sv_err e = sv_store_current(r->db, type, id, true, &cur, NULL);
+    if (e == SV_ERR_NOT_FOUND)
+        return SV_OK;
+    if (e)
+        return storage_fail(res, e, NULL);
+    if (!cur.deleted && cur.json)
+        *ret_old = json_loadb(cur.json, cur.json_len, 0, NULL);
+    sv_stored_clear(&cur);
+    return SV_OK;
+}
+
+/* Runs the before_write hook on a copy of resource; *ret_resource is the copy to
+ * store (caller decrefs), or NULL without a hook. */
+static sv_err hook_before(sv_rest *r, const char *type, const char *id, const json_t *old,
+                          const json_t *resource, json_t **ret_resource, sv_rest_result *res)
+{
+    *ret_resource = NULL;
+    if (!r->hooks || !r->hooks->before_write)
+        return SV_OK;
+    json_t *copy = json_deep_copy(resource);
+    if (!copy)
+        return fail(res, SV_ERR_NOMEM, NULL, "out of memory");
+    sv_err e = r->hooks->before_write(r->hooks->ctx, r, type, id, old, copy, &res->outcome);
+    if (!e && sv_fhir_validate(copy, &res->outcome) > 0)
+        e = SV_ERR_PROCESSING;
+    if (e) {
+        json_decref(copy);
+        return e;
+    }
+    *ret_resource = copy;
+    return SV_OK;
+}
+
 static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_t version,
                             const char *method, const json_t *resource, int status,
                             sv_rest_result *res)
 {
+    json_t *old = NULL, *changed = NULL;
+    sv_err e = hook_old_version(r, type, id, version, &old, res);
+    if (!e)
+        e = hook_before(r, type, id, old, resource, &changed, res);
+    if (e) {
+        json_decref(old);
+        return e;
+    }
+    if (changed)
+        resource = changed;
     int64_t now = sv_clock_now_ms();
     json_t *stored = sv_rest_with_meta(resource, id, version, now);
+    json_decref(changed);
     sv_buf_reset(&res->body);
     sv_fhir_dump(stored, &res->body);
     sv_index_rows rows = SV_INDEX_ROWS_INIT;
     sv_fhir_index_extract(stored, &rows);
     sv_compartment_rows(type, id, &rows); /* Patient compartments, from the rows above */
-    json_decref(stored);
+    int category = sv_policy_category(type, sv_compartment_patient_has_type(type), stored);
     sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len,
-                              &rows, &err);
-    if (e) {
-        sv_index_rows_clear(&rows);
-        storage_fail(res, e, &err);
-        sv_buf_release(&err);
-        sv_buf_reset(&res->body);
-        return e;
+    sv_policy_patients before = {0};
+    /* Grants as they are before this write decide whether it is allowed. */
+    e = sv_policy_check_write(r->db, r->access, type, version == 1 || status == 201, stored,
+                              category, &rows, &err);
+    if (e == SV_ERR_FORBIDDEN) {
+        fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
+        goto out;
     }
-    e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
+    if (!e && sv_policy_type_grants(type))
+        e = sv_policy_patients_of(r->db, type, id, &before, &err);
+    if (!e)
+        e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len,
+                           &rows, &err);
+    if (!e)
+        e = sv_access_set_category(r->db, type, id, category, &err);
+    if (!e)
+        e = sv_policy_after_write(r->db, r->access, type, id, stored, version == 1 || status == 201,
+                                  &before, &err);
+    if (e == SV_ERR_FORBIDDEN) {
+        fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
+        goto out;
+    }
+    if (!e)
+        e = audit_write(r, method, type, id, version, now, rows_citizen(&rows), status, &err);
+    if (e)
+        storage_fail(res, e, &err);
+    if (!e && r->hooks && r->hooks->after_write)
+        e = r->hooks->after_write(r->hooks->ctx, r, type, id, version, old, stored, &res->outcome);
+out:
+    sv_policy_patients_clear(&before);
     sv_index_rows_clear(&rows);
+    sv_buf_release(&err);
+    json_decref(stored);
+    json_decref(old);
     if (e) {
-        storage_fail(res, e, &err);
-        sv_buf_release(&err);
         sv_buf_reset(&res->body);
         return e;
     }
-    sv_buf_release(&err);
     set_name(res->type, sizeof(res->type), type);
     set_name(res->id, sizeof(res->id), id);
     res->version = version;
     res->last_updated = now;
     return SV_OK;
+}
+
+/* Whether type/id is hidden from the caller by the access policy (then it is
+ * answered exactly like a missing resource). */
+static sv_err hidden(sv_rest *r, const char *type, const char *id, bool *ret_hidden,
+                     sv_rest_result *res)
+{
+    *ret_hidden = false;
+    const sv_access_filter *f = sv_policy_filter(r->access);
+    if (!f)
+        return SV_OK;
+    bool visible = false;
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_access_visible(r->db, f, type, id, &visible, &err);
+    if (e)
+        storage_fail(res, e, &err);
+    sv_buf_release(&err);
+    *ret_hidden = !visible;
+    return e;
+}
+
+/* hidden() that answers 404 itself: SV_ERR_NOT_FOUND when hidden. */
+static sv_err check_visible(sv_rest *r, const char *type, const char *id, sv_rest_result *res)
+{
+    bool h = false;
+    sv_err e = hidden(r, type, id, &h, res);
+    if (!e && h)
+        e = fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s is not known", type, id);
+    return e;
 }
 
 static sv_err answer_stored(sv_rest_result *res, sv_stored *s, int status)
@@ -317,6 +420,9 @@ sv_err sv_rest_read(sv_rest *r, const char *type, const char *id, sv_rest_result
         return e;
     if (!sv_id_valid(id, strlen(id)))
         return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s is not known", type, id);
+    e = check_visible(r, type, id, res);
+    if (e)
+        return e;
     sv_stored s;
     e = load_current(r, type, id, true, &s, res);
     if (e)
@@ -341,6 +447,13 @@ sv_err sv_rest_vread(sv_rest *r, const char *type, const char *id, const char *v
     char *end = NULL;
     long long v = strtoll(version, &end, 10);
     if (!sv_id_valid(id, strlen(id)) || !end || *end || v < 1)
+        return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s version '%s' is not known", type, id,
+                    version);
+    bool h = false;
+    e = hidden(r, type, id, &h, res);
+    if (e)
+        return e;
+    if (h)
         return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s version '%s' is not known", type, id,
                     version);
     sv_stored s;
@@ -395,7 +508,8 @@ static sv_err conditional_match_query(sv_rest *r, const char *type, const sv_que
     if (criteria == 0)
         return fail(res, SV_ERR_INVALID, NULL, "a conditional request needs search parameters");
     memset(ret_match, 0, sizeof(*ret_match));
-    sv_err e = sv_search_find(r->db, type, q, 0, 2, keep_first, ret_match, NULL, &res->outcome);
+    sv_err e = sv_search_find(r->db, sv_policy_filter(r->access), type, q, 0, 2, keep_first,
+                              ret_match, NULL, &res->outcome);
     if (e) {
         sv_stored_clear(&ret_match->first); /* a match may have been copied before the failure */
         return e;
@@ -540,6 +654,8 @@ static sv_err update_locked(sv_rest *r, const char *type, const char *id, const 
         return e;
     }
     sv_buf_release(&err);
+    if (exists && !cur.deleted && (e = check_visible(r, type, id, res)) != SV_OK)
+        return e;
     if (if_match) {
         int64_t want = etag_version(if_match);
         if (want < 0)
@@ -654,7 +770,9 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
     if (e)
         return e;
     sv_stored cur;
-    e = load_current(r, type, id, true, &cur, res);
+    e = check_visible(r, type, id, res);
+    if (!e)
+        e = load_current(r, type, id, true, &cur, res);
     if (e)
         return tx_end(r, owned, e, res);
     if (cur.deleted) {
@@ -684,30 +802,82 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
     return tx_end(r, owned, e, res);
 }
 
-sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_result *res)
+/* The write rule for a delete, and the patients whose grants it may change (the
+ * current compartments, before the rows go).  SV_ERR_FORBIDDEN is answered in res. */
+static sv_err check_delete(sv_rest *r, const char *type, const char *id, sv_policy_patients *before,
+                           sv_rest_result *res, sv_buf *err)
+{
+    sv_policy_patients comp = {0};
+    sv_err e = sv_access_compartments(r->db, type, id, sv_policy_patients_add, &comp, err);
+    sv_index_rows rows = SV_INDEX_ROWS_INIT;
+    for (size_t i = 0; !e && i < comp.len; i++)
+        sv_index_rows_add(&rows, SV_INDEX_REFERENCE, SV_COMPARTMENT_PARAM, "Patient", comp.ids[i],
+                          NULL);
+    if (!e) {
+        int category = sv_policy_category(type, sv_compartment_patient_has_type(type), NULL);
+        e = sv_policy_check_write(r->db, r->access, type, false, NULL, category, &rows, err);
+        if (e == SV_ERR_FORBIDDEN)
+            fail(res, e, NULL, "%s", err->ptr ? err->ptr : "forbidden");
+    }
+    if (!e && sv_policy_type_grants(type))
+        e = sv_policy_patients_of(r->db, type, id, before, err);
+    sv_index_rows_clear(&rows);
+    sv_policy_patients_clear(&comp);
+    return e;
+}
+
+sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, const char *if_match,
+                      sv_rest_result *res)
 {
     sv_err e = check_type(res, type);
     if (e)
         return e;
     if (!sv_id_valid(id, strlen(id)))
         return fail(res, SV_ERR_NOT_FOUND, NULL, "%s/%s is not known", type, id);
+    int64_t want = if_match ? etag_version(if_match) : 0;
+    if (want < 0)
+        return fail(res, SV_ERR_INVALID, NULL, "If-Match '%s' is not a version etag", if_match);
     bool owned;
     e = tx_begin(r, &owned, res);
     if (e)
         return e;
     sv_stored cur;
-    e = load_current(r, type, id, false, &cur, res);
+    e = check_visible(r, type, id, res);
+    if (!e)
+        e = load_current(r, type, id, false, &cur, res);
     if (e)
         return tx_end(r, owned, e, res);
+    /* RFC 9110 13.2.1: an unknown resource stays 404 (the precondition is not
+     * evaluated then); a deleted one has no current version to match, as in
+     * update_locked. */
+    if (if_match && (cur.deleted || cur.version != want))
+        return tx_end(r, owned,
+                      fail(res, SV_ERR_PRECONDITION, NULL,
+                           "If-Match %s does not match the current version of %s/%s", if_match,
+                           type, id),
+                      res);
     sv_buf err = SV_BUF_INIT;
     if (!cur.deleted) {
         int64_t now = sv_clock_now_ms();
         /* The citizen from the compartment rows before the deletion removes them. */
         char citizen[65];
+        sv_policy_patients before = {0};
         e = sv_audit_citizen_of(r->db, type, id, citizen, &err);
+        if (!e)
+            e = check_delete(r, type, id, &before, res, &err);
         if (!e)
             e = sv_store_write(r->db, type, id, cur.version + 1, now, "DELETE", NULL, 0, NULL,
                                &err);
+        if (!e) {
+            e = sv_policy_after_write(r->db, r->access, type, id, NULL, false, &before, &err);
+            if (e == SV_ERR_FORBIDDEN)
+                fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
+        }
+        sv_policy_patients_clear(&before);
+        if (e == SV_ERR_FORBIDDEN) {
+            sv_buf_release(&err);
+            return tx_end(r, owned, e, res);
+        }
         if (!e)
             e = audit_write(r, "DELETE", type, id, cur.version + 1, now, citizen, 204, &err);
         if (!e) {
@@ -841,7 +1011,10 @@ sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_qu
         sv_err e = sv_store_current(r->db, type, id, false, &cur, NULL);
         if (e == SV_ERR_NOT_FOUND)
             return fail(res, e, NULL, "%s/%s is not known", type, id);
+        if ((e = check_visible(r, type, id, res)) != SV_OK)
+            return e;
     }
+    hq.access = sv_policy_filter(r->access);
     sv_buf *out = &res->body;
     sv_buf_reset(out);
     int64_t total = 0;

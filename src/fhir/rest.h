@@ -18,18 +18,49 @@
 #include "db/db.h"
 #include "fhir/outcome.h"
 #include "fhir/query.h"
+#include "policy/policy.h"
 #include "store/audit.h"
 
-typedef struct sv_rest {
+typedef struct sv_rest sv_rest;
+
+/*
+ * Write hooks: domain rules that live above fhir/ (src/coord: task workflow,
+ * one coordinator per team, plan agreement) and that fhir/ must not call by
+ * name.  api/ sets them; with sv_rest.hooks NULL (or a NULL member) nothing
+ * changes.  Both run inside the write's transaction for every create, update
+ * and patch, directly or as an entry of a transaction Bundle; deletes do not
+ * call them.  Errors go to outcome (with the element path) and roll the whole
+ * write back: SV_ERR_PROCESSING answers 422, SV_ERR_CONFLICT 409.
+ */
+typedef struct sv_rest_hooks {
+    void *ctx;
+    /* Before a version is stored.  old is the current version (NULL when the
+     * resource is new or deleted); resource is the validated version about to be
+     * written, without meta.  The hook may fill derived elements of resource (a
+     * computed deadline); resource is validated again afterwards. */
+    sv_err (*before_write)(void *ctx, sv_rest *r, const char *type, const char *id,
+                           const json_t *old, json_t *resource, sv_outcome *outcome);
+    /* After the version and its audit record are written.  stored is the version
+     * as stored (with meta).  May write more through r: the same transaction. */
+    sv_err (*after_write)(void *ctx, sv_rest *r, const char *type, const char *id, int64_t version,
+                          const json_t *old, const json_t *stored, sv_outcome *outcome);
+} sv_rest_hooks;
+
+struct sv_rest {
     sv_db *db;
     /* Who acts, for the audit records that every write appends in its own
      * transaction (store/audit.h); NULL: the process itself (sv_audit_system).
      * Borrowed. */
     const sv_audit_actor *actor;
-    const char *base_url;  /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
-    int64_t default_count; /* page size when _count is absent */
-    int64_t max_count;     /* the largest _count honoured */
-} sv_rest;
+    /* What the caller may see and change (policy/policy.h): every read, search,
+     * history, include, operation and write applies it.  NULL: no policy (the
+     * process itself, auth off).  Borrowed. */
+    const sv_access *access;
+    const char *base_url;       /* e.g. "http://127.0.0.1:8080/fhir", no trailing slash; borrowed */
+    int64_t default_count;      /* page size when _count is absent */
+    int64_t max_count;          /* the largest _count honoured */
+    const sv_rest_hooks *hooks; /* NULL: none; borrowed */
+};
 
 typedef struct sv_rest_result {
     int status;  /* HTTP status on success (200, 201, 204) */
@@ -72,11 +103,18 @@ sv_err sv_rest_update_conditional(sv_rest *r, const char *type, const sv_query *
 /* JSON Patch (RFC 6902) of the current version. */
 sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t *patch,
                      const char *if_match, sv_rest_result *res);
-sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, sv_rest_result *res);
+/* if_match: the ETag value (W/"3") or NULL; a deleted resource matches no ETag. */
+sv_err sv_rest_delete(sv_rest *r, const char *type, const char *id, const char *if_match,
+                      sv_rest_result *res);
 /* History Bundle of the system (type NULL), a type (id NULL) or an instance.
  * Parameters: _count, _since, _page (a cursor from a next link). */
 sv_err sv_rest_history(sv_rest *r, const char *type, const char *id, const sv_query *q,
                        sv_rest_result *res);
+
+/* Categories and access grants of data stored before the access policy (schema
+ * migration 5), once: a no-op when access_state says they are built.  Runs its
+ * own transactions, in batches (fhir/access_build.c). */
+sv_err sv_fhir_access_build(sv_db *db, sv_buf *reterr);
 
 /* Writes the resource's canonical form: resourceType, id, meta first (with
  * versionId and lastUpdated set), then the other elements.  New reference. */

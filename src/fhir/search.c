@@ -22,8 +22,9 @@
 #include "fhir/types.h"
 #include "store/search.h"
 
-sv_err sv_search_find(sv_db *db, const char *type, const sv_query *q, int64_t offset, int64_t limit,
-                      sv_store_visit visit, void *ctx, int64_t *ret_total, sv_outcome *out)
+sv_err sv_search_find(sv_db *db, const sv_access_filter *access, const char *type,
+                      const sv_query *q, int64_t offset, int64_t limit, sv_store_visit visit,
+                      void *ctx, int64_t *ret_total, sv_outcome *out)
 {
     sv_rest r = {.db = db, .base_url = "", .default_count = limit, .max_count = INT64_MAX};
     sv_search_plan p;
@@ -31,7 +32,13 @@ sv_err sv_search_find(sv_db *db, const char *type, const sv_query *q, int64_t of
     sv_err e = sv__search_parse(&r, type, q, false, &p, out);
     if (!e) {
         sv_buf err = SV_BUF_INIT;
-        e = sv_store_search(db, type, p.clauses, p.n, offset, limit, visit, ctx, ret_total, &err);
+        sv_store_query sq = {.type = type,
+                             .clauses = p.clauses,
+                             .nclauses = p.n,
+                             .offset = offset,
+                             .limit = limit,
+                             .access = access};
+        e = sv_store_search_run(db, &sq, visit, ctx, ret_total, NULL, NULL, &err);
         if (e)
             sv_outcome_add(out, SV_SEV_ERROR, sv_err_issue_code(e), NULL, "search failed: %s",
                            e == SV_ERR_BUSY ? "the database is busy" : "storage failure");
@@ -215,6 +222,7 @@ static sv_err search_bundle(sv_rest *r, const char *path, const char *type,
         goto out;
     if (compartment_id)
         add_compartment_clause(&p, compartment_id);
+    p.access = sv_policy_filter(r->access);
     int64_t limit = p.summary_count ? 0 : p.count;
     int64_t total = -1;
     page_ctx page = {.matches = &matches, .limit = limit};
@@ -225,8 +233,8 @@ static sv_err search_bundle(sv_rest *r, const char *path, const char *type,
         e = sv__search_plan_run(r->db, type, &p, limit + (limit > 0), collect, &page,
                                 p.total_none ? NULL : &total, &err);
     if (!e && p.result && p.result->nincludes)
-        e = sv_include_run(r->db, p.result->includes, p.result->nincludes, &matches, NULL,
-                           &included, &warnings, &err);
+        e = sv_include_run(r->db, p.result->includes, p.result->nincludes, &matches,
+                           &(sv_include_options){.access = p.access}, &included, &warnings, &err);
     snapshot_end(r->db, owned);
     if (e) {
         sv__search_storage_fail(&res->outcome, e);

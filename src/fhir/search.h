@@ -17,14 +17,16 @@
 #include "db/db.h"
 #include "fhir/outcome.h"
 #include "fhir/query.h"
+#include "store/access.h"
 #include "store/resource.h"
 
 /* Calls visit for each current resource of type matching q (AND of its
  * parameters; result parameters like _count are ignored here), in _lastUpdated
  * order, at most limit.  *ret_total (may be NULL) receives the number of matches.
  * Unknown or malformed parameters: SV_ERR_INVALID with an issue in out. */
-sv_err sv_search_find(sv_db *db, const char *type, const sv_query *q, int64_t offset, int64_t limit,
-                      sv_store_visit visit, void *ctx, int64_t *ret_total, sv_outcome *out);
+sv_err sv_search_find(sv_db *db, const sv_access_filter *access, const char *type,
+                      const sv_query *q, int64_t offset, int64_t limit, sv_store_visit visit,
+                      void *ctx, int64_t *ret_total, sv_outcome *out);
 
 struct sv_rest;
 struct sv_rest_result;

@@ -1029,7 +1029,8 @@ static sv_err run_forward(sv_db *db, const char *type, sv_search_plan *p, int64_
                         .nsort = p->nsort,
                         .after = from_cursor ? &p->after : NULL,
                         .offset = p->cursor ? 0 : p->offset,
-                        .limit = limit};
+                        .limit = limit,
+                        .access = p->access};
     sv_search_position first, last;
     memset(&first, 0, sizeof(first));
     memset(&last, 0, sizeof(last));
@@ -1061,7 +1062,8 @@ static sv_err run_backward(sv_db *db, const char *type, sv_search_plan *p, int64
                         .nsort = p->nsort,
                         .after = &p->after,
                         .backward = true,
-                        .limit = page + 1};
+                        .limit = page + 1,
+                        .access = p->access};
     sv_search_position nearest, farthest;
     memset(&nearest, 0, sizeof(nearest));
     memset(&farthest, 0, sizeof(farthest));

@@ -46,6 +46,8 @@ typedef struct sv_search_plan {
      * cursor, where _offset links apply, and on the first page).  Owned. */
     char *next_cursor;
     char *prev_cursor;
+    /* Only what this filter lets the caller see (store/access.h); NULL: all.  Borrowed. */
+    const sv_access_filter *access;
 } sv_search_plan;
 
 /* Parses q for resource type into plan (caller clears, also on failure).  Unknown

@@ -11,10 +11,42 @@
  * samverka's own parameters, sorted by (base, code).  The URL base is a
  * placeholder until the project has a canonical base of its own.
  */
+#define SV_SP_EXT "http://samverka.org/fhir/StructureDefinition/"
+static const char *const service_targets[] = {"HealthcareService", NULL};
+
 static const sv_searchparam samverka_params[] = {
+    /* The actions of a pathway that a plan left out or changed (with a reason),
+     * so that deviations can be counted (docs/coordination.md, "Pathways"). */
+    {"CarePlan", "deviation", SV_SEARCHPARAM_TOKEN,
+     "CarePlan.extension('" SV_SP_EXT "pathway-deviation').extension('action').value", NULL, NULL,
+     0, "urn:samverka:SearchParameter/CarePlan-deviation"},
+    /* The pathway (PlanDefinition url) a plan was made from, matched as a uri:
+     * R4's instantiates-canonical is a reference parameter. */
+    {"CarePlan", "pathway", SV_SEARCHPARAM_URI, "CarePlan.instantiatesCanonical", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/CarePlan-pathway"},
+    /* The municipal offers (HealthcareService) a plan's activities link to. */
+    {"CarePlan", "service", SV_SEARCHPARAM_REFERENCE,
+     "CarePlan.activity.extension('" SV_SP_EXT "healthcare-service').value | "
+     "CarePlan.activity.detail.extension('" SV_SP_EXT "healthcare-service').value",
+     service_targets, NULL, 0, "urn:samverka:SearchParameter/CarePlan-service"},
+    /* When the stay's physician declared the citizen discharge-ready (utskrivningsklar,
+     * faerdigbehandlet): the results indicators read it (docs/results.md). */
+    {"Encounter", "discharge-ready", SV_SEARCHPARAM_DATE,
+     "Encounter.extension('http://samverka.org/fhir/StructureDefinition/discharge-ready').value",
+     NULL, NULL, 0, "urn:samverka:SearchParameter/Encounter-discharge-ready"},
+    /* Acute or planned (v3-ActPriority EM, R): acute readmissions (docs/results.md). */
+    {"Encounter", "priority", SV_SEARCHPARAM_TOKEN, "Encounter.priority", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/Encounter-priority"},
+    /* What a Provenance records (plan agreement, coordinator hand-over). */
+    {"Provenance", "activity", SV_SEARCHPARAM_TOKEN, "Provenance.activity", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/Provenance-activity"},
     /* A Task's deadline: restriction.period.end (DESIGN: "who does what by when"). */
     {"Task", "deadline", SV_SEARCHPARAM_DATE, "Task.restriction.period.end", NULL, NULL, 0,
      "urn:samverka:SearchParameter/Task-deadline"},
+    /* A task whose pathway activity was changed (its action id). */
+    {"Task", "deviation", SV_SEARCHPARAM_TOKEN,
+     "Task.extension('" SV_SP_EXT "pathway-deviation').extension('action').value", NULL, NULL, 0,
+     "urn:samverka:SearchParameter/Task-deviation"},
 };
 
 static const sv_searchparam_table tables[] = {

@@ -22,6 +22,7 @@ static const char *const supported[] = {
     "Flag",
     "Goal",
     "HealthcareService",
+    "Location",
     "Measure",
     "MeasureReport",
     "Medication",

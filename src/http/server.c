@@ -142,10 +142,16 @@ static conn_state *conn_state_new(void)
  * conn_state (which calloc aligns), and owning no memory: libmicrohttpd may drop a
  * request after this call without telling on_completed.
  */
+/* The target on_uri saw last on this thread: libmicrohttpd then unescapes the query
+ * values and, last, the path at this same address, on the same thread (the request
+ * line is parsed in one go), so unescape() can tell the path from a query value. */
+static _Thread_local const char *target_being_parsed;
+
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
     (void)conn;
+    target_being_parsed = uri;
     return (void *)(((uintptr_t)(uri + strlen(uri)) << 1) | 1);
 }
 
@@ -265,6 +271,21 @@ static const char *target_path(const char *url)
     return slash ? slash : "/";
 }
 
+/* The peer's IP address as text ("" when unknown: a unix socket, an odd family). */
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    out[0] = '\0';
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
+                  (socklen_t)cap);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, out,
+                  (socklen_t)cap);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -321,7 +342,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_NO;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, pc);
 
+    char address[INET6_ADDRSTRLEN] = "";
+    client_address(conn, address, sizeof(address));
     sv_http_request req = {
+        .client_address = address[0] ? address : NULL,
         .method = method,
         .path = target_path(url),
         .params = pc->params,
@@ -371,10 +395,10 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decoding of the path and query values, in place.  "%00" is left as it is:
- * decoding it would cut the C string short, so "/Patient/x%00y" or "id=a%00b" would
- * silently become "/Patient/x" or "id=a".  Kept literal, it cannot match anything. */
-static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+/* Percent-decoding in place.  "%00" is left as it is: decoding it would cut the C
+ * string short, so "/Patient/x%00y" or "id=a%00b" would silently become
+ * "/Patient/x" or "id=a".  Kept literal, it cannot match anything. */
+size_t sv_http_segment_decode(char *s)
 {
     char *w = s;
     for (char *p = s; *p; p++) {
@@ -387,9 +411,21 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
         }
     }
     *w = '\0';
+    return (size_t)(w - s);
+}
+
+/* Query names and values are decoded here; the path is left as sent, because
+ * decoding it whole would turn "a%2Fb" into two segments: the router splits it
+ * first and decodes each segment (sv_http_segment_decode). */
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
     (void)cls;
     (void)conn;
-    return (size_t)(w - s);
+    if (s == target_being_parsed) {
+        target_being_parsed = NULL;
+        return strlen(s);
+    }
+    return sv_http_segment_decode(s);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)

@@ -27,7 +27,10 @@ struct sv_http_request;
 
 typedef struct sv_http_request {
     const char *method;
-    const char *path; /* URL-decoded path without the query */
+    /* The path without the query, as sent: NOT percent-decoded, so that "%2F"
+     * inside a segment cannot become a separator.  Split it at '/' first, then
+     * decode each segment with sv_http_segment_decode. */
+    const char *path;
     const sv_http_param *params;
     size_t nparams;
     const char *body; /* NUL-terminated for convenience; may contain NULs */
@@ -35,6 +38,9 @@ typedef struct sv_http_request {
     bool body_too_large;  /* the body passed max_body and was not kept */
     bool too_many_params; /* more query parameters than the server keeps; params cut short */
     const char *request_id;
+    /* The client's IP address as text ("127.0.0.1", "::1"), NULL when unknown.  It is
+     * the peer of the connection: behind a proxy, the proxy's. */
+    const char *client_address;
     /* Header lookup (case-insensitive, NULL when absent); the server sets it to
      * libmicrohttpd's, tests and fuzzers to their own.  Use sv_http_header_get. */
     const char *(*header)(const struct sv_http_request *req, const char *name);
@@ -54,6 +60,10 @@ typedef struct sv_http_response {
     size_t nheaders, cap;
     const char *route; /* static route pattern for the log, e.g. "GET /fhir/:type/:id" */
 } sv_http_response;
+
+/* Percent-decodes one path segment in place and returns its new length; "%00"
+ * stays as it is (a NUL would cut the C string short), as in query values. */
+size_t sv_http_segment_decode(char *segment);
 
 /* Header lookup, case-insensitive; NULL when absent.  Borrowed. */
 const char *sv_http_header_get(const sv_http_request *req, const char *name);

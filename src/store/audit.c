@@ -14,13 +14,13 @@ static const char GENESIS[SV_AUDIT_HASH_HEX + 1] =
 static const char SQL_HEAD[] = "SELECT records, last_seq, last_hash FROM audit_head WHERE one = 1";
 static const char SQL_INSERT[] =
     "INSERT INTO audit (seq, time, principal_kind, principal_id, organisation, role, citizen,"
-    " action, resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    " action, resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash,"
+    " reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_HEAD_UPDATE[] =
     "UPDATE audit_head SET records = records + 1, last_seq = ?, last_hash = ? WHERE one = 1";
 static const char SQL_WALK[] =
     "SELECT seq, time, principal_kind, principal_id, organisation, role, citizen, action,"
-    " resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash"
+    " resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash, reason"
     " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?";
 /* The walk reads the log in pages: a PostgreSQL result is held whole in memory. */
 enum { WALK_PAGE = 10000 };
@@ -30,6 +30,7 @@ void sv__audit_walk_page(int n)
 {
     walk_page = n > 0 ? n : WALK_PAGE;
 }
+
 static const char SQL_CITIZEN[] =
     "SELECT x.target_id FROM resource r JOIN idx_reference x ON x.rid = r.rid"
     " WHERE r.type = ? AND r.id = ? AND x.param = '_compartment' AND x.target_type = 'Patient'"
@@ -76,7 +77,10 @@ void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_has
 {
     crypto_hash_sha256_state h;
     crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const unsigned char *)"sv-audit-1\n", 11);
+    /* A reason (added by migration 10) changes the tag and is fed after the outcome;
+     * records without one hash as they did before it existed. */
+    crypto_hash_sha256_update(
+        &h, (const unsigned char *)(rec->reason ? "sv-audit-2\n" : "sv-audit-1\n"), 11);
     feed_int(&h, seq, false);
     feed_int(&h, rec->time_ms, false);
     feed_text(&h, rec->principal_kind);
@@ -90,6 +94,8 @@ void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_has
     feed_int(&h, rec->resource_version, rec->resource_version == 0);
     feed_text(&h, rec->purpose);
     feed_int(&h, rec->outcome, false);
+    if (rec->reason)
+        feed_text(&h, rec->reason);
     feed_text(&h, prev_hash);
     unsigned char out[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_final(&h, out);
@@ -173,6 +179,7 @@ sv_err sv_audit_append(sv_db *db, const sv_audit_record *rec, int64_t *ret_seq, 
     sv_stmt_bind_int64(st, 13, rec->outcome);
     sv_stmt_bind_text(st, 14, h.last_hash);
     sv_stmt_bind_text(st, 15, hash);
+    bind_opt_text(st, 16, rec->reason);
     e = sv_stmt_run(st, reterr);
     if (e)
         return e;
@@ -232,7 +239,7 @@ static const char *column_copy(sv_stmt *st, int col, sv_buf *buf)
     return buf->ptr;
 }
 
-enum { N_TEXT = 11 };
+enum { N_TEXT = 12 };
 
 sv_err sv_audit_verify(sv_db *db, sv_audit_report *ret, sv_buf *reterr)
 {
@@ -290,6 +297,7 @@ sv_err sv_audit_verify(sv_db *db, sv_audit_report *ret, sv_buf *reterr)
             .resource_version = sv_stmt_column_is_null(st, 10) ? 0 : sv_stmt_column_int64(st, 10),
             .purpose = column_copy(st, 11, &text[8]),
             .outcome = (int)sv_stmt_column_int64(st, 12),
+            .reason = column_copy(st, 15, &text[11]),
         };
         const char *prev_hash = column_copy(st, 13, &text[9]);
         const char *stored = column_copy(st, 14, &text[10]);

@@ -34,6 +34,10 @@ typedef struct sv_audit_actor {
     const char *organisation;
     const char *role;
     const char *purpose; /* purpose of use, e.g. TREAT, ETREAT (break-the-glass) */
+    /* The PractitionerRole id the practitioner acts in (role above is its role
+     * code when the policy knows one); NULL when none.  Not audited: authors of
+     * messages and Provenance use it (coord/). */
+    const char *practitioner_role;
 } sv_audit_actor;
 
 extern const sv_audit_actor sv_audit_anonymous;
@@ -53,7 +57,8 @@ typedef struct sv_audit_record {
     const char *resource_id;
     int64_t resource_version;
     const char *purpose;
-    int outcome; /* HTTP status */
+    int outcome;        /* HTTP status */
+    const char *reason; /* why, in the actor's words (break-the-glass); usually NULL */
 } sv_audit_record;
 
 /* Fills the principal fields of rec from actor (NULL: sv_audit_system). */
@@ -97,5 +102,25 @@ void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_has
 
 /* Tests: the number of records the verify walk reads per query (0: the default). */
 void sv__audit_walk_page(int n);
+
+/* ---- reading the log (audit_query.c): the AuditEvent view and "who looked at my data" ---- */
+
+/* Which records, newest first (time, then seq, descending). */
+typedef struct sv_audit_query {
+    const char *citizen; /* NULL: every record */
+    int64_t from, to;    /* time in [from, to); INT64_MIN / INT64_MAX for open ends */
+    bool others_only;    /* leave out the records of citizens (their own accesses) */
+    int64_t seq;         /* > 0: only this record */
+    /* Keyset paging: only records older than (after_time, after_seq); after_seq 0: none. */
+    int64_t after_time, after_seq;
+    int64_t limit;
+} sv_audit_query;
+
+/* Calls fn with each matching record (strings borrowed for the call). */
+typedef bool (*sv_audit_record_fn)(void *ctx, int64_t seq, const sv_audit_record *rec);
+sv_err sv_audit_list(sv_db *db, const sv_audit_query *q, sv_audit_record_fn fn, void *ctx,
+                     sv_buf *reterr);
+/* The number of matching records, ignoring paging and limit. */
+sv_err sv_audit_count(sv_db *db, const sv_audit_query *q, int64_t *ret_count, sv_buf *reterr);
 
 #endif

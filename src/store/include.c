@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/access.h"
+
 /* Columns of every visiting query: rid, type, id, version, last_updated, json, seq. */
 #define COLUMNS_OF(t)                                                                              \
     "SELECT " t ".rid, " t ".type, " t ".id, " t ".version, " t ".last_updated, v.json, v.seq"
@@ -14,45 +16,46 @@ static const char SQL_REFS_FROM_PARAM[] =
                     " JOIN resource_version v ON v.rid = t.rid AND v.version = t.version"
                     " WHERE s.type = ? AND s.id = ? AND x.param = ?"
                     " AND (CAST(? AS TEXT) IS NULL OR x.target_type = ?) AND t.deleted = 0"
-                    " ORDER BY t.rid LIMIT ?";
+                    " AND " SV_ACCESS_VISIBLE("t.rid") " ORDER BY t.rid LIMIT ?";
 static const char SQL_REFS_FROM_ANY[] =
     COLUMNS_OF("t") " FROM resource s JOIN idx_reference x ON x.rid = s.rid"
                     " JOIN resource t ON t.type = x.target_type AND t.id = x.target_id"
                     " JOIN resource_version v ON v.rid = t.rid AND v.version = t.version"
                     " WHERE s.type = ? AND s.id = ? AND x.param <> ?"
                     " AND (CAST(? AS TEXT) IS NULL OR x.target_type = ?) AND t.deleted = 0"
-                    " ORDER BY t.rid LIMIT ?";
+                    " AND " SV_ACCESS_VISIBLE("t.rid") " ORDER BY t.rid LIMIT ?";
 /* Sources: one range of the lookup index (type, param, target_id, rid, ...), in rid order. */
 static const char SQL_REFS_TO[] =
     COLUMNS_OF("s") " FROM idx_reference x JOIN resource s ON s.rid = x.rid"
                     " JOIN resource_version v ON v.rid = s.rid AND v.version = s.version"
                     " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?"
-                    " AND s.deleted = 0 ORDER BY x.rid LIMIT ?";
+                    " AND s.deleted = 0 AND " SV_ACCESS_VISIBLE("s.rid") " ORDER BY x.rid LIMIT ?";
 static const char SQL_REFERRERS[] =
     COLUMNS_OF("r") " FROM idx_reference x JOIN resource r ON r.rid = x.rid"
                     " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
                     " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?"
                     " AND x.rid > ? AND r.last_updated >= ? AND r.deleted = 0"
-                    " ORDER BY x.rid LIMIT ?";
+                    " AND " SV_ACCESS_VISIBLE("r.rid") " ORDER BY x.rid LIMIT ?";
 /* The same rows without their text, for merging several types before reading any. */
 static const char SQL_REFERRER_KEYS[] =
     "SELECT r.rid, r.type, r.id, r.version, r.last_updated, NULL, 0"
     " FROM idx_reference x JOIN resource r ON r.rid = x.rid"
     " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?"
     " AND x.rid > ? AND r.last_updated >= ? AND r.deleted = 0"
-    " ORDER BY x.rid LIMIT ?";
+    " AND " SV_ACCESS_VISIBLE("r.rid") " ORDER BY x.rid LIMIT ?";
 static const char SQL_BY_RID[] =
     COLUMNS_OF("r") " FROM resource r"
                     " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
-                    " WHERE r.rid = ? AND r.deleted = 0";
+                    " WHERE r.rid = ? AND r.deleted = 0 AND " SV_ACCESS_VISIBLE("r.rid");
 /* A deleted resource has no index rows: without _since the count is the index range. */
 static const char SQL_REFERRERS_COUNT[] =
     "SELECT COUNT(*) FROM idx_reference x"
-    " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?";
+    " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?"
+    " AND " SV_ACCESS_VISIBLE("x.rid");
 static const char SQL_REFERRERS_COUNT_SINCE[] =
     "SELECT COUNT(*) FROM idx_reference x JOIN resource r ON r.rid = x.rid"
     " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?"
-    " AND r.last_updated >= ? AND r.deleted = 0";
+    " AND r.last_updated >= ? AND r.deleted = 0 AND " SV_ACCESS_VISIBLE("r.rid");
 
 static void copy_column(sv_stmt *st, int col, char *dst, size_t cap)
 {
@@ -92,9 +95,9 @@ static sv_err run(sv_stmt *st, sv_store_visit_rid visit, void *ctx, sv_buf *rete
     return e;
 }
 
-sv_err sv_store_refs_from(sv_db *db, const char *type, const char *id, const char *param,
-                          const char *skip_param, const char *target_type, int64_t limit,
-                          sv_store_visit_rid visit, void *ctx, sv_buf *reterr)
+sv_err sv_store_refs_from(sv_db *db, const sv_access_filter *acc, const char *type, const char *id,
+                          const char *param, const char *skip_param, const char *target_type,
+                          int64_t limit, sv_store_visit_rid visit, void *ctx, sv_buf *reterr)
 {
     if (limit <= 0)
         return SV_OK;
@@ -108,13 +111,14 @@ sv_err sv_store_refs_from(sv_db *db, const char *type, const char *id, const cha
     sv_stmt_bind_text(st, i++, param ? param : skip_param ? skip_param : "");
     sv_stmt_bind_text(st, i++, target_type);
     sv_stmt_bind_text(st, i++, target_type);
+    i = sv_access_bind(st, i, acc);
     sv_stmt_bind_int64(st, i++, limit);
     return run(st, visit, ctx, reterr);
 }
 
-sv_err sv_store_refs_to(sv_db *db, const char *target_type, const char *target_id,
-                        const char *param, const char *source_type, int64_t limit,
-                        sv_store_visit_rid visit, void *ctx, sv_buf *reterr)
+sv_err sv_store_refs_to(sv_db *db, const sv_access_filter *acc, const char *target_type,
+                        const char *target_id, const char *param, const char *source_type,
+                        int64_t limit, sv_store_visit_rid visit, void *ctx, sv_buf *reterr)
 {
     if (limit <= 0)
         return SV_OK;
@@ -127,6 +131,7 @@ sv_err sv_store_refs_to(sv_db *db, const char *target_type, const char *target_i
     sv_stmt_bind_text(st, i++, param);
     sv_stmt_bind_text(st, i++, target_id);
     sv_stmt_bind_text(st, i++, target_type);
+    i = sv_access_bind(st, i, acc);
     sv_stmt_bind_int64(st, i++, limit);
     return run(st, visit, ctx, reterr);
 }
@@ -154,6 +159,7 @@ sv_err sv_store_referrers(sv_db *db, const sv_store_referrers_query *q, sv_store
         int i = bind_referrers(st, q);
         if (since)
             sv_stmt_bind_int64(st, i++, q->since);
+        sv_access_bind(st, i, q->access);
         bool row = false;
         e = sv_stmt_step(st, &row, reterr);
         int64_t total = row ? sv_stmt_column_int64(st, 0) : 0;
@@ -170,17 +176,20 @@ sv_err sv_store_referrers(sv_db *db, const sv_store_referrers_query *q, sv_store
     int i = bind_referrers(st, q);
     sv_stmt_bind_int64(st, i++, q->after_rid);
     sv_stmt_bind_int64(st, i++, q->since);
+    i = sv_access_bind(st, i, q->access);
     sv_stmt_bind_int64(st, i++, q->limit);
     return run(st, visit, ctx, reterr);
 }
 
-sv_err sv_store_by_rid(sv_db *db, int64_t rid, sv_store_visit_rid visit, void *ctx, sv_buf *reterr)
+sv_err sv_store_by_rid(sv_db *db, const sv_access_filter *acc, int64_t rid,
+                       sv_store_visit_rid visit, void *ctx, sv_buf *reterr)
 {
     sv_stmt *st = NULL;
     sv_err e = sv_db_stmt(db, SQL_BY_RID, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, rid);
+    sv_access_bind(st, 2, acc);
     return run(st, visit, ctx, reterr);
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "store/access.h"
 #include "store/resource.h"
 
 /* Called per resource with its storage row id (stable, increasing with
@@ -29,18 +30,18 @@ typedef bool (*sv_store_visit_rid)(void *ctx, int64_t rid, const sv_stored *s);
  * (may be NULL) keeps only targets of that type.  At most limit visits, in
  * target row order; a target reached through two parameters is visited twice.
  */
-sv_err sv_store_refs_from(sv_db *db, const char *type, const char *id, const char *param,
-                          const char *skip_param, const char *target_type, int64_t limit,
-                          sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
+sv_err sv_store_refs_from(sv_db *db, const sv_access_filter *acc, const char *type, const char *id,
+                          const char *param, const char *skip_param, const char *target_type,
+                          int64_t limit, sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
 
 /*
  * Visits the resources of source_type whose param references
  * target_type/target_id, at most limit, in row id order (one range of the
  * reference lookup index).
  */
-sv_err sv_store_refs_to(sv_db *db, const char *target_type, const char *target_id,
-                        const char *param, const char *source_type, int64_t limit,
-                        sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
+sv_err sv_store_refs_to(sv_db *db, const sv_access_filter *acc, const char *target_type,
+                        const char *target_id, const char *param, const char *source_type,
+                        int64_t limit, sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
 
 typedef struct sv_store_referrers_query {
     const char *param;       /* e.g. "_compartment" */
@@ -50,7 +51,8 @@ typedef struct sv_store_referrers_query {
     int64_t since;     /* only last_updated >= since; INT64_MIN: all */
     int64_t after_rid; /* keyset paging: only rid > after_rid; 0: from the start */
     int64_t limit;
-    bool keys_only; /* visit without json (sv_store_by_rid reads it later) */
+    bool keys_only;                 /* visit without json (sv_store_by_rid reads it later) */
+    const sv_access_filter *access; /* only visible resources (store/access.h); NULL: all */
 } sv_store_referrers_query;
 
 /* Visits the resources matching q in row id order (keyset paging).
@@ -59,7 +61,8 @@ sv_err sv_store_referrers(sv_db *db, const sv_store_referrers_query *q, sv_store
                           void *ctx, int64_t *ret_total, sv_buf *reterr);
 
 /* Visits the current version of the resource with row id rid, unless deleted. */
-sv_err sv_store_by_rid(sv_db *db, int64_t rid, sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
+sv_err sv_store_by_rid(sv_db *db, const sv_access_filter *acc, int64_t rid,
+                       sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
 
 /* The query plans (SQLite's EXPLAIN QUERY PLAN) of the statements above, one
  * line per step, "name: detail" (tests: every one stays on indexes). */

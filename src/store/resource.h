@@ -25,6 +25,7 @@ typedef struct sv_stored {
     int64_t seq;          /* global order of versions (history) */
     bool deleted;
     char method[8]; /* POST, PUT, PATCH, DELETE */
+    int64_t rid;    /* the resource's row; 0 from sv_store_history */
     char *json;     /* owned; NULL when deleted or not asked for */
     size_t json_len;
 } sv_stored;
@@ -44,8 +45,28 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
                       int64_t last_updated, const char *method, const char *json, size_t json_len,
                       const sv_index_rows *rows, sv_buf *reterr);
 
+/* The ids of live resources of type that have the token index row (param, system,
+ * value), at most two: matching a citizen by an identifier needs to know only
+ * "none, one, or more than one", and this is one cached indexed statement where
+ * a search would plan and prepare its own.  *ret_count is 0, 1 or 2. */
+sv_err sv_store_find_token(sv_db *db, const char *type, const char *param, const char *system,
+                           const char *value, char ret_ids[2][65], int *ret_count, sv_buf *reterr);
+
 /* Called per history entry, newest first; return false to stop.  s is borrowed. */
 typedef bool (*sv_store_visit)(void *ctx, const sv_stored *s);
+
+/* Replaces every index row of resource rid (of type) with rows (rows may be NULL:
+ * none).  Needs a write transaction.  For rebuilding the index (fhir/reindex.h). */
+sv_err sv_store_replace_rows(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                             sv_buf *reterr);
+/* The count of resources whose current version is not a deletion. */
+sv_err sv_store_count_current(sv_db *db, int64_t *ret_count, sv_buf *reterr);
+/* Visits up to limit resources whose current version is not a deletion, with
+ * rid > after_rid, in rid order (a resumable scan: pass the last s->rid seen).
+ * s->json is borrowed from the statement for the call only; do not write to the
+ * database from visit. */
+sv_err sv_store_current_page(sv_db *db, int64_t after_rid, int64_t limit, sv_store_visit visit,
+                             void *ctx, sv_buf *reterr);
 
 typedef struct sv_history_query {
     const char *type;   /* NULL: all types */
@@ -53,6 +74,9 @@ typedef struct sv_history_query {
     int64_t since;      /* only versions with last_updated >= since; INT64_MIN: all */
     int64_t before_seq; /* paging cursor: only seq < before_seq; 0: from the newest */
     int64_t limit;
+    /* Only versions of resources visible now under this filter (store/access.h);
+     * NULL: all.  Borrowed. */
+    const struct sv_access_filter *access;
 } sv_history_query;
 
 /* Visits matching versions newest first; *ret_total (may be NULL) is the count of

@@ -16,6 +16,9 @@
 sv_err sv_schema_migrate(sv_db *db, int *ret_version, sv_buf *reterr);
 /* The newest schema version this build knows. */
 int sv_schema_latest(void);
+/* How many migrations this build knows (numbers may have gaps while branches
+ * that took numbers are not merged yet). */
+int sv_schema_count(void);
 
 /* One migration: its number and its SQL per backend (NULL: not written for that
  * backend; a database of that backend then refuses to start, naming the number). */

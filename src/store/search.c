@@ -10,7 +10,9 @@
  *    read from an idx_*_lookup index (type, param, value..., rid);
  *  - one clause, the one most likely to match few resources, drives: the page and
  *    the count read its set, the other clauses filter it.  Without a good driver the
- *    live resources of the type are walked in rid order and filtered.
+ *    live resources of the type are walked in rid order and filtered;
+ *  - a reference that drives a worklist (store/combined.h) reads its combined rows
+ *    instead, which also answer a status clause and carry the sort date.
  * The count reads index rows only (no resource_version; resource only for _id,
  * _lastUpdated, chains and _has); a sorted page, which reads every match anyway,
  * carries the count in each row instead.  Only the page's rows read their JSON.
@@ -21,6 +23,8 @@
 #include <string.h>
 
 #include "base/text.h"
+#include "store/access.h"
+#include "store/combined.h"
 
 /* ---- assembling: SQL text and the values to bind --------------------------------- */
 
@@ -39,7 +43,8 @@ typedef struct qb {
     size_t nbinds, capbinds;
     char **owned; /* strings made here (prefix bounds, patterns) */
     size_t nowned, capowned;
-    bool postgres; /* the few fragments that differ by dialect */
+    bool postgres;                  /* the few fragments that differ by dialect */
+    const sv_access_filter *access; /* every resource the query touches must be visible */
 } qb;
 
 static void qb_init(qb *b, const sv_db *db)
@@ -96,6 +101,25 @@ static void D(qb *b, double d)
     bindv *v = add_bind(b);
     v->kind = B_REAL;
     v->d = d;
+}
+
+/* " AND <fragment>" with the access filter's values, when there is a filter.
+ * fragment is SV_ACCESS_VISIBLE(...) of the row id the caller names. */
+static void visible(qb *b, const char *fragment)
+{
+    if (!b->access)
+        return;
+    S(b, " AND ");
+    S(b, fragment);
+    for (int k = 0; k < SV_ACCESS_BINDS; k++) {
+        const char *text;
+        int64_t n;
+        sv_access_value(b->access, k, &text, &n);
+        if (text)
+            T(b, text);
+        else
+            I(b, n);
+    }
 }
 
 static const char *own(qb *b, sv_buf *text)
@@ -626,17 +650,21 @@ static void filter_form(qb *b, const sv_clause *c, size_t level)
         S(b, "EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = m.rid AND x.param = ? AND"
              " x.target_type = ? AND EXISTS (SELECT 1 FROM resource m WHERE ");
         S(b, b->postgres ? "m.rid = (SELECT z.rid FROM resource z WHERE z.type = x.target_type"
-                           " AND z.id = x.target_id) AND m.deleted = 0 AND "
-                         : "m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0 AND ");
+                           " AND z.id = x.target_id) AND m.deleted = 0"
+                         : "m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0");
         T(b, l->param), T(b, l->type);
+        visible(b, SV_ACCESS_VISIBLE("m.rid"));
+        S(b, " AND ");
         filter_form(b, c, level + 1);
         S(b, "))");
     } else {
         /* a resource of l->type whose l->param refers to m, that matches the rest */
         S(b, "EXISTS (SELECT 1 FROM resource r WHERE r.rid = m.rid AND EXISTS (SELECT 1 FROM"
              " idx_reference m WHERE m.type = ? AND m.param = ? AND m.target_type = r.type AND"
-             " m.target_id = r.id AND ");
+             " m.target_id = r.id");
         T(b, l->type), T(b, l->param);
+        visible(b, SV_ACCESS_VISIBLE("m.rid"));
+        S(b, " AND ");
         filter_form(b, c, level + 1);
         S(b, "))");
     }
@@ -740,7 +768,9 @@ static void set_form(qb *b, const char *type, const sv_clause *c, size_t level)
              " r.rid IN (");
         T(b, type), T(b, l->param), T(b, l->type);
         set_form(b, l->type, c, level + 1);
-        S(b, "))");
+        S(b, ")");
+        visible(b, SV_ACCESS_VISIBLE("r.rid"));
+        S(b, ")");
     } else {
         /* From the referring resources to their references to the targets: the join order
          * is fixed (CROSS JOIN), as the planner cannot know the inner set is small, and
@@ -751,6 +781,7 @@ static void set_form(qb *b, const char *type, const sv_clause *c, size_t level)
              " x.param = ? AND x.target_type = ? AND r.type = ? AND r.id = x.target_id AND"
              " r.deleted = 0");
         T(b, l->param), T(b, type), T(b, type); /* x.rid = h.rid fixes x.type */
+        visible(b, SV_ACCESS_VISIBLE("h.rid"));
     }
 }
 
@@ -762,43 +793,136 @@ static void set_form(qb *b, const char *type, const sv_clause *c, size_t level)
 #define DRIVE_PAGE 45
 #define DRIVE_ALL 20
 
-static int pick_driver(const sv_store_query *q, int threshold)
+/*
+ * Where the rows come from: the driver clause's set (or, clause < 0, the walk of
+ * the type); or, when the driver is a reference with combined rows (store/combined.h),
+ * their set, which also answers one token clause on the combined code (absorbed) and
+ * carries the date the worklist is sorted by (m.low, m.high).
+ */
+typedef struct drive {
+    int clause;
+    const sv_combined_def *combined; /* NULL: the clause's own set */
+    int absorbed;                    /* the token clause the combined set answers, or -1 */
+    bool unique; /* the set has one row per rid: no GROUP BY, no DISTINCT (combined, one value) */
+} drive;
+
+/* A clause the combined rows can answer: on the resource itself, positive, and every
+ * value of the kind given (plain codes for tokens: the rows hold the code only). */
+static bool combinable(const sv_clause *c, sv_clause_kind kind)
 {
-    int best = -1, best_score = threshold - 1;
+    if (c->nlinks || c->negate || c->nvalues == 0)
+        return false;
+    for (size_t k = 0; k < c->nvalues; k++) {
+        const sv_clause_value *v = &c->values[k];
+        if (v->kind != kind || !v->value || (kind == SV_CLAUSE_TOKEN && v->system_set))
+            return false;
+    }
+    return true;
+}
+
+static drive pick_driver(const sv_store_query *q, int threshold)
+{
+    drive d = {.clause = -1, .absorbed = -1};
+    int best_score = threshold - 1;
     for (size_t i = 0; i < q->nclauses; i++) {
         int s = clause_score(&q->clauses[i]);
         if (s > best_score) {
-            best = (int)i;
+            d.clause = (int)i;
             best_score = s;
         }
     }
-    return best;
+    if (d.clause < 0)
+        return d;
+    const sv_clause *c = &q->clauses[d.clause];
+    if (!combinable(c, SV_CLAUSE_REFERENCE))
+        return d;
+    d.combined = sv_combined_find(q->type, c->param);
+    /* One value: a resource with one combined row (multi = 0) matches at most once; two
+     * values may both match one row (Type/id and the bare id). */
+    d.unique = d.combined && c->nvalues == 1;
+    for (size_t i = 0; d.combined && i < q->nclauses; i++) {
+        if (strcmp(q->clauses[i].param, d.combined->code) == 0 &&
+            combinable(&q->clauses[i], SV_CLAUSE_TOKEN)) {
+            d.absorbed = (int)i;
+            break;
+        }
+    }
+    return d;
 }
 
-static void from_where(qb *b, const sv_store_query *q, int driver)
+static const cols COLS_COMBINED = {.system = "w.target_type", .value = "w.target_id"};
+
+/* ... FROM idx_combined w WHERE (the value's reference) AND (the codes) */
+static void combined_where(qb *b, const sv_store_query *q, const drive *d, const sv_clause_value *v)
 {
-    if (driver >= 0) {
+    const sv_clause *codes = d->absorbed >= 0 ? &q->clauses[d->absorbed] : NULL;
+    S(b, " FROM idx_combined w WHERE w.type = ? AND w.param = ? AND (");
+    T(b, q->type), T(b, q->clauses[d->clause].param);
+    value_cond(b, &COLS_COMBINED, v);
+    S(b, ")");
+    if (!codes)
+        return;
+    S(b, " AND w.code IN (");
+    for (size_t j = 0; j < codes->nvalues; j++) {
+        S(b, j ? ", ?" : "?");
+        T(b, codes->values[j].value);
+    }
+    S(b, ")");
+}
+
+/*
+ * SELECT rid, low, high of the combined rows of the driver's references (and codes).
+ * Unique: the resources with one combined row as they are, and those with several
+ * (multi = 1: rare) grouped, so that each rid comes once without sorting every match.
+ */
+static void combined_set(qb *b, const sv_store_query *q, const drive *d)
+{
+    const sv_clause *c = &q->clauses[d->clause];
+    if (d->unique) {
+        S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND w.multi = 0 UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low,"
+             " MAX(w.high) AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND w.multi = 1 GROUP BY w.rid");
+        return;
+    }
+    for (size_t k = 0; k < c->nvalues; k++) {
+        S(b, k ? " UNION ALL SELECT w.rid AS rid, w.low AS low, w.high AS high"
+               : "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[k]);
+    }
+}
+
+static void from_where(qb *b, const sv_store_query *q, const drive *d)
+{
+    if (d->combined) {
         S(b, " FROM (");
-        set_form(b, q->type, &q->clauses[driver], 0);
+        combined_set(b, q, d);
+        S(b, ") m WHERE 1 = 1");
+    } else if (d->clause >= 0) {
+        S(b, " FROM (");
+        set_form(b, q->type, &q->clauses[d->clause], 0);
         S(b, ") m WHERE 1 = 1");
     } else {
         S(b, " FROM resource m WHERE m.type = ? AND m.deleted = 0");
         T(b, q->type);
     }
     for (size_t i = 0; i < q->nclauses; i++) {
-        if ((int)i == driver)
+        if ((int)i == d->clause || (d->combined && (int)i == d->absorbed))
             continue;
         S(b, " AND ");
         filter_form(b, &q->clauses[i], 0);
     }
+    visible(b, SV_ACCESS_VISIBLE("m.rid"));
 }
 
 static void build_count(qb *b, const sv_store_query *q)
 {
-    int driver = pick_driver(q, DRIVE_ALL);
-    S(b, driver >= 0 ? "SELECT COUNT(*) FROM (SELECT DISTINCT m.rid AS rid"
-                     : "SELECT COUNT(*) FROM (SELECT m.rid AS rid");
-    from_where(b, q, driver);
+    drive d = pick_driver(q, DRIVE_ALL);
+    S(b, d.clause >= 0 && !d.unique ? "SELECT COUNT(*) FROM (SELECT DISTINCT m.rid AS rid"
+                                    : "SELECT COUNT(*) FROM (SELECT m.rid AS rid");
+    from_where(b, q, &d);
     S(b, ") p");
 }
 
@@ -810,9 +934,17 @@ static const char *const KEY_C[SV_SORT_MAX_KEYS] = {"k.k0", "k.k1", "k.k2", "k.k
 static const char *const KEY_P[SV_SORT_MAX_KEYS] = {"p.k0", "p.k1", "p.k2", "p.k3",
                                                     "p.k4", "p.k5", "p.k6", "p.k7"};
 
-/* The value of a sort key for m.rid: the least value ascending, the greatest descending. */
-static void sort_expr(qb *b, const sv_sort_key *k)
+/* The value of a sort key for m.rid: the least value ascending, the greatest descending.
+ * The combined rows carry the worklist's date: its least start and greatest end. */
+static void sort_expr(qb *b, const sv_sort_key *k, const drive *d)
 {
+    if (d->combined && k->by == SV_SORT_PARAM && strcmp(k->param, d->combined->date) == 0) {
+        if (d->unique)
+            S(b, k->descending ? "m.high" : "m.low");
+        else
+            S(b, k->descending ? "MAX(m.high)" : "MIN(m.low)");
+        return;
+    }
     static const char *const least[SV_INDEX_KIND_COUNT] = {
         [SV_INDEX_STRING] = "(SELECT MIN(z.value) FROM idx_string z WHERE z.rid = m.rid AND"
                             " z.param = ?)",
@@ -947,7 +1079,7 @@ static void build_page(qb *b, const sv_store_query *q, bool with_total)
     with_total = with_total && keys;
     const sv_search_position *at = q->after && q->after->rid ? q->after : NULL;
     bool reverse = at && q->backward;
-    int driver = pick_driver(q, keys ? DRIVE_ALL : DRIVE_PAGE);
+    drive d = pick_driver(q, keys ? DRIVE_ALL : DRIVE_PAGE);
     S(b, "SELECT r.type, r.id, r.version, r.last_updated, v.json, v.seq, v.method, p.rid");
     for (size_t j = 0; j < q->nsort; j++) {
         S(b, ", ");
@@ -970,17 +1102,17 @@ static void build_page(qb *b, const sv_store_query *q, bool with_total)
     S(b, "SELECT m.rid AS rid");
     for (size_t j = 0; j < q->nsort; j++) {
         S(b, ", ");
-        sort_expr(b, &q->sort[j]);
+        sort_expr(b, &q->sort[j], &d);
         S(b, KEY_AS[j]);
     }
     if (with_total)
         S(b, ", COUNT(*) OVER () AS n");
-    from_where(b, q, driver);
+    from_where(b, q, &d);
     if (at && !keys) {
         S(b, reverse ? " AND m.rid < ?" : " AND m.rid > ?");
         I(b, at->rid);
     }
-    if (driver >= 0)
+    if (d.clause >= 0 && !d.unique)
         S(b, " GROUP BY m.rid");
     if (keys) {
         S(b, ") k");
@@ -1119,6 +1251,7 @@ static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_b
 {
     qb b;
     qb_init(&b, db);
+    b.access = q->access;
     build_count(&b, q);
     sv_stmt *st = NULL;
     sv_err e = prepare(db, &b, &st, reterr);
@@ -1140,6 +1273,7 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
         return SV_ERR_INVALID;
     qb b;
     qb_init(&b, db);
+    b.access = q->access;
     sv_stmt *st = NULL;
     sv_err e = SV_OK;
     /* The count and the page see one snapshot. */
@@ -1149,8 +1283,11 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
         if (e)
             goto out;
     }
-    /* A sorted page reads every match anyway: it brings the count along. */
-    bool total_in_page = ret_total && q->nsort > 0 && q->limit > 0;
+    /* A sorted page reads every match anyway: it brings the count along.  Not from a
+     * unique combined set: counting its index range (COUNT(*) over rows as they are)
+     * is cheaper than the window, which keeps every match until the end. */
+    bool total_in_page =
+        ret_total && q->nsort > 0 && q->limit > 0 && !pick_driver(q, DRIVE_ALL).unique;
     bool counted = false;
     if (ret_total && !total_in_page) {
         e = count(db, q, ret_total, reterr);
@@ -1222,9 +1359,10 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
     for (int pass = 0; pass < 2 && !e; pass++) {
         qb b;
         qb_init(&b, db);
+        b.access = q->access;
         S(&b, postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ");
-        if (pass == 0)
-            build_page(&b, q, true);
+        if (pass == 0) /* with the count in the page where a run puts it there */
+            build_page(&b, q, !pick_driver(q, DRIVE_ALL).unique);
         else
             build_count(&b, q);
         sv_stmt *st = NULL;

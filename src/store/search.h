@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "store/access.h"
 #include "store/index.h"
 #include "store/resource.h"
 
@@ -139,6 +140,9 @@ typedef struct sv_store_query {
     const sv_search_position *after; /* only rows after this one (keys as in sort); or NULL */
     bool backward; /* with after: the rows *before* it, nearest first (reverse order) */
     int64_t offset, limit;
+    /* Only resources visible under this filter count, also at every step of a chain
+     * or _has (store/access.h); NULL: no access policy.  Borrowed. */
+    const sv_access_filter *access;
 } sv_store_query;
 
 /*

@@ -38,6 +38,15 @@ const CASES = [
     { status: 400, code: 'structure', diagnostics: /nul/ }],
   ['bytes that are not UTF-8', { method: 'POST', path: '/fhir/Patient', headers: FHIR, body: Buffer.from('{"resourceType":"Patient","name":[{"family":"\xff\xfe"}]}', 'latin1') },
     { status: 400, code: 'structure' }],
+  // Decimals are held as doubles: what a double cannot hold is refused where it is, not changed.
+  ['a decimal below the double range (would become 0)', { method: 'POST', path: '/fhir/Observation', headers: FHIR,
+    body: '{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1e-400}}' },
+  { status: 400, code: 'invalid', expression: 'Observation.valueQuantity.value', diagnostics: /1e-400/ }],
+  ['a decimal beyond the double range', { method: 'POST', path: '/fhir/Observation', headers: FHIR,
+    body: '{"resourceType":"Observation","status":"final","code":{"text":"x"},"component":[{"code":{"text":"a"}},{"code":{"text":"b"},"valueQuantity":{"value":-1e400}}]}' },
+  { status: 400, code: 'invalid', expression: 'Observation.component[1].valueQuantity.value' }],
+  ['an integer beyond 64 bits', { method: 'POST', path: '/fhir/Patient', headers: FHIR, body: patient({ multipleBirthInteger: 0 }).replace(':0', ':123456789012345678901') },
+    { status: 400, code: 'invalid', expression: 'Patient.multipleBirthInteger' }],
   ['no resourceType', { method: 'POST', path: '/fhir/Patient', headers: FHIR, body: '{"active":true}' },
     { status: 400, code: 'invalid', expression: 'resourceType' }],
   ['a resourceType that is not the url\'s', { method: 'POST', path: '/fhir/Patient', headers: FHIR, body: '{"resourceType":"Observation","status":"final","code":{"text":"x"}}' },
@@ -77,6 +86,9 @@ const CASES = [
   ['an unknown resource type (search)', { method: 'GET', path: '/fhir/Spaceship' }, { status: 404, code: 'not-found', diagnostics: /Spaceship/ }],
   ['an unknown resource type (create)', { method: 'POST', path: '/fhir/Spaceship', headers: FHIR, body: '{"resourceType":"Spaceship"}' }, { status: 404, code: 'not-found' }],
   ['an unknown resource type (read)', { method: 'GET', path: '/fhir/Spaceship/1' }, { status: 404, code: 'not-found' }],
+  // Diagnostics that echo bytes which are not UTF-8 keep their text, with U+FFFD for each bad byte.
+  ['an unknown resource type in Latin-1', { method: 'GET', path: '/fhir/P%F8tient' }, { status: 404, code: 'not-found', diagnostics: /'P\uFFFDtient'/ }],
+  ['a search value in Latin-1', { method: 'GET', path: '/fhir/Patient?birthdate=S%F8ren' }, { status: 400, expression: 'birthdate', diagnostics: /S\uFFFDren/ }],
   ['a path below an instance that means nothing', { method: 'GET', path: '/fhir/Patient/1/_history/1/more' }, { status: 404, code: 'not-found' }],
   ['a path outside /fhir', { method: 'GET', path: '/nothing-here' }, { status: 404, code: 'not-found' }],
   // --- methods (405 with Allow)
@@ -89,8 +101,9 @@ const CASES = [
   // --- media types (415) and Accept (406)
   ['a text/plain body', { method: 'POST', path: '/fhir/Patient', headers: { 'Content-Type': 'text/plain' }, body: patient() },
     { status: 415, code: 'not-supported', diagnostics: /text\/plain/ }],
-  ['an XML body', { method: 'POST', path: '/fhir/Patient', headers: { 'Content-Type': 'application/fhir+xml' }, body: '<Patient xmlns="http://hl7.org/fhir"/>' },
-    { status: 415, code: 'not-supported' }],
+  // FHIR XML is read (fhir/xml.c); XML outside the FHIR namespace is not FHIR
+  ['an XML body that is not FHIR', { method: 'POST', path: '/fhir/Patient', headers: { 'Content-Type': 'application/fhir+xml' }, body: '<Patient/>' },
+    { status: 400, code: 'structure' }],
   ['a body without a Content-Type', { method: 'POST', path: '/fhir/Patient', headers: {}, body: new Uint8Array(Buffer.from(patient())) },
     { status: 415, code: 'not-supported' }],
   ['a resource sent as a patch', { method: 'PATCH', path: '/fhir/Patient/1', headers: FHIR, body: '[]' }, { status: 415, code: 'not-supported' }],

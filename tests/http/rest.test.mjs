@@ -95,6 +95,16 @@ describe('metadata', () => {
       const at = `${t}:`;
       let id;
       let body = minimal(t);
+      if (!codes.has('create')) {
+        // a read-only view (AuditEvent): searchable, and a write is refused
+        assert.ok(codes.has('search-type'), `${at} claims neither create nor search`);
+        const found = await api.get(`/fhir/${t}`);
+        assert.equal(found.status, 200, `${at} search ${found.text}`);
+        assert.equal(found.json.type, 'searchset');
+        const refused = await api.post(`/fhir/${t}`, body);
+        assert.equal(refused.status, 405, `${at} create of a read-only view ${refused.text}`);
+        continue;
+      }
       if (codes.has('create')) {
         const res = await api.post(`/fhir/${t}`, body);
         assert.equal(res.status, 201, `${at} create ${res.text}`);
@@ -374,6 +384,22 @@ describe('read, vread, update', () => {
   });
 });
 
+describe('paths', () => {
+  test('%2F inside a segment is no separator: it is part of that segment', async () => {
+    const p = await create({ resourceType: 'Patient', name: [{ family: 'Slash' }] });
+    assert.equal((await api.get(`/fhir/Patient/${p.id}/_history`)).status, 200);
+    // Not the history of p, not p: an id or type with '/' is none.
+    assertOutcome(await api.get(`/fhir/Patient/${p.id}%2F_history`), 404, { code: 'not-found' });
+    assertOutcome(await api.get(`/fhir/Patient%2F${p.id}`), 404, { code: 'not-found' });
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}%2fx`), 404);
+    const body = { resourceType: 'Patient', id: `${p.id}/x` };
+    assertOutcome(await api.put(`/fhir/Patient/${p.id}%2Fx`, body), 400, { code: 'invalid', diagnostics: /is not a valid resource id/ });
+    assert.equal((await api.get(`/fhir/Patient/${p.id}`)).json.meta.versionId, '1');
+    // Other escapes in a segment are still decoded.
+    assert.equal((await api.get(`/fhir/Patient/${p.id.replace(/-/g, '%2D')}`)).status, 200);
+  });
+});
+
 describe('patch', () => {
   const JP = { 'Content-Type': 'application/json-patch+json' };
 
@@ -465,6 +491,21 @@ describe('delete', () => {
     assert.equal(back.status, 201);
     assert.equal(back.json.meta.versionId, '4');
     assert.equal((await api.get(`/fhir/Patient/${p.id}`)).json.name[0].family, 'Back');
+  });
+
+  test('If-Match: a stale version is 412 and deletes nothing, the current one deletes', async () => {
+    const p = await create({ resourceType: 'Patient', name: [{ family: 'DelEtag' }] });
+    await api.put(`/fhir/Patient/${p.id}`, { resourceType: 'Patient', id: p.id, name: [{ family: 'DelEtag2' }] });
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': 'W/"1"' }), 412, { code: 'conflict' });
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': 'W/"two"' }), 400);
+    const cur = await api.get(`/fhir/Patient/${p.id}`);
+    assert.equal(cur.status, 200);
+    assert.equal(cur.json.meta.versionId, '2');
+    const del = await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': cur.headers.get('etag') });
+    assert.equal(del.status, 204);
+    assertOutcome(await api.get(`/fhir/Patient/${p.id}`), 410);
+    // Deleted: no version left to match, not even the deletion's.
+    assertOutcome(await api.delete(`/fhir/Patient/${p.id}`, { 'If-Match': 'W/"3"' }), 412);
   });
 });
 

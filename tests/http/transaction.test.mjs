@@ -148,6 +148,24 @@ describe('transaction', () => {
     });
   }
 
+  test('a DELETE entry with a stale ifMatch fails the transaction and deletes nothing', async () => {
+    const p = (await api.post('/fhir/Patient', { resourceType: 'Patient', active: true })).json;
+    await api.put(`/fhir/Patient/${p.id}`, { resourceType: 'Patient', id: p.id, active: false });
+    const before = await historyTotal();
+    const stale = await transact(bundle('transaction', [
+      post({ resourceType: 'Patient', active: true }),
+      { request: { method: 'DELETE', url: `Patient/${p.id}`, ifMatch: 'W/"1"' } },
+    ]));
+    assertOutcome(stale, 412, { expression: /^Bundle\.entry\[1\]/ });
+    assert.equal(await historyTotal(), before);
+    assert.equal((await api.get(`/fhir/Patient/${p.id}`)).status, 200);
+    const ok = await transact(bundle('transaction', [
+      { request: { method: 'DELETE', url: `Patient/${p.id}`, ifMatch: 'W/"2"' } },
+    ]));
+    assert.equal(ok.status, 200, ok.text);
+    assertOutcome(await api.get(`/fhir/Patient/${p.id}`), 410);
+  });
+
   test('a transaction that only fails on a later entry\'s reference leaves nothing', async () => {
     const before = await historyTotal();
     const res = await transact(bundle('transaction', [

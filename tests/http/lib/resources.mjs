@@ -33,6 +33,7 @@ export const MINIMAL = {
   Flag: { status: 'active', code: cc('f1'), subject: ref('Patient/p1') },
   Goal: { lifecycleStatus: 'active', description: { text: 'walk again' }, subject: ref('Patient/p1') },
   HealthcareService: { name: 'Home care' },
+  Location: { name: 'Morsø' },
   Measure: { status: 'draft' },
   MeasureReport: {
     status: 'complete',

@@ -56,19 +56,22 @@ export function dropDatabase(db) {
 
 // The rows of one SELECT as objects (numbers as numbers).
 export function sqlRows(db, query) {
-  if (BACKEND === 'sqlite') return JSON.parse(execFileSync('sqlite3', ['-json', db, query], { encoding: 'utf8' }) || '[]');
+  if (BACKEND === 'sqlite') return JSON.parse(execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', db, query], { encoding: 'utf8' }) || '[]');
   return JSON.parse(psql(db, ['-A', '-t', '-c', `SELECT COALESCE(json_agg(t), '[]') FROM (${query}) t`]));
 }
 
-// Runs SQL statements (no result).
+// Runs SQL statements (no result).  On SQLite it waits up to 5 s for the lock: the
+// server's writers (the read-audit queue) may hold it for a moment.
 export function sqlExec(db, script) {
-  if (BACKEND === 'sqlite') execFileSync('sqlite3', [db, script], { encoding: 'utf8' });
+  if (BACKEND === 'sqlite') execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, script], { encoding: 'utf8' });
   else psql(db, ['-c', script]);
 }
 
 function launch(dbPath, extraArgs = [], listen = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const child = spawn(BIN, ['serve', '--listen', listen, '--db', dbPath, '--log-level', 'warn', ...extraArgs], {
+    // No watchdog unless a test asks for one (--watchdog N in extraArgs wins): its
+    // ticks write Tasks (overdue marks) that a test's own model would not expect.
+    const child = spawn(BIN, ['serve', '--listen', listen, '--db', dbPath, '--log-level', 'warn', '--watchdog', '0', ...extraArgs], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

@@ -435,6 +435,44 @@ static void test_user_list(void **state)
     assert_true(l.disabled[1]);
 }
 
+/* Several roles: the first is the default, the session switches among the
+ * user's roles only, and the list keeps their order. */
+static void test_roles(void **state)
+{
+    fixture *f = *state;
+    sv_auth_user u = {.username = "lena",
+                      .kind = SV_PRINCIPAL_PRACTITIONER,
+                      .practitioner_role = "pr-ward,pr-gp"};
+    assert_int_equal(sv_auth_user_add(f->db, &u, "pw", NULL), SV_OK);
+    static const char *const bad[] = {"a,,b", "a,a", ",a", "a,", "a b", "a/b"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        sv_auth_user v = {
+            .username = "bad", .kind = SV_PRINCIPAL_PRACTITIONER, .practitioner_role = bad[i]};
+        assert_int_equal(sv_auth_user_add(f->db, &v, "pw", NULL), SV_ERR_INVALID);
+    }
+    char session[SV_AUTH_SECRET_LEN];
+    sv_principal p;
+    assert_int_equal(login(f, "lena", "pw", NULL, session, &p), SV_OK);
+    assert_string_equal(p.practitioner_role, "pr-ward");
+    assert_string_equal(p.roles, "pr-ward,pr-gp");
+    assert_int_equal(sv_auth_session_set_role(f->db, &f->cfg, session, "pr-gp", NULL), SV_OK);
+    assert_int_equal(sv_auth_session_check(f->db, &f->cfg, session, &p, NULL), SV_OK);
+    assert_string_equal(p.practitioner_role, "pr-gp");
+    assert_int_equal(sv_auth_session_set_role(f->db, &f->cfg, session, "role-anna", NULL),
+                     SV_ERR_FORBIDDEN);
+    assert_int_equal(sv_auth_session_check(f->db, &f->cfg, session, &p, NULL), SV_OK);
+    assert_string_equal(p.practitioner_role, "pr-gp");
+    /* a new session starts in the default role */
+    char other[SV_AUTH_SECRET_LEN];
+    assert_int_equal(login(f, "lena", "pw", NULL, other, &p), SV_OK);
+    assert_string_equal(p.practitioner_role, "pr-ward");
+    char roles[SV_AUTH_ROLES_MAX];
+    assert_int_equal(sv_auth_user_roles(f->db, "anna", roles, NULL), SV_OK);
+    assert_string_equal(roles, "role-anna");
+    assert_int_equal(sv_auth_session_set_role(f->db, &f->cfg, "nonsense", "pr-gp", NULL),
+                     SV_ERR_UNAUTHORIZED);
+}
+
 int main(void)
 {
     TMPDB_SKIP_WITHOUT_BACKEND("auth/test_identity_postgres");
@@ -452,6 +490,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lockout_address, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
         cmocka_unit_test_setup_teardown(test_user_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -164,8 +164,9 @@ static void test_syntax_error_offsets(void **state)
                    "malformed json at byte 8: invalid token");
     expect_failure(LIT("{} x"), 64, SV_JSON_TOP_OBJECT, SV_ERR_PARSE, 4,
                    "malformed json at byte 4: end of file expected");
-    expect_failure(LIT("{\"a\":99999999999999999999}"), 64, SV_JSON_TOP_OBJECT, SV_ERR_PARSE, 25,
-                   "malformed json at byte 25: too big integer");
+    /* refused before jansson, which would say "too big integer" at byte 25 */
+    expect_failure(LIT("{\"a\":99999999999999999999}"), 64, SV_JSON_TOP_OBJECT, SV_ERR_INVALID, 5,
+                   "the number 99999999999999999999 at byte 5 in a is an integer beyond 64 bits");
 }
 
 static void test_truncated_input(void **state)
@@ -297,6 +298,57 @@ static void test_dumpb(void **state)
     sv_buf_release(&out);
 }
 
+/* Numbers that cannot be held as written are refused at their byte, with their path. */
+static void test_numbers_out_of_range(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *path; /* NULL: accepted */
+    } cases[] = {
+        {"{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":1e-400}}",
+         "Observation.valueQuantity.value"},
+        {"{\"resourceType\":\"Observation\",\"valueQuantity\":{\"value\":-1E400}}",
+         "Observation.valueQuantity.value"},
+        {"{\"resourceType\":\"Observation\",\"component\":[{\"v\":1},{\"v\":2,\"w\":[0, "
+         "10.5e-400]}]}",
+         "Observation.component[1].w[1]"},
+        {"{\"a\":{\"b\":1,\"c\":\"x:1e999\"},\"d\":[12345678901234567890]}", "d[0]"},
+        {"{\"a\":4.9e-324}", "a"}, /* subnormal: digits lost */
+        {"[{\"op\":\"add\",\"value\":1e309}]", "[0].value"},
+        /* in range, zero written as zero, and numbers inside strings */
+        {"{\"a\":[1.50,0.0,0e-400,-0,1e308,2.3e-308,9223372036854775807,-9223372036854775808],"
+         "\"s\":\"1e-400\"}",
+         NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *j = NULL;
+        sv_buf err = SV_BUF_INIT, path = SV_BUF_INIT;
+        size_t offset = SIZE_MAX;
+        const char *t = cases[i].text;
+        sv_err e = sv_json_parse_at(t, strlen(t), 64, SV_JSON_TOP_OBJECT | SV_JSON_TOP_ARRAY, &j,
+                                    &err, &offset, &path);
+        if (!cases[i].path) {
+            if (e)
+                fail_msg("case %zu refused: %s", i, err.ptr);
+            json_decref(j);
+        } else {
+            if (e != SV_ERR_INVALID)
+                fail_msg("case %zu: err %d (%s)", i, e, err.ptr);
+            assert_null(j);
+            assert_string_equal(path.ptr, cases[i].path);
+            /* the offset is the number's first byte */
+            assert_true(t[offset] == '-' || (t[offset] >= '0' && t[offset] <= '9'));
+            assert_non_null(strstr(err.ptr, cases[i].path));
+        }
+        sv_buf_release(&err);
+        sv_buf_release(&path);
+    }
+    /* sv_json_parse refuses the same, with the path in the message */
+    expect_failure(LIT("{\"x\":[1e-400]}"), 64, SV_JSON_TOP_OBJECT, SV_ERR_INVALID, 6,
+                   "the number 1e-400 at byte 6 in x[0] is below");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_outputs_on_failure),
         cmocka_unit_test(test_parse_values),
         cmocka_unit_test(test_dumpb),
+        cmocka_unit_test(test_numbers_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

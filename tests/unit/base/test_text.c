@@ -125,13 +125,37 @@ static void test_all_bytes(void **state)
     }
 }
 
+/* Sanitising keeps valid text as it is (case included) and replaces each bad byte. */
+static void test_utf8_sanitize(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"Søren ÆØÅ 東京 \xF0\x9F\x98\x80", "Søren ÆØÅ 東京 \xF0\x9F\x98\x80"},
+        {"a\x80z", "a\xEF\xBF\xBDz"},
+        {"bad \xC3(", "bad \xEF\xBF\xBD("},
+        {"\xED\xA0\x80", "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD"},
+        {"\xFF\xFE", "\xEF\xBF\xBD\xEF\xBF\xBD"},
+        {"end \xE2\x82", "end \xEF\xBF\xBD\xEF\xBF\xBD"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sv_buf b = SV_BUF_INIT;
+        sv_buf_adds(&b, "x:");
+        sv_text_utf8_sanitize(cases[i].in, strlen(cases[i].in), &b);
+        if (strncmp(b.ptr, "x:", 2) != 0 || strcmp(b.ptr + 2, cases[i].out) != 0)
+            fail_msg("case %zu: sanitize(\"%s\") = \"%s\"", i, cases[i].in, b.ptr);
+        sv_buf_release(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cases),
-        cmocka_unit_test(test_latin_range),
-        cmocka_unit_test(test_appends),
-        cmocka_unit_test(test_all_bytes),
+        cmocka_unit_test(test_cases),         cmocka_unit_test(test_latin_range),
+        cmocka_unit_test(test_appends),       cmocka_unit_test(test_all_bytes),
+        cmocka_unit_test(test_utf8_sanitize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,7 +235,7 @@ static void test_rows_follow_writes(void **state)
     assert_int_equal(compartment_rows(db, "p2"), 1);
     sv_rest_result res;
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&r, "Observation", "o1", &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&r, "Observation", "o1", NULL, &res), SV_OK);
     sv_rest_result_clear(&res);
     assert_int_equal(compartment_rows(db, "p2"), 0);
     sv_db_close(db);

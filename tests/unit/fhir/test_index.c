@@ -219,6 +219,7 @@ static const index_case cases[] = {
      "instantiates-canonical reference -|http://samverka.example/PlanDefinition/pd1|"
      "http://samverka.example/PlanDefinition/pd1|1.0\n"
      "intent token -|plan|-\n"
+     "pathway uri -|http://samverka.example/PlanDefinition/pd1|1.0|-\n"
      "patient reference Patient|p1|Patient/p1\n"
      "performer reference Practitioner|n1|Practitioner/n1\n"
      "status token -|active|-\n"

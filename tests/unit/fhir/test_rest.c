@@ -334,7 +334,7 @@ static void test_if_match(void **state)
     sv_rest_result_clear(&res);
     /* on a deleted one, even naming the deletion's version */
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, NULL, &res), SV_OK);
     sv_rest_result_clear(&res);
     assert_int_equal(update(f, id, "X", "W/\"5\"", &res), SV_ERR_PRECONDITION);
     sv_rest_result_clear(&res);
@@ -349,7 +349,7 @@ static void test_delete_then_gone(void **state)
     sv_clock_set_fixed(T0 + 5000);
     sv_rest_result res;
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, NULL, &res), SV_OK);
     assert_int_equal(res.status, 204);
     assert_int_equal(res.version, 2);
     assert_int_equal(res.last_updated, T0 + 5000);
@@ -373,17 +373,18 @@ static void test_delete_then_gone(void **state)
     /* deleting again is fine and writes nothing */
     int64_t versions = tmpdb_int(f->db, SQL_VERSIONS);
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, NULL, &res), SV_OK);
     assert_int_equal(res.status, 204);
     sv_rest_result_clear(&res);
     assert_int_equal(tmpdb_int(f->db, SQL_VERSIONS), versions);
 
     /* what never existed */
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", "never-was", &res), SV_ERR_NOT_FOUND);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", "never-was", NULL, &res),
+                     SV_ERR_NOT_FOUND);
     sv_rest_result_clear(&res);
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", "bad_id", &res), SV_ERR_NOT_FOUND);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", "bad_id", NULL, &res), SV_ERR_NOT_FOUND);
     sv_rest_result_clear(&res);
     assert_false(sv_db_in_tx(f->db));
 
@@ -431,6 +432,49 @@ static const char *link_url(json_t *bundle, const char *rel)
     return NULL;
 }
 
+/* DELETE with If-Match: a stale or malformed etag deletes nothing. */
+static void test_delete_if_match(void **state)
+{
+    fixture *f = *state;
+    char id[65], family[64];
+    must_create(f, "One", NULL, id);
+    sv_rest_result res;
+    assert_int_equal(update(f, id, "Two", NULL, &res), SV_OK); /* version 2 */
+    sv_rest_result_clear(&res);
+    int64_t versions = tmpdb_int(f->db, SQL_VERSIONS);
+
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, "W/\"1\"", &res), SV_ERR_PRECONDITION);
+    assert_int_equal(sv_err_http_status(SV_ERR_PRECONDITION), 412);
+    assert_issue(&res, sv_err_issue_code(SV_ERR_PRECONDITION));
+    sv_rest_result_clear(&res);
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, "W/\"x\"", &res), SV_ERR_INVALID);
+    sv_rest_result_clear(&res);
+    assert_int_equal(tmpdb_int(f->db, SQL_VERSIONS), versions);
+    assert_false(sv_db_in_tx(f->db));
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_read(&f->rest, "Patient", id, &res), SV_OK);
+    assert_string_equal(family_of(&res, family), "Two");
+    sv_rest_result_clear(&res);
+
+    /* the current version deletes */
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, "W/\"2\"", &res), SV_OK);
+    assert_int_equal(res.version, 3);
+    sv_rest_result_clear(&res);
+    /* a deleted resource has no version to match, not even the deletion's */
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, "W/\"3\"", &res), SV_ERR_PRECONDITION);
+    sv_rest_result_clear(&res);
+    /* what never existed stays 404 (RFC 9110 13.2.1) */
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", "never-was", "W/\"1\"", &res),
+                     SV_ERR_NOT_FOUND);
+    sv_rest_result_clear(&res);
+    assert_int_equal(tmpdb_int(f->db, SQL_VERSIONS), versions + 1);
+}
+
 static void test_history_bundles(void **state)
 {
     fixture *f = *state;
@@ -444,7 +488,7 @@ static void test_history_bundles(void **state)
     must_create(f, "B1", NULL, b);
     sv_clock_set_fixed(T0 + 3000);
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", a, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", a, NULL, &res), SV_OK);
     sv_rest_result_clear(&res);
 
     json_t *bundle;
@@ -647,7 +691,7 @@ static void test_patch(void **state)
     assert_int_equal(tmpdb_int(f->db, SQL_VERSIONS), versions);
     /* a deleted resource is gone for patch too */
     sv_rest_result_init(&res);
-    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&f->rest, "Patient", id, NULL, &res), SV_OK);
     sv_rest_result_clear(&res);
     assert_int_equal(patch(f, id, "[]", NULL, &res), SV_ERR_GONE);
     sv_rest_result_clear(&res);
@@ -812,7 +856,7 @@ static sv_err run_op(fixture *f, op which, const char *id, sv_rest_result *res)
         e = sv_rest_update(&f->rest, "Patient", id, p, "W/\"1\"", res);
         break;
     case OP_DELETE:
-        e = sv_rest_delete(&f->rest, "Patient", id, res);
+        e = sv_rest_delete(&f->rest, "Patient", id, NULL, res);
         break;
     case OP_CONDITIONAL_CREATE:
         e = sv_rest_create(&f->rest, "Patient", p, "identifier=urn:sys|42", res);
@@ -887,6 +931,7 @@ int main(void)
         T(test_update_as_create),
         T(test_if_match),
         T(test_delete_then_gone),
+        T(test_delete_if_match),
         T(test_patch),
         T(test_history_bundles),
         T(test_history_refusals),

@@ -109,7 +109,7 @@ static void test_each_write_appends_its_record(void **state)
     json_decref(patch);
     sv_rest_result_clear(&res);
     f->rest.actor = NULL; /* the process itself */
-    assert_int_equal(sv_rest_delete(&f->rest, "Observation", oid, &res), SV_OK);
+    assert_int_equal(sv_rest_delete(&f->rest, "Observation", oid, NULL, &res), SV_OK);
     sv_rest_result_clear(&res);
 
     char got[256], want[256];

@@ -250,13 +250,47 @@ static void test_url_decoding(void **state)
                 "HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
                 &r);
     assert_int_equal(r.status, 200);
-    assert_has_line(&r, "path=/p q/r\xc3\xa5");
+    /* the path as sent: the router splits it before decoding each segment */
+    assert_has_line(&r, "path=/p%20q/r%C3%A5");
     assert_has_line(&r, "param=na me=v&al");
     assert_has_line(&r, "param=plus=a b");
     assert_has_line(&r, "param=utf=\xc3\xa5");
     assert_has_line(&r, "param=pct=100%");
     assert_has_line(&r, "param=eq=a=b");
     reply_release(&r);
+}
+
+/* "%2F" in the path stays encoded (it is no separator); in a query value it is '/'. */
+static void test_encoded_slash(void **state)
+{
+    reply r;
+    roundtrip_s(*state,
+                "GET /fhir/Patient/a%2Fb?subject=Patient%2F1 HTTP/1.1\r\nHost: t\r\n"
+                "Connection: close\r\n\r\n",
+                &r);
+    assert_int_equal(r.status, 200);
+    assert_has_line(&r, "path=/fhir/Patient/a%2Fb");
+    assert_has_line(&r, "param=subject=Patient/1");
+    reply_release(&r);
+    /* absolute-form: the same */
+    roundtrip_s(*state,
+                "GET http://t/fhir/Patient/a%2fb HTTP/1.1\r\nHost: t\r\n"
+                "Connection: close\r\n\r\n",
+                &r);
+    assert_int_equal(r.status, 200);
+    assert_has_line(&r, "path=/fhir/Patient/a%2fb");
+    reply_release(&r);
+}
+
+static void test_segment_decode(void **state)
+{
+    (void)state;
+    char a[] = "a%2Fb%20c%C3%A5", b[] = "x%00y%zz%4", c[] = "";
+    assert_int_equal(sv_http_segment_decode(a), strlen("a/b c\xc3\xa5"));
+    assert_string_equal(a, "a/b c\xc3\xa5");
+    assert_int_equal(sv_http_segment_decode(b), strlen(b));
+    assert_string_equal(b, "x%00y%zz%4");
+    assert_int_equal(sv_http_segment_decode(c), 0);
 }
 
 static void post(sv_http_server *s, const char *extra_headers, const void *body, size_t len,
@@ -513,6 +547,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_params_in_order_with_repeats),
         T(test_url_decoding),
+        T(test_encoded_slash),
+        cmocka_unit_test(test_segment_decode),
         T(test_body_intact_with_nul_bytes),
         T(test_no_body),
         T(test_declared_body_over_the_limit),

@@ -656,10 +656,12 @@ static void test_failed_write_leaves_state_before(void **state)
     for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
         int cold = run_with_faults(&scenarios[i], true);
         int warm = run_with_faults(&scenarios[i], false);
-        /* begin, the resource row, the version row, commit at the least; a cold
-         * connection also prepares each statement, so it has more calls to fail */
+        /* begin, the resource row, the version row, commit at the least.  Both
+         * also prepare each statement once: a write transaction runs on the file's
+         * shared writer (group commit), whose statement cache outlives a cold
+         * connection, so cold has no more calls to fail than warm. */
         assert_true(warm >= 4);
-        assert_true(cold > warm);
+        assert_true(cold >= warm);
         if (scenarios[i].with_rows)
             assert_true(warm >= 4 + 8);
     }
@@ -668,9 +670,50 @@ static void test_failed_write_leaves_state_before(void **state)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 #define TH(fn) cmocka_unit_test_setup_teardown(fn, history_setup, teardown)
 
+/* ---- sv_store_find_token ---------------------------------------------------- */
+
+static void ident_rows(sv_index_rows *r, const char *system, const char *value)
+{
+    sv_index_rows_add(r, SV_INDEX_TOKEN, "identifier", system, value, NULL);
+}
+
+/* None, one, more than one; only live resources of the type; system and value exact. */
+static void test_find_token(void **state)
+{
+    fixture *f = *state;
+    char ids[2][65];
+    int n = -1;
+    assert_int_equal(
+        sv_store_find_token(f->db, "Patient", "identifier", "urn:cpr", "1", ids, &n, NULL), SV_OK);
+    assert_int_equal(n, 0);
+    sv_index_rows a = SV_INDEX_ROWS_INIT, b = SV_INDEX_ROWS_INIT, c = SV_INDEX_ROWS_INIT;
+    ident_rows(&a, "urn:cpr", "1");
+    ident_rows(&b, "urn:other", "1");
+    ident_rows(&c, "urn:cpr", "1");
+    must_write(f->db, "Patient", "pa", 1, 1000, "PUT", "{}", &a);
+    must_write(f->db, "Patient", "pb", 1, 1000, "PUT", "{}", &b);
+    must_write(f->db, "Group", "g", 1, 1000, "PUT", "{}", &c);
+    assert_int_equal(
+        sv_store_find_token(f->db, "Patient", "identifier", "urn:cpr", "1", ids, &n, NULL), SV_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(ids[0], "pa");
+    must_write(f->db, "Patient", "pc", 1, 1000, "PUT", "{}", &c);
+    assert_int_equal(
+        sv_store_find_token(f->db, "Patient", "identifier", "urn:cpr", "1", ids, &n, NULL), SV_OK);
+    assert_int_equal(n, 2);
+    must_write(f->db, "Patient", "pc", 2, 2000, "DELETE", NULL, NULL);
+    assert_int_equal(
+        sv_store_find_token(f->db, "Patient", "identifier", "urn:cpr", "1", ids, &n, NULL), SV_OK);
+    assert_int_equal(n, 1);
+    sv_index_rows_clear(&a);
+    sv_index_rows_clear(&b);
+    sv_index_rows_clear(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_find_token, setup, teardown),
         T(test_write_needs_a_transaction),
         T(test_create_then_read),
         T(test_versions_one_to_n),

@@ -73,8 +73,9 @@ static void test_migrate_empty_database(void **state)
     for (size_t i = 0; i < sizeof(tables_of_v1) / sizeof(tables_of_v1[0]); i++)
         if (!table_exists(f->db, tables_of_v1[i]))
             fail_msg("table %s missing after migration", tables_of_v1[i]);
-    /* one row per version, 1..latest, each with a time */
+    /* one row per version, 1..latest (contiguous), each with a time */
     assert_int_equal(tmpdb_int(f->db, SQL_VERSIONS), sv_schema_latest());
+    assert_int_equal(sv_schema_count(), sv_schema_latest());
     assert_int_equal(tmpdb_int(f->db, SQL_MAX), sv_schema_latest());
     assert_int_equal(tmpdb_int(f->db, "SELECT MIN(version) FROM schema_migrations"), 1);
     assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM schema_migrations"

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# medcom.sh - throughput of POST /fhir/$process-message for MedCom HospitalNotification
+# admissions (bench/wrk/medcom.lua): a Release build on 127.0.0.1 with a fresh SQLite
+# database on a real disk, driven by wrk over loopback, acknowledgements included (each
+# answer is checked to be a 200 with an ok acknowledgement; any other answer fails the run).
+#
+# Settings (environment): BENCH_SECONDS=10, BENCH_CONNECTIONS=8, BENCH_WRK_THREADS=2,
+# BENCH_SERVER_THREADS= (empty: the server's default), BENCH_MEDCOM_REPEAT=1 (admissions
+# per citizen), BENCH_BUILD=build-bench, BENCH_TMPDIR=$TMPDIR.
+# It never leaves a process behind: the EXIT trap stops the server.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+seconds=${BENCH_SECONDS:-10}
+connections=${BENCH_CONNECTIONS:-8}
+wrk_threads=${BENCH_WRK_THREADS:-2}
+server_threads=${BENCH_SERVER_THREADS:-}
+build_dir=${BENCH_BUILD:-$repo/build-bench}
+tmp_parent=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
+
+command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is missing: apt-get install wrk" >&2; exit 1; }
+cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null
+bin=$build_dir/samverka
+
+work=$(mktemp -d "$tmp_parent/samverka-medcom.XXXXXX")
+server_pid=
+cleanup() {
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+args=(serve --listen 127.0.0.1:0 --db "$work/bench.db" --log-level warn)
+[ -z "$server_threads" ] || args+=(--threads "$server_threads")
+"$bin" "${args[@]}" >"$work/stdout" 2>"$work/stderr" &
+server_pid=$!
+base=
+for _ in $(seq 1 200); do
+    base=$(grep -o 'http://[^ ]*' "$work/stdout" 2>/dev/null | head -n 1 || true)
+    [ -n "$base" ] && break
+    sleep 0.05
+done
+[ -n "$base" ] || { echo "bench: the server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
+
+echo "bench: $(nproc) cpus, $(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
+echo "bench: database on $(df --output=fstype "$work" | tail -n 1), samverka $("$bin" version)"
+ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+hz=$(getconf CLK_TCK)
+echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "bench: $wrk_threads wrk threads, $connections connections, ${seconds}s, repeat=${BENCH_MEDCOM_REPEAT:-1}"
+cpu_before=$(ticks)
+out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
+    wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
+    -s "$repo/bench/wrk/medcom.lua" "$base" 2>&1)
+cpu_after=$(ticks)
+printf '%s\n' "$out"
+check=$(printf '%s\n' "$out" | grep '^bench-check:' || true)
+ok=$(printf '%s\n' "$check" | sed -n 's/.*ok=\([0-9]*\).*/\1/p')
+bad=$(printf '%s\n' "$check" | sed -n 's/.*unexpected=\([0-9]*\).*/\1/p')
+[ "${bad:-1}" = 0 ] || { echo "bench: FAILED: $bad answers were not ok acknowledgements" >&2; exit 1; }
+printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per message (user+system)\n' \
+    "$ok" "$(echo "$ok / $seconds" | bc -l)" \
+    "$(echo "($cpu_after - $cpu_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)"
+echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,75 @@
+-- medcom.lua - POST /fhir/$process-message: MedCom HospitalNotification admissions (STIN,
+-- about 4 KB, tests/data/medcom/a1_stin.json as the template), each with a new message
+-- id, a new stay (episode-of-care identifier) and a new citizen (CPR), so that every
+-- message creates a Patient and an Encounter, links the stay, and writes its event,
+-- log line and audit record: the heaviest ordinary case.  BENCH_MEDCOM_REPEAT=N sends
+-- each citizen N admissions in a row (a known citizen: a lookup instead of a create).
+--
+-- CPR numbers as in create.lua (date walk 1940..1999, one century digit per thread);
+-- gender follows the last digit's parity and birthDate the date, so the CPR checks pass.
+-- An answer that is not a 200 with an "ok" acknowledgement is counted and reported as
+-- "bench-check: unexpected=N" for medcom.sh to fail on.
+package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
+local common = require("common")
+
+setup = common.setup
+
+local template
+do
+    local f = assert(io.open(os.getenv("BENCH_MEDCOM_TEMPLATE"), "r"))
+    template = f:read("a"):gsub("\n%s*", "")
+    f:close()
+end
+
+local DAYS = 21915
+local EPOCH_1940 = -946771200
+local CENTURY_DIGIT = {0, 1, 2, 3, 4, 9}
+local repeat_n = tonumber(os.getenv("BENCH_MEDCOM_REPEAT") or "1")
+local counter = 0
+ok = 0
+unexpected = 0
+
+function init(args)
+    assert(thread_index <= #CENTURY_DIGIT, "medcom.lua: at most 6 wrk threads")
+end
+
+local function literal(s)
+    return (s:gsub("%p", "%%%0"))
+end
+
+function request()
+    local n = counter
+    counter = counter + 1
+    local person = math.floor(n / repeat_n)
+    local t = EPOCH_1940 + (person % DAYS) * 86400
+    local laps = math.floor(person / DAYS)
+    local seq = CENTURY_DIGIT[thread_index] * 1000 + laps
+    local cpr = os.date("!%d%m%y", t) .. string.format("%04d", seq)
+    local gender = (seq % 2 == 1) and "male" or "female"
+    local id = string.format("%08x-0000-4000-8000-%012x", thread_index, n)
+    local body = template
+        :gsub(literal("a0000000-0000-4000-8000-000000000001"), id)
+        :gsub("episode%-A", "episode-" .. thread_index .. "-" .. n)
+        :gsub("0101401234", cpr)
+        :gsub("1940%-01%-01", os.date("!%Y-%m-%d", t))
+        :gsub('"gender": ?"female"', '"gender":"' .. gender .. '"')
+    return wrk.format("POST", "/fhir/$process-message",
+                      {["Content-Type"] = "application/fhir+json"}, body)
+end
+
+function response(status, headers, body)
+    if status == 200 and headers["X-MedCom-Acknowledgement"] == "ok" then
+        ok = ok + 1
+    else
+        unexpected = unexpected + 1
+    end
+end
+
+function done(summary, latency, requests)
+    local good, bad = 0, 0
+    for _, thread in ipairs(common.threads()) do
+        good = good + thread:get("ok")
+        bad = bad + thread:get("unexpected")
+    end
+    io.write(string.format("bench-check: ok=%d unexpected=%d\n", good, bad))
+end

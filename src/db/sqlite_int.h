@@ -1,0 +1,40 @@
+/*
+ * sqlite_int.h - what the SQLite backend's two files share: the connection
+ * struct, statement execution helpers, and the group commit entry points
+ * (sqlite_group.c).  Internal to src/db; only src/db includes sqlite3.h.
+ */
+#ifndef SV_DB_SQLITE_INT_H
+#define SV_DB_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "db/db.h"
+
+typedef struct sv__write_gate sv__write_gate;
+
+typedef struct sqlite_db {
+    sv_db base; /* must be first */
+    sqlite3 *handle;
+    sv__write_gate *gate; /* NULL: in-memory database, or the gate's own writer */
+    bool grouped;         /* the open write transaction runs on the gate's writer */
+    bool first;           /* ... as the first of its group: the outer transaction, no savepoint */
+    int busy_timeout_ms;
+} sqlite_db;
+
+sv_err sv__sqlite_run(sqlite3 *h, const char *sql, sv_buf *reterr);
+/* Opens a connection with our pragmas; serialized (FULLMUTEX) when asked.
+ * The result has no gate and base.be set; close it with sv_db_close. */
+sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
+                          sqlite_db **ret_db, sv_buf *reterr);
+
+/* The gate of the database file at uri (NULL for in-memory and "file:" URIs),
+ * with one more reference; sv__gate_release drops it. */
+sv__write_gate *sv__gate_acquire(const char *uri, const sv_db_options *opt);
+void sv__gate_release(sv__write_gate *g);
+
+sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr);
+sv_err sv__group_commit(sqlite_db *db, sv_buf *reterr);
+void sv__group_rollback(sqlite_db *db);
+void sv__group_stats(sqlite_db *db, sv_db_write_stats *ret_stats);
+
+#endif

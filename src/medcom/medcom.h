@@ -1,0 +1,137 @@
+/*
+ * medcom.h - Danish MedCom FHIR messaging: HospitalNotification (advis om
+ * sygehusophold), CareCommunication (korrespondancemeddelelse) and
+ * Acknowledgement, incoming ($process-message) and outgoing (outbox).
+ *
+ * An incoming message is checked (Bundle of type message, MessageHeader first,
+ * eventCoding from the MedCom message-events code system, the resources the
+ * message needs, the citizen identified by a valid CPR that agrees with what
+ * we know), mapped to Encounter or Communication, stored through fhir/rest.h
+ * in one transaction with its line in the message log, and answered with a
+ * MedCom Acknowledgement Bundle.  A message id seen before gets the same
+ * acknowledgement and changes nothing.
+ *
+ * Each applied message appends one row to the medcom_event table in the same
+ * transaction (the durable hook for rulesets, tasks and notifications: read
+ * rows with handled = 0) and, after the commit, calls the process-wide event
+ * hook when one is set.  docs/medcom.md describes both.
+ *
+ * Depends on fhir/ and below; must not know about HTTP.
+ */
+#ifndef SV_MEDCOM_MEDCOM_H
+#define SV_MEDCOM_MEDCOM_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "fhir/outcome.h"
+#include "fhir/rest.h"
+
+typedef enum sv_medcom_kind {
+    SV_MEDCOM_NONE,
+    SV_MEDCOM_HOSPITAL_NOTIFICATION,
+    SV_MEDCOM_CARE_COMMUNICATION,
+    SV_MEDCOM_ACKNOWLEDGEMENT
+} sv_medcom_kind;
+
+/* "hospital-notification", "care-communication", "acknowledgement", "" */
+const char *sv_medcom_kind_name(sv_medcom_kind kind);
+
+/* What an applied message means for the care around the citizen.  kind is one
+ * of: "encounter.admitted", "encounter.leave-started", "encounter.leave-ended",
+ * "encounter.discharged", "patient.died", "encounter.corrected",
+ * "encounter.cancelled", "communication.received", "acknowledgement.received".
+ * All strings borrowed for the duration of the call. */
+typedef struct sv_medcom_event {
+    const char *kind;
+    const char *activity;   /* the MedCom activity code, e.g. "admit-inpatient" */
+    const char *message_id; /* MessageHeader.id */
+    const char *patient_id; /* our Patient id; NULL for acknowledgements */
+    const char *encounter_id;
+    const char *communication_id;
+    const char *encounter_class; /* "IMP", "EMER" or NULL */
+    int64_t seq;                 /* the medcom_event row */
+} sv_medcom_event;
+
+typedef void (*sv_medcom_event_hook)(void *ctx, const sv_medcom_event *ev);
+
+/* Sets the hook called after each committed event (NULL: none).  Called on the
+ * worker thread that processed the message; it must not block for long. */
+void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx);
+
+typedef struct sv_medcom_result {
+    int status;       /* HTTP status: 200 with an acknowledgement, else an error status */
+    sv_buf body;      /* the Acknowledgement Bundle, or an OperationOutcome */
+    const char *code; /* "ok", "transient-error", "fatal-error"; NULL when no ack */
+    bool duplicate;   /* the message id was seen before: nothing was changed */
+    sv_medcom_kind kind;
+    char message_id[65];
+    char activity[64];
+    sv_outcome outcome; /* the issues of a refusal */
+} sv_medcom_result;
+
+void sv_medcom_result_init(sv_medcom_result *res);
+void sv_medcom_result_clear(sv_medcom_result *res);
+
+/*
+ * Processes one message Bundle (borrowed) on r's connection; r must not be in
+ * a transaction.  Returns SV_OK whenever an acknowledgement was made (also a
+ * fatal or transient one: res->code says which); otherwise the error that
+ * decides the status of the OperationOutcome in res->outcome (no MessageHeader
+ * to acknowledge).
+ */
+sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res);
+
+/* ---- outgoing (outgoing.c) ---- */
+
+/* Who we are when we send: our organisation as a MedCom Organization resource
+ * (with a SOR identifier) and our endpoint ("https://sor2.sum.dsdn.dk/#id=..."). */
+typedef struct sv_medcom_party {
+    const json_t *organization; /* borrowed */
+    const char *endpoint;
+} sv_medcom_party;
+
+/*
+ * A HospitalNotification message for the stored Encounter encounter_id, with
+ * the activity code given (e.g. "admit-inpatient"), from sender to receiver.
+ * The Patient and the service provider are read from the store.  New
+ * reference in *ret_bundle; issues in out on failure.
+ */
+sv_err sv_medcom_build_hospital_notification(sv_rest *r, const char *encounter_id,
+                                             const char *activity, const sv_medcom_party *sender,
+                                             const sv_medcom_party *receiver, json_t **ret_bundle,
+                                             sv_outcome *out);
+/* A CareCommunication message (activity "new-message") for the stored
+ * Communication communication_id. */
+sv_err sv_medcom_build_care_communication(sv_rest *r, const char *communication_id,
+                                          const sv_medcom_party *sender,
+                                          const sv_medcom_party *receiver, json_t **ret_bundle,
+                                          sv_outcome *out);
+
+/* Queues a built message (borrowed) in the outbox, due now.  Its
+ * MessageHeader.id is the outbox key; a second add of the same id is
+ * SV_ERR_CONFLICT. */
+sv_err sv_medcom_outbox_add(sv_db *db, const json_t *bundle, sv_buf *reterr);
+
+/* Outbox states: pending (due at next_attempt), sent (waiting for its
+ * acknowledgement), acked, failed (fatal-error acknowledgement or retries used up). */
+typedef struct sv_medcom_outbox_item {
+    int64_t seq;
+    const char *message_id, *kind, *state, *ack_code, *last_error;
+    int64_t created, next_attempt, attempts;
+} sv_medcom_outbox_item;
+
+typedef bool (*sv_medcom_outbox_visit)(void *ctx, const sv_medcom_outbox_item *item);
+/* Visits the outbox in queue order; state NULL: all states. */
+sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visit visit, void *ctx,
+                             sv_buf *reterr);
+/* Records a delivery attempt: ok moves the item to "sent"; a failure keeps it
+ * pending with the next attempt after a doubling delay (1 min, 2, 4 ... capped
+ * at 1 h), and fails it after SV_MEDCOM_MAX_ATTEMPTS. */
+#define SV_MEDCOM_MAX_ATTEMPTS 10
+sv_err sv_medcom_outbox_attempt(sv_db *db, const char *message_id, bool ok, const char *error,
+                                sv_buf *reterr);
+
+#endif

@@ -1,0 +1,332 @@
+/*
+ * process.c - one incoming message, start to end: check, look the id up in the
+ * message log (a duplicate gets its first acknowledgement and changes nothing),
+ * apply it, append its event row and its log line, commit, acknowledge.
+ *
+ * What is refused for its content is logged with its fatal-error
+ * acknowledgement, so that a resend of the same id gets the same answer.  What
+ * fails for storage (busy, I/O) is answered transient-error and not logged:
+ * the sender retries the same id and it is processed then.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/datetime.h"
+#include "medcom/internal.h"
+
+static sv_medcom_event_hook event_hook;
+static void *event_hook_ctx;
+
+void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx)
+{
+    event_hook = hook;
+    event_hook_ctx = ctx;
+}
+
+const char *sv_medcom_kind_name(sv_medcom_kind kind)
+{
+    switch (kind) {
+    case SV_MEDCOM_HOSPITAL_NOTIFICATION:
+        return "hospital-notification";
+    case SV_MEDCOM_CARE_COMMUNICATION:
+        return "care-communication";
+    case SV_MEDCOM_ACKNOWLEDGEMENT:
+        return "acknowledgement";
+    default:
+        return "";
+    }
+}
+
+void sv_medcom_result_init(sv_medcom_result *res)
+{
+    memset(res, 0, sizeof(*res));
+    sv_buf_init(&res->body);
+    sv_outcome_init(&res->outcome);
+}
+
+void sv_medcom_result_clear(sv_medcom_result *res)
+{
+    if (!res)
+        return;
+    sv_buf_release(&res->body);
+    sv_outcome_clear(&res->outcome);
+    sv_medcom_result_init(res);
+}
+
+static bool is_transient(sv_err e)
+{
+    return e == SV_ERR_BUSY || e == SV_ERR_IO || e == SV_ERR_NOMEM || e == SV_ERR_INTERNAL;
+}
+
+static void move_issues(sv_outcome *from, sv_outcome *to)
+{
+    for (size_t i = 0; i < from->len; i++)
+        sv_outcome_add(to, from->issues[i].severity, from->issues[i].code,
+                       from->issues[i].expression, "%s",
+                       from->issues[i].diagnostics ? from->issues[i].diagnostics : "");
+    sv_outcome_clear(from);
+}
+
+/* Answers with an acknowledgement of code built for msg. */
+static void answer(sv_medcom_result *res, const sv__medcom_msg *msg, const char *code,
+                   const sv_outcome *issues)
+{
+    json_t *ack = sv__medcom_ack_build(msg, code, issues);
+    sv_buf_reset(&res->body);
+    sv_fhir_dump(ack, &res->body);
+    json_decref(ack);
+    res->code = code;
+    res->status = 200;
+}
+
+/* An incoming acknowledgement settles an outbox item; it is never acknowledged. */
+static const char SQL_OUTBOX_ACKED[] =
+    "UPDATE medcom_outbox SET state = CASE ? WHEN 'ok' THEN 'acked' WHEN 'fatal-error' THEN"
+    " 'failed' ELSE 'pending' END, ack_code = ?, next_attempt = ? WHERE message_id = ?";
+
+static sv_err apply_ack(sv_rest *r, const sv__medcom_msg *msg, sv_medcom_event *ev)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(r->db, SQL_OUTBOX_ACKED, &st, NULL);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, msg->response_code);
+    sv_stmt_bind_text(st, 2, msg->response_code);
+    sv_stmt_bind_int64(st, 3, sv_clock_now_ms() + 60000);
+    sv_stmt_bind_text(st, 4, msg->response_to);
+    e = sv_stmt_run(st, NULL);
+    ev->kind = "acknowledgement.received";
+    return e;
+}
+
+static json_t *ack_receipt(void)
+{
+    return json_pack("{s:s, s:[{s:s, s:s, s:s}]}", "resourceType", "OperationOutcome", "issue",
+                     "severity", "information", "code", "informational", "diagnostics",
+                     "acknowledgement recorded; acknowledgements are not acknowledged");
+}
+
+/* ---- group commit ----------------------------------------------------------
+ *
+ * A message is checked on its own worker thread; what writes is queued.  The
+ * first worker to find no writer running becomes the writer: it takes every
+ * queued message of its database, applies each inside its own SAVEPOINT of one
+ * transaction on its connection, and commits once, so that one fsync and one
+ * write of each touched page serve many messages (a commit per message spent
+ * most of its time writing the same index pages to the WAL again).  A message
+ * refused for its content is rolled back to its savepoint and logged; a storage
+ * failure ends the whole batch with transient-error for every message in it.
+ * Acknowledgements leave only after the commit. */
+
+#define BATCH_MAX 64
+
+typedef enum job_outcome { JOB_OK, JOB_DUPLICATE, JOB_FATAL, JOB_TRANSIENT } job_outcome;
+
+typedef struct job {
+    sv_rest rest; /* the submitter's; .db replaced by the writer's connection */
+    const void *identity;
+    sv__medcom_msg *msg;
+    sv_err parsed;
+    sv_outcome *issues;
+    sv_medcom_result *res;
+    sv__medcom_log_row row;
+    sv_medcom_event ev;
+    job_outcome outcome;
+    bool done;
+    struct job *next;
+} job;
+
+static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t queue_done = PTHREAD_COND_INITIALIZER;
+static job *queue_head;
+static bool writer_running;
+
+static const char SQL_SAVEPOINT[] = "SAVEPOINT medcom_message";
+static const char SQL_RELEASE[] = "RELEASE medcom_message";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO medcom_message";
+
+/* Applies one message inside the open transaction.  Returns a storage error
+ * (the batch must end) or SV_OK with job->outcome set. */
+static sv_err apply_one(sv_db *db, job *j)
+{
+    sv__medcom_msg *msg = j->msg;
+    sv_rest *r = &j->rest;
+    r->db = db;
+    sv__medcom_logged seen;
+    sv_err e = sv__medcom_log_find(db, msg->message_id, &seen);
+    if (e == SV_OK) {
+        sv_buf_reset(&j->res->body);
+        sv_buf_adds(&j->res->body, seen.ack);
+        j->res->code = strcmp(seen.code, "ok") == 0            ? "ok"
+                       : strcmp(seen.code, "fatal-error") == 0 ? "fatal-error"
+                                                               : "transient-error";
+        sv__medcom_logged_clear(&seen);
+        j->outcome = JOB_DUPLICATE;
+        return SV_OK;
+    }
+    if (e != SV_ERR_NOT_FOUND)
+        return e;
+    e = sv_db_exec(db, SQL_SAVEPOINT, NULL);
+    if (e)
+        return e;
+    j->row.message_id = msg->message_id;
+    j->row.kind = sv_medcom_kind_name(msg->kind);
+    j->row.activity = msg->activity;
+    j->ev.activity = msg->activity;
+    j->ev.message_id = msg->message_id;
+    e = j->parsed;
+    if (!e && msg->kind == SV_MEDCOM_HOSPITAL_NOTIFICATION)
+        e = sv__medcom_apply_stay(r, msg, &j->row, &j->ev, j->issues);
+    else if (!e && msg->kind == SV_MEDCOM_CARE_COMMUNICATION)
+        e = sv__medcom_apply_thread(r, msg, &j->row, &j->ev, j->issues);
+    else if (!e)
+        e = apply_ack(r, msg, &j->ev);
+    if (e && is_transient(e))
+        return e;
+    if (e) {
+        /* Refused for its content: nothing of it stays but its log line. */
+        e = sv_db_exec(db, SQL_ROLLBACK_TO, NULL);
+        if (!e)
+            e = sv_db_exec(db, SQL_RELEASE, NULL);
+        if (e)
+            return e;
+        answer(j->res, msg, "fatal-error", j->issues);
+        sv__medcom_log_row refused = {.message_id = msg->message_id,
+                                      .kind = j->row.kind,
+                                      .activity = msg->activity,
+                                      .code = "fatal-error",
+                                      .ack = j->res->body.ptr};
+        j->outcome = JOB_FATAL;
+        return sv__medcom_log_add(db, &refused);
+    }
+    if (msg->kind == SV_MEDCOM_ACKNOWLEDGEMENT) {
+        json_t *receipt = ack_receipt();
+        sv_buf_reset(&j->res->body);
+        sv_fhir_dump(receipt, &j->res->body);
+        json_decref(receipt);
+        j->res->status = 200;
+    } else {
+        answer(j->res, msg, "ok", NULL);
+    }
+    j->row.code = "ok";
+    j->row.ack = j->res->body.ptr;
+    e = sv__medcom_event_add(db, &j->ev, &j->ev.seq);
+    if (!e)
+        e = sv__medcom_log_add(db, &j->row);
+    if (!e)
+        e = sv_db_exec(db, SQL_RELEASE, NULL);
+    j->outcome = JOB_OK;
+    return e;
+}
+
+/* The writer: one transaction for the batch. */
+static void run_batch(sv_db *db, job **jobs, size_t n)
+{
+    sv_err e = sv_db_begin(db, SV_TX_WRITE, NULL);
+    for (size_t i = 0; !e && i < n; i++)
+        e = apply_one(db, jobs[i]);
+    if (!e)
+        e = sv_db_commit(db, NULL);
+    if (e) {
+        sv_db_rollback(db);
+        for (size_t i = 0; i < n; i++) {
+            jobs[i]->outcome = JOB_TRANSIENT;
+            sv_outcome_clear(jobs[i]->issues);
+        }
+    }
+}
+
+/* Queues j and returns when it is committed (or failed), by this thread as the
+ * writer or by another. */
+static void submit(job *j, sv_db *own)
+{
+    pthread_mutex_lock(&queue_lock);
+    job **tail = &queue_head;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = j;
+    while (!j->done) {
+        if (writer_running) {
+            pthread_cond_wait(&queue_done, &queue_lock);
+            continue;
+        }
+        writer_running = true;
+        job *batch[BATCH_MAX];
+        size_t n = 0;
+        for (job **p = &queue_head; *p && n < BATCH_MAX;) {
+            if ((*p)->identity == j->identity) {
+                batch[n++] = *p;
+                *p = (*p)->next;
+            } else {
+                p = &(*p)->next;
+            }
+        }
+        pthread_mutex_unlock(&queue_lock);
+        run_batch(own, batch, n);
+        pthread_mutex_lock(&queue_lock);
+        for (size_t i = 0; i < n; i++)
+            batch[i]->done = true;
+        writer_running = false;
+        pthread_cond_broadcast(&queue_done);
+    }
+    pthread_mutex_unlock(&queue_lock);
+}
+
+sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res)
+{
+    sv__medcom_msg *msg = calloc(1, sizeof(*msg));
+    sv_outcome issues = SV_OUTCOME_INIT;
+    if (!msg)
+        return SV_ERR_NOMEM;
+    sv_err parsed = sv__medcom_parse(bundle, msg, &issues);
+    sv_err e = SV_OK;
+    if (parsed == SV_ERR_INVALID) {
+        move_issues(&issues, &res->outcome);
+        res->status = 400;
+        e = SV_ERR_INVALID;
+        goto out;
+    }
+    res->kind = msg->kind;
+    snprintf(res->message_id, sizeof(res->message_id), "%s", msg->message_id);
+    snprintf(res->activity, sizeof(res->activity), "%s", msg->activity ? msg->activity : "");
+    if (parsed && msg->kind == SV_MEDCOM_ACKNOWLEDGEMENT) {
+        /* never answer an acknowledgement with one: a plain refusal */
+        move_issues(&issues, &res->outcome);
+        res->status = 422;
+        e = SV_ERR_PROCESSING;
+        goto out;
+    }
+    job j;
+    memset(&j, 0, sizeof(j));
+    j.rest = *r;
+    j.identity = r->db->identity ? r->db->identity : (const void *)r->db;
+    j.msg = msg;
+    j.parsed = parsed;
+    j.issues = &issues;
+    j.res = res;
+    submit(&j, r->db);
+    res->status = 200;
+    switch (j.outcome) {
+    case JOB_DUPLICATE:
+        res->duplicate = true;
+        break;
+    case JOB_FATAL:
+        move_issues(&issues, &res->outcome);
+        break;
+    case JOB_TRANSIENT:
+        answer(res, msg, "transient-error", NULL);
+        break;
+    case JOB_OK:
+        if (event_hook)
+            event_hook(event_hook_ctx, &j.ev);
+        break;
+    }
+    if (msg->kind == SV_MEDCOM_ACKNOWLEDGEMENT && j.outcome != JOB_TRANSIENT)
+        res->code = NULL;
+out:
+    sv_outcome_clear(&issues);
+    free(msg);
+    return e;
+}

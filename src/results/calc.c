@@ -1,0 +1,423 @@
+/*
+ * calc.c - one constant SQL statement per calculation kind, each returning the
+ * cases of an indicator from the search-index rows (docs/results.md says what
+ * each kind reads).  Every statement has the same shape: an inner query of
+ * the kind (patient, org, stratum, num, value, json) wrapped by the shared
+ * filters - organisation and region (the responsible organisation or its
+ * partOf), municipality (the citizen's managingOrganization or its partOf),
+ * condition, age band - and the citizen's municipality and birth date as
+ * columns.  Bound values, always 14 (the statements name ?14 so that every
+ * slot exists):
+ *   ?1 start  ?2 end (exclusive)  ?3 organization  ?4 municipality
+ *   ?5 condition system  ?6 condition code  ?7 born after  ?8 born on or before
+ *   ?9 region  ?10 now  ?11 code  ?12 code2  ?13 amount (ms)  ?14 unused
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "results/internal.h"
+
+/* The responsible organisation is n, or n is its partOf. */
+#define ORG_FILTER(n)                                                                              \
+    " AND (" n " IS NULL OR q.org = " n " OR EXISTS (SELECT 1 FROM resource oo_ JOIN"              \
+    " idx_reference oq_ ON oq_.rid = oo_.rid AND oq_.param = 'partof' WHERE oo_.type ="            \
+    " 'Organization' AND oo_.id = q.org AND oq_.target_id = " n "))"
+
+#define CITIZEN_FILTER                                                                             \
+    " AND (?4 IS NULL OR EXISTS (SELECT 1 FROM resource pm_ JOIN idx_reference mm_ ON"             \
+    " mm_.rid = pm_.rid AND mm_.param = 'organization' WHERE pm_.type = 'Patient' AND"             \
+    " pm_.id = q.patient AND (mm_.target_id = ?4 OR EXISTS (SELECT 1 FROM resource om_ JOIN"       \
+    " idx_reference op_ ON op_.rid = om_.rid AND op_.param = 'partof' WHERE om_.type ="            \
+    " 'Organization' AND om_.id = mm_.target_id AND op_.target_id = ?4))))"                        \
+    " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token cc_ ON"            \
+    " cc_.rid = cp_.rid AND cc_.param = 'code' AND cc_.value = ?6 WHERE cp_.type = 'Condition'"    \
+    " AND cp_.param = 'patient' AND cp_.target_id = q.patient AND (?5 IS NULL OR"                  \
+    " cc_.system = ?5)))"                                                                          \
+    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM resource pb_ JOIN idx_date bd_ ON"                  \
+    " bd_.rid = pb_.rid AND bd_.param = 'birthdate' WHERE pb_.type = 'Patient' AND"                \
+    " pb_.id = q.patient AND bd_.low > ?7 AND bd_.low <= ?8))"
+
+#define HEAD                                                                                       \
+    "WITH params_ AS (SELECT ?14) SELECT q.patient, q.org, q.stratum, q.num, q.value,"             \
+    " (SELECT mm_.target_id FROM resource pm_ JOIN idx_reference mm_ ON mm_.rid = pm_.rid AND"     \
+    " mm_.param = 'organization' WHERE pm_.type = 'Patient' AND pm_.id = q.patient LIMIT 1),"      \
+    " (SELECT bd_.low FROM resource pb_ JOIN idx_date bd_ ON bd_.rid = pb_.rid AND"                \
+    " bd_.param = 'birthdate' WHERE pb_.type = 'Patient' AND pb_.id = q.patient LIMIT 1),"         \
+    " q.json FROM ("
+
+#define TAIL ") q WHERE 1 = 1" ORG_FILTER("?3") ORG_FILTER("?9") CITIZEN_FILTER
+
+/* A Task's owner as an organisation: a PractitionerRole stands for its organisation. */
+#define OWNER_ORG(ow)                                                                              \
+    "COALESCE((SELECT po_.target_id FROM resource pr_ JOIN idx_reference po_ ON"                   \
+    " po_.rid = pr_.rid AND po_.param = 'organization' WHERE pr_.type = 'PractitionerRole' AND"    \
+    " pr_.id = " ow ".target_id AND " ow ".target_type = 'PractitionerRole'), " ow ".target_id)"
+
+/* A far-future bound: an open Period's end is indexed as INT64_MAX. */
+#define BOUNDED "253402300800000"
+
+/* When a Task was done: executionPeriod.end, else lastModified, else its last write. */
+#define TASK_DONE(t)                                                                               \
+    "COALESCE((SELECT ep_.high FROM idx_date ep_ WHERE ep_.rid = " t ".rid AND ep_.param ="        \
+    " 'period' AND ep_.high < " BOUNDED "), (SELECT md_.high FROM idx_date md_ WHERE md_.rid = " t \
+    ".rid AND md_.param = 'modified'), (SELECT rr_.last_updated FROM resource rr_ WHERE"           \
+    " rr_.rid = " t ".rid))"
+
+/* Stays discharged in the period that were declared discharge-ready: days from
+ * ready to discharged (whole hours), num = discharged within ?13. */
+static const char SQL_STAY_READY[] =
+    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
+         " CASE WHEN (d.high - r.low) / 1000 <= ?13 / 1000 THEN 1 ELSE 0 END AS num,"
+         " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
+         " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+         " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value = 'finished'"
+         " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
+         " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"
+         " AND d.high >= ?1 AND d.high < ?2" TAIL;
+
+/* Bed-days in the period occupied by citizens declared discharge-ready: the
+ * overlap of [ready, discharged - or now while still admitted) with the period. */
+#define STAY_OCCUPIED_END "MIN(CASE WHEN st.value = 'finished' THEN d.high + 1 ELSE ?10 END, ?2)"
+static const char SQL_STAY_BED_DAYS[] =
+    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum, 1 AS num,"
+         " ROUND((" STAY_OCCUPIED_END " - MAX(r.low, ?1)) / 3600000.0) / 24.0 AS value,"
+         " NULL AS json"
+         " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+         " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value IN"
+         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
+         " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
+         " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"
+         " AND " STAY_OCCUPIED_END " > MAX(r.low, ?1)" TAIL;
+
+/* Inpatient stays (class IMP) discharged in the period; num = another inpatient
+ * stay of the citizen with priority ?11 began within ?13 after the discharge. */
+static const char SQL_READMISSION[] =
+    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
+         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
+         " JOIN idx_token c2 ON c2.rid = s2.rid AND c2.param = 'class' AND c2.value = 'IMP'"
+         " JOIN idx_token p2 ON p2.rid = s2.rid AND p2.param = 'priority' AND p2.value = ?11"
+         " JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'status' AND t2.value IN"
+         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
+         " JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date'"
+         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = s.target_id"
+         " AND s2.rid <> d.rid AND d2.low > d.high - 1000 AND d2.low <= d.high + ?13)"
+         " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
+         " FROM idx_date d"
+         " JOIN idx_token c ON c.rid = d.rid AND c.param = 'class' AND c.value = 'IMP'"
+         " JOIN idx_token st ON st.rid = d.rid AND st.param = 'status' AND st.value = 'finished'"
+         " JOIN idx_reference s ON s.rid = d.rid AND s.param = 'patient'"
+         " LEFT JOIN idx_reference sp ON sp.rid = d.rid AND sp.param = 'service-provider'"
+         " WHERE d.type = 'Encounter' AND d.param = 'date' AND d.low < ?2 AND d.high >= ?1"
+         " AND d.high < ?2" TAIL;
+
+/* Rehabilitation plans (CarePlan category ?12) whose baseline - the discharge
+ * of the plan's stay, or the later start the plan names - falls in the period;
+ * num = an Encounter of type ?11 began within ?13 of the baseline. */
+static const char SQL_REHAB_START[] =
+    HEAD "SELECT x.patient AS patient, x.org AS org, NULL AS stratum,"
+         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
+         " JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'type' AND t2.value = ?11"
+         " JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date'"
+         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = x.patient"
+         " AND d2.low >= x.base AND d2.low <= x.base + ?13) THEN 1 ELSE 0 END AS num,"
+         " NULL AS value, NULL AS json FROM (SELECT s.target_id AS patient,"
+         " (SELECT pf.target_id FROM idx_reference pf WHERE pf.rid = c.rid AND"
+         " pf.param = 'performer' LIMIT 1) AS org,"
+         " MAX(COALESCE((SELECT ed.high + 1 FROM idx_reference en JOIN resource er ON"
+         " er.type = 'Encounter' AND er.id = en.target_id JOIN idx_date ed ON ed.rid = er.rid"
+         " AND ed.param = 'date' WHERE en.rid = c.rid AND en.param = 'encounter' AND"
+         " ed.high < " BOUNDED " LIMIT 1), 0), COALESCE((SELECT pd.low FROM idx_date pd WHERE"
+         " pd.rid = c.rid AND pd.param = 'date' AND pd.low > 0 LIMIT 1), 0)) AS base"
+         " FROM idx_token c JOIN idx_reference s ON s.rid = c.rid AND s.param = 'patient'"
+         " JOIN idx_token cs ON cs.rid = c.rid AND cs.param = 'status' AND cs.value IN"
+         " ('active', 'completed', 'on-hold')"
+         " WHERE c.type = 'CarePlan' AND c.param = 'category' AND c.value = ?12) x"
+         " WHERE x.base >= ?1 AND x.base < ?2" TAIL;
+
+/* Citizens with shared care needs - services of two or more organisations in
+ * the period (stays, episodes of care, tasks) - and num = an active coordination
+ * CareTeam (the coord rules keep one coordinator in it) and an active CarePlan of
+ * category ?11 that a party agreed to (a Provenance with activity agreement). */
+static const char SQL_COORDINATOR_PLAN[] = HEAD
+    "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"
+    " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"
+    " tc.rid = ts.rid AND tc.param = 'category' AND tc.value = 'coordination'"
+    " JOIN idx_token tt ON tt.rid = ts.rid AND tt.param = 'status' AND tt.value = 'active'"
+    " WHERE ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.target_id = x.patient)"
+    " AND EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pc ON pc.rid = ps.rid AND"
+    " pc.param = 'category' AND pc.value = ?11 JOIN idx_token pt ON pt.rid = ps.rid AND"
+    " pt.param = 'status' AND pt.value = 'active' JOIN resource pr ON pr.rid = ps.rid"
+    " JOIN idx_reference pv ON pv.type = 'Provenance' AND pv.param = 'target' AND"
+    " pv.target_id = pr.id AND pv.target_type = 'CarePlan' JOIN idx_token pa ON"
+    " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"
+    " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"
+    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("
+    "SELECT s.target_id AS patient, sp.target_id AS org FROM idx_date d JOIN idx_reference s"
+    " ON s.rid = d.rid AND s.param = 'patient' JOIN idx_reference sp ON sp.rid = d.rid AND"
+    " sp.param = 'service-provider' WHERE d.type = 'Encounter' AND d.param = 'date' AND"
+    " d.low < ?2 AND d.high >= ?1"
+    " UNION SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
+    " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"
+    " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"
+    " d.low < ?2 AND d.high >= ?1"
+    " UNION SELECT s.target_id, " OWNER_ORG(
+        "ow") " FROM idx_date d JOIN idx_reference s ON"
+              " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference ow ON ow.rid = d.rid AND"
+              " ow.param = 'owner' WHERE d.type = 'Task' AND d.param = 'authored-on' AND d.low >= "
+              "?1"
+              " AND d.low < ?2) u GROUP BY u.patient HAVING COUNT(DISTINCT u.org) >= 2) x" TAIL;
+
+/* Tasks (of code ?11, or all) whose deadline falls in the period and that are
+ * decided - done, failed, or open past the deadline; num = completed by it. */
+static const char SQL_TASK_DEADLINE[] = HEAD "SELECT pt.target_id AS patient, " OWNER_ORG(
+    "ow") " AS org, NULL AS stratum,"
+          " CASE WHEN st.value = 'completed' AND " TASK_DONE(
+              "dl") " / 1000 <= dl.high / 1000"
+                    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
+                    " FROM idx_date dl JOIN idx_token st ON st.rid = dl.rid AND st.param = 'status'"
+                    " LEFT JOIN idx_reference pt ON pt.rid = dl.rid AND pt.param = 'patient'"
+                    " LEFT JOIN idx_reference ow ON ow.rid = dl.rid AND ow.param = 'owner'"
+                    " WHERE dl.type = 'Task' AND dl.param = 'deadline' AND dl.low >= ?1 AND dl.low "
+                    "< ?2"
+                    " AND st.value NOT IN ('cancelled', 'entered-in-error', 'rejected', 'draft')"
+                    " AND (st.value IN ('completed', 'failed') OR dl.high <= ?10)"
+                    " AND (?11 IS NULL OR EXISTS (SELECT 1 FROM idx_token tc WHERE tc.rid = dl.rid "
+                    "AND"
+                    " tc.param = 'code' AND tc.value = ?11))" TAIL;
+
+/* Completed Tasks of code ?11 done in the period: hours from authoredOn to done
+ * (whole minutes), by the category of the Communication they focus on. */
+static const char SQL_TASK_DURATION[] = HEAD
+    "SELECT y.patient AS patient, y.org AS org, y.stratum AS stratum, 1 AS num,"
+    " ROUND((y.done - y.asked) / 60000.0) / 60.0 AS value, NULL AS json FROM ("
+    "SELECT pt.target_id AS patient, " OWNER_ORG(
+        "ow") " AS org,"
+              " (SELECT cc.value FROM idx_reference fc JOIN resource cr ON cr.type = "
+              "'Communication'"
+              " AND cr.id = fc.target_id JOIN idx_token cc ON cc.rid = cr.rid AND"
+              " cc.param = 'category' WHERE fc.rid = tc.rid AND fc.param = 'focus' LIMIT 1) AS "
+              "stratum,"
+              " " TASK_DONE(
+                  "tc") " AS done, au.low AS asked"
+                        " FROM idx_token tc JOIN idx_token st ON st.rid = tc.rid AND st.param = "
+                        "'status' AND"
+                        " st.value = 'completed' JOIN idx_date au ON au.rid = tc.rid AND au.param "
+                        "= 'authored-on'"
+                        " LEFT JOIN idx_reference pt ON pt.rid = tc.rid AND pt.param = 'patient'"
+                        " LEFT JOIN idx_reference ow ON ow.rid = tc.rid AND ow.param = 'owner'"
+                        " WHERE tc.type = 'Task' AND tc.param = 'code' AND tc.value = ?11) y"
+                        " WHERE y.done >= ?1 AND y.done < ?2" TAIL;
+
+/* Completed Tasks of code ?11 (time logged) whose executionPeriod starts in the
+ * period: hours (whole minutes), by the owner's organisation. */
+static const char SQL_TIME_LOG[] = HEAD "SELECT pt.target_id AS patient, " OWNER_ORG(
+    "ow") " AS org, NULL AS stratum, 1 AS num,"
+          " ROUND((ep.high - ep.low) / 60000.0) / 60.0 AS value, NULL AS json"
+          " FROM idx_token tc JOIN idx_date ep ON ep.rid = tc.rid AND ep.param = 'period' AND"
+          " ep.high < " BOUNDED
+          " JOIN idx_token st ON st.rid = tc.rid AND st.param = 'status' AND st.value = 'completed'"
+          " LEFT JOIN idx_reference pt ON pt.rid = tc.rid AND pt.param = 'patient'"
+          " LEFT JOIN idx_reference ow ON ow.rid = tc.rid AND ow.param = 'owner'"
+          " WHERE tc.type = 'Task' AND tc.param = 'code' AND tc.value = ?11 AND ep.low >= ?1 AND"
+          " ep.low < ?2" TAIL;
+
+/* Goals due in the period (their earliest target.dueDate) that are pursued;
+ * num = achieved or sustaining; stratum = the category code of system ?12. */
+static const char SQL_GOAL[] =
+    HEAD "SELECT s.target_id AS patient, NULL AS org,"
+         " (SELECT gc.value FROM idx_token gc WHERE gc.rid = td.rid AND gc.param = 'category'"
+         " AND gc.system = ?12 LIMIT 1) AS stratum,"
+         " CASE WHEN EXISTS (SELECT 1 FROM idx_token ga WHERE ga.rid = td.rid AND"
+         " ga.param = 'achievement-status' AND ga.value IN ('achieved', 'sustaining'))"
+         " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
+         " FROM idx_date td JOIN idx_token ls ON ls.rid = td.rid AND ls.param ="
+         " 'lifecycle-status' AND ls.value IN ('active', 'completed', 'accepted', 'planned',"
+         " 'on-hold') JOIN idx_reference s ON s.rid = td.rid AND s.param = 'patient'"
+         " WHERE td.type = 'Goal' AND td.param = 'target-date' AND td.low >= ?1 AND td.low < ?2"
+         " AND td.low = (SELECT MIN(t2.low) FROM idx_date t2 WHERE t2.rid = td.rid AND"
+         " t2.param = 'target-date')" TAIL;
+
+/* Break-the-glass openings in the period (the audit log). */
+static const char SQL_BREAK_THE_GLASS[] =
+    HEAD "SELECT a.citizen AS patient, CASE WHEN a.organisation LIKE 'Organization/%'"
+         " THEN substr(a.organisation, 14) ELSE a.organisation END AS org, NULL AS stratum,"
+         " 1 AS num, NULL AS value, NULL AS json FROM audit a WHERE a.action ="
+         " 'break-the-glass' AND a.time >= ?1 AND a.time < ?2" TAIL;
+
+/* QuestionnaireResponses to questionnaire ?11 (its canonical url) authored in
+ * the period, completed or amended, with their JSON (the answers are read in C). */
+static const char SQL_QUESTIONNAIRE[] = HEAD "SELECT s.target_id AS patient, " OWNER_ORG(
+    "ow") " AS org, NULL AS stratum,"
+          " 0 AS num, NULL AS value, v.json AS json"
+          " FROM idx_reference qq JOIN idx_date au ON au.rid = qq.rid AND au.param = 'authored'"
+          " JOIN idx_token st ON st.rid = qq.rid AND st.param = 'status' AND st.value IN"
+          " ('completed', 'amended') JOIN resource r ON r.rid = qq.rid"
+          " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+          " LEFT JOIN idx_reference s ON s.rid = qq.rid AND s.param = 'patient'"
+          " LEFT JOIN idx_reference ow ON ow.rid = qq.rid AND ow.param = 'author'"
+          " WHERE qq.type = 'QuestionnaireResponse' AND qq.param = 'questionnaire' AND"
+          " qq.target_id = ?11 AND au.low >= ?1 AND au.low < ?2" TAIL;
+
+typedef struct kind {
+    const char *name;
+    const char *sql;
+    bool has_org; /* its cases have a responsible organisation */
+} kind;
+
+static const kind kinds[] = {
+    {"stay-ready", SQL_STAY_READY, true},
+    {"stay-ready-bed-days", SQL_STAY_BED_DAYS, true},
+    {"readmission", SQL_READMISSION, true},
+    {"rehabilitation-start", SQL_REHAB_START, true},
+    {"coordinator-and-plan", SQL_COORDINATOR_PLAN, false},
+    {"task-deadline", SQL_TASK_DEADLINE, true},
+    {"task-duration", SQL_TASK_DURATION, true},
+    {"time-log", SQL_TIME_LOG, true},
+    {"goal", SQL_GOAL, false},
+    {"break-the-glass", SQL_BREAK_THE_GLASS, true},
+    {"questionnaire", SQL_QUESTIONNAIRE, true},
+};
+
+static const kind *kind_find(const char *name)
+{
+    for (size_t i = 0; name && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+        if (strcmp(kinds[i].name, name) == 0)
+            return &kinds[i];
+    return NULL;
+}
+
+bool sv__results_kind_known(const char *name)
+{
+    return kind_find(name) != NULL;
+}
+
+bool sv__results_kind_has_org(const char *name)
+{
+    const kind *k = kind_find(name);
+    return k && k->has_org;
+}
+
+void sv__results_cases_clear(sv__results_cases *c)
+{
+    for (size_t i = 0; i < c->len; i++)
+        free(c->v[i].stratum);
+    free(c->v);
+    memset(c, 0, sizeof(*c));
+}
+
+static sv__results_case *case_add(sv__results_cases *c)
+{
+    if (c->len == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 64;
+        sv__results_case *v = realloc(c->v, cap * sizeof(*v));
+        if (!v)
+            abort();
+        c->v = v;
+        c->cap = cap;
+    }
+    sv__results_case *k = &c->v[c->len++];
+    memset(k, 0, sizeof(*k));
+    return k;
+}
+
+static void copy_id(char out[SV_RESULTS_ID_LEN], sv_stmt *st, int col)
+{
+    size_t len = 0;
+    const char *s = sv_stmt_column_is_null(st, col) ? NULL : sv_stmt_column_text(st, col, &len);
+    if (!s || len >= SV_RESULTS_ID_LEN)
+        len = 0;
+    if (s)
+        memcpy(out, s, len);
+    out[len] = '\0';
+}
+
+static void bind_text(sv_stmt *st, int i, const char *s)
+{
+    if (s && *s)
+        sv_stmt_bind_text(st, i, s);
+    else
+        sv_stmt_bind_null(st, i);
+}
+
+sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filter *f,
+                             const sv__results_args *a, sv__results_cases *ret, sv_buf *reterr)
+{
+    const kind *k = kind_find(name);
+    if (!k) {
+        if (reterr)
+            sv_buf_addf(reterr, "calculation '%s' is not known", name ? name : "");
+        return SV_ERR_PROCESSING;
+    }
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, k->sql, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, f->start);
+    sv_stmt_bind_int64(st, 2, f->end);
+    bind_text(st, 3, f->organization);
+    bind_text(st, 4, f->municipality);
+    bind_text(st, 5, f->condition_code ? f->condition_system : NULL);
+    bind_text(st, 6, f->condition_code);
+    /* Age at the end of the period: the Measure's own limit and the filter's band. */
+    int age_min = f->age_min;
+    if (a->age_min >= 0 && a->age_min > age_min)
+        age_min = a->age_min;
+    if (age_min >= 0 || f->age_max >= 0) {
+        int64_t last = f->end - 1;
+        sv_stmt_bind_int64(
+            st, 7, f->age_max >= 0 ? sv__results_years_before(last, f->age_max + 1) : INT64_MIN);
+        sv_stmt_bind_int64(st, 8,
+                           age_min >= 0 ? sv__results_years_before(last, age_min) : INT64_MAX);
+    } else {
+        sv_stmt_bind_null(st, 7);
+        sv_stmt_bind_null(st, 8);
+    }
+    bind_text(st, 9, f->region);
+    sv_stmt_bind_int64(st, 10, f->now);
+    bind_text(st, 11, a->code);
+    bind_text(st, 12, a->code2);
+    sv_stmt_bind_int64(st, 13, a->amount_ms);
+    sv_stmt_bind_null(st, 14);
+    bool questionnaire = strcmp(name, "questionnaire") == 0;
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        sv__results_case c;
+        memset(&c, 0, sizeof(c));
+        copy_id(c.patient, st, 0);
+        copy_id(c.org, st, 1);
+        copy_id(c.municipality, st, 5);
+        c.in_numerator = sv_stmt_column_int64(st, 3) != 0;
+        c.has_value = !sv_stmt_column_is_null(st, 4);
+        c.value = c.has_value ? sv_stmt_column_double(st, 4) : 0;
+        c.has_birth = !sv_stmt_column_is_null(st, 6);
+        c.birth = c.has_birth ? sv_stmt_column_int64(st, 6) : 0;
+        if (questionnaire) {
+            const char *json = sv_stmt_column_text(st, 7, NULL);
+            if (json)
+                sv__results_questionnaire_cases(&c, json, a->code2, ret);
+            continue;
+        }
+        sv__results_case *k2 = case_add(ret);
+        *k2 = c;
+        if (!sv_stmt_column_is_null(st, 2)) {
+            const char *s = sv_stmt_column_text(st, 2, NULL);
+            k2->stratum = s ? strdup(s) : NULL;
+        }
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv__results_case *sv__results_case_push(sv__results_cases *c, const sv__results_case *base)
+{
+    sv__results_case *k = case_add(c);
+    *k = *base;
+    k->stratum = NULL;
+    return k;
+}

@@ -1,0 +1,149 @@
+/*
+ * feed.c - the MedCom side: every applied HospitalNotification left a row in
+ * medcom_event (medcom/ledger.c) in its own transaction.  The rows of stays are
+ * claimed here one at a time (UPDATE ... WHERE handled = 0) in the transaction
+ * that acts on them, so each is acted on once also with several processes, and
+ * a crash between the message's commit and this leaves the row for the next
+ * drain (after the next message, or the next watchdog tick).  Rows of other
+ * kinds (communication.received, ...) are left for their own consumers.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "store/audit.h"
+#include "stays/internal.h"
+
+static const char SQL_NEXT[] =
+    "SELECT seq, kind, activity, patient_id, encounter_id, time FROM medcom_event"
+    " WHERE handled = 0 AND seq > ? AND (kind LIKE 'encounter.%' OR kind = 'patient.died')"
+    " ORDER BY seq LIMIT 1";
+static const char SQL_CLAIM[] = "UPDATE medcom_event SET handled = 1 WHERE seq = ? AND handled = 0";
+
+typedef struct row {
+    int64_t seq, time;
+    char kind[48], activity[64], patient[80], encounter[80];
+} row;
+
+static void col(sv_stmt *st, int c, char *out, size_t cap)
+{
+    const char *s = sv_stmt_column_text(st, c, NULL);
+    snprintf(out, cap, "%s", s ? s : "");
+}
+
+static sv_err next(sv_db *db, int64_t after, row *ret, bool *found, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_NEXT, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, after);
+    e = sv_stmt_step(st, found, reterr);
+    if (!e && *found) {
+        ret->seq = sv_stmt_column_int64(st, 0);
+        col(st, 1, ret->kind, sizeof(ret->kind));
+        col(st, 2, ret->activity, sizeof(ret->activity));
+        col(st, 3, ret->patient, sizeof(ret->patient));
+        col(st, 4, ret->encounter, sizeof(ret->encounter));
+        ret->time = sv_stmt_column_int64(st, 5);
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+static sv_err act(sv_rest *r, sv_stays *s, const row *w, sv_buf *reterr)
+{
+    if (!w->patient[0] || !w->encounter[0])
+        return SV_OK;
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    sv_err e = sv_rest_read(r, "Encounter", w->encounter, &rr);
+    json_t *enc = e ? NULL : json_loads(rr.body.ptr, 0, NULL);
+    int64_t version = rr.version;
+    sv_rest_result_clear(&rr);
+    if (e == SV_ERR_NOT_FOUND || e == SV_ERR_GONE)
+        return SV_OK; /* deleted since: nothing to act on */
+    if (!enc)
+        return e ? e : SV_ERR_INTERNAL;
+    char patient[SV_COORD_REF_LEN], encounter[SV_COORD_REF_LEN], detail[120];
+    snprintf(patient, sizeof(patient), "Patient/%s", w->patient);
+    snprintf(encounter, sizeof(encounter), "Encounter/%s", w->encounter);
+    snprintf(detail, sizeof(detail), "MedCom %s", w->activity);
+    const json_t *period = json_object_get(enc, "period");
+    int64_t at = w->time;
+    if (strcmp(w->kind, "encounter.admitted") == 0 && json_object_get(period, "start"))
+        at = sv__coord_time(json_object_get(period, "start"));
+    else if ((strcmp(w->kind, "encounter.discharged") == 0 ||
+              strcmp(w->kind, "patient.died") == 0) &&
+             json_object_get(period, "end"))
+        at = sv__coord_time(json_object_get(period, "end"));
+    if (at == INT64_MIN)
+        at = w->time;
+    bool revision =
+        strcmp(w->kind, "encounter.corrected") == 0 || strcmp(w->kind, "encounter.cancelled") == 0;
+    sv__stay_event ev = {.kind = w->kind,
+                         .source = "medcom",
+                         .medcom_seq = w->seq,
+                         .patient = patient,
+                         .encounter = encounter,
+                         .resource = enc,
+                         .version = version,
+                         .at = at,
+                         .detail = revision ? detail : NULL};
+    e = sv__stays_run(r, s, &ev, reterr);
+    json_decref(enc);
+    return e;
+}
+
+sv_err sv_stays_feed(sv_rest *caller, sv_stays *s, int *ret_done, sv_buf *reterr)
+{
+    if (ret_done)
+        *ret_done = 0;
+    if (!s) /* rules = off: no stay events are acted on */
+        return SV_OK;
+    sv_rest r = *caller;
+    r.access = NULL;
+    r.actor = &sv_audit_system;
+    r.hooks = sv_stays_hooks(s);
+    int done = 0;
+    int64_t after = 0;
+    sv_err e = SV_OK, first = SV_OK;
+    for (;;) {
+        e = sv_db_begin(r.db, SV_TX_WRITE, reterr);
+        if (e)
+            break;
+        row w;
+        bool found = false;
+        e = next(r.db, after, &w, &found, reterr);
+        if (e || !found) {
+            if (e)
+                sv_db_rollback(r.db);
+            else
+                e = sv_db_commit(r.db, reterr);
+            break;
+        }
+        after = w.seq;
+        sv_stmt *st;
+        e = sv_db_stmt(r.db, SQL_CLAIM, &st, reterr);
+        if (!e) {
+            sv_stmt_bind_int64(st, 1, w.seq);
+            e = sv_stmt_run(st, reterr);
+        }
+        bool claimed = !e && sv_db_changes(r.db) == 1;
+        if (!e && claimed)
+            e = act(&r, s, &w, reterr);
+        if (!e)
+            e = sv_db_commit(r.db, reterr);
+        if (e) {
+            /* rolled back with its claim: the next drain tries it again */
+            sv_db_rollback(r.db);
+            if (!first)
+                first = e;
+            e = SV_OK;
+            continue;
+        }
+        done += claimed;
+    }
+    if (ret_done)
+        *ret_done = done;
+    return e ? e : first;
+}

@@ -1,0 +1,291 @@
+/* access.c - see access.h.  Every piece of SQL below is a constant. */
+#include "store/access.h"
+
+#include <string.h>
+
+static const char SQL_VISIBLE[] =
+    "SELECT r.deleted, r.category, " SV_ACCESS_VISIBLE("r.rid") " FROM resource r"
+                                                                " WHERE r.type = ? AND r.id = ?";
+static const char SQL_COMPARTMENTS[] =
+    "SELECT x.target_id FROM resource r JOIN idx_reference x ON x.rid = r.rid"
+    " WHERE r.type = ? AND r.id = ? AND r.deleted = 0 AND x.param = '_compartment'"
+    " ORDER BY x.target_id";
+static const char SQL_ALLOWS[] =
+    "SELECT 1 FROM access_grant WHERE patient = ? AND holder IN (?, ?) AND t_from <= ?"
+    " AND t_to > ? AND (mask & ? & ?) != 0 LIMIT 1";
+static const char SQL_GRANTS_OF[] =
+    "SELECT mask, t_from, t_to FROM access_grant WHERE patient = ? AND holder IN (?, ?)";
+static const char SQL_DELETE_DERIVED[] =
+    "DELETE FROM access_grant WHERE patient = ? AND derived = 1";
+static const char SQL_INSERT[] =
+    "INSERT INTO access_grant (patient, holder, mask, t_from, t_to, derived, reason)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_BTG_LIVE[] =
+    "SELECT 1 FROM access_grant WHERE patient = ? AND holder = ? AND t_from <= ? AND t_to > ?"
+    " AND derived = 0 LIMIT 1";
+static const char SQL_SET_CATEGORY[] = "UPDATE resource SET category = ? WHERE type = ? AND id = ?";
+static const char SQL_SCAN[] = "SELECT r.rid, r.type, r.id, v.json FROM resource r"
+                               " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+                               " WHERE r.rid > ? AND r.deleted = 0 ORDER BY r.rid LIMIT ?";
+static const char SQL_BUILT[] = "SELECT built FROM access_state WHERE one = 1";
+static const char SQL_SET_BUILT[] = "UPDATE access_state SET built = ? WHERE one = 1";
+
+void sv_access_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int)
+{
+    *ret_text = NULL;
+    *ret_int = 0;
+    switch (k) {
+    case 0:
+        *ret_int = f == NULL;
+        break;
+    case 1:
+        *ret_text = f && f->holder1 ? f->holder1 : "";
+        break;
+    case 2:
+        *ret_text = f && f->holder2 ? f->holder2 : f && f->holder1 ? f->holder1 : "";
+        break;
+    case 3:
+    case 4:
+        *ret_int = f ? f->now : 0;
+        break;
+    default:
+        *ret_int = f ? f->mask : 0;
+        break;
+    }
+}
+
+int sv_access_bind(sv_stmt *st, int i, const sv_access_filter *f)
+{
+    for (int k = 0; k < SV_ACCESS_BINDS; k++) {
+        const char *text;
+        int64_t n;
+        sv_access_value(f, k, &text, &n);
+        if (text)
+            sv_stmt_bind_text(st, i++, text);
+        else
+            sv_stmt_bind_int64(st, i++, n);
+    }
+    return i;
+}
+
+sv_err sv_access_visible(sv_db *db, const sv_access_filter *f, const char *type, const char *id,
+                         bool *ret_visible, sv_buf *reterr)
+{
+    *ret_visible = false;
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_VISIBLE, &st, reterr);
+    if (e)
+        return e;
+    int i = sv_access_bind(st, 1, f);
+    sv_stmt_bind_text(st, i++, type);
+    sv_stmt_bind_text(st, i++, id);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (!e && row) {
+        bool deleted = sv_stmt_column_int64(st, 0) != 0;
+        int category = (int)sv_stmt_column_int64(st, 1);
+        bool granted = sv_stmt_column_int64(st, 2) != 0;
+        *ret_visible = !f || (granted && (!deleted || category == 0));
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_patient_allows(sv_db *db, const sv_access_filter *f, const char *patient,
+                                int category, bool *ret_allowed, sv_buf *reterr)
+{
+    *ret_allowed = false;
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_ALLOWS, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, f->holder1);
+    sv_stmt_bind_text(st, 3, f->holder2 ? f->holder2 : f->holder1);
+    sv_stmt_bind_int64(st, 4, f->now);
+    sv_stmt_bind_int64(st, 5, f->now);
+    sv_stmt_bind_int64(st, 6, f->mask);
+    sv_stmt_bind_int64(st, 7, category);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    *ret_allowed = !e && row;
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_compartments(sv_db *db, const char *type, const char *id, sv_access_patient_fn fn,
+                              void *ctx, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_COMPARTMENTS, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, id);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        size_t n = 0;
+        const char *p = sv_stmt_column_text(st, 0, &n);
+        char patient[128];
+        if (!p || n >= sizeof(patient))
+            continue;
+        memcpy(patient, p, n);
+        patient[n] = '\0';
+        fn(ctx, patient);
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+static sv_err insert(sv_db *db, const char *patient, const sv_access_grant *g, bool derived,
+                     const char *reason, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_INSERT, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, g->holder);
+    sv_stmt_bind_int64(st, 3, g->mask);
+    sv_stmt_bind_int64(st, 4, g->from);
+    sv_stmt_bind_int64(st, 5, g->to);
+    sv_stmt_bind_int64(st, 6, derived);
+    sv_stmt_bind_text(st, 7, reason);
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_grant *grants,
+                                size_t n, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_DELETE_DERIVED, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    e = sv_stmt_run(st, reterr);
+    for (size_t k = 0; !e && k < n; k++)
+        e = insert(db, patient, &grants[k], true, NULL, reterr);
+    return e;
+}
+
+sv_err sv_access_grants_of(sv_db *db, const char *patient, const char *holder1, const char *holder2,
+                           sv_access_grant_fn fn, void *ctx, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_GRANTS_OF, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, holder1);
+    sv_stmt_bind_text(st, 3, holder2 ? holder2 : holder1);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        fn(ctx, (int)sv_stmt_column_int64(st, 0), sv_stmt_column_int64(st, 1),
+           sv_stmt_column_int64(st, 2));
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_grant_add(sv_db *db, const char *patient, const sv_access_grant *grant,
+                           const char *reason, sv_buf *reterr)
+{
+    return insert(db, patient, grant, false, reason, reterr);
+}
+
+sv_err sv_access_btg_live(sv_db *db, const char *patient, const char *holder, int64_t now,
+                          bool *ret_live, sv_buf *reterr)
+{
+    *ret_live = false;
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_BTG_LIVE, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, holder);
+    sv_stmt_bind_int64(st, 3, now);
+    sv_stmt_bind_int64(st, 4, now);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    *ret_live = !e && row;
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int category,
+                              sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_SET_CATEGORY, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, category);
+    sv_stmt_bind_text(st, 2, type);
+    sv_stmt_bind_text(st, 3, id);
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv_access_scan(sv_db *db, int64_t after_rid, int64_t limit, sv_access_scan_fn fn, void *ctx,
+                      int64_t *ret_last_rid, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_SCAN, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, after_rid);
+    sv_stmt_bind_int64(st, 2, limit);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        size_t tn = 0, in = 0, jn = 0;
+        int64_t rid = sv_stmt_column_int64(st, 0);
+        const char *t = sv_stmt_column_text(st, 1, &tn);
+        const char *i = sv_stmt_column_text(st, 2, &in);
+        const char *j = sv_stmt_column_text(st, 3, &jn);
+        char type[64], id[128];
+        if (!t || !i || tn >= sizeof(type) || in >= sizeof(id))
+            continue;
+        memcpy(type, t, tn);
+        type[tn] = '\0';
+        memcpy(id, i, in);
+        id[in] = '\0';
+        *ret_last_rid = rid;
+        if (!fn(ctx, rid, type, id, j, jn))
+            break;
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_built(sv_db *db, bool *ret_built, sv_buf *reterr)
+{
+    *ret_built = false;
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_BUILT, &st, reterr);
+    if (e)
+        return e;
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (!e && row)
+        *ret_built = sv_stmt_column_int64(st, 0) != 0;
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_set_built(sv_db *db, bool built, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_SET_BUILT, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, built);
+    return sv_stmt_run(st, reterr);
+}

@@ -1,0 +1,134 @@
+/* combined.c - see combined.h. */
+#include "store/combined.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+/*
+ * The worklists of coordination (issue 3's single-organisation queries).  Schema
+ * migration 8 backfilled exactly these; a definition added later needs its own
+ * backfill migration, or the resources written before it are not found through it.
+ */
+static const sv_combined_def defs[] = {
+    {"Task", "owner", "status", "deadline"},
+    {"Encounter", "service-provider", "status", "date"},
+    {"Communication", "recipient", "status", "sent"},
+};
+
+static const char SQL_ADD[] = "INSERT INTO idx_combined (rid, type, param, target_type, target_id,"
+                              " code, low, high, multi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+const sv_combined_def *sv_combined_find(const char *type, const char *reference)
+{
+    if (!type || !reference)
+        return NULL;
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]); i++)
+        if (strcmp(defs[i].type, type) == 0 && strcmp(defs[i].reference, reference) == 0)
+            return &defs[i];
+    return NULL;
+}
+
+static bool same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether rows[0..i) hold a row of the same kind and param with the same key as rows[i]:
+ * (target_type, target_id) for references, the code for tokens. */
+static bool seen_before(const sv_index_rows *rows, size_t i)
+{
+    const sv_index_row *r = &rows->rows[i];
+    for (size_t j = 0; j < i; j++) {
+        const sv_index_row *o = &rows->rows[j];
+        if (o->kind != r->kind || strcmp(o->param, r->param) != 0 || !same(o->value, r->value))
+            continue;
+        if (r->kind != SV_INDEX_REFERENCE || same(o->system, r->system))
+            return true;
+    }
+    return false;
+}
+
+/* What every row of one resource and definition shares. */
+typedef struct shared {
+    bool dated;
+    int64_t low, high;
+    bool multi; /* the resource has more than one row of the definition */
+} shared;
+
+static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_row *ref,
+                  const char *code, const shared *sh, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_ADD, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, rid);
+    sv_stmt_bind_text(st, 2, d->type);
+    sv_stmt_bind_text(st, 3, d->reference);
+    sv_stmt_bind_text(st, 4, ref->system);
+    sv_stmt_bind_text(st, 5, ref->value);
+    sv_stmt_bind_text(st, 6, code);
+    if (sh->dated) {
+        sv_stmt_bind_int64(st, 7, sh->low);
+        sv_stmt_bind_int64(st, 8, sh->high);
+    } else {
+        sv_stmt_bind_null(st, 7);
+        sv_stmt_bind_null(st, 8);
+    }
+    sv_stmt_bind_int64(st, 9, sh->multi);
+    return sv_stmt_run(st, reterr);
+}
+
+static bool is_ref(const sv_combined_def *d, const sv_index_rows *rows, size_t i)
+{
+    const sv_index_row *r = &rows->rows[i];
+    return r->kind == SV_INDEX_REFERENCE && strcmp(r->param, d->reference) == 0 &&
+           !seen_before(rows, i);
+}
+
+static bool is_code(const sv_combined_def *d, const sv_index_rows *rows, size_t i)
+{
+    const sv_index_row *t = &rows->rows[i];
+    return t->kind == SV_INDEX_TOKEN && strcmp(t->param, d->code) == 0 && t->value &&
+           !seen_before(rows, i);
+}
+
+/* The rows of one definition: every reference row times every distinct code (or NULL). */
+static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_rows *rows,
+                        sv_buf *reterr)
+{
+    shared sh = {0};
+    size_t nrefs = 0, ncodes = 0;
+    for (size_t i = 0; i < rows->len; i++) {
+        const sv_index_row *r = &rows->rows[i];
+        nrefs += is_ref(d, rows, i);
+        ncodes += is_code(d, rows, i);
+        if (r->kind != SV_INDEX_DATE || strcmp(r->param, d->date) != 0)
+            continue;
+        sh.low = !sh.dated || r->low < sh.low ? r->low : sh.low;
+        sh.high = !sh.dated || r->high > sh.high ? r->high : sh.high;
+        sh.dated = true;
+    }
+    sh.multi = nrefs * (ncodes ? ncodes : 1) > 1;
+    sv_err e = SV_OK;
+    for (size_t i = 0; i < rows->len && !e; i++) {
+        if (!is_ref(d, rows, i))
+            continue;
+        for (size_t k = 0; k < rows->len && !e; k++)
+            if (is_code(d, rows, k))
+                e = add(db, rid, d, &rows->rows[i], rows->rows[k].value, &sh, reterr);
+        if (!ncodes && !e)
+            e = add(db, rid, d, &rows->rows[i], NULL, &sh, reterr);
+    }
+    return e;
+}
+
+sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                          sv_buf *reterr)
+{
+    sv_err e = SV_OK;
+    for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && !e; i++)
+        if (strcmp(defs[i].type, type) == 0)
+            e = write_def(db, rid, &defs[i], rows, reterr);
+    return e;
+}

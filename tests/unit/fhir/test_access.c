@@ -1,0 +1,279 @@
+/*
+ * test_access.c - the access policy below HTTP (docs/access.md): categories
+ * from type and labels, grants derived over time from CareTeam periods and
+ * Consents (the rows themselves), proxy grants, "visible only when visible in
+ * every compartment", and the write rules (nobody widens their own grants).
+ * The HTTP matrix (tests/http/access_matrix.test.mjs) covers the channels; this
+ * file pins the interval arithmetic with a fixed clock.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../db/tmpdb.h"
+#include "base/datetime.h"
+#include "fhir/rest.h"
+#include "policy/policy.h"
+#include "store/access.h"
+#include "store/schema.h"
+
+typedef struct fixture {
+    tmpdb file;
+    sv_db *db;
+    sv_rest rest; /* the process itself: no policy */
+} fixture;
+
+/* 2026-03-01T00:00:00Z */
+#define MARCH_1 1772323200000LL
+#define DAY 86400000LL
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    tmpdb_make(&f->file);
+    f->db = tmpdb_open(&f->file, 5000);
+    assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
+    f->rest = (sv_rest){
+        .db = f->db, .base_url = "http://localhost/fhir", .default_count = 20, .max_count = 100};
+    sv_clock_set_fixed(MARCH_1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sv_clock_set_fixed(0);
+    sv_db_close(f->db);
+    tmpdb_remove(&f->file);
+    free(f);
+    return 0;
+}
+
+static sv_err put_as(fixture *f, const sv_access *a, const char *type, const char *id,
+                     const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        fail_msg("bad json in the test: %s", jerr.text);
+    sv_rest r = f->rest;
+    r.access = a;
+    sv_rest_result res;
+    sv_rest_result_init(&res);
+    sv_err e = sv_rest_update(&r, type, id, j, NULL, &res);
+    sv_rest_result_clear(&res);
+    json_decref(j);
+    return e;
+}
+
+static void put(fixture *f, const char *type, const char *id, const char *text)
+{
+    assert_int_equal(put_as(f, NULL, type, id, text), SV_OK);
+}
+
+/* The grants of patient for holder as "mask@from..to" lines (days from March 1;
+ * open ends as "-" and "+"). */
+static void grants(fixture *f, const char *patient, const char *holder, char *out, size_t cap)
+{
+    sv_stmt *st = NULL;
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv_db_prepare(f->db,
+                                   "SELECT mask, t_from, t_to FROM access_grant WHERE patient = ?"
+                                   " AND holder = ? ORDER BY t_from",
+                                   &st, &err),
+                     SV_OK);
+    sv_stmt_bind_text(st, 1, patient);
+    sv_stmt_bind_text(st, 2, holder);
+    out[0] = '\0';
+    size_t n = 0;
+    for (;;) {
+        bool row = false;
+        assert_int_equal(sv_stmt_step(st, &row, &err), SV_OK);
+        if (!row)
+            break;
+        int64_t from = sv_stmt_column_int64(st, 1), to = sv_stmt_column_int64(st, 2);
+        char a[24], b[24];
+        if (from == SV_ACCESS_NEVER)
+            snprintf(a, sizeof(a), "-");
+        else
+            snprintf(a, sizeof(a), "%lld", (long long)((from - MARCH_1) / DAY));
+        if (to == SV_ACCESS_FOREVER)
+            snprintf(b, sizeof(b), "+");
+        else
+            snprintf(b, sizeof(b), "%lld", (long long)((to - MARCH_1) / DAY));
+        n += (size_t)snprintf(out + n, cap - n, "%s%lld@%s..%s", n ? " " : "",
+                              (long long)sv_stmt_column_int64(st, 0), a, b);
+    }
+    sv_stmt_finalize(st);
+    sv_buf_release(&err);
+}
+
+static void test_categories(void **state)
+{
+    (void)state;
+    json_t *obs = json_loads("{\"resourceType\":\"Observation\"}", 0, NULL);
+    json_t *soc =
+        json_loads("{\"resourceType\":\"Observation\",\"meta\":{\"security\":[{\"system\":"
+                   "\"http://samverka.dk/fhir/CodeSystem/category\",\"code\":\"social\"}]}}",
+                   0, NULL);
+    json_t *weaker =
+        json_loads("{\"resourceType\":\"Observation\",\"meta\":{\"security\":[{\"system\":"
+                   "\"http://samverka.dk/fhir/CodeSystem/category\",\"code\":\"coordination\"}]}}",
+                   0, NULL);
+    json_t *psy = json_loads("{\"resourceType\":\"Task\",\"meta\":{\"security\":[{\"system\":"
+                             "\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":"
+                             "\"PSY\"}]}}",
+                             0, NULL);
+    assert_int_equal(sv_policy_category("Observation", true, obs), SV_CAT_CLINICAL);
+    assert_int_equal(sv_policy_category("Observation", true, soc), SV_CAT_SOCIAL);
+    assert_int_equal(sv_policy_category("Observation", true, weaker), SV_CAT_CLINICAL);
+    assert_int_equal(sv_policy_category("Task", true, NULL), SV_CAT_COORDINATION);
+    assert_int_equal(sv_policy_category("Task", true, psy), SV_CAT_SENSITIVE);
+    assert_int_equal(sv_policy_category("MedicationStatement", true, NULL), SV_CAT_MEDICATION);
+    assert_int_equal(sv_policy_category("Organization", false, NULL), 0);
+    json_decref(obs);
+    json_decref(soc);
+    json_decref(weaker);
+    json_decref(psy);
+}
+
+/* A participant period and a deny with its own period split the grant into
+ * intervals; the GP and home municipality get coordination only. */
+static void test_intervals(void **state)
+{
+    fixture *f = *state;
+    char got[512];
+    put(f, "Organization", "gp", "{\"resourceType\":\"Organization\",\"id\":\"gp\"}");
+    put(f, "Patient", "x",
+        "{\"resourceType\":\"Patient\",\"id\":\"x\",\"managingOrganization\":{\"reference\":"
+        "\"Organization/muni\"},\"generalPractitioner\":[{\"reference\":\"Organization/gp\"}]}");
+    grants(f, "x", "Organization/gp", got, sizeof(got));
+    assert_string_equal(got, "1@-..+");
+    grants(f, "x", "Patient/x", got, sizeof(got));
+    assert_string_equal(got, "31@-..+");
+    /* the hospital in the team from March 11 until (the end of) March 30 */
+    put(f, "CareTeam", "t",
+        "{\"resourceType\":\"CareTeam\",\"id\":\"t\",\"status\":\"active\",\"subject\":{"
+        "\"reference\":\"Patient/x\"},\"participant\":[{\"member\":{\"reference\":"
+        "\"Organization/hosp\"},\"period\":{\"start\":\"2026-03-11\",\"end\":\"2026-03-30\"}}]}");
+    grants(f, "x", "Organization/hosp", got, sizeof(got));
+    /* social and sensitive need a permit: 31 & ~(8|16) = 7 */
+    assert_string_equal(got, "7@10..30");
+    /* the citizen denies the hospital clinical data from March 21 */
+    put(f, "Consent", "c",
+        "{\"resourceType\":\"Consent\",\"id\":\"c\",\"status\":\"active\",\"scope\":{\"text\":"
+        "\"privacy\"},\"category\":[{\"text\":\"privacy\"}],\"patient\":{\"reference\":"
+        "\"Patient/x\"},\"provision\":{\"type\":\"deny\",\"period\":{\"start\":\"2026-03-21\"},"
+        "\"actor\":[{\"role\":{\"text\":\"recipient\"},\"reference\":{\"reference\":"
+        "\"Organization/hosp\"}}],\"securityLabel\":[{\"system\":"
+        "\"http://samverka.dk/fhir/CodeSystem/category\",\"code\":\"clinical\"}]}}");
+    grants(f, "x", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "7@10..20 3@20..30");
+    /* revoked: back as before, on the next write's derivation */
+    put(f, "Consent", "c",
+        "{\"resourceType\":\"Consent\",\"id\":\"c\",\"status\":\"inactive\",\"scope\":{\"text\":"
+        "\"privacy\"},\"category\":[{\"text\":\"privacy\"}],\"patient\":{\"reference\":"
+        "\"Patient/x\"}}");
+    grants(f, "x", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "7@10..30");
+}
+
+/* A proxy grant without categories covers coordination; with labels, those. */
+static void test_proxy(void **state)
+{
+    fixture *f = *state;
+    char got[256];
+    put(f, "Patient", "y", "{\"resourceType\":\"Patient\",\"id\":\"y\"}");
+    put(f, "Consent", "p",
+        "{\"resourceType\":\"Consent\",\"id\":\"p\",\"status\":\"active\",\"scope\":{\"text\":"
+        "\"privacy\"},\"category\":[{\"text\":\"proxy\"}],\"patient\":{\"reference\":"
+        "\"Patient/y\"},\"provision\":{\"type\":\"permit\",\"actor\":[{\"role\":{\"text\":"
+        "\"proxy\"},\"reference\":{\"reference\":\"RelatedPerson/mum\"}}]}}");
+    grants(f, "y", "RelatedPerson/mum", got, sizeof(got));
+    assert_string_equal(got, "1@-..+");
+    put(f, "Consent", "p",
+        "{\"resourceType\":\"Consent\",\"id\":\"p\",\"status\":\"active\",\"scope\":{\"text\":"
+        "\"privacy\"},\"category\":[{\"text\":\"proxy\"}],\"patient\":{\"reference\":"
+        "\"Patient/y\"},\"provision\":{\"type\":\"permit\",\"actor\":[{\"role\":{\"text\":"
+        "\"proxy\"},\"reference\":{\"reference\":\"RelatedPerson/mum\"}}],\"securityLabel\":[{"
+        "\"system\":\"http://samverka.dk/fhir/CodeSystem/category\",\"code\":\"coordination\"},"
+        "{\"system\":\"http://samverka.dk/fhir/CodeSystem/category\",\"code\":\"medication\"}]}}");
+    grants(f, "y", "RelatedPerson/mum", got, sizeof(got));
+    assert_string_equal(got, "3@-..+");
+}
+
+static void access_of(fixture *f, const char *role, sv_access *ret)
+{
+    sv_policy_who who = {
+        .kind = SV_POLICY_PRACTITIONER, .username = "u", .practitioner_role = role};
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv_policy_access(f->db, &who, sv_clock_now_ms(), ret, &err), SV_OK);
+    sv_buf_release(&err);
+}
+
+/* In two compartments: visible only with a grant for both; and a member of the
+ * home municipality (coordination only) cannot add it to the team. */
+static void test_every_compartment_and_no_self_grant(void **state)
+{
+    fixture *f = *state;
+    put(f, "PractitionerRole", "nurse",
+        "{\"resourceType\":\"PractitionerRole\",\"id\":\"nurse\",\"organization\":{\"reference\":"
+        "\"Organization/muni\"},\"code\":[{\"coding\":[{\"system\":"
+        "\"http://samverka.dk/fhir/CodeSystem/role\",\"code\":\"nurse\"}]}]}");
+    put(f, "Patient", "a",
+        "{\"resourceType\":\"Patient\",\"id\":\"a\",\"managingOrganization\":{\"reference\":"
+        "\"Organization/muni\"}}");
+    put(f, "Patient", "b", "{\"resourceType\":\"Patient\",\"id\":\"b\"}");
+    put(f, "Communication", "both",
+        "{\"resourceType\":\"Communication\",\"id\":\"both\",\"status\":\"completed\","
+        "\"subject\":{\"reference\":\"Patient/a\"},\"recipient\":[{\"reference\":\"Patient/b\"}]}");
+    put(f, "Communication", "one",
+        "{\"resourceType\":\"Communication\",\"id\":\"one\",\"status\":\"completed\","
+        "\"subject\":{\"reference\":\"Patient/a\"}}");
+    sv_access a;
+    access_of(f, "nurse", &a);
+    assert_string_equal(a.organisation, "Organization/muni");
+    bool v = true;
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv_access_visible(f->db, &a.filter, "Communication", "one", &v, &err), SV_OK);
+    assert_true(v);
+    assert_int_equal(sv_access_visible(f->db, &a.filter, "Communication", "both", &v, &err), SV_OK);
+    assert_false(v);
+    put(f, "CareTeam", "t",
+        "{\"resourceType\":\"CareTeam\",\"id\":\"t\",\"status\":\"active\",\"subject\":{"
+        "\"reference\":\"Patient/a\"},\"participant\":[{\"member\":{\"reference\":"
+        "\"Organization/hosp\"}}]}");
+    /* the nurse sees the team (coordination) but may not join it for clinical data */
+    assert_int_equal(sv_access_visible(f->db, &a.filter, "CareTeam", "t", &v, &err), SV_OK);
+    assert_true(v);
+    assert_int_equal(
+        put_as(f, &a, "CareTeam", "t",
+               "{\"resourceType\":\"CareTeam\",\"id\":\"t\",\"status\":\"active\",\"subject\":{"
+               "\"reference\":\"Patient/a\"},\"participant\":[{\"member\":{\"reference\":"
+               "\"Organization/hosp\"}},{\"member\":{\"reference\":\"Organization/muni\"}}]}"),
+        SV_ERR_FORBIDDEN);
+    assert_int_equal(tmpdb_int(f->db, "SELECT version FROM resource WHERE id = 't'"), 1);
+    /* the hospital may be told about another organisation joining: not self-widening */
+    assert_int_equal(
+        put_as(f, &a, "CareTeam", "t",
+               "{\"resourceType\":\"CareTeam\",\"id\":\"t\",\"status\":\"active\",\"subject\":{"
+               "\"reference\":\"Patient/a\"},\"participant\":[{\"member\":{\"reference\":"
+               "\"Organization/hosp\"}},{\"member\":{\"reference\":\"Organization/gp2\"}}]}"),
+        SV_OK);
+    sv_buf_release(&err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_categories),
+        cmocka_unit_test_setup_teardown(test_intervals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_every_compartment_and_no_self_grant, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
