@@ -20,21 +20,24 @@
 
 /* The responsible organisation is n, or n is its partOf. */
 #define ORG_FILTER(n)                                                                              \
-    " AND (" n " IS NULL OR q.org = " n " OR EXISTS (SELECT 1 FROM resource oo_ JOIN"              \
+    " AND (CAST(" n " AS TEXT) IS NULL OR q.org = " n                                              \
+    " OR EXISTS (SELECT 1 FROM resource oo_ JOIN"                                                  \
     " idx_reference oq_ ON oq_.rid = oo_.rid AND oq_.param = 'partof' WHERE oo_.type ="            \
     " 'Organization' AND oo_.id = q.org AND oq_.target_id = " n "))"
 
 #define CITIZEN_FILTER                                                                             \
-    " AND (?4 IS NULL OR EXISTS (SELECT 1 FROM resource pm_ JOIN idx_reference mm_ ON"             \
+    " AND (CAST(?4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM resource pm_ JOIN idx_reference mm_ " \
+    "ON"                                                                                           \
     " mm_.rid = pm_.rid AND mm_.param = 'organization' WHERE pm_.type = 'Patient' AND"             \
     " pm_.id = q.patient AND (mm_.target_id = ?4 OR EXISTS (SELECT 1 FROM resource om_ JOIN"       \
     " idx_reference op_ ON op_.rid = om_.rid AND op_.param = 'partof' WHERE om_.type ="            \
     " 'Organization' AND om_.id = mm_.target_id AND op_.target_id = ?4))))"                        \
-    " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token cc_ ON"            \
+    " AND (CAST(?6 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token "    \
+    "cc_ ON"                                                                                       \
     " cc_.rid = cp_.rid AND cc_.param = 'code' AND cc_.value = ?6 WHERE cp_.type = 'Condition'"    \
-    " AND cp_.param = 'patient' AND cp_.target_id = q.patient AND (?5 IS NULL OR"                  \
+    " AND cp_.param = 'patient' AND cp_.target_id = q.patient AND (CAST(?5 AS TEXT) IS NULL OR"    \
     " cc_.system = ?5)))"                                                                          \
-    " AND (?8 IS NULL OR EXISTS (SELECT 1 FROM resource pb_ JOIN idx_date bd_ ON"                  \
+    " AND (CAST(?8 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM resource pb_ JOIN idx_date bd_ ON"  \
     " bd_.rid = pb_.rid AND bd_.param = 'birthdate' WHERE pb_.type = 'Patient' AND"                \
     " pb_.id = q.patient AND bd_.low > ?7 AND bd_.low <= ?8))"
 
@@ -66,31 +69,37 @@
 
 /* Stays discharged in the period that were declared discharge-ready: days from
  * ready to discharged (whole hours), num = discharged within ?13. */
-static const char SQL_STAY_READY[] =
-    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
-         " CASE WHEN (d.high - r.low) / 1000 <= ?13 / 1000 THEN 1 ELSE 0 END AS num,"
-         " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
-         " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
-         " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value = 'finished'"
-         " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
-         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
-         " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"
-         " AND d.high >= ?1 AND d.high < ?2" TAIL;
+static const char SQL_STAY_READY[] = HEAD
+    "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
+    " CASE WHEN (d.high - r.low) / 1000 <= CAST(?13 AS BIGINT) / 1000 THEN 1 ELSE 0 END AS num,"
+    " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
+    " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+    " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value = 'finished'"
+    " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+    " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
+    " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"
+    " AND d.high >= ?1 AND d.high < ?2" TAIL;
 
 /* Bed-days in the period occupied by citizens declared discharge-ready: the
  * overlap of [ready, discharged - or now while still admitted) with the period. */
-#define STAY_OCCUPIED_END "MIN(CASE WHEN st.value = 'finished' THEN d.high + 1 ELSE ?10 END, ?2)"
-static const char SQL_STAY_BED_DAYS[] =
-    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum, 1 AS num,"
-         " ROUND((" STAY_OCCUPIED_END " - MAX(r.low, ?1)) / 3600000.0) / 24.0 AS value,"
-         " NULL AS json"
-         " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
-         " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value IN"
-         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
-         " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
-         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
-         " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"
-         " AND " STAY_OCCUPIED_END " > MAX(r.low, ?1)" TAIL;
+/* SQLite's scalar MIN and MAX are LEAST and GREATEST on PostgreSQL (no NULLs here). */
+#define STAY_OCCUPIED_END(least)                                                                   \
+    least "(CASE WHEN st.value = 'finished' THEN d.high + 1 ELSE ?10 END, ?2)"
+#define STAY_BED_DAYS(least, greatest)                                                             \
+    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum, 1 AS num,"          \
+         " ROUND((" STAY_OCCUPIED_END(                                                             \
+             least) " - " greatest "(r.low, ?1)) / 3600000.0) / 24.0 AS value,"                    \
+                    " NULL AS json"                                                                \
+                    " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"       \
+                    " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value IN" \
+                    " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"                \
+                    " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"               \
+                    " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "                \
+                    "'service-provider'"                                                           \
+                    " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"   \
+                    " AND " STAY_OCCUPIED_END(least) " > " greatest "(r.low, ?1)" TAIL
+static const char SQL_STAY_BED_DAYS[] = STAY_BED_DAYS("MIN", "MAX");
+static const char PG_STAY_BED_DAYS[] = STAY_BED_DAYS("LEAST", "GREATEST");
 
 /* Inpatient stays (class IMP) discharged in the period; num = another inpatient
  * stay of the citizen with priority ?11 began within ?13 after the discharge. */
@@ -116,26 +125,28 @@ static const char SQL_READMISSION[] =
 /* Rehabilitation plans (CarePlan category ?12) whose baseline - the discharge
  * of the plan's stay, or the later start the plan names - falls in the period;
  * num = an Encounter of type ?11 began within ?13 of the baseline. */
-static const char SQL_REHAB_START[] =
-    HEAD "SELECT x.patient AS patient, x.org AS org, NULL AS stratum,"
-         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
-         " JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'type' AND t2.value = ?11"
-         " JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date'"
-         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = x.patient"
-         " AND d2.low >= x.base AND d2.low <= x.base + ?13) THEN 1 ELSE 0 END AS num,"
-         " NULL AS value, NULL AS json FROM (SELECT s.target_id AS patient,"
-         " (SELECT pf.target_id FROM idx_reference pf WHERE pf.rid = c.rid AND"
-         " pf.param = 'performer' LIMIT 1) AS org,"
-         " MAX(COALESCE((SELECT ed.high + 1 FROM idx_reference en JOIN resource er ON"
-         " er.type = 'Encounter' AND er.id = en.target_id JOIN idx_date ed ON ed.rid = er.rid"
-         " AND ed.param = 'date' WHERE en.rid = c.rid AND en.param = 'encounter' AND"
-         " ed.high < " BOUNDED " LIMIT 1), 0), COALESCE((SELECT pd.low FROM idx_date pd WHERE"
-         " pd.rid = c.rid AND pd.param = 'date' AND pd.low > 0 LIMIT 1), 0)) AS base"
-         " FROM idx_token c JOIN idx_reference s ON s.rid = c.rid AND s.param = 'patient'"
-         " JOIN idx_token cs ON cs.rid = c.rid AND cs.param = 'status' AND cs.value IN"
-         " ('active', 'completed', 'on-hold')"
-         " WHERE c.type = 'CarePlan' AND c.param = 'category' AND c.value = ?12) x"
-         " WHERE x.base >= ?1 AND x.base < ?2" TAIL;
+#define REHAB_START(greatest)                                                                      \
+    HEAD "SELECT x.patient AS patient, x.org AS org, NULL AS stratum,"                             \
+         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"                                       \
+         " JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'type' AND t2.value = ?11"          \
+         " JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date'"                              \
+         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = x.patient"      \
+         " AND d2.low >= x.base AND d2.low <= x.base + ?13) THEN 1 ELSE 0 END AS num,"             \
+         " NULL AS value, NULL AS json FROM (SELECT s.target_id AS patient,"                       \
+         " (SELECT pf.target_id FROM idx_reference pf WHERE pf.rid = c.rid AND"                    \
+         " pf.param = 'performer' LIMIT 1) AS org,"                                                \
+         " " greatest "(COALESCE((SELECT ed.high + 1 FROM idx_reference en JOIN resource er ON"    \
+         " er.type = 'Encounter' AND er.id = en.target_id JOIN idx_date ed ON ed.rid = er.rid"     \
+         " AND ed.param = 'date' WHERE en.rid = c.rid AND en.param = 'encounter' AND"              \
+         " ed.high < " BOUNDED " LIMIT 1), 0), COALESCE((SELECT pd.low FROM idx_date pd WHERE"     \
+         " pd.rid = c.rid AND pd.param = 'date' AND pd.low > 0 LIMIT 1), 0)) AS base"              \
+         " FROM idx_token c JOIN idx_reference s ON s.rid = c.rid AND s.param = 'patient'"         \
+         " JOIN idx_token cs ON cs.rid = c.rid AND cs.param = 'status' AND cs.value IN"            \
+         " ('active', 'completed', 'on-hold')"                                                     \
+         " WHERE c.type = 'CarePlan' AND c.param = 'category' AND c.value = ?12) x"                \
+         " WHERE x.base >= ?1 AND x.base < ?2" TAIL
+static const char SQL_REHAB_START[] = REHAB_START("MAX");
+static const char PG_REHAB_START[] = REHAB_START("GREATEST");
 
 /* Citizens with shared care needs - services of two or more organisations in
  * the period (stays, episodes of care, tasks) - and num = an active coordination
@@ -184,7 +195,8 @@ static const char SQL_TASK_DEADLINE[] = HEAD "SELECT pt.target_id AS patient, " 
                     "< ?2"
                     " AND st.value NOT IN ('cancelled', 'entered-in-error', 'rejected', 'draft')"
                     " AND (st.value IN ('completed', 'failed') OR dl.high <= ?10)"
-                    " AND (?11 IS NULL OR EXISTS (SELECT 1 FROM idx_token tc WHERE tc.rid = dl.rid "
+                    " AND (CAST(?11 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM idx_token tc WHERE "
+                    "tc.rid = dl.rid "
                     "AND"
                     " tc.param = 'code' AND tc.value = ?11))" TAIL;
 
@@ -264,21 +276,22 @@ static const char SQL_QUESTIONNAIRE[] = HEAD "SELECT s.target_id AS patient, " O
 typedef struct kind {
     const char *name;
     const char *sql;
-    bool has_org; /* its cases have a responsible organisation */
+    const char *postgres; /* NULL: sql runs on PostgreSQL as it is */
+    bool has_org;         /* its cases have a responsible organisation */
 } kind;
 
 static const kind kinds[] = {
-    {"stay-ready", SQL_STAY_READY, true},
-    {"stay-ready-bed-days", SQL_STAY_BED_DAYS, true},
-    {"readmission", SQL_READMISSION, true},
-    {"rehabilitation-start", SQL_REHAB_START, true},
-    {"coordinator-and-plan", SQL_COORDINATOR_PLAN, false},
-    {"task-deadline", SQL_TASK_DEADLINE, true},
-    {"task-duration", SQL_TASK_DURATION, true},
-    {"time-log", SQL_TIME_LOG, true},
-    {"goal", SQL_GOAL, false},
-    {"break-the-glass", SQL_BREAK_THE_GLASS, true},
-    {"questionnaire", SQL_QUESTIONNAIRE, true},
+    {"stay-ready", SQL_STAY_READY, NULL, true},
+    {"stay-ready-bed-days", SQL_STAY_BED_DAYS, PG_STAY_BED_DAYS, true},
+    {"readmission", SQL_READMISSION, NULL, true},
+    {"rehabilitation-start", SQL_REHAB_START, PG_REHAB_START, true},
+    {"coordinator-and-plan", SQL_COORDINATOR_PLAN, NULL, false},
+    {"task-deadline", SQL_TASK_DEADLINE, NULL, true},
+    {"task-duration", SQL_TASK_DURATION, NULL, true},
+    {"time-log", SQL_TIME_LOG, NULL, true},
+    {"goal", SQL_GOAL, NULL, false},
+    {"break-the-glass", SQL_BREAK_THE_GLASS, NULL, true},
+    {"questionnaire", SQL_QUESTIONNAIRE, NULL, true},
 };
 
 static const kind *kind_find(const char *name)
@@ -352,7 +365,8 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
         return SV_ERR_PROCESSING;
     }
     sv_stmt *st = NULL;
-    sv_err e = sv_db_stmt(db, k->sql, &st, reterr);
+    bool postgres = k->postgres && sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
+    sv_err e = sv_db_stmt(db, postgres ? k->postgres : k->sql, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, f->start);
