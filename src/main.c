@@ -842,7 +842,7 @@ static int cmd_reindex(settings *s, int n, char **rest)
         fputs(usage_reindex, stderr);
         return 2;
     }
-    if (access(s->db, F_OK) != 0) {
+    if (!strstr(s->db, "://") && access(s->db, F_OK) != 0) {
         fprintf(stderr, "samverka: no database at '%s'\n", s->db);
         return 1;
     }
