@@ -489,11 +489,19 @@ void sv_http_server_stop(sv_http_server *s)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    unsigned waited = 0, limit = s->cfg.drain_ms ? s->cfg.drain_ms : 10000;
-    while (atomic_load(&s->in_flight) > 0 && waited < limit) {
+    /* The drain is bounded in real time: on a loaded machine a 5 ms sleep can take
+     * far longer, and counting sleeps would stretch the bound with it. */
+    unsigned limit = s->cfg.drain_ms ? s->cfg.drain_ms : 10000;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (atomic_load(&s->in_flight) > 0) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        int64_t ms =
+            (int64_t)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        if (ms >= (int64_t)limit)
+            break;
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
-        waited += 5;
     }
     MHD_stop_daemon(s->daemon);
     free(s);

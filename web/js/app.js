@@ -9,8 +9,10 @@ import { loginView } from './views/login.js';
 import { worklistView } from './views/worklist.js';
 import { citizensView } from './views/citizens.js';
 import { citizenView } from './views/citizen.js';
+import { meetingView } from './views/meeting.js';
 import { inboxView } from './views/inbox.js';
 import { dischargeView } from './views/discharge.js';
+import { resultsView } from './views/results.js';
 import { portalView } from './views/portal.js';
 import { consentsView } from './views/consents.js';
 import { accessLogView } from './views/access_log.js';
@@ -27,6 +29,7 @@ const STAFF = [
   ['citizens', 'nav.citizens', citizensView],
   ['inbox', 'nav.inbox', inboxView],
   ['discharge', 'nav.discharge', dischargeView],
+  ['results', 'nav.results', resultsView],
 ];
 const CITIZEN = [
   ['me', 'nav.me', portalView],
@@ -92,11 +95,12 @@ async function render() {
   const items = navFor(ctx.kind);
   let view = items.find(([name]) => name === r.name)?.[2];
   if (ctx.kind === 'practitioner' && r.name === 'citizen') view = citizenView;
+  if (ctx.kind === 'practitioner' && r.name === 'meeting') view = meetingView;
   if (!view) {
     location.replace(`#/${items[0][0]}`);
     return;
   }
-  header(r.name === 'citizen' ? 'citizens' : r.name);
+  header(r.name === 'citizen' || r.name === 'meeting' ? 'citizens' : r.name);
   clear(main);
   try {
     await view(main, ctx, r.args);

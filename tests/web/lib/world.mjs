@@ -33,12 +33,12 @@ export function parseLogins(stdout) {
   return logins;
 }
 
-export async function startWorld() {
+export async function startWorld({ args = [] } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-web-'));
   const db = join(dir, 'test.db');
   const out = execFileSync(BIN, ['demo', '--db', db, '--data', join(ROOT, 'data')], { encoding: 'utf8' });
   const logins = parseLogins(out);
-  const srv = await startServer({ dir, args: ['--auth', 'on', '--web', join(ROOT, 'web'), '--watchdog', '0'] });
+  const srv = await startServer({ dir, args: ['--auth', 'on', '--web', join(ROOT, 'web'), '--watchdog', '0', ...args] });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   const pages = [];
   const consoleErrors = [];

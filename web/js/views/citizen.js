@@ -19,7 +19,8 @@ export async function citizenView(main, ctx, [id]) {
     main.append(h('h1', {}, t('citizen.title')), h('p', { class: 'error', role: 'alert' }, errorText(e)));
     return;
   }
-  main.append(h('h1', {}, humanName(patient) || id));
+  main.append(h('h1', {}, humanName(patient) || id),
+    h('p', {}, h('a', { class: 'btn', href: `#/meeting/${encodeURIComponent(id)}`, id: 'open-meeting' }, t('meeting.open'))));
   const who = section('who', t('citizen.who'), t('app.loading'));
   const consent = section('consent', t('citizen.consent'), t('app.loading'));
   const team = section('team', t('citizen.team'), t('app.loading'));
