@@ -18,6 +18,15 @@
 // hospital, a deadline in restriction.period.end), 1-2 Encounters (stays at the hospital
 // or the nursing home), 1-3 Communications between the hospital and the district, and a
 // few Observations and MedicationStatements.  Nothing here talks to a server.
+//
+// The inputs of the indicators (docs/results.md) come from a second PRNG (rnd2), so that
+// the resources above and their values stay what they were before these were added:
+// discharge-ready marks and EM priority on hospital stays, rehabilitation plans with a
+// rehabilitation visit after discharge, the coordination category on CareTeams, a SIP
+// CarePlan agreed through a Provenance, life-area categories and achievement on Goals,
+// task-code codes (plan-follow-up, medication-reconciliation, message-answer focused on a
+// Communication) and completion times on Tasks, time-log Tasks, MedCom categories on
+// Communications, and the citizen and staff QuestionnaireResponses.
 import fs from "node:fs";
 
 function die(msg) {
@@ -46,7 +55,24 @@ function rnd() {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 }
 const int = (lo, hi) => lo + Math.floor(rnd() * (hi - lo + 1));
+let state2 = (args.seed ^ 0x5bd1e995) >>> 0 || 0x85ebca6b;
+function rnd2() {
+    state2 = (state2 + 0x6d2b79f5) >>> 0;
+    let t = state2;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+}
+const int2 = (lo, hi) => lo + Math.floor(rnd2() * (hi - lo + 1));
+const pick2 = (a) => a[Math.floor(rnd2() * a.length)];
 const pick = (a) => a[Math.floor(rnd() * a.length)];
+function weighted2(pairs) {
+    let total = 0;
+    for (const [, w] of pairs) total += w;
+    let x = rnd2() * total;
+    for (const [v, w] of pairs) if ((x -= w) < 0) return v;
+    return pairs[pairs.length - 1][0];
+}
 function weighted(pairs) {
     let total = 0;
     for (const [, w] of pairs) total += w;
@@ -66,6 +92,11 @@ const PNR = "urn:oid:1.2.752.129.2.1.3.1";
 const SNOMED = "http://snomed.info/sct";
 const LOINC = "http://loinc.org";
 const V3ACT = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+const SV = "http://samverka.org/fhir";
+const TASK_CODE = `${SV}/CodeSystem/task-code`;
+const CAREPLAN_CATEGORY = `${SV}/CodeSystem/careplan-category`;
+const LIFE_AREAS = ["housing", "education", "work", "leisure", "health", "care", "activities", "self-image", "relationships", "finances"];
+const MEDCOM_CATEGORY = "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-careCommunication-categoryCodes";
 
 const municipalities = [
     // [id, name, country, weight (relative size), municipality code]
@@ -103,7 +134,7 @@ const names = {
 };
 
 // Estimated resources per citizen, to decide how many citizens make --resources.
-const PER_CITIZEN = 1 + 1 + 1.5 + 2.25 + 4 + 1.5 + 2 + 2 + 1;
+const PER_CITIZEN = 1 + 1 + 1.5 + 2.25 + 4 + 1.5 + 2 + 2 + 1 + 1.1;
 
 const out = fs.openSync(`${args.out}.ndjson`, "w");
 let pending = [];
@@ -263,6 +294,7 @@ while (total < args.resources) {
         patientLines.push(`${pid} ${system}|${cpr}`);
         emit({
             resourceType: "CareTeam", id: `ct-${pid}`, status: "active",
+            ...(rnd2() < 0.6 ? { category: [{ coding: [{ system: `${SV}/CodeSystem/care-team-category`, code: "coordination" }] }] } : {}),
             subject: ref("Patient", pid),
             period: { start: day(-int(30, 900)) },
             participant: [
@@ -284,10 +316,14 @@ while (total < args.resources) {
                     description: { text: pick(["Kan selv gå på toilet", "Klarer personlig hygiejne", "Kan gå 200 m med rollator", "Äter själv", "Sover hela natten"]) },
                     subject: ref("Patient", pid),
                     target: [{ dueDate: day(int(-60, 180)) }],
+                    category: [{ coding: [{ system: `${SV}/CodeSystem/life-area`, code: pick2(LIFE_AREAS) }] }],
+                    ...(rnd2() < 0.7 ? { achievementStatus: { coding: [{ system: "http://terminology.hl7.org/CodeSystem/goal-achievement", code: weighted2([["achieved", 4], ["sustaining", 1], ["in-progress", 4], ["not-achieved", 2]]) }] } } : {}),
                 });
             }
+            const sip = c === plans && rnd2() < 0.5;
             emit({
                 resourceType: "CarePlan", id: `cp-${pid}-${c}`,
+                ...(sip ? { category: [{ coding: [{ system: CAREPLAN_CATEGORY, code: "sip" }] }] } : {}),
                 status: c === plans ? weighted([["active", 8], ["on-hold", 1], ["completed", 1]]) : "completed",
                 intent: "plan",
                 title: pick(["Genoptræningsplan", "Plejeplan", "Vårdplan", "Rehabiliteringsplan"]),
@@ -297,6 +333,15 @@ while (total < args.resources) {
                 goal: goals,
                 author: ref("Organization", district),
             });
+            if (sip && rnd2() < 0.7) {
+                emit({
+                    resourceType: "Provenance", id: `agree-${pid}-${c}`,
+                    target: [{ reference: `CarePlan/cp-${pid}-${c}/_history/1` }],
+                    recorded: instant(-int2(1, 600) + rnd2()),
+                    activity: { coding: [{ system: `${SV}/CodeSystem/provenance-activity`, code: "agreement" }] },
+                    agent: [{ who: ref("Organization", `kommune-${m.key}`) }],
+                });
+            }
         }
         const nTasks = int(3, 5);
         for (let t = 1; t <= nTasks; t++) {
@@ -305,7 +350,7 @@ while (total < args.resources) {
             const owner = rnd() < 0.75 ? district : m.hospital;
             owners.add(owner);
             const created = -int(1, 400);
-            emit({
+            const task = {
                 resourceType: "Task", id: `task-${pid}-${t}`,
                 status, intent: "order",
                 priority: weighted([["routine", 8], ["urgent", 2]]),
@@ -317,7 +362,18 @@ while (total < args.resources) {
                 requester: ref("Organization", owner === district ? m.hospital : district),
                 owner: ref("Organization", owner),
                 restriction: { period: { end: instant(created + int(1, 60) + rnd()) } },
-            });
+            };
+            const kind = weighted2([[null, 65], ["plan-follow-up", 15], ["medication-reconciliation", 10], ["message-answer", 10]]);
+            if (kind) task.code.coding.push({ system: TASK_CODE, code: kind });
+            if (kind === "message-answer") task.focus = ref("Communication", `com-${pid}-1`);
+            if (status === "completed") {
+                // Done before the deadline four times in five, after it otherwise.
+                const deadline = Date.parse(task.restriction.period.end);
+                const asked = Date.parse(task.authoredOn);
+                const done = rnd2() < 0.8 ? asked + (deadline - asked) * rnd2() : deadline + int2(1, 10 * 24) * 3600000;
+                task.executionPeriod = { end: new Date(Math.round(done / 60000) * 60000).toISOString().replace(".000Z", "Z") };
+            }
+            emit(task);
         }
         const nStays = int(1, 2);
         for (let e = 1; e <= nStays; e++) {
@@ -325,14 +381,45 @@ while (total < args.resources) {
             const provider = rnd() < 0.7 ? m.hospital : m.nursing;
             providers.add(provider);
             const start = -int(1, 700) + rnd();
-            emit({
+            const stay = {
                 resourceType: "Encounter", id: `enc-${pid}-${e}`,
                 status: inProgress ? "in-progress" : "finished",
                 class: { system: V3ACT, code: provider === m.hospital ? "IMP" : "HH", display: provider === m.hospital ? "inpatient encounter" : "home health" },
                 subject: ref("Patient", pid),
                 period: inProgress ? { start: instant(start) } : { start: instant(start), end: instant(start + int(1, 20)) },
                 serviceProvider: ref("Organization", provider),
-            });
+            };
+            if (provider === m.hospital) {
+                const begun = Date.parse(stay.period.start);
+                const ended = stay.period.end ? Date.parse(stay.period.end) : REF;
+                if (rnd2() < 0.6) {
+                    // Declared discharge-ready between admission and discharge; usually shortly before it.
+                    const ready = Math.max(begun, ended - int2(0, 6 * 24) * 3600000);
+                    stay.extension = [{ url: `${SV}/StructureDefinition/discharge-ready`, valueDateTime: new Date(ready).toISOString().replace(".000Z", "Z") }];
+                }
+                if (rnd2() < 0.4) stay.priority = { coding: [{ system: "http://terminology.hl7.org/CodeSystem/v3-ActPriority", code: "EM" }] };
+            }
+            emit(stay);
+            if (provider === m.hospital && stay.period.end && rnd2() < 0.3) {
+                emit({
+                    resourceType: "CarePlan", id: `rehab-${pid}-${e}`, status: pick2(["active", "completed"]), intent: "plan",
+                    category: [{ coding: [{ system: CAREPLAN_CATEGORY, code: "rehabilitation" }] }],
+                    subject: ref("Patient", pid),
+                    encounter: ref("Encounter", stay.id),
+                    activity: [{ detail: { status: "scheduled", performer: [ref("Organization", district)] } }],
+                });
+                if (rnd2() < 0.8) {
+                    const visit = Date.parse(stay.period.end) + int2(1, 14 * 24) * 3600000;
+                    emit({
+                        resourceType: "Encounter", id: `rehab-visit-${pid}-${e}`, status: "finished",
+                        class: { system: V3ACT, code: "AMB" },
+                        type: [{ coding: [{ system: `${SV}/CodeSystem/encounter-type`, code: "rehabilitation" }] }],
+                        subject: ref("Patient", pid),
+                        period: { start: new Date(visit).toISOString().replace(".000Z", "Z"), end: new Date(visit + 3600000).toISOString().replace(".000Z", "Z") },
+                        serviceProvider: ref("Organization", district),
+                    });
+                }
+            }
         }
         for (let c = 1; c <= int(1, 3); c++) {
             const fromHospital = rnd() < 0.6;
@@ -341,7 +428,8 @@ while (total < args.resources) {
             emit({
                 resourceType: "Communication", id: `com-${pid}-${c}`,
                 status: "completed",
-                category: [{ coding: [{ system: "http://terminology.hl7.org/CodeSystem/communication-category", code: "notification" }] }],
+                category: [{ coding: [{ system: "http://terminology.hl7.org/CodeSystem/communication-category", code: "notification" }] },
+                    { coding: [{ system: MEDCOM_CATEGORY, code: pick2(["carecoordination", "medicine", "examination", "other"]) }] }],
                 subject: ref("Patient", pid),
                 sent: instant(-int(0, 365) + rnd()),
                 sender: ref("Organization", fromHospital ? m.hospital : district),
@@ -364,6 +452,38 @@ while (total < args.resources) {
                 medicationCodeableConcept: { coding: [{ system: "http://www.whocc.no/atc", code: pick(["N02BE01", "C07AB02", "B01AC06", "A10BA02"]) }] },
                 subject: ref("Patient", pid),
                 effectivePeriod: { start: day(-int(1, 900)) },
+            });
+        }
+        if (rnd2() < 0.3) {
+            const begin = REF + Math.round((-int2(1, 400) + rnd2()) * DAY / 60000) * 60000;
+            emit({
+                resourceType: "Task", id: `timelog-${pid}`, status: "completed", intent: "order",
+                code: { coding: [{ system: TASK_CODE, code: "time-log" }] },
+                for: ref("Patient", pid), owner: ref("Organization", district),
+                executionPeriod: { start: new Date(begin).toISOString().replace(".000Z", "Z"), end: new Date(begin + int2(1, 12) * 15 * 60000).toISOString().replace(".000Z", "Z") },
+                input: [{ type: { text: "activity" }, valueCodeableConcept: { text: pick2(["koordinering", "møde", "telefon"]) } }],
+            });
+        }
+        if (rnd2() < 0.2) {
+            emit({
+                resourceType: "QuestionnaireResponse", id: `qr-${pid}`,
+                questionnaire: `${SV}/Questionnaire/citizen-experience`, status: "completed",
+                authored: instant(-int2(0, 400) + rnd2()),
+                subject: ref("Patient", pid),
+                item: [
+                    { linkId: "knows-coordinator", answer: [{ valueBoolean: rnd2() < 0.6 }] },
+                    { linkId: "actors-together", answer: [{ valueBoolean: rnd2() < 0.5 }] },
+                    { linkId: "life-areas", item: [pick2(LIFE_AREAS), pick2(LIFE_AREAS)].filter((a, i, all) => all.indexOf(a) === i).map((a) => ({ linkId: `life-area-${a}`, answer: [{ valueInteger: int2(0, 10) }] })) },
+                ],
+            });
+        }
+        if (rnd2() < 0.02) {
+            emit({
+                resourceType: "QuestionnaireResponse", id: `sq-${pid}`,
+                questionnaire: `${SV}/Questionnaire/staff-experience`, status: "completed",
+                authored: instant(-int2(0, 400) + rnd2()),
+                author: ref("PractitionerRole", `role-${m.key}-${int2(1, m.practitioners.length)}`),
+                item: [{ linkId: "collaboration", answer: [{ valueInteger: int2(0, 10) }] }],
             });
         }
         total += emitted() - before;

@@ -21,6 +21,8 @@
 #   BENCH_SECONDS=10        duration of each wrk run; BENCH_CONNECTIONS=16; BENCH_WRK_THREADS=2
 #   BENCH_BUILD=build-bench BENCH_OUT=bench/out BENCH_TMPDIR=$TMPDIR
 #   BENCH_DB_DIR=            keep the imported database there and reuse it next time
+# Beside throughput, the server's own CPU time per request (/proc/PID/stat), which other
+# load on a shared machine disturbs far less.
 # Writes BENCH_OUT/policy-summary.txt.  Exit 1 on any non-2xx answer, a failed check or import.
 set -euo pipefail
 
@@ -153,16 +155,27 @@ stop_server() {
     exec 3<&-
 }
 
-run_wrk() { # query, mode; prints req/s, fails on errors
+# The server's CPU time so far (user + system, clock ticks): on a shared machine the
+# CPU a request costs the server moves far less than its throughput does.
+server_ticks() {
+    awk '{print $14 + $15}' "/proc/$server_pid/stat"
+}
+
+run_wrk() { # query, mode; prints req/s, p50 and server CPU µs per request, fails on errors
     local out=$out_dir/policy-$1-$2.txt
+    local t0
+    t0=$(server_ticks)
     BENCH_WRK_DIR=$wrk_dir BENCH_PATHS=$paths/$1 BENCH_HEADER=$header \
         wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --timeout 10s --latency \
         -s "$wrk_dir/paths.lua" "http://127.0.0.1:$port/" >"$out" 2>&1 || die "wrk failed: $(cat "$out")"
     ! grep -q "Non-2xx\|Socket errors" "$out" || die "$1 ($2): errors: $(grep 'Non-2xx\|Socket' "$out")"
-    local rps p50
+    local rps p50 n cpu
     rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' "$out")
     p50=$(awk '$1 == "50%" {print $2}' "$out")
-    echo "$rps $p50"
+    n=$(awk '/requests in/ {print $1}' "$out")
+    cpu=$(awk -v a="$t0" -v b="$(server_ticks)" -v n="$n" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN {printf "%.0f", (b - a) * 1e6 / hz / n}')
+    echo "$rps $p50 $cpu"
 }
 
 read -r -a queries <<<"${BENCH_QUERIES:-read obs-patient task-patient task-owner}"
@@ -195,12 +208,16 @@ done
 summary=$out_dir/policy-summary.txt
 {
     echo "policy cost: $total resources, district $district, $connections connections, ${seconds}s each, commit $(git -C "$repo" rev-parse --short HEAD)"
-    printf '%-14s %10s %10s %10s %10s %8s\n' query "off req/s" "off p50" "on req/s" "on p50" "on/off"
+    echo "(cpu: the server's CPU µs per request; cpu off/on: the throughput that CPU allows, on against off)"
+    printf '%-14s %10s %10s %8s %10s %10s %8s %8s %10s\n' query "off req/s" "off p50" "off cpu" \
+        "on req/s" "on p50" "on cpu" "on/off" "cpu off/on"
     for q in "${queries[@]}"; do
-        read -r off_rps off_p50 <<<"${result[$q-off]}"
-        read -r on_rps on_p50 <<<"${result[$q-on]}"
-        printf '%-14s %10s %10s %10s %10s %7s%%\n' "$q" "$off_rps" "$off_p50" "$on_rps" "$on_p50" \
-            "$(awk -v a="$on_rps" -v b="$off_rps" 'BEGIN {printf "%.0f", 100 * a / b}')"
+        read -r off_rps off_p50 off_cpu <<<"${result[$q-off]}"
+        read -r on_rps on_p50 on_cpu <<<"${result[$q-on]}"
+        printf '%-14s %10s %10s %8s %10s %10s %8s %7s%% %9s%%\n' "$q" "$off_rps" "$off_p50" "$off_cpu" \
+            "$on_rps" "$on_p50" "$on_cpu" \
+            "$(awk -v a="$on_rps" -v b="$off_rps" 'BEGIN {printf "%.0f", 100 * a / b}')" \
+            "$(awk -v a="$off_cpu" -v b="$on_cpu" 'BEGIN {printf "%.0f", 100 * a / b}')"
     done
     echo "import $import_s"
 } | tee "$summary"

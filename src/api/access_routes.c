@@ -13,7 +13,8 @@
 #include "coord/btg.h"
 #include "store/resource.h"
 
-sv_err sv__api_access(sv_db *db, const sv_principal *who, sv_access *ret, sv_buf *reterr)
+sv_err sv__api_access(sv_api *api, sv_db *db, const sv_principal *who, sv_access *ret,
+                      sv_buf *reterr)
 {
     sv_policy_who w = {.username = who->name,
                        .practitioner_role = who->practitioner_role,
@@ -39,7 +40,7 @@ sv_err sv__api_access(sv_db *db, const sv_principal *who, sv_access *ret, sv_buf
         w.kind = SV_POLICY_INTERNAL;
         break;
     }
-    return sv_policy_access(db, &w, sv_clock_now_ms(), ret, reterr);
+    return sv_policy_access_memo(db, sv__api_policy_memo(api), &w, sv_clock_now_ms(), ret, reterr);
 }
 
 /* ---- break-the-glass ---------------------------------------------------------------- */

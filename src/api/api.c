@@ -7,6 +7,7 @@
 
 #include "api/audit_log.h"
 #include "api/internal.h"
+#include "auth/identity.h"
 #include "coord/settings.h"
 #include "coord/watchdog.h"
 #include "stays/stays.h"
@@ -14,8 +15,12 @@
 #include "results/results.h"
 #include "store/schema.h"
 
+/* What each request thread keeps: its connection and what the policy and the
+ * session checks read through it (policy.h and auth/identity.h, "memo"). */
 typedef struct conn_node {
     sv_db *db;
+    sv_policy_memo *memo;
+    sv_auth_memo *auth_memo;
     struct conn_node *next;
 } conn_node;
 
@@ -129,6 +134,8 @@ void sv_api_free(sv_api *api)
     while (n) {
         conn_node *next = n->next;
         sv_db_close(n->db);
+        sv_policy_memo_free(n->memo);
+        sv_auth_memo_free(n->auth_memo);
         free(n);
         n = next;
     }
@@ -160,29 +167,54 @@ sv_stays *sv__api_stays(sv_api *api)
     return api->stays;
 }
 
-sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
+/* The calling thread's node, opening its connection the first time. */
+static sv_err thread_node(sv_api *api, conn_node **ret_node, sv_buf *reterr)
 {
-    sv_db *db = pthread_getspecific(api->key);
-    if (db) {
-        *ret_db = db;
+    conn_node *n = pthread_getspecific(api->key);
+    if (n) {
+        *ret_node = n;
         return SV_OK;
     }
+    sv_db *db = NULL;
     sv_err e = open_conn(api, &db, reterr);
     if (e)
         return e;
-    conn_node *n = malloc(sizeof(*n));
+    n = calloc(1, sizeof(*n));
     if (!n) {
         sv_db_close(db);
         return SV_ERR_NOMEM;
     }
     n->db = db;
+    n->memo = sv_policy_memo_new();
+    n->auth_memo = sv_auth_memo_new();
     pthread_mutex_lock(&api->lock);
     n->next = api->conns;
     api->conns = n;
     pthread_mutex_unlock(&api->lock);
-    pthread_setspecific(api->key, db);
-    *ret_db = db;
+    pthread_setspecific(api->key, n);
+    *ret_node = n;
     return SV_OK;
+}
+
+sv_err sv__api_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
+{
+    conn_node *n = NULL;
+    sv_err e = thread_node(api, &n, reterr);
+    if (!e)
+        *ret_db = n->db;
+    return e;
+}
+
+sv_policy_memo *sv__api_policy_memo(sv_api *api)
+{
+    conn_node *n = NULL;
+    return thread_node(api, &n, NULL) == SV_OK ? n->memo : NULL;
+}
+
+sv_auth_memo *sv__api_auth_memo(sv_api *api)
+{
+    conn_node *n = NULL;
+    return thread_node(api, &n, NULL) == SV_OK ? n->auth_memo : NULL;
 }
 
 const sv_api_config *sv__api_config(const sv_api *api)

@@ -143,7 +143,8 @@ static sv_err identify(sv_api *api, sv_db *db, const sv_http_request *req, sv_pr
     }
     if (cookie_value(req, SV_SESSION_COOKIE, secret, sizeof(secret))) {
         *ret_given = true;
-        return sv_auth_session_check(db, auth_config(), secret, ret, NULL);
+        return sv_auth_session_check_memo(db, sv__api_auth_memo(api), auth_config(), secret, ret,
+                                          NULL);
     }
     return SV_ERR_UNAUTHORIZED;
 }

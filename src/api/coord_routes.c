@@ -93,7 +93,7 @@ static bool inbox_allowed(sv_api *api, const sv_principal *who, const char *reci
     sv_buf err = SV_BUF_INIT;
     sv_access access;
     bool ok = sv__api_conn(api, &db, &err) == SV_OK &&
-              sv__api_access(db, who, &access, &err) == SV_OK && access.organisation[0] &&
+              sv__api_access(api, db, who, &access, &err) == SV_OK && access.organisation[0] &&
               strcmp(access.organisation, organization) == 0;
     sv_buf_release(&err);
     return ok;

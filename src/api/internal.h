@@ -26,7 +26,12 @@ struct sv_audit_log *sv__api_audit_log(sv_api *api);
 
 /* The access policy's view of an authenticated principal (api/access_routes.c). */
 struct sv_principal;
-sv_err sv__api_access(sv_db *db, const struct sv_principal *who, sv_access *ret, sv_buf *reterr);
+sv_err sv__api_access(sv_api *api, sv_db *db, const struct sv_principal *who, sv_access *ret,
+                      sv_buf *reterr);
+/* The policy memo and the session memo of the calling thread's connection
+ * (sv__api_conn's); borrowed. */
+sv_policy_memo *sv__api_policy_memo(sv_api *api);
+struct sv_auth_memo *sv__api_auth_memo(sv_api *api);
 /* POST /fhir/Patient/{id}/$break-the-glass (api/access_routes.c). */
 void sv__api_break_the_glass(sv_api *api, sv_rest *rest, const sv_http_request *req,
                              sv_http_response *res, const struct sv_principal *who,

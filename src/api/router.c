@@ -498,7 +498,7 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     sv_access access;
     if (who->kind != SV_PRINCIPAL_NONE) {
         sv_buf aerr = SV_BUF_INIT;
-        e = sv__api_access(db, who, &access, &aerr);
+        e = sv__api_access(api, db, who, &access, &aerr);
         sv_buf_release(&aerr);
         if (e) {
             res->route = "/fhir";

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/datetime.h"
@@ -656,16 +657,38 @@ static bool secret_shape_ok(const char *s)
     return s && strlen(s) == SV_AUTH_SECRET_LEN - 1;
 }
 
-sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg_in, const char *session,
-                             sv_principal *ret_principal, sv_buf *reterr)
+/* A valid session as read from the database: what a memo keeps. */
+typedef struct session_entry {
+    uint64_t data_version; /* 0: empty */
+    char id_hash[65];
+    int64_t created, last_seen;
+    sv_principal principal;
+} session_entry;
+
+#define MEMO_SLOTS 32
+
+struct sv_auth_memo {
+    session_entry sessions[MEMO_SLOTS];
+    size_t next; /* round robin */
+};
+
+sv_auth_memo *sv_auth_memo_new(void)
 {
-    if (!secret_shape_ok(session))
-        return fail(reterr, SV_ERR_UNAUTHORIZED, "no valid session");
-    sv_auth_config cfg = *cfg_in;
-    sv_auth_config_defaults(&cfg);
-    int64_t now = sv_clock_now_ms();
-    char h[65];
-    secret_hash("session:", session, h);
+    sv_auth_memo *m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    return m;
+}
+
+void sv_auth_memo_free(sv_auth_memo *m)
+{
+    free(m);
+}
+
+/* The session row of id hash h: SV_ERR_UNAUTHORIZED when missing, revoked or its
+ * user disabled. */
+static sv_err session_read(sv_db *db, const char *h, session_entry *ret, sv_buf *reterr)
+{
     sv_stmt *st = NULL;
     bool row = false;
     sv_err e = sv_db_stmt(db, SQL_SESSION_GET, &st, reterr);
@@ -678,24 +701,64 @@ sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg_in, const char
             sv_stmt_reset(st);
         return e ? e : fail(reterr, SV_ERR_UNAUTHORIZED, "no valid session");
     }
-    int64_t created = sv_stmt_column_int64(st, 0);
-    int64_t last_seen = sv_stmt_column_int64(st, 1);
+    memset(ret, 0, sizeof(*ret));
+    ret->created = sv_stmt_column_int64(st, 0);
+    ret->last_seen = sv_stmt_column_int64(st, 1);
     bool revoked = sv_stmt_column_int64(st, 2) != 0;
     bool disabled = sv_stmt_column_int64(st, 3) != 0;
-    sv_principal p;
-    memset(&p, 0, sizeof(p));
+    sv_principal *p = &ret->principal;
     char kind[32];
-    copy_col(st, 4, p.name, sizeof(p.name));
+    copy_col(st, 4, p->name, sizeof(p->name));
     copy_col(st, 5, kind, sizeof(kind));
-    copy_col(st, 6, p.practitioner_role, sizeof(p.practitioner_role));
-    copy_col(st, 7, p.patient, sizeof(p.patient));
-    copy_col(st, 8, p.related_person, sizeof(p.related_person));
+    copy_col(st, 6, p->practitioner_role, sizeof(p->practitioner_role));
+    copy_col(st, 7, p->patient, sizeof(p->patient));
+    copy_col(st, 8, p->related_person, sizeof(p->related_person));
     sv_stmt_reset(st);
-    if (revoked || disabled || now - last_seen > cfg.session_idle_ms ||
-        now - created > cfg.session_absolute_ms)
+    if (revoked || disabled)
         return fail(reterr, SV_ERR_UNAUTHORIZED, "no valid session");
-    if (now - last_seen >= TOUCH_MS) {
-        e = sv_db_stmt(db, SQL_SESSION_TOUCH, &st, reterr);
+    sv_principal_kind_parse(kind, &p->kind);
+    p->method = SV_AUTH_SESSION;
+    snprintf(ret->id_hash, sizeof(ret->id_hash), "%s", h);
+    return SV_OK;
+}
+
+sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg, const char *session,
+                             sv_principal *ret_principal, sv_buf *reterr)
+{
+    return sv_auth_session_check_memo(db, NULL, cfg, session, ret_principal, reterr);
+}
+
+sv_err sv_auth_session_check_memo(sv_db *db, sv_auth_memo *m, const sv_auth_config *cfg_in,
+                                  const char *session, sv_principal *ret_principal, sv_buf *reterr)
+{
+    if (!secret_shape_ok(session))
+        return fail(reterr, SV_ERR_UNAUTHORIZED, "no valid session");
+    sv_auth_config cfg = *cfg_in;
+    sv_auth_config_defaults(&cfg);
+    int64_t now = sv_clock_now_ms();
+    char h[65];
+    secret_hash("session:", session, h);
+    /* Taken before the read: a commit after it makes what is kept stale. */
+    uint64_t version = 0;
+    if (m && !sv_db_data_version(db, &version))
+        version = 0;
+    session_entry cur, *kept = NULL;
+    for (size_t i = 0; m && version && i < MEMO_SLOTS && !kept; i++)
+        if (m->sessions[i].data_version == version && strcmp(m->sessions[i].id_hash, h) == 0)
+            kept = &m->sessions[i];
+    if (kept) {
+        cur = *kept;
+    } else {
+        sv_err e = session_read(db, h, &cur, reterr);
+        if (e)
+            return e;
+        session_csrf(session, cur.principal.csrf);
+    }
+    if (now - cur.last_seen > cfg.session_idle_ms || now - cur.created > cfg.session_absolute_ms)
+        return fail(reterr, SV_ERR_UNAUTHORIZED, "no valid session");
+    if (now - cur.last_seen >= TOUCH_MS) {
+        sv_stmt *st = NULL;
+        sv_err e = sv_db_stmt(db, SQL_SESSION_TOUCH, &st, reterr);
         if (!e)
             e = sv_stmt_bind_int64(st, 1, now);
         if (!e)
@@ -704,12 +767,14 @@ sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg_in, const char
             e = sv_stmt_run(st, reterr);
         if (e)
             return e;
+        version = 0; /* the write made it stale */
     }
-    sv_principal_kind_parse(kind, &p.kind);
-    p.method = SV_AUTH_SESSION;
-    session_csrf(session, p.csrf);
+    if (m && version && !kept) {
+        cur.data_version = version;
+        m->sessions[m->next++ % MEMO_SLOTS] = cur;
+    }
     if (ret_principal)
-        *ret_principal = p;
+        *ret_principal = cur.principal;
     return SV_OK;
 }
 

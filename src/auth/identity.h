@@ -132,6 +132,20 @@ sv_err sv_auth_login(sv_db *db, const sv_auth_config *cfg, const char *username,
  * when unknown, revoked, idle or past its absolute lifetime, or its user disabled. */
 sv_err sv_auth_session_check(sv_db *db, const sv_auth_config *cfg, const char *session,
                              sv_principal *ret_principal, sv_buf *reterr);
+/*
+ * A memo of session checks for one connection: a session found valid is kept in
+ * memory (by its id hash, never the id) while nothing has been committed to the
+ * database since (sv_db_data_version), so that a request that changes nothing
+ * costs no statement for it; idle and absolute lifetimes are checked each time,
+ * and any logout, revocation, role switch or disabled user is a commit.  Used by
+ * one thread at a time; caller frees.
+ */
+typedef struct sv_auth_memo sv_auth_memo;
+sv_auth_memo *sv_auth_memo_new(void);
+void sv_auth_memo_free(sv_auth_memo *m); /* accepts NULL */
+/* sv_auth_session_check through memo m (NULL: none) of db's connection. */
+sv_err sv_auth_session_check_memo(sv_db *db, sv_auth_memo *m, const sv_auth_config *cfg,
+                                  const char *session, sv_principal *ret_principal, sv_buf *reterr);
 /* Sets the PractitionerRole the session acts in from now on; SV_ERR_FORBIDDEN when
  * it is not one of the user's roles, SV_ERR_UNAUTHORIZED when the session is not
  * valid. */

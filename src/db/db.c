@@ -7,6 +7,7 @@
  */
 #include "db/db.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static const struct {
@@ -46,6 +47,7 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     db->be = be;
     db->tx_depth = 0;
     db->cache_len = 0;
+    db->text_cache_len = 0;
     db->fault_countdown = 0;
     db->fault_err = SV_OK;
     db->tx_db = NULL;
@@ -84,6 +86,13 @@ static bool fault_now(sv_db *db, const char *what, sv_buf *reterr)
     return true;
 }
 
+static void text_finalize(sv_stmt *st)
+{
+    char *text = st->text;
+    st->db->be->finalize(st);
+    free(text);
+}
+
 void sv_db_close(sv_db *db)
 {
     if (!db)
@@ -93,6 +102,9 @@ void sv_db_close(sv_db *db)
     for (size_t i = 0; i < db->cache_len; i++)
         db->be->finalize(db->cache[i]);
     db->cache_len = 0;
+    for (size_t i = 0; i < db->text_cache_len; i++)
+        text_finalize(db->text_cache[i]);
+    db->text_cache_len = 0;
     db->be->close(db);
 }
 
@@ -162,6 +174,57 @@ sv_err sv_db_prepare(sv_db *caller, const char *sql, sv_stmt **ret_stmt, sv_buf 
     st->sql = NULL;
     *ret_stmt = st;
     return SV_OK;
+}
+
+sv_err sv_db_prepare_reuse(sv_db *caller, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+{
+    sv_db *db = target(caller);
+    for (size_t i = 0; i < db->text_cache_len; i++) {
+        sv_stmt *st = db->text_cache[i];
+        if (st->in_use || strcmp(st->text, sql) != 0)
+            continue;
+        db->be->reset(st);
+        memmove(&db->text_cache[1], &db->text_cache[0], i * sizeof(db->text_cache[0]));
+        db->text_cache[0] = st;
+        st->in_use = true;
+        *ret_stmt = st;
+        return SV_OK;
+    }
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_prepare(caller, sql, &st, reterr);
+    if (e)
+        return e;
+    /* Kept when a slot is free or the oldest is not in use; else used once. */
+    size_t n = db->text_cache_len;
+    if (n == SV_DB_TEXT_CACHE && db->text_cache[n - 1]->in_use) {
+        *ret_stmt = st;
+        return SV_OK;
+    }
+    st->text = strdup(sql);
+    if (!st->text) {
+        *ret_stmt = st;
+        return SV_OK;
+    }
+    if (n == SV_DB_TEXT_CACHE)
+        text_finalize(db->text_cache[--n]);
+    memmove(&db->text_cache[1], &db->text_cache[0], n * sizeof(db->text_cache[0]));
+    db->text_cache[0] = st;
+    db->text_cache_len = n + 1;
+    st->in_use = true;
+    *ret_stmt = st;
+    return SV_OK;
+}
+
+void sv_stmt_release(sv_stmt *st)
+{
+    if (!st)
+        return;
+    if (!st->text) {
+        sv_stmt_finalize(st);
+        return;
+    }
+    st->db->be->reset(st);
+    st->in_use = false;
 }
 
 void sv_stmt_finalize(sv_stmt *st)
@@ -286,6 +349,13 @@ int64_t sv_db_changes(sv_db *db)
 {
     sv_db *t = target(db);
     return t->be->changes(t);
+}
+
+bool sv_db_data_version(sv_db *db, uint64_t *ret_version)
+{
+    if (db->tx_depth > 0 || !db->be->data_version)
+        return false;
+    return db->be->data_version(db, ret_version);
 }
 
 void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats)

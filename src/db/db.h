@@ -90,14 +90,20 @@ typedef struct sv_db_backend {
     int64_t (*changes)(sv_db *db);
     /* Optional (NULL: all zero): counters of the write path, see sv_db_write_stats. */
     void (*write_stats)(sv_db *db, sv_db_write_stats *ret_stats);
+    /* Optional (NULL: cannot tell), see sv_db_data_version. */
+    bool (*data_version)(sv_db *db, uint64_t *ret_version);
 } sv_db_backend;
 
 #define SV_DB_BACKEND_VERSION 2 /* 2: dialect */
 #define SV_DB_STMT_CACHE 64
 
+#define SV_DB_TEXT_CACHE 16
+
 struct sv_stmt {
     sv_db *db;
     const char *sql; /* the constant it was prepared from */
+    char *text;      /* sv_db_prepare_reuse: its own copy of the assembled SQL, else NULL */
+    bool in_use;     /* sv_db_prepare_reuse: handed out and not released yet */
 };
 
 /* The part every backend connection embeds first. */
@@ -106,6 +112,8 @@ struct sv_db {
     int tx_depth; /* 0 = no transaction */
     sv_stmt *cache[SV_DB_STMT_CACHE];
     size_t cache_len;
+    sv_stmt *text_cache[SV_DB_TEXT_CACHE]; /* sv_db_prepare_reuse, most recent first */
+    size_t text_cache_len;
     /* Equal for connections to the same database (set by the backend at open):
      * lets a caller batch work of several connections into one transaction of
      * one of them (medcom/'s group commit).  Never dereferenced. */
@@ -131,6 +139,13 @@ sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr);
 sv_err sv_db_stmt(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
 /* An uncached statement for SQL assembled from constant fragments; caller finalizes. */
 sv_err sv_db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+/* The same for SQL assembled anew per request whose text repeats (searches): a
+ * statement of one of the connection's recent texts equal to sql when one is
+ * free (reset, bindings cleared), else a new one.  Give it back with
+ * sv_stmt_release, never finalize it. */
+sv_err sv_db_prepare_reuse(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr);
+/* Gives back a statement of sv_db_prepare_reuse (accepts NULL). */
+void sv_stmt_release(sv_stmt *st);
 void sv_stmt_finalize(sv_stmt *st); /* accepts NULL */
 void sv_stmt_reset(sv_stmt *st);
 
@@ -157,6 +172,15 @@ int64_t sv_db_changes(sv_db *db);
 /* The write counters of db's database file in this process (all zero for a
  * backend or database without group commit, e.g. SQLite's ":memory:"). */
 void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats);
+
+/*
+ * A number that changes whenever anything is committed to the database, by this
+ * connection, another one, or another process: what lets a layer keep a value
+ * read from the database in memory and know for certain when it may be stale.
+ * False when the backend cannot tell or db is inside a transaction (whose own
+ * writes are not committed yet): then nothing may be reused.
+ */
+bool sv_db_data_version(sv_db *db, uint64_t *ret_version);
 
 /*
  * Fault injection for tests (SQLite's xSetSystemCall, curl's torture tests): the

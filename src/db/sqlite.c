@@ -125,6 +125,7 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
 static void db_close(sv_db *db)
 {
     sqlite_db *sd = (sqlite_db *)db;
+    sqlite3_finalize(sd->data_version);
     sqlite3_close(sd->handle);
     sv__gate_release(sd->gate);
     free(sd);
@@ -260,6 +261,24 @@ static int64_t db_changes(sv_db *db)
     return sqlite3_changes64(H(db));
 }
 
+/* PRAGMA data_version moves with every commit of another connection (the group
+ * commit writer included); this connection's own writes move total_changes.  Both
+ * only grow, so their sum changes whenever either does. */
+static bool db_data_version(sv_db *db, uint64_t *ret_version)
+{
+    sqlite_db *sd = (sqlite_db *)db;
+    if (!sd->data_version &&
+        sqlite3_prepare_v3(sd->handle, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                           &sd->data_version, NULL) != SQLITE_OK)
+        return false;
+    bool ok = sqlite3_step(sd->data_version) == SQLITE_ROW;
+    if (ok)
+        *ret_version = (uint64_t)sqlite3_column_int64(sd->data_version, 0) +
+                       (uint64_t)sqlite3_total_changes64(sd->handle);
+    sqlite3_reset(sd->data_version);
+    return ok;
+}
+
 const sv_db_backend sv_db_sqlite_backend = {
     .version = SV_DB_BACKEND_VERSION,
     .name = "sqlite",
@@ -284,4 +303,5 @@ const sv_db_backend sv_db_sqlite_backend = {
     .rollback = db_rollback,
     .changes = db_changes,
     .write_stats = db_write_stats,
+    .data_version = db_data_version,
 };

@@ -19,6 +19,7 @@ typedef struct sqlite_db {
     bool grouped;         /* the open write transaction runs on the gate's writer */
     bool first;           /* ... as the first of its group: the outer transaction, no savepoint */
     int busy_timeout_ms;
+    sqlite3_stmt *data_version; /* PRAGMA data_version, prepared on first use */
 } sqlite_db;
 
 sv_err sv__sqlite_run(sqlite3 *h, const char *sql, sv_buf *reterr);

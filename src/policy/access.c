@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/datetime.h"
+#include "policy/memo.h"
 #include "policy/policy.h"
 #include "store/include.h"
 #include "store/resource.h"
@@ -60,11 +61,41 @@ static sv_err read_role(sv_db *db, const char *id, sv_access *a, int *ret_mask, 
     return SV_OK;
 }
 
+/* The practitioner's role (organisation, role code, mask) and break-the-glass end,
+ * through the memo when it has them. */
+static sv_err practitioner(sv_db *db, sv_policy_memo *m, const sv_policy_who *who, sv_access *a,
+                           int *ret_mask, sv_buf *reterr)
+{
+    uint64_t version = sv__policy_memo_version(m, db);
+    const char *role_id = who->practitioner_role;
+    if (role_id && *role_id && !sv__policy_memo_role(m, version, role_id, a, ret_mask)) {
+        sv_err e = read_role(db, role_id, a, ret_mask, reterr);
+        if (e)
+            return e;
+        sv__policy_memo_role_keep(m, version, role_id, a, *ret_mask);
+    }
+    if (!sv__policy_memo_btg(m, version, a->holder2, &a->btg_until)) {
+        /* On failure every audit record asks the grants table itself. */
+        if (sv_access_btg_until(db, a->holder2, &a->btg_until, NULL) != SV_OK)
+            a->btg_until = SV_ACCESS_FOREVER;
+        else
+            sv__policy_memo_btg_keep(m, version, a->holder2, a->btg_until);
+    }
+    return SV_OK;
+}
+
 sv_err sv_policy_access(sv_db *db, const sv_policy_who *who, int64_t now, sv_access *ret,
                         sv_buf *reterr)
 {
+    return sv_policy_access_memo(db, NULL, who, now, ret, reterr);
+}
+
+sv_err sv_policy_access_memo(sv_db *db, sv_policy_memo *m, const sv_policy_who *who, int64_t now,
+                             sv_access *ret, sv_buf *reterr)
+{
     memset(ret, 0, sizeof(*ret));
     ret->kind = who->kind;
+    ret->btg_until = SV_ACCESS_NEVER;
     set(ret->username, sizeof(ret->username), "", who->username);
     int mask = 0;
     /* "-" holds no grant: such a filter sees only resources outside compartments. */
@@ -74,17 +105,16 @@ sv_err sv_policy_access(sv_db *db, const sv_policy_who *who, int64_t now, sv_acc
     case SV_POLICY_SYSTEM:
         ret->enforced = false;
         break;
-    case SV_POLICY_PRACTITIONER:
+    case SV_POLICY_PRACTITIONER: {
         ret->enforced = true;
-        if (who->practitioner_role && *who->practitioner_role) {
-            sv_err e = read_role(db, who->practitioner_role, ret, &mask, reterr);
-            if (e)
-                return e;
-        }
+        set(ret->holder2, sizeof(ret->holder2), "user:", who->username);
+        sv_err e = practitioner(db, m, who, ret, &mask, reterr);
+        if (e)
+            return e;
         if (ret->organisation[0])
             set(ret->holder1, sizeof(ret->holder1), "", ret->organisation);
-        set(ret->holder2, sizeof(ret->holder2), "user:", who->username);
         break;
+    }
     case SV_POLICY_CITIZEN:
         ret->enforced = true;
         set(ret->patient, sizeof(ret->patient), "", who->patient);
@@ -123,8 +153,11 @@ const char *sv_policy_purpose(sv_db *db, const sv_access *a, const char *citizen
 {
     if (!a || a->kind != SV_POLICY_PRACTITIONER || !citizen || !*citizen)
         return dflt;
+    int64_t now = sv_clock_now_ms();
+    if (now >= a->btg_until) /* no grant of theirs was live after this */
+        return dflt;
     bool live = false;
-    sv_access_btg_live(db, citizen, a->holder2, sv_clock_now_ms(), &live, NULL);
+    sv_access_btg_live(db, citizen, a->holder2, now, &live, NULL);
     return live ? "ETREAT" : dflt;
 }
 

@@ -73,6 +73,9 @@ typedef struct sv_access {
     char patient[SV_POLICY_NAME_MAX];        /* citizen: the Patient id */
     char related_person[SV_POLICY_NAME_MAX]; /* relative: the RelatedPerson id */
     sv_access_filter filter;                 /* points into this struct */
+    /* practitioner: the end of their last break-the-glass grant when the access was
+     * made (SV_ACCESS_NEVER: none); from then on no access of theirs is ETREAT */
+    int64_t btg_until;
 } sv_access;
 
 /* The access of a principal at time now (reads its PractitionerRole).  A
@@ -80,6 +83,20 @@ typedef struct sv_access {
  * an access that sees only the directory. */
 sv_err sv_policy_access(sv_db *db, const sv_policy_who *who, int64_t now, sv_access *ret,
                         sv_buf *reterr);
+
+/*
+ * A memo: what sv_policy_access reads from the database (PractitionerRoles, users'
+ * break-the-glass grants), kept in memory while nothing has been committed to the
+ * database since (sv_db_data_version), so that a request that changes nothing
+ * costs no statement and no JSON parse for it.  One per connection, used by one
+ * thread at a time; caller frees.
+ */
+typedef struct sv_policy_memo sv_policy_memo;
+sv_policy_memo *sv_policy_memo_new(void);
+void sv_policy_memo_free(sv_policy_memo *m); /* accepts NULL */
+/* sv_policy_access through memo m (may be NULL: none) of db's connection. */
+sv_err sv_policy_access_memo(sv_db *db, sv_policy_memo *m, const sv_policy_who *who, int64_t now,
+                             sv_access *ret, sv_buf *reterr);
 /* The store filter of a (NULL when a is NULL or not enforced). */
 const sv_access_filter *sv_policy_filter(const sv_access *a);
 

@@ -10,7 +10,8 @@
  * slot exists):
  *   ?1 start  ?2 end (exclusive)  ?3 organization  ?4 municipality
  *   ?5 condition system  ?6 condition code  ?7 born after  ?8 born on or before
- *   ?9 region  ?10 now  ?11 code  ?12 code2  ?13 amount (ms)  ?14 unused
+ *   ?9 region  ?10 now  ?11 code  ?12 code2  ?13 amount (ms)
+ *   ?14 1 when the citizen's columns are wanted (else only a citizen filter computes them)
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -18,44 +19,75 @@
 
 #include "results/internal.h"
 
-/* The responsible organisation is n, or n is its partOf. */
-#define ORG_FILTER(n)                                                                              \
-    " AND (CAST(" n " AS TEXT) IS NULL OR q.org = " n                                              \
-    " OR EXISTS (SELECT 1 FROM resource oo_ JOIN"                                                  \
-    " idx_reference oq_ ON oq_.rid = oo_.rid AND oq_.param = 'partof' WHERE oo_.type ="            \
-    " 'Organization' AND oo_.id = q.org AND oq_.target_id = " n "))"
+/*
+ * Cost: at 1,000,000 resources an indicator has up to some 200,000 cases, and a
+ * seek into an index costs a few microseconds when its page is not in SQLite's
+ * cache, so the statements avoid per-case seeks where they can (docs/performance.md):
+ * a case list is driven from one index range and, where it is then joined by rid,
+ * that range is first sorted by rid (a subquery with ORDER BY rid LIMIT -1, which
+ * SQLite does not flatten) so that the seeks that follow walk the rid indexes in
+ * order; the Task deadlines are read from the combined rows (store/combined.h:
+ * owner, status and deadline in one index row); and the citizen's columns and
+ * filters are computed once per distinct citizen (p_), and only when the
+ * report needs them (?14) or a citizen filter is set.
+ */
 
-#define CITIZEN_FILTER                                                                             \
-    " AND (CAST(?4 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM resource pm_ JOIN idx_reference mm_ " \
-    "ON"                                                                                           \
-    " mm_.rid = pm_.rid AND mm_.param = 'organization' WHERE pm_.type = 'Patient' AND"             \
-    " pm_.id = q.patient AND (mm_.target_id = ?4 OR EXISTS (SELECT 1 FROM resource om_ JOIN"       \
-    " idx_reference op_ ON op_.rid = om_.rid AND op_.param = 'partof' WHERE om_.type ="            \
-    " 'Organization' AND om_.id = mm_.target_id AND op_.target_id = ?4))))"                        \
+/* The responsible organisation is n, or n is its partOf (the children of n are read once). */
+#define ORG_FILTER(n)                                                                              \
+    " AND (CAST(" n " AS TEXT) IS NULL OR c_.org = " n                                             \
+    " OR c_.org IN (SELECT oo_.id FROM idx_reference oq_"                                          \
+    " JOIN resource oo_ ON oo_.rid = oq_.rid WHERE oq_.type = 'Organization' AND"                  \
+    " oq_.param = 'partof' AND oq_.target_id = " n "))"
+
+/* Whether the citizen's columns are needed: asked for, or a citizen filter is set. */
+#define CITIZEN_NEEDED "(?14 OR ?4 IS NOT NULL OR ?6 IS NOT NULL OR ?8 IS NOT NULL)"
+
+#define HEAD "WITH c_ AS MATERIALIZED ("
+
+/* The ids of the citizens whose managingOrganization is ?4 or one of its children. */
+#define MUNICIPALITY_PATIENTS                                                                      \
+    "(SELECT mp_.id FROM idx_reference mr_ JOIN resource mp_ ON mp_.rid = mr_.rid WHERE"           \
+    " mr_.type = 'Patient' AND mr_.param = 'organization' AND mr_.target_id IN (SELECT ?4"         \
+    " UNION ALL SELECT mo_.id FROM idx_reference mq_ JOIN resource mo_ ON mo_.rid = mq_.rid"       \
+    " WHERE mq_.type = 'Organization' AND mq_.param = 'partof' AND mq_.target_id = ?4))"
+
+/* After the cases (c_, kind column 1), one row per distinct citizen of the cases
+ * (kind column 0) - with a municipality filter, only the citizens of ?4 or of one of
+ * its children, read from the municipality's side -: the municipality, the birth
+ * date, and in the num column whether the citizen passes the municipality,
+ * condition and age filters.  calc.c joins the two in C (SQLite would scan the citizens once per
+ * case: it builds no automatic index on a CTE it believes small).  A case without a
+ * citizen passes only when no citizen filter is set. */
+#define TAIL                                                                                       \
+    "), x_ AS MATERIALIZED (SELECT d_.patient AS patient, (SELECT mm_.target_id FROM"              \
+    " idx_reference mm_ WHERE mm_.rid = pr_.rid AND mm_.param = 'organization' LIMIT 1) AS"        \
+    " municipality, (SELECT bd_.low FROM idx_date bd_ WHERE bd_.rid = pr_.rid AND"                 \
+    " bd_.param = 'birthdate' LIMIT 1) AS birth FROM (SELECT DISTINCT patient FROM c_ "            \
+    "WHERE " CITIZEN_NEEDED " AND patient IS NOT NULL AND (CAST(?4 AS TEXT) IS NULL OR patient IN" \
+    " " MUNICIPALITY_PATIENTS ") ORDER BY patient LIMIT -1) d_ CROSS JOIN resource"                \
+    " pr_ ON pr_.type = 'Patient' AND pr_.id = d_.patient)"                                        \
+    " SELECT x_.patient AS patient, NULL AS org, NULL AS stratum, (CAST(?4 AS TEXT) IS NULL OR "   \
+    "x_.municipality "                                                                             \
+    "= ?4 OR x_.municipality IN"                                                                   \
+    " (SELECT om_.id FROM idx_reference op_ JOIN resource om_ ON om_.rid = op_.rid WHERE"          \
+    " op_.type = 'Organization' AND op_.param = 'partof' AND op_.target_id = ?4))"                 \
     " AND (CAST(?6 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token "    \
     "cc_ ON"                                                                                       \
     " cc_.rid = cp_.rid AND cc_.param = 'code' AND cc_.value = ?6 WHERE cp_.type = 'Condition'"    \
-    " AND cp_.param = 'patient' AND cp_.target_id = q.patient AND (CAST(?5 AS TEXT) IS NULL OR"    \
-    " cc_.system = ?5)))"                                                                          \
-    " AND (CAST(?8 AS BIGINT) IS NULL OR EXISTS (SELECT 1 FROM resource pb_ JOIN idx_date bd_ ON"  \
-    " bd_.rid = pb_.rid AND bd_.param = 'birthdate' WHERE pb_.type = 'Patient' AND"                \
-    " pb_.id = q.patient AND bd_.low > ?7 AND bd_.low <= ?8))"
-
-#define HEAD                                                                                       \
-    "WITH params_ AS (SELECT ?14) SELECT q.patient, q.org, q.stratum, q.num, q.value,"             \
-    " (SELECT mm_.target_id FROM resource pm_ JOIN idx_reference mm_ ON mm_.rid = pm_.rid AND"     \
-    " mm_.param = 'organization' WHERE pm_.type = 'Patient' AND pm_.id = q.patient LIMIT 1),"      \
-    " (SELECT bd_.low FROM resource pb_ JOIN idx_date bd_ ON bd_.rid = pb_.rid AND"                \
-    " bd_.param = 'birthdate' WHERE pb_.type = 'Patient' AND pb_.id = q.patient LIMIT 1),"         \
-    " q.json FROM ("
-
-#define TAIL ") q WHERE 1 = 1" ORG_FILTER("?3") ORG_FILTER("?9") CITIZEN_FILTER
+    " AND cp_.param = 'patient' AND cp_.target_id = x_.patient AND (CAST(?5 AS TEXT) IS NULL OR"   \
+    " cc_.system = ?5))) AND (CAST(?8 AS BIGINT) IS NULL OR (x_.birth > ?7 AND x_.birth <= ?8)) "  \
+    "AS num,"                                                                                      \
+    " NULL AS value, x_.municipality AS municipality, x_.birth AS birth, NULL AS json,"            \
+    " 0 AS row_kind FROM x_"                                                                       \
+    " UNION ALL SELECT c_.patient, c_.org, c_.stratum, c_.num, c_.value, NULL, NULL, c_.json, 1"   \
+    " FROM c_ WHERE 1 = 1" ORG_FILTER("?3") ORG_FILTER("?9")
 
 /* A Task's owner as an organisation: a PractitionerRole stands for its organisation. */
 #define OWNER_ORG(ow)                                                                              \
-    "COALESCE((SELECT po_.target_id FROM resource pr_ JOIN idx_reference po_ ON"                   \
-    " po_.rid = pr_.rid AND po_.param = 'organization' WHERE pr_.type = 'PractitionerRole' AND"    \
-    " pr_.id = " ow ".target_id AND " ow ".target_type = 'PractitionerRole'), " ow ".target_id)"
+    "CASE WHEN " ow ".target_type = 'PractitionerRole' THEN COALESCE((SELECT po_.target_id FROM"   \
+    " resource pr_ JOIN idx_reference po_ ON po_.rid = pr_.rid AND po_.param = 'organization'"     \
+    " WHERE pr_.type = 'PractitionerRole' AND pr_.id = " ow ".target_id), " ow ".target_id)"       \
+    " ELSE " ow ".target_id END"
 
 /* A far-future bound: an open Period's end is indexed as INT64_MAX. */
 #define BOUNDED "253402300800000"
@@ -67,91 +99,106 @@
     ".rid AND md_.param = 'modified'), (SELECT rr_.last_updated FROM resource rr_ WHERE"           \
     " rr_.rid = " t ".rid))"
 
+/* The rows of one date parameter of one type in a range, sorted by rid (see the top). */
+#define DATES_BY_RID(type, param, where)                                                           \
+    "(SELECT rid, low, high FROM idx_date WHERE type = '" type "' AND param = '" param             \
+    "' AND " where " ORDER BY rid LIMIT -1)"
+
 /* Stays discharged in the period that were declared discharge-ready: days from
  * ready to discharged (whole hours), num = discharged within ?13. */
 static const char SQL_STAY_READY[] = HEAD
     "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
     " CASE WHEN (d.high - r.low) / 1000 <= CAST(?13 AS BIGINT) / 1000 THEN 1 ELSE 0 END AS num,"
     " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
-    " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
-    " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value = 'finished'"
-    " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
-    " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = 'service-provider'"
-    " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"
-    " AND d.high >= ?1 AND d.high < ?2" TAIL;
+    " FROM " DATES_BY_RID(
+        "Encounter", "discharge-ready",
+        "low < ?2") " r"
+                    " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+                    " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND"
+                    " st.value = 'finished'"
+                    " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+                    " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "
+                    "'service-provider'"
+                    " WHERE d.high >= ?1 AND d.high < ?2" TAIL;
 
 /* Bed-days in the period occupied by citizens declared discharge-ready: the
  * overlap of [ready, discharged - or now while still admitted) with the period. */
-/* SQLite's scalar MIN and MAX are LEAST and GREATEST on PostgreSQL (no NULLs here). */
-#define STAY_OCCUPIED_END(least)                                                                   \
-    least "(CASE WHEN st.value = 'finished' THEN d.high + 1 ELSE ?10 END, ?2)"
-#define STAY_BED_DAYS(least, greatest)                                                             \
-    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum, 1 AS num,"          \
-         " ROUND((" STAY_OCCUPIED_END(                                                             \
-             least) " - " greatest "(r.low, ?1)) / 3600000.0) / 24.0 AS value,"                    \
-                    " NULL AS json"                                                                \
-                    " FROM idx_date r JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"       \
-                    " JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND st.value IN" \
-                    " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"                \
-                    " JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"               \
-                    " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "                \
-                    "'service-provider'"                                                           \
-                    " WHERE r.type = 'Encounter' AND r.param = 'discharge-ready' AND r.low < ?2"   \
-                    " AND " STAY_OCCUPIED_END(least) " > " greatest "(r.low, ?1)" TAIL
-static const char SQL_STAY_BED_DAYS[] = STAY_BED_DAYS("MIN", "MAX");
-static const char PG_STAY_BED_DAYS[] = STAY_BED_DAYS("LEAST", "GREATEST");
+#define STAY_OCCUPIED_END "MIN(CASE WHEN st.value = 'finished' THEN d.high + 1 ELSE ?10 END, ?2)"
+static const char SQL_STAY_BED_DAYS[] =
+    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum, 1 AS num,"
+         " ROUND((" STAY_OCCUPIED_END " - MAX(r.low, ?1)) / 3600000.0) / 24.0 AS value,"
+         " NULL AS json"
+         " FROM " DATES_BY_RID(
+             "Encounter", "discharge-ready",
+             "low < ?2") " r"
+                         " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+                         " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND "
+                         "st.value IN"
+                         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
+                         " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+                         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "
+                         "'service-provider'"
+                         " WHERE " STAY_OCCUPIED_END " > MAX(r.low, ?1)" TAIL;
 
 /* Inpatient stays (class IMP) discharged in the period; num = another inpatient
- * stay of the citizen with priority ?11 began within ?13 after the discharge. */
-static const char SQL_READMISSION[] =
-    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
-         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
-         " JOIN idx_token c2 ON c2.rid = s2.rid AND c2.param = 'class' AND c2.value = 'IMP'"
-         " JOIN idx_token p2 ON p2.rid = s2.rid AND p2.param = 'priority' AND p2.value = ?11"
-         " JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'status' AND t2.value IN"
-         " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
-         " JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date'"
-         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = s.target_id"
-         " AND s2.rid <> d.rid AND d2.low > d.high - 1000 AND d2.low <= d.high + ?13)"
-         " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
-         " FROM idx_date d"
-         " JOIN idx_token c ON c.rid = d.rid AND c.param = 'class' AND c.value = 'IMP'"
-         " JOIN idx_token st ON st.rid = d.rid AND st.param = 'status' AND st.value = 'finished'"
-         " JOIN idx_reference s ON s.rid = d.rid AND s.param = 'patient'"
-         " LEFT JOIN idx_reference sp ON sp.rid = d.rid AND sp.param = 'service-provider'"
-         " WHERE d.type = 'Encounter' AND d.param = 'date' AND d.low < ?2 AND d.high >= ?1"
-         " AND d.high < ?2" TAIL;
+ * stay of the citizen with priority ?11 began within ?13 after the discharge (the
+ * citizen's stays are few: their start is checked first). */
+static const char SQL_READMISSION[] = HEAD
+    "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
+    " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
+    " CROSS JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date' AND"
+    " d2.low > d.high - 1000 AND d2.low <= d.high + ?13"
+    " CROSS JOIN idx_token p2 ON p2.rid = s2.rid AND p2.param = 'priority' AND p2.value = ?11"
+    " CROSS JOIN idx_token c2 ON c2.rid = s2.rid AND c2.param = 'class' AND c2.value = 'IMP'"
+    " CROSS JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'status' AND t2.value IN"
+    " ('finished', 'in-progress', 'onleave', 'arrived', 'triaged')"
+    " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = s.target_id"
+    " AND s2.rid <> d.rid)"
+    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
+    " FROM " DATES_BY_RID(
+        "Encounter", "date",
+        "low < ?2 AND high >= ?1 AND high < ?2") " d"
+                                                 " CROSS JOIN idx_token c ON c.rid = d.rid AND "
+                                                 "c.param = 'class' AND c.value = 'IMP'"
+                                                 " CROSS JOIN idx_token st ON st.rid = d.rid AND "
+                                                 "st.param = 'status' AND"
+                                                 " st.value = 'finished'"
+                                                 " CROSS JOIN idx_reference s ON s.rid = d.rid AND "
+                                                 "s.param = 'patient'"
+                                                 " LEFT JOIN idx_reference sp ON sp.rid = d.rid "
+                                                 "AND sp.param = 'service-provider'" TAIL;
 
 /* Rehabilitation plans (CarePlan category ?12) whose baseline - the discharge
  * of the plan's stay, or the later start the plan names - falls in the period;
  * num = an Encounter of type ?11 began within ?13 of the baseline. */
-#define REHAB_START(greatest)                                                                      \
-    HEAD "SELECT x.patient AS patient, x.org AS org, NULL AS stratum,"                             \
-         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"                                       \
-         " JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'type' AND t2.value = ?11"          \
-         " JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date'"                              \
-         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = x.patient"      \
-         " AND d2.low >= x.base AND d2.low <= x.base + ?13) THEN 1 ELSE 0 END AS num,"             \
-         " NULL AS value, NULL AS json FROM (SELECT s.target_id AS patient,"                       \
-         " (SELECT pf.target_id FROM idx_reference pf WHERE pf.rid = c.rid AND"                    \
-         " pf.param = 'performer' LIMIT 1) AS org,"                                                \
-         " " greatest "(COALESCE((SELECT ed.high + 1 FROM idx_reference en JOIN resource er ON"    \
-         " er.type = 'Encounter' AND er.id = en.target_id JOIN idx_date ed ON ed.rid = er.rid"     \
-         " AND ed.param = 'date' WHERE en.rid = c.rid AND en.param = 'encounter' AND"              \
-         " ed.high < " BOUNDED " LIMIT 1), 0), COALESCE((SELECT pd.low FROM idx_date pd WHERE"     \
-         " pd.rid = c.rid AND pd.param = 'date' AND pd.low > 0 LIMIT 1), 0)) AS base"              \
-         " FROM idx_token c JOIN idx_reference s ON s.rid = c.rid AND s.param = 'patient'"         \
-         " JOIN idx_token cs ON cs.rid = c.rid AND cs.param = 'status' AND cs.value IN"            \
-         " ('active', 'completed', 'on-hold')"                                                     \
-         " WHERE c.type = 'CarePlan' AND c.param = 'category' AND c.value = ?12) x"                \
-         " WHERE x.base >= ?1 AND x.base < ?2" TAIL
-static const char SQL_REHAB_START[] = REHAB_START("MAX");
-static const char PG_REHAB_START[] = REHAB_START("GREATEST");
+static const char SQL_REHAB_START[] =
+    HEAD "SELECT x.patient AS patient, x.org AS org, NULL AS stratum,"
+         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference s2"
+         " CROSS JOIN idx_date d2 ON d2.rid = s2.rid AND d2.param = 'date' AND"
+         " d2.low >= x.base AND d2.low <= x.base + ?13"
+         " CROSS JOIN idx_token t2 ON t2.rid = s2.rid AND t2.param = 'type' AND t2.value = ?11"
+         " WHERE s2.type = 'Encounter' AND s2.param = 'patient' AND s2.target_id = x.patient)"
+         " THEN 1 ELSE 0 END AS num,"
+         " NULL AS value, NULL AS json FROM (SELECT s.target_id AS patient,"
+         " (SELECT pf.target_id FROM idx_reference pf WHERE pf.rid = c.rid AND"
+         " pf.param = 'performer' LIMIT 1) AS org,"
+         " MAX(COALESCE((SELECT ed.high + 1 FROM idx_reference en JOIN resource er ON"
+         " er.type = 'Encounter' AND er.id = en.target_id JOIN idx_date ed ON ed.rid = er.rid"
+         " AND ed.param = 'date' WHERE en.rid = c.rid AND en.param = 'encounter' AND"
+         " ed.high < " BOUNDED " LIMIT 1), 0), COALESCE((SELECT pd.low FROM idx_date pd WHERE"
+         " pd.rid = c.rid AND pd.param = 'date' AND pd.low > 0 LIMIT 1), 0)) AS base"
+         " FROM idx_token c JOIN idx_reference s ON s.rid = c.rid AND s.param = 'patient'"
+         " JOIN idx_token cs ON cs.rid = c.rid AND cs.param = 'status' AND cs.value IN"
+         " ('active', 'completed', 'on-hold')"
+         " WHERE c.type = 'CarePlan' AND c.param = 'category' AND c.value = ?12) x"
+         " WHERE x.base >= ?1 AND x.base < ?2" TAIL;
 
 /* Citizens with shared care needs - services of two or more organisations in
- * the period (stays, episodes of care, tasks) - and num = an active coordination
- * CareTeam (the coord rules keep one coordinator in it) and an active CarePlan of
- * category ?11 that a party agreed to (a Provenance with activity agreement). */
+ * the period (stays, from their combined rows; episodes of care; tasks) - and
+ * num = an active coordination CareTeam (the coord rules keep one coordinator in
+ * it) and an active CarePlan of category ?11 that a party agreed to (a Provenance
+ * with activity agreement).  The citizens come sorted, so that their seeks walk
+ * the patient ranges in order. */
 static const char SQL_COORDINATOR_PLAN[] = HEAD
     "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"
     " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"
@@ -166,39 +213,48 @@ static const char SQL_COORDINATOR_PLAN[] = HEAD
     " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"
     " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"
     " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("
-    "SELECT s.target_id AS patient, sp.target_id AS org FROM idx_date d JOIN idx_reference s"
-    " ON s.rid = d.rid AND s.param = 'patient' JOIN idx_reference sp ON sp.rid = d.rid AND"
-    " sp.param = 'service-provider' WHERE d.type = 'Encounter' AND d.param = 'date' AND"
-    " d.low < ?2 AND d.high >= ?1"
-    " UNION SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
+    "SELECT s.target_id AS patient, cb.target_id AS org FROM (SELECT rid, target_id FROM"
+    " idx_combined WHERE type = 'Encounter' AND param = 'service-provider' AND low < ?2 AND"
+    " high >= ?1 ORDER BY rid LIMIT -1) cb CROSS JOIN idx_reference s ON s.rid = cb.rid AND"
+    " s.param = 'patient'"
+    " UNION ALL SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
     " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"
     " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"
     " d.low < ?2 AND d.high >= ?1"
-    " UNION SELECT s.target_id, " OWNER_ORG(
-        "ow") " FROM idx_date d JOIN idx_reference s ON"
-              " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference ow ON ow.rid = d.rid AND"
-              " ow.param = 'owner' WHERE d.type = 'Task' AND d.param = 'authored-on' AND d.low >= "
-              "?1"
-              " AND d.low < ?2) u GROUP BY u.patient HAVING COUNT(DISTINCT u.org) >= 2) x" TAIL;
+    " UNION ALL SELECT s.target_id, " OWNER_ORG("ow") " FROM " DATES_BY_RID(
+        "Task", "authored-on", "low >= ?1 AND low < ?2") " d CROSS JOIN idx_reference s ON"
+                                                         " s.rid = d.rid AND s.param = 'patient'"
+                                                         " CROSS JOIN idx_reference ow ON"
+                                                         " ow.rid = d.rid AND ow.param = 'owner'"
+                                                         ") u GROUP BY u.patient"
+                                                         " HAVING COUNT(DISTINCT u.org) >= 2 AND"
+                                                         " (CAST(?4 AS TEXT) IS NULL OR u.patient "
+                                                         "IN " MUNICIPALITY_PATIENTS ")"
+                                                         " ORDER BY u.patient) x" TAIL;
 
 /* Tasks (of code ?11, or all) whose deadline falls in the period and that are
- * decided - done, failed, or open past the deadline; num = completed by it. */
-static const char SQL_TASK_DEADLINE[] = HEAD "SELECT pt.target_id AS patient, " OWNER_ORG(
-    "ow") " AS org, NULL AS stratum,"
-          " CASE WHEN st.value = 'completed' AND " TASK_DONE(
-              "dl") " / 1000 <= dl.high / 1000"
-                    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
-                    " FROM idx_date dl JOIN idx_token st ON st.rid = dl.rid AND st.param = 'status'"
-                    " LEFT JOIN idx_reference pt ON pt.rid = dl.rid AND pt.param = 'patient'"
-                    " LEFT JOIN idx_reference ow ON ow.rid = dl.rid AND ow.param = 'owner'"
-                    " WHERE dl.type = 'Task' AND dl.param = 'deadline' AND dl.low >= ?1 AND dl.low "
-                    "< ?2"
-                    " AND st.value NOT IN ('cancelled', 'entered-in-error', 'rejected', 'draft')"
-                    " AND (st.value IN ('completed', 'failed') OR dl.high <= ?10)"
-                    " AND (CAST(?11 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM idx_token tc WHERE "
-                    "tc.rid = dl.rid "
-                    "AND"
-                    " tc.param = 'code' AND tc.value = ?11))" TAIL;
+ * decided - done, failed, or open past the deadline; num = completed by it.  Read
+ * from the combined rows (owner, status, deadline); a Task without an owner has
+ * none and is not counted (it is nobody's deadline).  The citizen is looked up
+ * only when needed; a municipality filter selects the Tasks of its citizens first. */
+static const char SQL_TASK_DEADLINE[] =
+    HEAD "SELECT CASE WHEN " CITIZEN_NEEDED " THEN (SELECT pt.target_id FROM idx_reference pt"
+         " WHERE pt.rid = cb.rid AND pt.param = 'patient' LIMIT 1) END AS patient, " OWNER_ORG(
+             "cb") " AS org, NULL AS stratum,"
+                   " CASE WHEN cb.code = 'completed' AND " TASK_DONE(
+                       "cb") " / 1000 <= cb.high / 1000"
+                             " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
+                             " FROM idx_combined cb WHERE cb.type = 'Task' AND cb.param = 'owner'"
+                             " AND cb.low >= ?1 AND cb.low < ?2"
+                             " AND cb.code NOT IN ('cancelled', 'entered-in-error', 'rejected',"
+                             " 'draft') AND (cb.code IN ('completed', 'failed') OR"
+                             " cb.high <= ?10) AND (CAST(?11 AS TEXT) IS NULL OR cb.rid IN (SELECT "
+                             "tc.rid FROM"
+                             " idx_token tc WHERE tc.type = 'Task' AND tc.param = 'code' AND"
+                             " tc.value = ?11)) AND (CAST(?4 AS TEXT) IS NULL OR cb.rid IN (SELECT "
+                             "tp.rid FROM"
+                             " idx_reference tp WHERE tp.type = 'Task' AND tp.param = 'patient'"
+                             " AND tp.target_id IN " MUNICIPALITY_PATIENTS "))" TAIL;
 
 /* Completed Tasks of code ?11 done in the period: hours from authoredOn to done
  * (whole minutes), by the category of the Communication they focus on. */
@@ -245,12 +301,17 @@ static const char SQL_GOAL[] =
          " CASE WHEN EXISTS (SELECT 1 FROM idx_token ga WHERE ga.rid = td.rid AND"
          " ga.param = 'achievement-status' AND ga.value IN ('achieved', 'sustaining'))"
          " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json"
-         " FROM idx_date td JOIN idx_token ls ON ls.rid = td.rid AND ls.param ="
-         " 'lifecycle-status' AND ls.value IN ('active', 'completed', 'accepted', 'planned',"
-         " 'on-hold') JOIN idx_reference s ON s.rid = td.rid AND s.param = 'patient'"
-         " WHERE td.type = 'Goal' AND td.param = 'target-date' AND td.low >= ?1 AND td.low < ?2"
-         " AND td.low = (SELECT MIN(t2.low) FROM idx_date t2 WHERE t2.rid = td.rid AND"
-         " t2.param = 'target-date')" TAIL;
+         " FROM " DATES_BY_RID(
+             "Goal", "target-date",
+             "low >= ?1 AND low < ?2") " td"
+                                       " CROSS JOIN idx_token ls ON ls.rid = td.rid AND ls.param ="
+                                       " 'lifecycle-status' AND ls.value IN ('active', "
+                                       "'completed', 'accepted', 'planned',"
+                                       " 'on-hold') CROSS JOIN idx_reference s ON s.rid = td.rid "
+                                       "AND s.param = 'patient'"
+                                       " WHERE td.low = (SELECT MIN(t2.low) FROM idx_date t2 WHERE "
+                                       "t2.rid = td.rid AND"
+                                       " t2.param = 'target-date')" TAIL;
 
 /* Break-the-glass openings in the period (the audit log). */
 static const char SQL_BREAK_THE_GLASS[] =
@@ -276,22 +337,21 @@ static const char SQL_QUESTIONNAIRE[] = HEAD "SELECT s.target_id AS patient, " O
 typedef struct kind {
     const char *name;
     const char *sql;
-    const char *postgres; /* NULL: sql runs on PostgreSQL as it is */
-    bool has_org;         /* its cases have a responsible organisation */
+    bool has_org; /* its cases have a responsible organisation */
 } kind;
 
 static const kind kinds[] = {
-    {"stay-ready", SQL_STAY_READY, NULL, true},
-    {"stay-ready-bed-days", SQL_STAY_BED_DAYS, PG_STAY_BED_DAYS, true},
-    {"readmission", SQL_READMISSION, NULL, true},
-    {"rehabilitation-start", SQL_REHAB_START, PG_REHAB_START, true},
-    {"coordinator-and-plan", SQL_COORDINATOR_PLAN, NULL, false},
-    {"task-deadline", SQL_TASK_DEADLINE, NULL, true},
-    {"task-duration", SQL_TASK_DURATION, NULL, true},
-    {"time-log", SQL_TIME_LOG, NULL, true},
-    {"goal", SQL_GOAL, NULL, false},
-    {"break-the-glass", SQL_BREAK_THE_GLASS, NULL, true},
-    {"questionnaire", SQL_QUESTIONNAIRE, NULL, true},
+    {"stay-ready", SQL_STAY_READY, true},
+    {"stay-ready-bed-days", SQL_STAY_BED_DAYS, true},
+    {"readmission", SQL_READMISSION, true},
+    {"rehabilitation-start", SQL_REHAB_START, true},
+    {"coordinator-and-plan", SQL_COORDINATOR_PLAN, false},
+    {"task-deadline", SQL_TASK_DEADLINE, true},
+    {"task-duration", SQL_TASK_DURATION, true},
+    {"time-log", SQL_TIME_LOG, true},
+    {"goal", SQL_GOAL, false},
+    {"break-the-glass", SQL_BREAK_THE_GLASS, true},
+    {"questionnaire", SQL_QUESTIONNAIRE, true},
 };
 
 static const kind *kind_find(const char *name)
@@ -355,6 +415,48 @@ static void bind_text(sv_stmt *st, int i, const char *s)
         sv_stmt_bind_null(st, i);
 }
 
+/* A citizen row of a statement: the citizen's columns and whether the filters pass. */
+typedef struct citizen {
+    char patient[SV_RESULTS_ID_LEN];
+    char municipality[SV_RESULTS_ID_LEN];
+    bool has_birth, passes;
+    int64_t birth;
+} citizen;
+
+static int cmp_citizen(const void *a, const void *b)
+{
+    return strcmp(((const citizen *)a)->patient, ((const citizen *)b)->patient);
+}
+
+/* Gives cases v[from..len) their citizen's columns and drops those whose citizen
+ * fails a citizen filter (or who have none while one is set). */
+static void join_citizens(sv__results_cases *c, size_t from, citizen *cz, size_t ncz, bool filtered)
+{
+    if (ncz)
+        qsort(cz, ncz, sizeof(*cz), cmp_citizen);
+    size_t out = from;
+    for (size_t i = from; i < c->len; i++) {
+        sv__results_case *k = &c->v[i];
+        const citizen *z = NULL;
+        if (k->patient[0] && ncz) {
+            citizen key;
+            memcpy(key.patient, k->patient, sizeof(key.patient));
+            z = bsearch(&key, cz, ncz, sizeof(*cz), cmp_citizen);
+        }
+        if (filtered && (!z || !z->passes)) {
+            free(k->stratum);
+            continue;
+        }
+        if (z) {
+            memcpy(k->municipality, z->municipality, sizeof(k->municipality));
+            k->has_birth = z->has_birth;
+            k->birth = z->birth;
+        }
+        c->v[out++] = *k;
+    }
+    c->len = out;
+}
+
 sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filter *f,
                              const sv__results_args *a, sv__results_cases *ret, sv_buf *reterr)
 {
@@ -365,8 +467,7 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
         return SV_ERR_PROCESSING;
     }
     sv_stmt *st = NULL;
-    bool postgres = k->postgres && sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
-    sv_err e = sv_db_stmt(db, postgres ? k->postgres : k->sql, &st, reterr);
+    sv_err e = sv_db_stmt(db, k->sql, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, f->start);
@@ -379,7 +480,8 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
     int age_min = f->age_min;
     if (a->age_min >= 0 && a->age_min > age_min)
         age_min = a->age_min;
-    if (age_min >= 0 || f->age_max >= 0) {
+    bool by_age = age_min >= 0 || f->age_max >= 0;
+    if (by_age) {
         int64_t last = f->end - 1;
         sv_stmt_bind_int64(
             st, 7, f->age_max >= 0 ? sv__results_years_before(last, f->age_max + 1) : INT64_MIN);
@@ -394,23 +496,38 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
     bind_text(st, 11, a->code);
     bind_text(st, 12, a->code2);
     sv_stmt_bind_int64(st, 13, a->amount_ms);
-    sv_stmt_bind_null(st, 14);
+    sv_stmt_bind_int64(st, 14, a->without_citizen ? 0 : 1);
     bool questionnaire = strcmp(name, "questionnaire") == 0;
+    size_t from = ret->len, ncz = 0, capcz = 0;
+    citizen *cz = NULL;
     for (;;) {
         bool row = false;
         e = sv_stmt_step(st, &row, reterr);
         if (e || !row)
             break;
+        if (sv_stmt_column_int64(st, 8) == 0) { /* a citizen row */
+            if (ncz == capcz) {
+                capcz = capcz ? capcz * 2 : 256;
+                citizen *v = realloc(cz, capcz * sizeof(*v));
+                if (!v)
+                    abort();
+                cz = v;
+            }
+            citizen *z = &cz[ncz++];
+            copy_id(z->patient, st, 0);
+            copy_id(z->municipality, st, 5);
+            z->passes = sv_stmt_column_int64(st, 3) != 0;
+            z->has_birth = !sv_stmt_column_is_null(st, 6);
+            z->birth = z->has_birth ? sv_stmt_column_int64(st, 6) : 0;
+            continue;
+        }
         sv__results_case c;
         memset(&c, 0, sizeof(c));
         copy_id(c.patient, st, 0);
         copy_id(c.org, st, 1);
-        copy_id(c.municipality, st, 5);
         c.in_numerator = sv_stmt_column_int64(st, 3) != 0;
         c.has_value = !sv_stmt_column_is_null(st, 4);
         c.value = c.has_value ? sv_stmt_column_double(st, 4) : 0;
-        c.has_birth = !sv_stmt_column_is_null(st, 6);
-        c.birth = c.has_birth ? sv_stmt_column_int64(st, 6) : 0;
         if (questionnaire) {
             const char *json = sv_stmt_column_text(st, 7, NULL);
             if (json)
@@ -425,6 +542,11 @@ sv_err sv__results_cases_get(sv_db *db, const char *name, const sv_results_filte
         }
     }
     sv_stmt_reset(st);
+    if (!e)
+        join_citizens(ret, from, cz, ncz,
+                      (f->municipality && *f->municipality) ||
+                          (f->condition_code && *f->condition_code) || by_age);
+    free(cz);
     return e;
 }
 

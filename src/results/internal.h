@@ -41,6 +41,9 @@ typedef struct sv__results_args {
     const char *code2; /* a second one (questionnaire item linkId or prefix) */
     int64_t amount_ms; /* a window or deadline in ms */
     int age_min;       /* the Measure's own age limit (-1: none), intersected with the filter's */
+    /* The report needs neither the citizen's municipality nor birth date (no such
+     * stratifier, not a ratio): they are then computed only for a citizen filter. */
+    bool without_citizen;
 } sv__results_args;
 
 /* True when kind names a calculation. */

@@ -254,7 +254,13 @@ static json_t *block(const block_ctx *b, sv__results_case *const *cases, size_t 
 
 /* ---- stratifiers ------------------------------------------------------------------------ */
 
-static void stratum_key(const char *strat, const sv__results_case *c, const sv_results_filter *f,
+/* The birth dates that bound the age bands at the end of the period (computed once:
+ * a local-calendar conversion per case would cost more than the rest of the case). */
+typedef struct age_bounds {
+    int64_t adult, senior, old; /* born after: younger than 18, 65, 80 */
+} age_bounds;
+
+static void stratum_key(const char *strat, const sv__results_case *c, const age_bounds *ab,
                         char *out, size_t cap)
 {
     const char *v = NULL;
@@ -265,12 +271,11 @@ static void stratum_key(const char *strat, const sv__results_case *c, const sv_r
     else if (strcmp(strat, "category") == 0 && c->stratum)
         snprintf(out, cap, "%s", c->stratum);
     else if (strcmp(strat, "age-band") == 0 && c->has_birth) {
-        int64_t last = f->end - 1;
-        if (c->birth > sv__results_years_before(last, 18))
+        if (c->birth > ab->adult)
             v = "0-17";
-        else if (c->birth > sv__results_years_before(last, 65))
+        else if (c->birth > ab->senior)
             v = "18-64";
-        else if (c->birth > sv__results_years_before(last, 80))
+        else if (c->birth > ab->old)
             v = "65-79";
         else
             v = "80+";
@@ -296,8 +301,11 @@ static json_t *stratifier(const block_ctx *b, const char *strat, sv__results_cas
     sv__results_case **run = calloc(n ? n : 1, sizeof(*run));
     if (!k || !run)
         abort();
+    int64_t last = b->f->end - 1;
+    age_bounds ab = {sv__results_years_before(last, 18), sv__results_years_before(last, 65),
+                     sv__results_years_before(last, 80)};
     for (size_t i = 0; i < n; i++) {
-        stratum_key(strat, cases[i], b->f, k[i].key, sizeof(k[i].key));
+        stratum_key(strat, cases[i], &ab, k[i].key, sizeof(k[i].key));
         k[i].c = cases[i];
     }
     qsort(k, n, sizeof(*k), cmp_keyed);
@@ -384,6 +392,26 @@ static json_t *local_time(int64_t t)
     return json_string(utc);
 }
 
+/* Whether the report uses the citizen's municipality or birth date: a ratio per
+ * inhabitants of known municipalities, or a municipality or age-band stratifier. */
+static bool needs_citizen(const json_t *m, const spec *s)
+{
+    if (strcmp(s->scoring, "ratio") == 0)
+        return true;
+    size_t gi, si;
+    const json_t *g, *st;
+    json_array_foreach(json_object_get(m, "group"), gi, g)
+    {
+        json_array_foreach(json_object_get(g, "stratifier"), si, st)
+        {
+            const char *strat = code_of(json_object_get(st, "code"), SYS_STRAT);
+            if (!strat || strcmp(strat, "municipality") == 0 || strcmp(strat, "age-band") == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
 sv_err sv_results_evaluate(sv_db *db, const sv_results_data *data, const json_t *m,
                            const sv_results_filter *f, json_t **ret, sv_outcome *out)
 {
@@ -398,6 +426,7 @@ sv_err sv_results_evaluate(sv_db *db, const sv_results_data *data, const json_t 
                        "by municipality instead");
         return SV_ERR_INVALID;
     }
+    s.args.without_citizen = !needs_citizen(m, &s);
     sv__results_cases cases = {0};
     sv_buf err = SV_BUF_INIT;
     e = sv__results_cases_get(db, s.kind, f, &s.args, &cases, &err);

@@ -23,6 +23,8 @@ static const char SQL_INSERT[] =
 static const char SQL_BTG_LIVE[] =
     "SELECT 1 FROM access_grant WHERE patient = ? AND holder = ? AND t_from <= ? AND t_to > ?"
     " AND derived = 0 LIMIT 1";
+static const char SQL_BTG_UNTIL[] =
+    "SELECT MAX(t_to) FROM access_grant WHERE holder = ? AND derived = 0";
 static const char SQL_SET_CATEGORY[] = "UPDATE resource SET category = ? WHERE type = ? AND id = ?";
 static const char SQL_SCAN[] = "SELECT r.rid, r.type, r.id, v.json FROM resource r"
                                " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
@@ -214,6 +216,22 @@ sv_err sv_access_btg_live(sv_db *db, const char *patient, const char *holder, in
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     *ret_live = !e && row;
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_access_btg_until(sv_db *db, const char *holder, int64_t *ret_until, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_BTG_UNTIL, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, holder);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (!e)
+        *ret_until =
+            row && !sv_stmt_column_is_null(st, 0) ? sv_stmt_column_int64(st, 0) : SV_ACCESS_NEVER;
     sv_stmt_reset(st);
     return e;
 }

@@ -101,6 +101,11 @@ sv_err sv_access_grant_add(sv_db *db, const char *patient, const sv_access_grant
 sv_err sv_access_btg_live(sv_db *db, const char *patient, const char *holder, int64_t now,
                           bool *ret_live, sv_buf *reterr);
 
+/* The end of holder's last break-the-glass grant (derived = 0) for any patient,
+ * SV_ACCESS_NEVER when it holds none: before it, sv_access_btg_live may say yes;
+ * from it on, no. */
+sv_err sv_access_btg_until(sv_db *db, const char *holder, int64_t *ret_until, sv_buf *reterr);
+
 /* Sets resource.category of type/id (current row). */
 sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int category,
                               sv_buf *reterr);

@@ -13,6 +13,11 @@ static const char SQL_CURRENT[] =
     "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method"
     " FROM resource r JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
     " WHERE r.type = ? AND r.id = ?";
+static const char SQL_CURRENT_VISIBLE[] =
+    "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method, "
+    "r.category, " SV_ACCESS_VISIBLE("r.rid") " FROM resource r JOIN resource_version v ON v.rid = "
+                                              "r.rid AND v.version = r.version"
+                                              " WHERE r.type = ? AND r.id = ?";
 static const char SQL_CURRENT_META[] =
     "SELECT rid, version, last_updated, deleted FROM resource WHERE type = ? AND id = ?";
 static const char SQL_VREAD[] =
@@ -157,6 +162,28 @@ static char *dup_column(sv_stmt *st, int col, size_t *ret_len)
     return c;
 }
 
+/* The row of a statement whose columns are (rid, version, last_updated, deleted[, json,
+ * seq, method]) into *ret. */
+static void take_version(sv_stmt *st, const char *type, const char *id, bool with_json,
+                         sv_stored *ret)
+{
+    sv_stored s;
+    memset(&s, 0, sizeof(s));
+    copy_name(s.type, sizeof(s.type), type);
+    copy_name(s.id, sizeof(s.id), id);
+    s.version = sv_stmt_column_int64(st, 1);
+    s.last_updated = sv_stmt_column_int64(st, 2);
+    s.deleted = sv_stmt_column_int64(st, 3) != 0;
+    s.rid = sv_stmt_column_int64(st, 0);
+    if (with_json) {
+        s.json = dup_column(st, 4, &s.json_len);
+        s.seq = sv_stmt_column_int64(st, 5);
+        size_t n;
+        copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 6, &n));
+    }
+    *ret = s;
+}
+
 /* One version by a statement whose columns are (rid, version, last_updated, deleted[, json,
  * seq, method]) and whose parameters are (type, id[, version]). */
 static sv_err fetch_version(sv_db *db, const char *sql, const char *type, const char *id,
@@ -178,22 +205,36 @@ static sv_err fetch_version(sv_db *db, const char *sql, const char *type, const 
         sv_stmt_reset(st);
         return SV_ERR_NOT_FOUND;
     }
-    sv_stored s;
-    memset(&s, 0, sizeof(s));
-    copy_name(s.type, sizeof(s.type), type);
-    copy_name(s.id, sizeof(s.id), id);
-    s.version = sv_stmt_column_int64(st, 1);
-    s.last_updated = sv_stmt_column_int64(st, 2);
-    s.deleted = sv_stmt_column_int64(st, 3) != 0;
-    s.rid = sv_stmt_column_int64(st, 0);
-    if (with_json) {
-        s.json = dup_column(st, 4, &s.json_len);
-        s.seq = sv_stmt_column_int64(st, 5);
-        size_t n;
-        copy_name(s.method, sizeof(s.method), sv_stmt_column_text(st, 6, &n));
-    }
+    take_version(st, type, id, with_json, ret);
     sv_stmt_reset(st);
-    *ret = s;
+    return SV_OK;
+}
+
+sv_err sv_store_current_visible(sv_db *db, const sv_access_filter *f, const char *type,
+                                const char *id, sv_stored *ret, sv_buf *reterr)
+{
+    if (!f)
+        return sv_store_current(db, type, id, true, ret, reterr);
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_CURRENT_VISIBLE, &st, reterr);
+    if (e)
+        return e;
+    int i = sv_access_bind(st, 1, f);
+    sv_stmt_bind_text(st, i++, type);
+    sv_stmt_bind_text(st, i++, id);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    if (e)
+        return e;
+    /* As sv_access_visible: a deleted resource of a compartment has lost its
+     * compartment rows, and with them everyone's sight of it. */
+    bool deleted = row && sv_stmt_column_int64(st, 3) != 0;
+    if (!row || sv_stmt_column_int64(st, 8) == 0 || (deleted && sv_stmt_column_int64(st, 7) != 0)) {
+        sv_stmt_reset(st);
+        return SV_ERR_NOT_FOUND;
+    }
+    take_version(st, type, id, true, ret);
+    sv_stmt_reset(st);
     return SV_OK;
 }
 

@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "db/db.h"
+#include "store/access.h"
 #include "store/index.h"
 
 typedef struct sv_stored {
@@ -36,6 +37,10 @@ void sv_stored_clear(sv_stored *s); /* frees json; accepts NULL */
  * deleted resource is returned with deleted = true (and no json). */
 sv_err sv_store_current(sv_db *db, const char *type, const char *id, bool with_json, sv_stored *ret,
                         sv_buf *reterr);
+/* sv_store_current (with json) of a resource visible to f (sv_access_visible), in
+ * one statement; SV_ERR_NOT_FOUND also when it is invisible.  f NULL: no filter. */
+sv_err sv_store_current_visible(sv_db *db, const sv_access_filter *f, const char *type,
+                                const char *id, sv_stored *ret, sv_buf *reterr);
 /* One version.  SV_ERR_NOT_FOUND when there is no such version. */
 sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t version, sv_stored *ret,
                       sv_buf *reterr);

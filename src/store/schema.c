@@ -735,6 +735,12 @@ static const migration migrations[] = {
      "CREATE INDEX audit_action ON audit(action, time);",
      /* postgres */
      "CREATE INDEX audit_action ON audit(action, time);"},
+    {12,
+     /* Policy cost (docs/performance.md): whether a user holds any break-the-glass
+      * grant at all, without walking the derived grants. */
+     "CREATE INDEX access_grant_btg ON access_grant(holder, t_to) WHERE derived = 0;",
+     /* postgres */
+     "CREATE INDEX access_grant_btg ON access_grant(holder, t_to) WHERE derived = 0;"},
 };
 
 #pragma GCC diagnostic pop

@@ -1135,7 +1135,8 @@ static void build_page(qb *b, const sv_store_query *q, bool with_total)
 static sv_err prepare(sv_db *db, const qb *b, sv_stmt **ret, sv_buf *reterr)
 {
     sv_stmt *st = NULL;
-    sv_err e = sv_db_prepare(db, b->sql.ptr, &st, reterr);
+    /* The text repeats for every search of the same shape: prepared once per connection. */
+    sv_err e = sv_db_prepare_reuse(db, b->sql.ptr, &st, reterr);
     if (e)
         return e;
     for (size_t i = 0; i < b->nbinds && !e; i++) {
@@ -1157,7 +1158,7 @@ static sv_err prepare(sv_db *db, const qb *b, sv_stmt **ret, sv_buf *reterr)
         }
     }
     if (e) {
-        sv_stmt_finalize(st);
+        sv_stmt_release(st);
         return e;
     }
     *ret = st;
@@ -1260,7 +1261,7 @@ static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_b
         e = sv_stmt_step(st, &row, reterr);
     if (!e)
         *ret_total = row ? sv_stmt_column_int64(st, 0) : 0;
-    sv_stmt_finalize(st);
+    sv_stmt_release(st);
     qb_release(&b);
     return e;
 }
@@ -1338,7 +1339,7 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
     if (!e && total_in_page && !counted) /* no row on this page: count on their own */
         e = count(db, q, ret_total, reterr);
 out:
-    sv_stmt_finalize(st);
+    sv_stmt_release(st);
     if (own_tx && sv_db_in_tx(db)) {
         if (e)
             sv_db_rollback(db);
@@ -1378,7 +1379,7 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
             sv_buf_add(ret_plan, detail, n);
             sv_buf_addc(ret_plan, '\n');
         }
-        sv_stmt_finalize(st);
+        sv_stmt_release(st);
         qb_release(&b);
     }
     return e;

@@ -225,6 +225,38 @@ static void test_session_revoke_and_disable(void **state)
     assert_int_equal(login(f, "anna", "correct horse", NULL, NULL, NULL), SV_ERR_UNAUTHORIZED);
 }
 
+/* Through a memo a kept session is still refused the moment it is revoked - by
+ * another connection, too - or idle too long, and its principal is the same. */
+static void test_session_memo(void **state)
+{
+    fixture *f = *state;
+    char s1[SV_AUTH_SECRET_LEN], s2[SV_AUTH_SECRET_LEN];
+    sv_principal direct, p;
+    sv_auth_memo *m = sv_auth_memo_new();
+    assert_int_equal(login(f, "anna", "correct horse", NULL, s1, NULL), SV_OK);
+    assert_int_equal(login(f, "anna", "correct horse", NULL, s2, NULL), SV_OK);
+    assert_int_equal(sv_auth_session_check(f->db, &f->cfg, s1, &direct, NULL), SV_OK);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(sv_auth_session_check_memo(f->db, m, &f->cfg, s1, &p, NULL), SV_OK);
+        assert_memory_equal(&p, &direct, sizeof(p));
+    }
+    sv_db *other = tmpdb_open(&f->file, 5000);
+    assert_int_equal(sv_auth_session_revoke(other, s1, NULL), SV_OK);
+    sv_db_close(other);
+    assert_int_equal(sv_auth_session_check_memo(f->db, m, &f->cfg, s1, &p, NULL),
+                     SV_ERR_UNAUTHORIZED);
+    assert_int_equal(sv_auth_session_check_memo(f->db, m, &f->cfg, s2, &p, NULL), SV_OK);
+    sv_clock_set_fixed(T0 + 31 * MIN);
+    assert_int_equal(sv_auth_session_check_memo(f->db, m, &f->cfg, s2, &p, NULL),
+                     SV_ERR_UNAUTHORIZED);
+    sv_clock_set_fixed(T0 + 29 * MIN);
+    assert_int_equal(sv_auth_session_check_memo(f->db, m, &f->cfg, s2, &p, NULL), SV_OK);
+    assert_int_equal(sv_auth_user_disable(f->db, "anna", NULL), SV_OK);
+    assert_int_equal(sv_auth_session_check_memo(f->db, m, &f->cfg, s2, &p, NULL),
+                     SV_ERR_UNAUTHORIZED);
+    sv_auth_memo_free(m);
+}
+
 static void test_lockout_user(void **state)
 {
     fixture *f = *state;
@@ -485,6 +517,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_session_idle_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_absolute_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_session_revoke_and_disable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_session_memo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_user, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_spread_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_lockout_address, setup, teardown),

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include <float.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -544,6 +545,62 @@ static void test_fault_injection_counts_calls(void **state)
     sv_buf_release(&err);
 }
 
+/* ---- data version and reused statements ---------------------------------- */
+
+/* A backend that tells a data version must move it with every commit, by this
+ * connection or another, and only then; never inside a transaction. */
+static void test_data_version_moves_with_every_commit(void **state)
+{
+    contract_fixture *f = *state;
+    cexec(f->db, SQL_CREATE_T);
+    sv_db *other = contract_open(f, 5000);
+    uint64_t v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+    if (!sv_db_data_version(f->db, &v0)) {
+        sv_db_close(other);
+        skip(); /* the backend cannot tell: nothing may be kept, which is allowed */
+    }
+    assert_int_equal(cint(f->db, SQL_COUNT_T), 0);
+    assert_true(sv_db_data_version(f->db, &v1));
+    assert_true(v1 == v0); /* reads change nothing */
+    insert_k(other, 1);    /* another connection commits */
+    assert_true(sv_db_data_version(f->db, &v2));
+    assert_true(v2 != v1);
+    insert_k(f->db, 2); /* this one does */
+    assert_true(sv_db_data_version(f->db, &v3));
+    assert_true(v3 != v2);
+    assert_int_equal(sv_db_begin(f->db, SV_TX_READ, NULL), SV_OK);
+    assert_false(sv_db_data_version(f->db, &v3));
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK);
+    sv_db_close(other);
+}
+
+/* Equal text gives the same statement back once released, reset with its
+ * bindings cleared; a text still in use gives another statement. */
+static void test_prepare_reuse_by_text(void **state)
+{
+    contract_fixture *f = *state;
+    char sql[32];
+    snprintf(sql, sizeof(sql), "%s", SQL_ECHO); /* assembled: not the constant */
+    sv_stmt *a = NULL, *b = NULL, *c = NULL;
+    bool row = false;
+    assert_int_equal(sv_db_prepare_reuse(f->db, sql, &a, NULL), SV_OK);
+    assert_int_equal(sv_stmt_bind_int64(a, 1, 7), SV_OK);
+    assert_int_equal(sv_stmt_step(a, &row, NULL), SV_OK);
+    assert_true(row);
+    assert_int_equal(sv_db_prepare_reuse(f->db, sql, &b, NULL), SV_OK);
+    assert_ptr_not_equal(a, b); /* a is still in use */
+    sv_stmt_release(b);
+    sv_stmt_release(a);
+    char again[32];
+    snprintf(again, sizeof(again), "%s", SQL_ECHO);
+    assert_int_equal(sv_db_prepare_reuse(f->db, again, &c, NULL), SV_OK);
+    assert_true(c == a || c == b);
+    assert_int_equal(sv_stmt_step(c, &row, NULL), SV_OK);
+    assert_true(row);
+    assert_true(sv_stmt_column_is_null(c, 0)); /* the binding of before is gone */
+    sv_stmt_release(c);
+}
+
 #define CONTRACT_TEST(fn) cmocka_unit_test_setup_teardown(fn, contract_setup, contract_teardown)
 
 static const struct CMUnitTest db_contract_tests[] = {
@@ -563,6 +620,8 @@ static const struct CMUnitTest db_contract_tests[] = {
     CONTRACT_TEST(test_tx_read_is_a_snapshot),
     CONTRACT_TEST(test_close_rolls_back_an_open_tx),
     CONTRACT_TEST(test_fault_injection_counts_calls),
+    CONTRACT_TEST(test_data_version_moves_with_every_commit),
+    CONTRACT_TEST(test_prepare_reuse_by_text),
 };
 
 /* Runs the whole contract against backend; returns the number of failures. */

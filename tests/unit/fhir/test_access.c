@@ -267,11 +267,53 @@ static void test_every_compartment_and_no_self_grant(void **state)
     sv_buf_release(&err);
 }
 
+/* Through a memo, the access follows a changed PractitionerRole and a new
+ * break-the-glass grant from the next call on, and is otherwise the same. */
+static void test_memo(void **state)
+{
+    fixture *f = *state;
+    static const char role[] =
+        "{\"resourceType\":\"PractitionerRole\",\"id\":\"r\",\"organization\":{\"reference\":"
+        "\"Organization/%s\"},\"code\":[{\"coding\":[{\"system\":"
+        "\"http://samverka.dk/fhir/CodeSystem/role\",\"code\":\"%s\"}]}]}";
+    char text[512];
+    snprintf(text, sizeof(text), role, "muni", "nurse");
+    put(f, "PractitionerRole", "r", text);
+    sv_policy_memo *m = sv_policy_memo_new();
+    sv_policy_who who = {.kind = SV_POLICY_PRACTITIONER, .username = "u", .practitioner_role = "r"};
+    sv_access direct, a;
+    int64_t now = sv_clock_now_ms();
+    assert_int_equal(sv_policy_access(f->db, &who, now, &direct, NULL), SV_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sv_policy_access_memo(f->db, m, &who, now, &a, NULL), SV_OK);
+        assert_string_equal(a.organisation, "Organization/muni");
+        assert_string_equal(a.role, "nurse");
+        assert_int_equal(a.filter.mask, direct.filter.mask);
+        assert_true(a.btg_until == SV_ACCESS_NEVER);
+        assert_string_equal(sv_policy_purpose(f->db, &a, "x", "TREAT"), "TREAT");
+    }
+    snprintf(text, sizeof(text), role, "hosp", "teacher");
+    put(f, "PractitionerRole", "r", text);
+    assert_int_equal(sv_policy_access_memo(f->db, m, &who, now, &a, NULL), SV_OK);
+    assert_string_equal(a.organisation, "Organization/hosp");
+    assert_int_equal(a.filter.mask, SV_CAT_COORDINATION);
+    sv_access_grant g = {.holder = "user:u", .mask = 1, .from = now - 1, .to = now + 3600000};
+    assert_int_equal(sv_db_begin(f->db, SV_TX_WRITE, NULL), SV_OK);
+    assert_int_equal(sv_access_grant_add(f->db, "x", &g, "test", NULL), SV_OK);
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK);
+    assert_int_equal(sv_policy_access_memo(f->db, m, &who, now, &a, NULL), SV_OK);
+    assert_true(a.btg_until == g.to);
+    assert_string_equal(sv_policy_purpose(f->db, &a, "x", "TREAT"), "ETREAT");
+    assert_string_equal(sv_policy_purpose(f->db, &a, "y", "TREAT"), "TREAT");
+    sv_policy_memo_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_categories),
         cmocka_unit_test_setup_teardown(test_intervals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_compartment_and_no_self_grant, setup, teardown),
     };
