@@ -306,7 +306,8 @@ static const char usage[] =
     "  version   print the version\n"
     "\n"
     "common options (also SAMVERKA_* environment variables and --config FILE):\n"
-    "  --db PATH            database (default var/samverka.db)\n"
+    "  --db PATH|URI        SQLite file, or postgres://user@host:port/db (default\n"
+    "                       var/samverka.db)\n"
     "  --config FILE        read 'key = value' settings from FILE\n"
     "  --log-level LEVEL    debug, info, warn, error (default info)\n"
     "\n"
@@ -315,7 +316,8 @@ static const char usage[] =
 static const char usage_serve[] =
     "usage: samverka serve [--listen HOST:PORT] [--db PATH] [options]\n"
     "  --listen HOST:PORT   address to listen on (default 127.0.0.1:8080; port 0 = any)\n"
-    "  --db PATH            SQLite database file (created if missing)\n"
+    "  --db PATH|URI        SQLite database file (created if missing), or a PostgreSQL\n"
+    "                       database: postgres://user[:password]@host:port/db[?params]\n"
     "  --base-url URL       public base url for links (default http://HOST:PORT)\n"
     "  --max-body BYTES     largest request body (default 10485760)\n"
     "  --threads N          worker threads (default 8)\n"
@@ -358,6 +360,20 @@ static bool wants_help(int n, char **rest)
         if (strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0)
             return true;
     return false;
+}
+
+/* The database for messages: a URI's password replaced by "***". */
+static const char *db_label(const char *db, char out[1024])
+{
+    const char *scheme = strstr(db, "://");
+    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
+    const char *colon = at ? memchr(scheme + 3, ':', (size_t)(at - scheme - 3)) : NULL;
+    if (!colon) {
+        snprintf(out, 1024, "%s", db);
+        return out;
+    }
+    snprintf(out, 1024, "%.*s:***%s", (int)(colon - db), db, at);
+    return out;
 }
 
 static int cmd_serve(settings *s)
@@ -403,7 +419,8 @@ static int cmd_serve(settings *s)
                         .web_dir = s->web_dir};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
-        fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
+        char label[1024];
+        fprintf(stderr, "samverka: cannot open database '%s': %s\n", db_label(s->db, label),
                 err.len ? err.ptr : sv_strerror(e));
         sv_buf_release(&err);
         return 1;
@@ -442,13 +459,14 @@ static int cmd_serve(settings *s)
 static int open_rest(settings *s, sv_db **ret_db, sv_rest *rest)
 {
     sv_buf err = SV_BUF_INIT;
+    char label[1024];
     sv_err e = sv_db_open(s->db, NULL, ret_db, &err);
     if (!e)
         e = sv_schema_migrate(*ret_db, NULL, &err);
     if (!e)
         e = sv_fhir_access_build(*ret_db, &err);
     if (e) {
-        fprintf(stderr, "samverka: cannot open database '%s': %s\n", s->db,
+        fprintf(stderr, "samverka: cannot open database '%s': %s\n", db_label(s->db, label),
                 err.len ? err.ptr : sv_strerror(e));
         sv_buf_release(&err);
         sv_db_close(*ret_db);
@@ -572,7 +590,7 @@ static int cmd_audit_verify(settings *s)
 {
     sv_db *db = NULL;
     sv_rest rest;
-    if (access(s->db, F_OK) != 0) {
+    if (!strstr(s->db, "://") && access(s->db, F_OK) != 0) {
         fprintf(stderr, "samverka: no database at '%s'\n", s->db);
         return 1;
     }
@@ -824,7 +842,7 @@ static int cmd_reindex(settings *s, int n, char **rest)
         fputs(usage_reindex, stderr);
         return 2;
     }
-    if (access(s->db, F_OK) != 0) {
+    if (!strstr(s->db, "://") && access(s->db, F_OK) != 0) {
         fprintf(stderr, "samverka: no database at '%s'\n", s->db);
         return 1;
     }

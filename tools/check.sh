@@ -3,6 +3,10 @@
 # HTTP tests (node:test against the real binary), first on the normal build,
 # then all again on the ASan+UBSan build; then the browser tests (tests/web) on the
 # normal build.  Prints one summary line at the end.
+# A throw-away PostgreSQL cluster (tools/pg-scratch.sh) runs for the whole check,
+# so that the unit tests run the storage contract and schema on PostgreSQL too
+# (SAMVERKA_TEST_PG).  SAMVERKA_CHECK_PG_HTTP=1 also runs the HTTP suite on
+# PostgreSQL (normal build only; about 5 minutes more).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -14,6 +18,16 @@ step() { # name, command...
     echo "== $name"
     if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "!! FAILED: $name"; fi
 }
+
+pgdir=$(mktemp -d "${TMPDIR:-/tmp}/sv-check-pg-XXXXXX")
+trap 'tools/pg-scratch.sh stop "$pgdir"' EXIT
+if SAMVERKA_TEST_PG=$(tools/pg-scratch.sh start "$pgdir"); then
+    export SAMVERKA_TEST_PG
+    echo "== PostgreSQL scratch cluster: $SAMVERKA_TEST_PG"
+else
+    failed=$((failed + 1))
+    echo "!! FAILED: PostgreSQL scratch cluster (the PostgreSQL unit tests will skip)"
+fi
 
 step "lint" tools/lint.sh
 step "generated code matches the R4 definitions" make -s generate-check
@@ -28,6 +42,10 @@ for b in "$build" "$asan"; do
     step "unit tests ($b)" ctest --test-dir "$b" --output-on-failure -j2
     step "http tests ($b)" env SAMVERKA_BIN="$PWD/$b/samverka" node --test --test-concurrency=2 tests/http/
 done
+if [ "${SAMVERKA_CHECK_PG_HTTP:-0}" = 1 ]; then
+    step "http tests on PostgreSQL ($build)" env SAMVERKA_BIN="$PWD/$build/samverka" \
+        SAMVERKA_TEST_BACKEND=postgres node --test --test-concurrency=2 tests/http/
+fi
 # The web app in a real browser (Debian's chromium, playwright-core, axe-core) against the
 # normal build only: the browser tests exercise the app and the api as a user does, and the
 # C paths they reach are covered under ASan+UBSan by the http tests above.

@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 
 debian_packages=(
     build-essential cmake pkg-config
-    libmicrohttpd-dev libjansson-dev libsqlite3-dev libsodium-dev libcmocka-dev libxml2-dev
-    sqlite3 curl
+    libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libcmocka-dev libxml2-dev
+    sqlite3 postgresql curl
     chromium
 )
 # `tools/install-deps.sh bench` (make bench): the load generator, and nginx as the

@@ -29,6 +29,10 @@ static const char SQL_USER_LIST[] =
     "SELECT u.username, u.kind, (SELECT group_concat(practitioner_role, ',') FROM (SELECT"
     " r.practitioner_role FROM auth_user_role r WHERE r.uid = u.uid ORDER BY r.position)),"
     " u.patient, u.disabled, u.related_person FROM auth_user u ORDER BY u.username";
+static const char PG_USER_LIST[] =
+    "SELECT u.username, u.kind, (SELECT string_agg(r.practitioner_role, ',' ORDER BY r.position)"
+    " FROM auth_user_role r WHERE r.uid = u.uid), u.patient, u.disabled, u.related_person"
+    " FROM auth_user u ORDER BY u.username";
 static const char SQL_USER_ROLE_INSERT[] =
     "INSERT INTO auth_user_role (uid, practitioner_role, position) VALUES (?, ?, ?)";
 static const char SQL_USER_ROLES[] =
@@ -66,7 +70,7 @@ static const char SQL_TOKEN_INSERT[] =
     " VALUES (?, ?, ?, ?, ?, ?)";
 /* A secret token carries its client's current scopes; an access token its own. */
 static const char SQL_TOKEN_GET[] =
-    "SELECT c.cid, c.name, CASE WHEN t.secret THEN c.scopes ELSE t.scopes END,"
+    "SELECT c.cid, c.name, CASE WHEN t.secret <> 0 THEN c.scopes ELSE t.scopes END,"
     " t.secret, t.expires, t.revoked"
     " FROM auth_token t JOIN auth_client c ON c.cid = t.cid WHERE t.token_hash = ?";
 
@@ -406,7 +410,9 @@ sv_err sv_auth_user_disable(sv_db *db, const char *username, sv_buf *reterr)
 sv_err sv_auth_user_list(sv_db *db, sv_auth_user_fn fn, void *ctx, sv_buf *reterr)
 {
     sv_stmt *st = NULL;
-    sv_err e = sv_db_stmt(db, SQL_USER_LIST, &st, reterr);
+    sv_err e =
+        sv_db_stmt(db, sv_db_dialect_of(db) == SV_DIALECT_POSTGRES ? PG_USER_LIST : SQL_USER_LIST,
+                   &st, reterr);
     if (e)
         return e;
     for (;;) {

@@ -112,13 +112,15 @@ sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice
 static const char SQL_LIST[] =
     "SELECT nid, recipient, organization, kind, citizen, resource, text, created, read_at"
     " FROM coord_notification"
-    " WHERE (?1 IS NULL OR recipient = ?1) AND (?2 IS NULL OR organization = ?2)"
-    "   AND (?3 IS NULL OR citizen = ?3) AND (?4 = 0 OR read_at IS NULL)"
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR recipient = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "
+    "organization = ?2)"
+    "   AND (CAST(?3 AS TEXT) IS NULL OR citizen = ?3) AND (?4 = 0 OR read_at IS NULL)"
     " ORDER BY nid DESC LIMIT ?5";
 static const char SQL_UNREAD[] =
     "SELECT COUNT(*) FROM coord_notification"
-    " WHERE (?1 IS NULL OR recipient = ?1) AND (?2 IS NULL OR organization = ?2)"
-    "   AND (?3 IS NULL OR citizen = ?3) AND read_at IS NULL";
+    " WHERE (CAST(?1 AS TEXT) IS NULL OR recipient = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "
+    "organization = ?2)"
+    "   AND (CAST(?3 AS TEXT) IS NULL OR citizen = ?3) AND read_at IS NULL";
 
 static void set_ref(json_t *obj, const char *key, sv_stmt *st, int col)
 {

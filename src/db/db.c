@@ -16,6 +16,8 @@ static const struct {
     size_t skip; /* characters of the prefix to drop before handing the uri on */
 } schemes[] = {
     {"sqlite:", &sv_db_sqlite_backend, 7},
+    {"postgres://", &sv_db_postgres_backend, 0},
+    {"postgresql://", &sv_db_postgres_backend, 0},
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
@@ -23,18 +25,20 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     sv_db_options defaults = {.busy_timeout_ms = 5000};
     if (!opt)
         opt = &defaults;
-    if (strncmp(uri, "postgres://", 11) == 0 || strncmp(uri, "postgresql://", 13) == 0) {
-        if (reterr)
-            sv_buf_addf(reterr, "the postgresql driver is not built into this version");
-        return SV_ERR_UNSUPPORTED;
-    }
     const sv_db_backend *be = &sv_db_sqlite_backend;
     const char *rest = uri;
     for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
         if (strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)) == 0) {
             be = schemes[i].be;
             rest = uri + schemes[i].skip;
+            break;
         }
+    }
+    if (be->version != SV_DB_BACKEND_VERSION) {
+        if (reterr)
+            sv_buf_addf(reterr, "the %s driver has interface version %d, not %d", be->name,
+                        be->version, SV_DB_BACKEND_VERSION);
+        return SV_ERR_INTERNAL;
     }
     sv_db *db = NULL;
     sv_err e = be->open(rest, opt, &db, reterr);
@@ -107,6 +111,11 @@ void sv_db_close(sv_db *db)
 const char *sv_db_backend_name(const sv_db *db)
 {
     return db->be->name;
+}
+
+sv_db_dialect sv_db_dialect_of(const sv_db *db)
+{
+    return db->be->dialect;
 }
 
 sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr)

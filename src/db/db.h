@@ -5,11 +5,18 @@
  * A backend is a struct of function pointers with a version field; each
  * backend's connection struct embeds sv_db first (SQLite's VFS, git's
  * ref_storage_be).  The backend is chosen by the URI scheme: a plain path or
- * "sqlite:PATH" is SQLite; "postgres://" is reserved for the libpq driver.
+ * "sqlite:PATH" is SQLite; "postgres://" or "postgresql://" is PostgreSQL
+ * (db/postgres.c, the URI handed to libpq as it is).
  *
- * SQL text uses '?' placeholders, numbered from 1 in bind calls; it must be a
- * string constant (statements are cached per connection by the pointer).
- * A connection is used by one thread at a time.  Only db/ includes sqlite3.h.
+ * SQL text uses '?' (or '?N') placeholders, numbered from 1 in bind calls; it must
+ * be a string constant (statements are cached per connection by the pointer).  SQL
+ * that must run on both backends keeps to what both understand (see postgres.c:
+ * a parameter whose type the context does not fix, as in "? IS NULL", needs
+ * CAST(? AS TEXT)); where they differ, the caller picks per sv_db_dialect().
+ * After a failed statement inside a transaction, roll back (PostgreSQL aborts the
+ * transaction) or use a SAVEPOINT.
+ * A connection is used by one thread at a time.  Only db/ includes sqlite3.h and
+ * libpq-fe.h.
  *
  * Group commit (docs/architecture.md, "Writes"): a backend may run a write
  * transaction on another connection of its own by setting tx_db in its begin;
@@ -40,6 +47,12 @@ typedef enum sv_tx_kind {
     SV_TX_WRITE, /* takes the write lock at once (no upgrade deadlocks) */
 } sv_tx_kind;
 
+/* Which SQL a backend speaks, for the few statements that differ (schema, plans). */
+typedef enum sv_db_dialect {
+    SV_DIALECT_SQLITE,
+    SV_DIALECT_POSTGRES,
+} sv_db_dialect;
+
 typedef struct sv_db_options {
     int busy_timeout_ms;  /* how long a writer waits for the lock; default 5000 */
     bool synchronous_off; /* benchmarks only: acknowledged writes may be lost on power loss */
@@ -55,6 +68,7 @@ typedef struct sv_db_write_stats {
 typedef struct sv_db_backend {
     int version; /* SV_DB_BACKEND_VERSION */
     const char *name;
+    sv_db_dialect dialect;
     sv_err (*open)(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
     void (*close)(sv_db *db);
     sv_err (*exec)(sv_db *db, const char *sql, sv_buf *reterr);
@@ -80,7 +94,7 @@ typedef struct sv_db_backend {
     bool (*data_version)(sv_db *db, uint64_t *ret_version);
 } sv_db_backend;
 
-#define SV_DB_BACKEND_VERSION 1
+#define SV_DB_BACKEND_VERSION 2 /* 2: dialect */
 #define SV_DB_STMT_CACHE 64
 
 #define SV_DB_TEXT_CACHE 16
@@ -117,6 +131,7 @@ struct sv_db {
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
 void sv_db_close(sv_db *db); /* accepts NULL */
 const char *sv_db_backend_name(const sv_db *db);
+sv_db_dialect sv_db_dialect_of(const sv_db *db);
 sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr);
 
 /* A cached prepared statement for the constant sql, reset with bindings cleared.
@@ -182,5 +197,6 @@ void sv_db_fault_inject(sv_db *db, int nth, sv_err err);
 bool sv_db_fault_pending(const sv_db *db);
 
 extern const sv_db_backend sv_db_sqlite_backend;
+extern const sv_db_backend sv_db_postgres_backend;
 
 #endif

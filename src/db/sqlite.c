@@ -282,6 +282,7 @@ static bool db_data_version(sv_db *db, uint64_t *ret_version)
 const sv_db_backend sv_db_sqlite_backend = {
     .version = SV_DB_BACKEND_VERSION,
     .name = "sqlite",
+    .dialect = SV_DIALECT_SQLITE,
     .open = db_open,
     .close = db_close,
     .exec = db_exec,

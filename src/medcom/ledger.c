@@ -21,8 +21,7 @@ static const char SQL_LINK_FIND[] = "SELECT id FROM medcom_link WHERE key = ?";
 static const char SQL_LINK_ADD[] = "INSERT INTO medcom_link (key, type, id) VALUES (?, ?, ?)";
 static const char SQL_EVENT_ADD[] =
     "INSERT INTO medcom_event (time, kind, activity, message_id, patient_id, encounter_id,"
-    " communication_id) VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_LAST_ROWID[] = "SELECT last_insert_rowid()";
+    " communication_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq";
 
 void sv__medcom_logged_clear(sv__medcom_logged *l)
 {
@@ -135,13 +134,8 @@ sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_s
     sv_stmt_bind_text(st, i++, ev->patient_id);
     sv_stmt_bind_text(st, i++, ev->encounter_id);
     sv_stmt_bind_text(st, i++, ev->communication_id);
-    e = sv_stmt_run(st, NULL);
-    if (e)
-        return e;
-    e = sv_db_stmt(db, SQL_LAST_ROWID, &st, NULL);
     bool row = false;
-    if (!e)
-        e = sv_stmt_step(st, &row, NULL);
+    e = sv_stmt_step(st, &row, NULL);
     if (!e && row)
         *ret_seq = sv_stmt_column_int64(st, 0);
     if (!e)

@@ -34,7 +34,8 @@
 
 /* The responsible organisation is n, or n is its partOf (the children of n are read once). */
 #define ORG_FILTER(n)                                                                              \
-    " AND (" n " IS NULL OR c_.org = " n " OR c_.org IN (SELECT oo_.id FROM idx_reference oq_"     \
+    " AND (CAST(" n " AS TEXT) IS NULL OR c_.org = " n                                             \
+    " OR c_.org IN (SELECT oo_.id FROM idx_reference oq_"                                          \
     " JOIN resource oo_ ON oo_.rid = oq_.rid WHERE oq_.type = 'Organization' AND"                  \
     " oq_.param = 'partof' AND oq_.target_id = " n "))"
 
@@ -62,17 +63,20 @@
     " idx_reference mm_ WHERE mm_.rid = pr_.rid AND mm_.param = 'organization' LIMIT 1) AS"        \
     " municipality, (SELECT bd_.low FROM idx_date bd_ WHERE bd_.rid = pr_.rid AND"                 \
     " bd_.param = 'birthdate' LIMIT 1) AS birth FROM (SELECT DISTINCT patient FROM c_ "            \
-    "WHERE " CITIZEN_NEEDED " AND patient IS NOT NULL AND (?4 IS NULL OR patient IN"               \
+    "WHERE " CITIZEN_NEEDED " AND patient IS NOT NULL AND (CAST(?4 AS TEXT) IS NULL OR patient IN" \
     " " MUNICIPALITY_PATIENTS ") ORDER BY patient LIMIT -1) d_ CROSS JOIN resource"                \
     " pr_ ON pr_.type = 'Patient' AND pr_.id = d_.patient)"                                        \
-    " SELECT x_.patient AS patient, NULL AS org, NULL AS stratum, (?4 IS NULL OR x_.municipality " \
+    " SELECT x_.patient AS patient, NULL AS org, NULL AS stratum, (CAST(?4 AS TEXT) IS NULL OR "   \
+    "x_.municipality "                                                                             \
     "= ?4 OR x_.municipality IN"                                                                   \
     " (SELECT om_.id FROM idx_reference op_ JOIN resource om_ ON om_.rid = op_.rid WHERE"          \
     " op_.type = 'Organization' AND op_.param = 'partof' AND op_.target_id = ?4))"                 \
-    " AND (?6 IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token cc_ ON"            \
+    " AND (CAST(?6 AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM idx_reference cp_ JOIN idx_token "    \
+    "cc_ ON"                                                                                       \
     " cc_.rid = cp_.rid AND cc_.param = 'code' AND cc_.value = ?6 WHERE cp_.type = 'Condition'"    \
-    " AND cp_.param = 'patient' AND cp_.target_id = x_.patient AND (?5 IS NULL OR"                 \
-    " cc_.system = ?5))) AND (?8 IS NULL OR (x_.birth > ?7 AND x_.birth <= ?8)) AS num,"           \
+    " AND cp_.param = 'patient' AND cp_.target_id = x_.patient AND (CAST(?5 AS TEXT) IS NULL OR"   \
+    " cc_.system = ?5))) AND (CAST(?8 AS BIGINT) IS NULL OR (x_.birth > ?7 AND x_.birth <= ?8)) "  \
+    "AS num,"                                                                                      \
     " NULL AS value, x_.municipality AS municipality, x_.birth AS birth, NULL AS json,"            \
     " 0 AS row_kind FROM x_"                                                                       \
     " UNION ALL SELECT c_.patient, c_.org, c_.stratum, c_.num, c_.value, NULL, NULL, c_.json, 1"   \
@@ -102,20 +106,20 @@
 
 /* Stays discharged in the period that were declared discharge-ready: days from
  * ready to discharged (whole hours), num = discharged within ?13. */
-static const char SQL_STAY_READY[] =
-    HEAD "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
-         " CASE WHEN (d.high - r.low) / 1000 <= ?13 / 1000 THEN 1 ELSE 0 END AS num,"
-         " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
-         " FROM " DATES_BY_RID(
-             "Encounter", "discharge-ready",
-             "low < ?2") " r"
-                         " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
-                         " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND"
-                         " st.value = 'finished'"
-                         " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
-                         " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "
-                         "'service-provider'"
-                         " WHERE d.high >= ?1 AND d.high < ?2" TAIL;
+static const char SQL_STAY_READY[] = HEAD
+    "SELECT s.target_id AS patient, sp.target_id AS org, NULL AS stratum,"
+    " CASE WHEN (d.high - r.low) / 1000 <= CAST(?13 AS BIGINT) / 1000 THEN 1 ELSE 0 END AS num,"
+    " ROUND((d.high - r.low) / 3600000.0) / 24.0 AS value, NULL AS json"
+    " FROM " DATES_BY_RID(
+        "Encounter", "discharge-ready",
+        "low < ?2") " r"
+                    " CROSS JOIN idx_date d ON d.rid = r.rid AND d.param = 'date'"
+                    " CROSS JOIN idx_token st ON st.rid = r.rid AND st.param = 'status' AND"
+                    " st.value = 'finished'"
+                    " CROSS JOIN idx_reference s ON s.rid = r.rid AND s.param = 'patient'"
+                    " LEFT JOIN idx_reference sp ON sp.rid = r.rid AND sp.param = "
+                    "'service-provider'"
+                    " WHERE d.high >= ?1 AND d.high < ?2" TAIL;
 
 /* Bed-days in the period occupied by citizens declared discharge-ready: the
  * overlap of [ready, discharged - or now while still admitted) with the period. */
@@ -195,38 +199,38 @@ static const char SQL_REHAB_START[] =
  * it) and an active CarePlan of category ?11 that a party agreed to (a Provenance
  * with activity agreement).  The citizens come sorted, so that their seeks walk
  * the patient ranges in order. */
-static const char SQL_COORDINATOR_PLAN[] =
-    HEAD "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"
-         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"
-         " tc.rid = ts.rid AND tc.param = 'category' AND tc.value = 'coordination'"
-         " JOIN idx_token tt ON tt.rid = ts.rid AND tt.param = 'status' AND tt.value = 'active'"
-         " WHERE ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.target_id = x.patient)"
-         " AND EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pc ON pc.rid = ps.rid AND"
-         " pc.param = 'category' AND pc.value = ?11 JOIN idx_token pt ON pt.rid = ps.rid AND"
-         " pt.param = 'status' AND pt.value = 'active' JOIN resource pr ON pr.rid = ps.rid"
-         " JOIN idx_reference pv ON pv.type = 'Provenance' AND pv.param = 'target' AND"
-         " pv.target_id = pr.id AND pv.target_type = 'CarePlan' JOIN idx_token pa ON"
-         " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"
-         " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"
-         " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("
-         "SELECT s.target_id AS patient, cb.target_id AS org FROM (SELECT rid, target_id FROM"
-         " idx_combined WHERE type = 'Encounter' AND param = 'service-provider' AND low < ?2 AND"
-         " high >= ?1 ORDER BY rid LIMIT -1) cb CROSS JOIN idx_reference s ON s.rid = cb.rid AND"
-         " s.param = 'patient'"
-         " UNION ALL SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
-         " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"
-         " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"
-         " d.low < ?2 AND d.high >= ?1"
-         " UNION ALL SELECT s.target_id, " OWNER_ORG("ow") " FROM " DATES_BY_RID(
-             "Task", "authored-on",
-             "low >= ?1 AND low < ?2") " d CROSS JOIN idx_reference s ON"
-                                       " s.rid = d.rid AND s.param = 'patient'"
-                                       " CROSS JOIN idx_reference ow ON"
-                                       " ow.rid = d.rid AND ow.param = 'owner'"
-                                       ") u GROUP BY u.patient"
-                                       " HAVING COUNT(DISTINCT u.org) >= 2 AND"
-                                       " (?4 IS NULL OR u.patient IN " MUNICIPALITY_PATIENTS ")"
-                                       " ORDER BY u.patient) x" TAIL;
+static const char SQL_COORDINATOR_PLAN[] = HEAD
+    "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"
+    " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"
+    " tc.rid = ts.rid AND tc.param = 'category' AND tc.value = 'coordination'"
+    " JOIN idx_token tt ON tt.rid = ts.rid AND tt.param = 'status' AND tt.value = 'active'"
+    " WHERE ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.target_id = x.patient)"
+    " AND EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pc ON pc.rid = ps.rid AND"
+    " pc.param = 'category' AND pc.value = ?11 JOIN idx_token pt ON pt.rid = ps.rid AND"
+    " pt.param = 'status' AND pt.value = 'active' JOIN resource pr ON pr.rid = ps.rid"
+    " JOIN idx_reference pv ON pv.type = 'Provenance' AND pv.param = 'target' AND"
+    " pv.target_id = pr.id AND pv.target_type = 'CarePlan' JOIN idx_token pa ON"
+    " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"
+    " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"
+    " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("
+    "SELECT s.target_id AS patient, cb.target_id AS org FROM (SELECT rid, target_id FROM"
+    " idx_combined WHERE type = 'Encounter' AND param = 'service-provider' AND low < ?2 AND"
+    " high >= ?1 ORDER BY rid LIMIT -1) cb CROSS JOIN idx_reference s ON s.rid = cb.rid AND"
+    " s.param = 'patient'"
+    " UNION ALL SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"
+    " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"
+    " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"
+    " d.low < ?2 AND d.high >= ?1"
+    " UNION ALL SELECT s.target_id, " OWNER_ORG("ow") " FROM " DATES_BY_RID(
+        "Task", "authored-on", "low >= ?1 AND low < ?2") " d CROSS JOIN idx_reference s ON"
+                                                         " s.rid = d.rid AND s.param = 'patient'"
+                                                         " CROSS JOIN idx_reference ow ON"
+                                                         " ow.rid = d.rid AND ow.param = 'owner'"
+                                                         ") u GROUP BY u.patient"
+                                                         " HAVING COUNT(DISTINCT u.org) >= 2 AND"
+                                                         " (CAST(?4 AS TEXT) IS NULL OR u.patient "
+                                                         "IN " MUNICIPALITY_PATIENTS ")"
+                                                         " ORDER BY u.patient) x" TAIL;
 
 /* Tasks (of code ?11, or all) whose deadline falls in the period and that are
  * decided - done, failed, or open past the deadline; num = completed by it.  Read
@@ -244,9 +248,11 @@ static const char SQL_TASK_DEADLINE[] =
                              " AND cb.low >= ?1 AND cb.low < ?2"
                              " AND cb.code NOT IN ('cancelled', 'entered-in-error', 'rejected',"
                              " 'draft') AND (cb.code IN ('completed', 'failed') OR"
-                             " cb.high <= ?10) AND (?11 IS NULL OR cb.rid IN (SELECT tc.rid FROM"
+                             " cb.high <= ?10) AND (CAST(?11 AS TEXT) IS NULL OR cb.rid IN (SELECT "
+                             "tc.rid FROM"
                              " idx_token tc WHERE tc.type = 'Task' AND tc.param = 'code' AND"
-                             " tc.value = ?11)) AND (?4 IS NULL OR cb.rid IN (SELECT tp.rid FROM"
+                             " tc.value = ?11)) AND (CAST(?4 AS TEXT) IS NULL OR cb.rid IN (SELECT "
+                             "tp.rid FROM"
                              " idx_reference tp WHERE tp.type = 'Task' AND tp.param = 'patient'"
                              " AND tp.target_id IN " MUNICIPALITY_PATIENTS "))" TAIL;
 

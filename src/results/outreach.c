@@ -16,35 +16,40 @@
 
 #define SYS_TASK_CODE "http://samverka.org/fhir/CodeSystem/task-code"
 
-static const char SQL_OUTREACH[] =
-    "SELECT p.id,"
-    " EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON tc.rid = ts.rid AND"
-    " tc.param = 'category' AND tc.value = 'coordination' JOIN idx_token tt ON tt.rid = ts.rid"
-    " AND tt.param = 'status' AND tt.value = 'active' WHERE ts.type = 'CareTeam' AND"
-    " ts.param = 'patient' AND ts.target_id = p.id),"
-    " EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pt ON pt.rid = ps.rid AND"
-    " pt.param = 'status' AND pt.value = 'active' WHERE ps.type = 'CarePlan' AND"
-    " ps.param = 'patient' AND ps.target_id = p.id),"
-    " MAX(COALESCE((SELECT MAX(d.low) FROM idx_reference s JOIN idx_date d ON d.rid = s.rid AND"
-    " d.param = 'date' WHERE s.type = 'Encounter' AND s.param = 'patient' AND"
-    " s.target_id = p.id), 0), COALESCE((SELECT MAX(d.low) FROM idx_reference s JOIN idx_date d"
-    " ON d.rid = s.rid AND d.param = 'sent' WHERE s.type = 'Communication' AND"
-    " s.param = 'patient' AND s.target_id = p.id), 0), COALESCE((SELECT MAX(d.low) FROM"
-    " idx_reference s JOIN idx_date d ON d.rid = s.rid AND d.param = 'authored-on' WHERE"
-    " s.type = 'Task' AND s.param = 'patient' AND s.target_id = p.id), 0)),"
-    " (SELECT MAX(d.low) FROM idx_reference s JOIN idx_token c ON c.rid = s.rid AND"
-    " c.param = 'code' AND c.value = 'outreach' AND c.system = ? JOIN idx_token b ON"
-    " b.rid = s.rid AND b.param = 'business-status' AND b.value = 'declined' JOIN idx_date d ON"
-    " d.rid = s.rid AND d.param = 'authored-on' WHERE s.type = 'Task' AND s.param = 'patient'"
-    " AND s.target_id = p.id)"
-    " FROM idx_token cc JOIN idx_reference cp ON cp.rid = cc.rid AND cp.param = 'patient'"
-    " JOIN resource p ON p.type = 'Patient' AND p.id = cp.target_id AND p.deleted = 0"
-    " JOIN idx_reference mm ON mm.rid = p.rid AND mm.param = 'organization'"
-    " WHERE cc.type = 'Condition' AND cc.param = 'code' AND cc.value = ? AND"
-    " (? IS NULL OR cc.system = ?) AND (mm.target_id = ? OR EXISTS (SELECT 1 FROM resource om"
-    " JOIN idx_reference op ON op.rid = om.rid AND op.param = 'partof' WHERE"
-    " om.type = 'Organization' AND om.id = mm.target_id AND op.target_id = ?))"
-    " AND " SV_ACCESS_VISIBLE("p.rid") " GROUP BY p.id ORDER BY p.id";
+/* SQLite's scalar MAX is GREATEST on PostgreSQL (no NULLs here). */
+#define OUTREACH(greatest)                                                                         \
+    "SELECT p.id,"                                                                                 \
+    " EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON tc.rid = ts.rid AND"             \
+    " tc.param = 'category' AND tc.value = 'coordination' JOIN idx_token tt ON tt.rid = ts.rid"    \
+    " AND tt.param = 'status' AND tt.value = 'active' WHERE ts.type = 'CareTeam' AND"              \
+    " ts.param = 'patient' AND ts.target_id = p.id),"                                              \
+    " EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pt ON pt.rid = ps.rid AND"             \
+    " pt.param = 'status' AND pt.value = 'active' WHERE ps.type = 'CarePlan' AND"                  \
+    " ps.param = 'patient' AND ps.target_id = p.id),"                                              \
+    " " greatest                                                                                   \
+    "(COALESCE((SELECT MAX(d.low) FROM idx_reference s JOIN idx_date d ON d.rid = s.rid AND"       \
+    " d.param = 'date' WHERE s.type = 'Encounter' AND s.param = 'patient' AND"                     \
+    " s.target_id = p.id), 0), COALESCE((SELECT MAX(d.low) FROM idx_reference s JOIN idx_date d"   \
+    " ON d.rid = s.rid AND d.param = 'sent' WHERE s.type = 'Communication' AND"                    \
+    " s.param = 'patient' AND s.target_id = p.id), 0), COALESCE((SELECT MAX(d.low) FROM"           \
+    " idx_reference s JOIN idx_date d ON d.rid = s.rid AND d.param = 'authored-on' WHERE"          \
+    " s.type = 'Task' AND s.param = 'patient' AND s.target_id = p.id), 0)),"                       \
+    " (SELECT MAX(d.low) FROM idx_reference s JOIN idx_token c ON c.rid = s.rid AND"               \
+    " c.param = 'code' AND c.value = 'outreach' AND c.system = ? JOIN idx_token b ON"              \
+    " b.rid = s.rid AND b.param = 'business-status' AND b.value = 'declined' JOIN idx_date d ON"   \
+    " d.rid = s.rid AND d.param = 'authored-on' WHERE s.type = 'Task' AND s.param = 'patient'"     \
+    " AND s.target_id = p.id)"                                                                     \
+    " FROM idx_token cc JOIN idx_reference cp ON cp.rid = cc.rid AND cp.param = 'patient'"         \
+    " JOIN resource p ON p.type = 'Patient' AND p.id = cp.target_id AND p.deleted = 0"             \
+    " JOIN idx_reference mm ON mm.rid = p.rid AND mm.param = 'organization'"                       \
+    " WHERE cc.type = 'Condition' AND cc.param = 'code' AND cc.value = ? AND"                      \
+    " (CAST(? AS TEXT) IS NULL OR cc.system = ?) AND (mm.target_id = ? OR EXISTS (SELECT 1 FROM "  \
+    "resource om"                                                                                  \
+    " JOIN idx_reference op ON op.rid = om.rid AND op.param = 'partof' WHERE"                      \
+    " om.type = 'Organization' AND om.id = mm.target_id AND op.target_id = ?))"                    \
+    " AND " SV_ACCESS_VISIBLE("p.rid") " GROUP BY p.id ORDER BY p.id"
+static const char SQL_OUTREACH[] = OUTREACH("MAX");
+static const char PG_OUTREACH[] = OUTREACH("GREATEST");
 
 /* now minus months, same local wall time (the day clamped to 28 at month ends). */
 static int64_t months_before(int64_t now, int months)
@@ -134,7 +139,8 @@ sv_err sv_results_outreach(sv_db *db, const sv_results_data *data, const char *m
     sv_buf err = SV_BUF_INIT;
     for (size_t k = 0; k < ncodes && !e; k++) {
         sv_stmt *st = NULL;
-        e = sv_db_stmt(db, SQL_OUTREACH, &st, &err);
+        e = sv_db_stmt(db, sv_db_dialect_of(db) == SV_DIALECT_POSTGRES ? PG_OUTREACH : SQL_OUTREACH,
+                       &st, &err);
         if (e)
             break;
         int i = 1;

@@ -21,7 +21,16 @@ static const char SQL_HEAD_UPDATE[] =
 static const char SQL_WALK[] =
     "SELECT seq, time, principal_kind, principal_id, organisation, role, citizen, action,"
     " resource_type, resource_id, resource_version, purpose, outcome, prev_hash, hash, reason"
-    " FROM audit ORDER BY seq";
+    " FROM audit WHERE seq > ? ORDER BY seq LIMIT ?";
+/* The walk reads the log in pages: a PostgreSQL result is held whole in memory. */
+enum { WALK_PAGE = 10000 };
+static int walk_page = WALK_PAGE;
+
+void sv__audit_walk_page(int n)
+{
+    walk_page = n > 0 ? n : WALK_PAGE;
+}
+
 static const char SQL_CITIZEN[] =
     "SELECT x.target_id FROM resource r JOIN idx_reference x ON x.rid = r.rid"
     " WHERE r.type = ? AND r.id = ? AND x.param = '_compartment' AND x.target_type = 'Patient'"
@@ -254,13 +263,27 @@ sv_err sv_audit_verify(sv_db *db, sv_audit_report *ret, sv_buf *reterr)
     sv_buf text[N_TEXT];
     for (int i = 0; i < N_TEXT; i++)
         sv_buf_init(&text[i]);
-    int64_t prev_seq = 0;
+    int64_t prev_seq = 0, after = INT64_MIN;
+    int in_page = 0;
+    sv_stmt_bind_int64(st, 1, after);
+    sv_stmt_bind_int64(st, 2, walk_page);
     for (;;) {
         bool row = false;
         e = sv_stmt_step(st, &row, reterr);
-        if (e || !row)
+        if (e)
             break;
+        if (!row) {
+            if (in_page < walk_page)
+                break;
+            sv_stmt_reset(st); /* the next page */
+            sv_stmt_bind_int64(st, 1, after);
+            sv_stmt_bind_int64(st, 2, walk_page);
+            in_page = 0;
+            continue;
+        }
+        in_page++;
         int64_t seq = sv_stmt_column_int64(st, 0);
+        after = seq;
         sv_audit_record rec = {
             .time_ms = sv_stmt_column_int64(st, 1),
             .principal_kind = column_copy(st, 2, &text[0]),

@@ -100,6 +100,9 @@ sv_err sv_audit_verify(sv_db *db, sv_audit_report *ret, sv_buf *reterr);
 void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_hash,
                    char ret_hash[SV_AUDIT_HASH_HEX + 1]);
 
+/* Tests: the number of records the verify walk reads per query (0: the default). */
+void sv__audit_walk_page(int n);
+
 /* ---- reading the log (audit_query.c): the AuditEvent view and "who looked at my data" ---- */
 
 /* Which records, newest first (time, then seq, descending). */

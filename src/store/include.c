@@ -15,14 +15,14 @@ static const char SQL_REFS_FROM_PARAM[] =
                     " JOIN resource t ON t.type = x.target_type AND t.id = x.target_id"
                     " JOIN resource_version v ON v.rid = t.rid AND v.version = t.version"
                     " WHERE s.type = ? AND s.id = ? AND x.param = ?"
-                    " AND (? IS NULL OR x.target_type = ?) AND t.deleted = 0"
+                    " AND (CAST(? AS TEXT) IS NULL OR x.target_type = ?) AND t.deleted = 0"
                     " AND " SV_ACCESS_VISIBLE("t.rid") " ORDER BY t.rid LIMIT ?";
 static const char SQL_REFS_FROM_ANY[] =
     COLUMNS_OF("t") " FROM resource s JOIN idx_reference x ON x.rid = s.rid"
                     " JOIN resource t ON t.type = x.target_type AND t.id = x.target_id"
                     " JOIN resource_version v ON v.rid = t.rid AND v.version = t.version"
                     " WHERE s.type = ? AND s.id = ? AND x.param <> ?"
-                    " AND (? IS NULL OR x.target_type = ?) AND t.deleted = 0"
+                    " AND (CAST(? AS TEXT) IS NULL OR x.target_type = ?) AND t.deleted = 0"
                     " AND " SV_ACCESS_VISIBLE("t.rid") " ORDER BY t.rid LIMIT ?";
 /* Sources: one range of the lookup index (type, param, target_id, rid, ...), in rid order. */
 static const char SQL_REFS_TO[] =
@@ -208,11 +208,13 @@ sv_err sv_store_include_explain(sv_db *db, sv_buf *ret_plan, sv_buf *reterr)
         {"referrers_count", SQL_REFERRERS_COUNT},
         {"referrers_count_since", SQL_REFERRERS_COUNT_SINCE},
     };
+    /* SQLite's plan rows carry the step in column 3; PostgreSQL's EXPLAIN one line per row */
+    bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
     sv_buf sql = SV_BUF_INIT;
     sv_err e = SV_OK;
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]) && !e; q++) {
         sv_buf_reset(&sql);
-        sv_buf_adds(&sql, "EXPLAIN QUERY PLAN ");
+        sv_buf_adds(&sql, postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ");
         sv_buf_adds(&sql, queries[q].sql);
         sv_stmt *st = NULL;
         e = sv_db_prepare(db, sql.ptr, &st, reterr);
@@ -220,7 +222,7 @@ sv_err sv_store_include_explain(sv_db *db, sv_buf *ret_plan, sv_buf *reterr)
             e = sv_stmt_step(st, &row, reterr);
             if (!e && row)
                 sv_buf_addf(ret_plan, "%s: %s\n", queries[q].name,
-                            sv_stmt_column_text(st, 3, NULL));
+                            sv_stmt_column_text(st, postgres ? 0 : 3, NULL));
         }
         sv_stmt_finalize(st);
     }

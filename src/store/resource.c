@@ -7,6 +7,7 @@
 #include "base/text.h"
 #include "store/access.h"
 #include "store/combined.h"
+#include "store/resource_int.h"
 
 static const char SQL_CURRENT[] =
     "SELECT r.rid, r.version, r.last_updated, r.deleted, v.json, v.seq, v.method"
@@ -262,8 +263,8 @@ static sv_err run_rid(sv_db *db, const char *sql, int64_t rid, sv_buf *reterr)
     return sv_stmt_run(st, reterr);
 }
 
-static sv_err add_row(sv_db *db, int64_t rid, const char *type, const sv_index_row *r,
-                      sv_buf *scratch, sv_buf *reterr)
+sv_err sv__index_row_add(sv_db *db, int64_t rid, const char *type, const sv_index_row *r,
+                         sv_buf *scratch, sv_buf *reterr)
 {
     static const char *const sql[] = {
         [SV_INDEX_STRING] = SQL_ADD_STRING,
@@ -344,6 +345,13 @@ static sv_err set_rows(sv_db *db, int64_t rid, const char *type, const sv_index_
                        bool clear, sv_buf *reterr)
 {
     sv_err e = SV_OK;
+    if (sv_db_dialect_of(db) == SV_DIALECT_POSTGRES) {
+        if (clear || (rows && rows->len))
+            e = sv__pg_replace_rows(db, rid, type, rows, reterr);
+        if (!e && rows)
+            e = sv__combined_write(db, rid, type, rows, reterr);
+        return e;
+    }
     if (clear) {
         static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,     SQL_DEL_REFERENCE,
                                           SQL_DEL_DATE,   SQL_DEL_NUMBER,    SQL_DEL_QUANTITY,
@@ -354,7 +362,7 @@ static sv_err set_rows(sv_db *db, int64_t rid, const char *type, const sv_index_
     if (!e && rows) {
         sv_buf scratch = SV_BUF_INIT;
         for (size_t i = 0; i < rows->len && !e; i++)
-            e = add_row(db, rid, type, &rows->rows[i], &scratch, reterr);
+            e = sv__index_row_add(db, rid, type, &rows->rows[i], &scratch, reterr);
         sv_buf_release(&scratch);
         if (!e) /* the worklists' combined rows (store/combined.h) */
             e = sv__combined_write(db, rid, type, rows, reterr);
@@ -372,6 +380,14 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
         return SV_ERR_INTERNAL;
     }
     bool deleted = json == NULL;
+    if (sv_db_dialect_of(db) == SV_DIALECT_POSTGRES) {
+        int64_t rid = 0;
+        sv_err e = sv__pg_write(db, type, id, version, last_updated, deleted, method, json,
+                                json_len, &rid, reterr);
+        if (!e)
+            e = set_rows(db, rid, type, deleted ? NULL : rows, version > 1, reterr);
+        return e;
+    }
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_INSERT_RESOURCE, &st, reterr);
     if (e)

@@ -43,13 +43,15 @@ typedef struct qb {
     size_t nbinds, capbinds;
     char **owned; /* strings made here (prefix bounds, patterns) */
     size_t nowned, capowned;
+    bool postgres;                  /* the few fragments that differ by dialect */
     const sv_access_filter *access; /* every resource the query touches must be visible */
 } qb;
 
-static void qb_init(qb *b)
+static void qb_init(qb *b, const sv_db *db)
 {
     memset(b, 0, sizeof(*b));
     sv_buf_init(&b->sql);
+    b->postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
 }
 
 static void qb_release(qb *b)
@@ -640,10 +642,16 @@ static void filter_form(qb *b, const sv_clause *c, size_t level)
     }
     const sv_clause_link *l = &c->links[level];
     if (!l->reverse) {
-        /* a reference of m to a live resource of l->type that matches the rest */
+        /* a reference of m to a live resource of l->type that matches the rest.
+         * PostgreSQL: the target found by (type, id) in a scalar subquery, so that it
+         * is always one unique-index seek per reference; as a join, a planner
+         * without statistics yet (a freshly loaded table) may scan every resource
+         * of the type for each reference instead. */
         S(b, "EXISTS (SELECT 1 FROM idx_reference x WHERE x.rid = m.rid AND x.param = ? AND"
-             " x.target_type = ? AND EXISTS (SELECT 1 FROM resource m WHERE"
-             " m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0");
+             " x.target_type = ? AND EXISTS (SELECT 1 FROM resource m WHERE ");
+        S(b, b->postgres ? "m.rid = (SELECT z.rid FROM resource z WHERE z.type = x.target_type"
+                           " AND z.id = x.target_id) AND m.deleted = 0"
+                         : "m.type = x.target_type AND m.id = x.target_id AND m.deleted = 0");
         T(b, l->param), T(b, l->type);
         visible(b, SV_ACCESS_VISIBLE("m.rid"));
         S(b, " AND ");
@@ -1243,7 +1251,7 @@ static bool query_ok(const sv_store_query *q, sv_buf *reterr)
 static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_buf *reterr)
 {
     qb b;
-    qb_init(&b);
+    qb_init(&b, db);
     b.access = q->access;
     build_count(&b, q);
     sv_stmt *st = NULL;
@@ -1265,7 +1273,7 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
     if (!query_ok(q, reterr))
         return SV_ERR_INVALID;
     qb b;
-    qb_init(&b);
+    qb_init(&b, db);
     b.access = q->access;
     sv_stmt *st = NULL;
     sv_err e = SV_OK;
@@ -1347,11 +1355,13 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
     if (!query_ok(q, reterr))
         return SV_ERR_INVALID;
     sv_err e = SV_OK;
+    /* SQLite's plan rows carry the step in column 3; PostgreSQL's EXPLAIN one line per row */
+    bool postgres = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
     for (int pass = 0; pass < 2 && !e; pass++) {
         qb b;
-        qb_init(&b);
+        qb_init(&b, db);
         b.access = q->access;
-        S(&b, "EXPLAIN QUERY PLAN ");
+        S(&b, postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ");
         if (pass == 0) /* with the count in the page where a run puts it there */
             build_page(&b, q, !pick_driver(q, DRIVE_ALL).unique);
         else
@@ -1364,7 +1374,7 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
             if (e || !row)
                 break;
             size_t n;
-            const char *detail = sv_stmt_column_text(st, 3, &n);
+            const char *detail = sv_stmt_column_text(st, postgres ? 0 : 3, &n);
             sv_buf_adds(ret_plan, pass == 0 ? "page: " : "count: ");
             sv_buf_add(ret_plan, detail, n);
             sv_buf_addc(ret_plan, '\n');

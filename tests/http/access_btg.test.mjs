@@ -14,7 +14,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startWorld, ref as R, consent } from './lib/access_fixture.mjs';
-import { BIN } from './lib/server.mjs';
+import { BIN, sqlRows } from './lib/server.mjs';
 import { ROLE_SYSTEM } from './lib/access_oracle.mjs';
 import { checkBody, assertOutcome } from './lib/expect.mjs';
 
@@ -232,7 +232,7 @@ test('the audit table: break-the-glass with its reason, ETREAT only while the gr
   assert.deepEqual(await srv.stop(), { code: 0, signal: null }); // SIGTERM flushes the queued read records
   const dbPath = srv.dbPath;
   after(() => srv.cleanup());
-  const sql = (q) => JSON.parse(execFileSync('sqlite3', ['-json', dbPath, q], { encoding: 'utf8' }) || '[]');
+  const sql = (q) => sqlRows(dbPath, q);
   const btg = sql("SELECT principal_id, organisation, role, citizen, purpose, reason, outcome FROM audit WHERE action = 'break-the-glass' AND outcome = 200");
   assert.deepEqual(btg, [{ principal_id: 'er-doc', organisation: 'Organization/er', role: 'physician', citizen: 'karen', purpose: 'ETREAT', reason: 'unconscious, no relatives reachable', outcome: 200 }]);
   const refused = sql("SELECT COUNT(*) AS n FROM audit WHERE action = 'break-the-glass' AND outcome >= 400")[0].n;

@@ -3,11 +3,11 @@
 // record exists as soon as the write is acknowledged; read records reach the
 // database within a second and all of them on SIGTERM; `samverka audit verify`
 // says the chain is whole, and names the record after tampering.  The database
-// is read with the sqlite3 command-line tool.
+// is read with the backend's own client (sqlite3, psql).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { startServer, BIN } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, BIN, BACKEND, sqlRows, sqlExec } from './lib/server.mjs';
 import { client } from './lib/expect.mjs';
 
 const running = new Set();
@@ -18,8 +18,9 @@ after(() => {
 });
 
 function sql(dbPath, query) {
-  const out = execFileSync('sqlite3', ['-json', dbPath, query], { encoding: 'utf8' });
-  return out.trim() ? JSON.parse(out) : [];
+  if (/^\s*SELECT/i.test(query)) return sqlRows(dbPath, query);
+  sqlExec(dbPath, query);
+  return [];
 }
 
 function verify(dbPath) {
@@ -148,7 +149,9 @@ test('audit verify names a changed, a deleted and a truncated record', { timeout
     running.delete(srv);
     assert.equal(verify(srv.dbPath).code, 0);
     const db = srv.dbPath;
-    sql(db, 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
+    sql(db, BACKEND === 'postgres'
+      ? 'DROP TRIGGER audit_no_update ON audit; DROP TRIGGER audit_no_delete ON audit;'
+      : 'DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;');
 
     sql(db, 'UPDATE audit SET outcome = 500 WHERE seq = 3');
     let v = verify(db);

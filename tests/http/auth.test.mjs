@@ -4,14 +4,14 @@
 // client credentials, metadata staying public.  Users and tokens are made with
 // the CLI against the test's database before the server starts.  Expiry is
 // shown without sleeping: the session's stored times are moved back with the
-// sqlite3 tool (the server reads them on every request).
+// backend's own client (the server reads them on every request).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, BIN } from './lib/server.mjs';
+import { startServer, BIN, newDatabase, sqlExec, sqlRows } from './lib/server.mjs';
 
 const FAILED = 'invalid username or password';
 let srv;
@@ -24,8 +24,7 @@ function cli(args, input) {
   return execFileSync(BIN, [...args, '--db', dbPath], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 function sql(query) {
-  // the server's writers (the read-audit queue) may hold the lock for a moment
-  execFileSync('sqlite3', ['-cmd', '.timeout 5000', dbPath, query], { encoding: 'utf8' });
+  sqlExec(dbPath, query);
 }
 function addUser(username, password, extra = []) {
   cli(['user', 'add', '--username', username, '--kind', 'practitioner', '--password-stdin', ...extra], `${password}\n`);
@@ -33,7 +32,7 @@ function addUser(username, password, extra = []) {
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'samverka-auth-'));
-  dbPath = join(dir, 'test.db');
+  dbPath = newDatabase(dir);
   addUser('anna', 'anna-pw-1', ['--practitioner-role', 'role-anna']);
   addUser('bert', 'bert-pw-1');
   addUser('cissi', 'cissi-pw-1');
@@ -41,7 +40,7 @@ before(async () => {
   cli(['user', 'add', '--username', 'eva', '--kind', 'citizen', '--patient', 'pat-eva', '--password-stdin'], 'eva-pw-1\n');
   readToken = cli(['token', 'create', '--client', 'reader', '--scope', 'system/Patient.read']).trim();
   writeToken = cli(['token', 'create', '--client', 'writer', '--scope', 'system/Patient.read system/Patient.write']).trim();
-  srv = await startServer({ dir, args: ['--auth', 'on'] });
+  srv = await startServer({ dir, db: dbPath, args: ['--auth', 'on'] });
 });
 after(async () => {
   await srv.stop();
@@ -158,17 +157,18 @@ test('an idle session expires after 30 minutes, any session after 12 hours', asy
   for (const s of [idle, old, fresh]) assert.equal((await srv.fetch('/fhir/Patient', { headers: { Cookie: s.cookie } })).status, 200);
   // Move the stored times back, as if the time had passed: idle 31 minutes for one,
   // created 12 h + 1 min ago but used a minute ago for the other.
-  // The three newest session rows are idle, old and fresh, in that order.
+  // The three newest session rows are idle, old and fresh, in that order (each login
+  // hashes a password, so their creation times differ; moving one back keeps it below).
   sql(`UPDATE auth_session SET last_seen = last_seen - 31*60*1000, created = created - 31*60*1000
-       WHERE rowid = (SELECT rowid FROM auth_session ORDER BY rowid DESC LIMIT 1 OFFSET 2)`);
+       WHERE id_hash = (SELECT id_hash FROM auth_session ORDER BY created DESC LIMIT 1 OFFSET 2)`);
   sql(`UPDATE auth_session SET created = created - (12*60+1)*60*1000, last_seen = last_seen - 60*1000
-       WHERE rowid = (SELECT rowid FROM auth_session ORDER BY rowid DESC LIMIT 1 OFFSET 1)`);
+       WHERE id_hash = (SELECT id_hash FROM auth_session ORDER BY created DESC LIMIT 1 OFFSET 1)`);
   assertOutcome(await srv.fetch('/fhir/Patient', { headers: { Cookie: idle.cookie } }), 401, 'login');
   assertOutcome(await srv.fetch('/fhir/Patient', { headers: { Cookie: old.cookie } }), 401, 'login');
   assert.equal((await srv.fetch('/fhir/Patient', { headers: { Cookie: fresh.cookie } })).status, 200);
   // 29 idle minutes are fine
   sql(`UPDATE auth_session SET last_seen = last_seen - 29*60*1000
-       WHERE rowid = (SELECT rowid FROM auth_session ORDER BY rowid DESC LIMIT 1)`);
+       WHERE id_hash = (SELECT id_hash FROM auth_session ORDER BY created DESC LIMIT 1)`);
   assert.equal((await srv.fetch('/fhir/Patient', { headers: { Cookie: fresh.cookie } })).status, 200);
 });
 
@@ -248,9 +248,8 @@ test('behind https the cookie is Secure', async () => {
 
 test('logins and failed logins are audited (written by a clean shutdown at the latest)', async () => {
   await srv.stop();
-  const out = execFileSync('sqlite3', ['-json', dbPath,
-    "SELECT action, principal_kind, principal_id, outcome FROM audit WHERE action LIKE 'login%' ORDER BY seq"], { encoding: 'utf8' });
-  const rows = JSON.parse(out || '[]');
+  const rows = sqlRows(dbPath,
+    "SELECT action, principal_kind, principal_id, outcome FROM audit WHERE action LIKE 'login%' ORDER BY seq");
   assert.ok(rows.some((r) => r.action === 'login' && r.principal_id === 'anna' && r.principal_kind === 'practitioner' && r.outcome === 200));
   assert.ok(rows.some((r) => r.action === 'login-failed' && r.principal_id === 'nobody' && r.outcome === 401));
   assert.equal(rows.filter((r) => r.action === 'login-failed' && r.principal_id === 'cissi').length, 6);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { startWorld, ref as R, password } from './lib/access_fixture.mjs';
 import { ROLE_SYSTEM } from './lib/access_oracle.mjs';
-import { startServer, BIN } from './lib/server.mjs';
+import { startServer, BIN, sqlRows, sqlExec } from './lib/server.mjs';
 import { assertOutcome } from './lib/expect.mjs';
 
 const role = (code) => [{ coding: [{ system: ROLE_SYSTEM, code }] }];
@@ -120,10 +120,9 @@ test('twenty failed logins from one address lock that address, even for the righ
     const locked = await login('ann', 'ann-pw-Secret-1');
     assertOutcome(locked, 401);
     assert.equal(locked.json.issue[0].diagnostics, 'invalid username or password');
-    const q = (sql) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', srv.dbPath, sql], { encoding: 'utf8' }).trim();
-    assert.equal(q("SELECT COUNT(*) FROM auth_lock WHERE key = 'a:127.0.0.1'"), '1');
+    assert.equal(sqlRows(srv.dbPath, "SELECT COUNT(*) AS n FROM auth_lock WHERE key = 'a:127.0.0.1'")[0].n, 1);
     // 15 minutes later (the lock's end moved back instead of waiting)
-    q("UPDATE auth_lock SET until = until - 15*60*1000 WHERE key = 'a:127.0.0.1'");
+    sqlExec(srv.dbPath, "UPDATE auth_lock SET until = until - 15*60*1000 WHERE key = 'a:127.0.0.1'");
     assert.equal((await login('ann', 'ann-pw-Secret-1')).status, 200);
   } finally {
     await srv.stop();

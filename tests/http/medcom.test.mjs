@@ -129,14 +129,15 @@ test('with auth on, only a system client with write scopes may submit messages',
   const { execFileSync } = await import('node:child_process');
   const { mkdtempSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
-  const { BIN } = await import('./lib/server.mjs');
+  const { BIN, newDatabase } = await import('./lib/server.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'samverka-medcom-auth-'));
-  const cli = (args, input) => execFileSync(BIN, [...args, '--db', join(dir, 'test.db')],
+  const db = newDatabase(dir);
+  const cli = (args, input) => execFileSync(BIN, [...args, '--db', db],
     { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
   const gateway = cli(['token', 'create', '--client', 'medcom-gateway', '--scope', 'system/*.read system/*.write']).trim();
   const reader = cli(['token', 'create', '--client', 'reader', '--scope', 'system/Patient.read']).trim();
   cli(['user', 'add', '--username', 'anna', '--kind', 'practitioner', '--password-stdin'], 'anna-pw-1\n');
-  const srv = await startServer({ dir, args: ['--auth', 'on'] });
+  const srv = await startServer({ dir, db, args: ['--auth', 'on'] });
   try {
     const post = (headers) => srv.fetch('/fhir/$process-message', {
       method: 'POST', body: read('a1_stin.json'), headers: { 'Content-Type': 'application/fhir+json', ...headers },

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, BIN } from './lib/server.mjs';
+import { startServer, BIN, newDatabase } from './lib/server.mjs';
 
 const SYS = 'http://samverka.org/fhir/';
 const MS = `${SYS}PlanDefinition/ms-rehab-dk`;
@@ -20,9 +20,10 @@ let srv;
 
 before(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'samverka-pathway-'));
-  const out = execFileSync(BIN, ['demo', '--db', join(dir, 'test.db')], { encoding: 'utf8' });
+  const db = newDatabase(dir);
+  const out = execFileSync(BIN, ['demo', '--db', db], { encoding: 'utf8' });
   assert.match(out, /0 failed/);
-  srv = await startServer({ dir, args: ['--watchdog', '0', '--test-endpoints', 'on'] });
+  srv = await startServer({ dir, db, args: ['--watchdog', '0', '--test-endpoints', 'on'] });
   // Monday 2 March 2026, 09:00 in Copenhagen
   const res = await srv.fetch('/admin/clock', { method: 'POST', json: { now: '2026-03-02T08:00:00Z' }, headers: { 'Content-Type': 'application/json' } });
   assert.equal(res.status, 200);

@@ -1,11 +1,11 @@
 // reindex.test.mjs - `samverka reindex` on a database whose search-index rows
-// were deleted (with the sqlite3 tool, while the server runs): searches and
+// were deleted (with the database's own client, while the server runs): searches and
 // compartment searches find nothing, the command rebuilds the rows in batches
 // and prints its progress, and then every search answers as before.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { startServer, BIN } from './lib/server.mjs';
+import { spawnSync } from 'node:child_process';
+import { startServer, BIN, sqlRows, sqlExec } from './lib/server.mjs';
 import { client, stopClean } from './lib/expect.mjs';
 
 let srv;
@@ -14,8 +14,8 @@ after(async () => {
 });
 
 const TABLES = ['idx_string', 'idx_token', 'idx_reference', 'idx_date', 'idx_number', 'idx_quantity', 'idx_uri', 'idx_composite'];
-const rowCount = (dbPath) => Number(execFileSync('sqlite3', [dbPath,
-  `SELECT ${TABLES.map((t) => `(SELECT COUNT(*) FROM ${t})`).join(' + ')}`], { encoding: 'utf8' }).trim());
+const rowCount = (dbPath) => Number(sqlRows(dbPath,
+  `SELECT ${TABLES.map((t) => `(SELECT COUNT(*) FROM ${t})`).join(' + ')} AS n`)[0].n);
 
 test('reindex rebuilds deleted index rows in batches, with progress', { timeout: 60000 }, async () => {
   srv = await startServer();
@@ -49,7 +49,7 @@ test('reindex rebuilds deleted index rows in batches, with progress', { timeout:
   const rows = rowCount(srv.dbPath);
   assert.ok(rows > 20);
 
-  execFileSync('sqlite3', [srv.dbPath, TABLES.map((t) => `DELETE FROM ${t};`).join(' ')]);
+  sqlExec(srv.dbPath, TABLES.map((t) => `DELETE FROM ${t};`).join(' '));
   assert.equal(rowCount(srv.dbPath), 0);
   assert.deepEqual(await totals(), searches.map(() => 0));
 

@@ -14,7 +14,7 @@ import { execFileSync, execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, BIN, FHIR_JSON } from './server.mjs';
+import { startServer, newDatabase, BIN, FHIR_JSON } from './server.mjs';
 import { CATEGORY_SYSTEM, ROLE_SYSTEM, CONFIDENTIALITY, ACTCODE } from './access_oracle.mjs';
 
 const R = (reference) => ({ reference });
@@ -58,7 +58,7 @@ export async function pool(jobs, n = 4) {
 
 export async function startWorld({ users = [], clients = [], resources = [], prefix = 'samverka-access-', serverArgs = [] }) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  const dbPath = join(dir, 'test.db');
+  const dbPath = newDatabase(dir);
   const cli = (args, input) =>
     execFileSync(BIN, [...args, '--db', dbPath], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
   const failures = []; // users the CLI refused: {username, error}
@@ -77,7 +77,7 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
   }), 3);
   for (const c of clients) tokens[c.name] = cli(['token', 'create', '--client', c.name, '--scope', c.scope]).trim();
   timing.push(`users ${Date.now() - t0} ms`);
-  const srv = await startServer({ dir, args: ['--auth', 'on', ...serverArgs] });
+  const srv = await startServer({ dir, db: dbPath, args: ['--auth', 'on', ...serverArgs] });
 
   const creds = {}; // name -> {headers, csrf}
   creds.loader = { headers: { Authorization: `Bearer ${tokens.loader}` } };

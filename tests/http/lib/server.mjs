@@ -7,7 +7,13 @@
 //   await srv.stop();                           // SIGTERM, waits for exit 0
 //
 // SAMVERKA_BIN names the binary (make check sets it; default build/samverka).
-import { spawn } from 'node:child_process';
+//
+// The backend: SQLite (a file in the test's directory) unless
+// SAMVERKA_TEST_BACKEND=postgres, then a fresh database per server on the cluster
+// whose admin URI is SAMVERKA_TEST_PG (tools/pg-scratch.sh run ... sets it).
+// newDatabase/dropDatabase/sqlRows/sqlExec let a test look into either with the
+// backend's own client (sqlite3, psql).
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -17,6 +23,49 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const BIN = process.env.SAMVERKA_BIN || join(root, 'build', 'samverka');
 export const ROOT = root;
 export const FHIR_JSON = 'application/fhir+json';
+
+export const BACKEND = process.env.SAMVERKA_TEST_BACKEND || 'sqlite';
+const PG_ADMIN = process.env.SAMVERKA_TEST_PG || '';
+if (BACKEND !== 'sqlite' && BACKEND !== 'postgres') throw new Error(`SAMVERKA_TEST_BACKEND: no backend '${BACKEND}'`);
+if (BACKEND === 'postgres' && !PG_ADMIN) throw new Error('SAMVERKA_TEST_BACKEND=postgres needs SAMVERKA_TEST_PG (tools/pg-scratch.sh run ...)');
+let pgCounter = 0;
+
+// postgres://user@host:port/DB?params with DB replaced.
+function pgUri(name) {
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+function psql(uri, args) {
+  return execFileSync('psql', ['-X', '-q', '-v', 'ON_ERROR_STOP=1', ...args, uri], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+// A new, empty database for --db: a file name in dir, or a PostgreSQL URI.
+export function newDatabase(dir) {
+  if (BACKEND === 'sqlite') return join(dir, 'test.db');
+  const name = `sv_http_${process.pid}_${++pgCounter}`;
+  psql(PG_ADMIN, ['-c', `CREATE DATABASE ${name}`]);
+  return pgUri(name);
+}
+
+export function dropDatabase(db) {
+  if (BACKEND !== 'postgres') return;
+  const name = new URL(db).pathname.slice(1);
+  psql(PG_ADMIN, ['-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+}
+
+// The rows of one SELECT as objects (numbers as numbers).
+export function sqlRows(db, query) {
+  if (BACKEND === 'sqlite') return JSON.parse(execFileSync('sqlite3', ['-json', '-cmd', '.timeout 5000', db, query], { encoding: 'utf8' }) || '[]');
+  return JSON.parse(psql(db, ['-A', '-t', '-c', `SELECT COALESCE(json_agg(t), '[]') FROM (${query}) t`]));
+}
+
+// Runs SQL statements (no result).  On SQLite it waits up to 5 s for the lock: the
+// server's writers (the read-audit queue) may hold it for a moment.
+export function sqlExec(db, script) {
+  if (BACKEND === 'sqlite') execFileSync('sqlite3', ['-cmd', '.timeout 5000', db, script], { encoding: 'utf8' });
+  else psql(db, ['-c', script]);
+}
 
 function launch(dbPath, extraArgs = [], listen = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
@@ -53,7 +102,7 @@ function waitExit(child) {
 
 export async function startServer(options = {}) {
   const dir = options.dir || mkdtempSync(join(tmpdir(), 'samverka-test-'));
-  const dbPath = join(dir, 'test.db');
+  const dbPath = options.db || newDatabase(dir);
   const args = options.args || [];
   let proc = await launch(dbPath, args);
   const srv = {
@@ -86,7 +135,10 @@ export async function startServer(options = {}) {
       await srv.stop(signal);
       proc = await launch(dbPath, args);
     },
-    cleanup() { rmSync(dir, { recursive: true, force: true }); },
+    cleanup() {
+      dropDatabase(dbPath);
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
   return srv;
 }

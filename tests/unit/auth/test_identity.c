@@ -507,6 +507,7 @@ static void test_roles(void **state)
 
 int main(void)
 {
+    TMPDB_SKIP_WITHOUT_BACKEND("auth/test_identity_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_hash),
         cmocka_unit_test(test_scopes),

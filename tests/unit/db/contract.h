@@ -201,6 +201,24 @@ static void test_bind_textn_takes_only_len_bytes(void **state)
     sv_stmt_reset(st);
 }
 
+/* '?N' names a parameter; a '?' inside a quoted string or name is text, not one. */
+static void test_numbered_placeholders(void **state)
+{
+    static const char SQL_NUMBERED[] = "SELECT ?2, ?1, ?2, '?', '' || ?1 AS \"?\"";
+    contract_fixture *f = *state;
+    sv_stmt *st = NULL;
+    bool row = false;
+    assert_int_equal(sv_db_stmt(f->db, SQL_NUMBERED, &st, NULL), SV_OK);
+    assert_int_equal(sv_stmt_bind_text(st, 1, "a"), SV_OK);
+    assert_int_equal(sv_stmt_bind_text(st, 2, "b"), SV_OK);
+    assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
+    assert_true(row);
+    static const char *const want[] = {"b", "a", "b", "?", "a"};
+    for (int c = 0; c < 5; c++)
+        assert_string_equal(sv_stmt_column_text(st, c, NULL), want[c]);
+    sv_stmt_reset(st);
+}
+
 static void test_step_rows_then_done(void **state)
 {
     contract_fixture *f = *state;
@@ -589,6 +607,7 @@ static const struct CMUnitTest db_contract_tests[] = {
     CONTRACT_TEST(test_open_state),
     CONTRACT_TEST(test_bind_and_column_types),
     CONTRACT_TEST(test_bind_textn_takes_only_len_bytes),
+    CONTRACT_TEST(test_numbered_placeholders),
     CONTRACT_TEST(test_step_rows_then_done),
     CONTRACT_TEST(test_changes_counts_rows),
     CONTRACT_TEST(test_errors_carry_a_message),

@@ -168,21 +168,6 @@ static void test_text_with_nul_bytes(void **state)
     sv_stmt_reset(st);
 }
 
-static void test_postgres_scheme_unsupported(void **state)
-{
-    static const char *const uris[] = {"postgres://user@localhost/samverka",
-                                       "postgresql://localhost:5432/samverka"};
-    (void)state;
-    for (size_t i = 0; i < sizeof(uris) / sizeof(uris[0]); i++) {
-        sv_db *db = (sv_db *)&uris; /* sentinel: must stay untouched */
-        sv_buf err = SV_BUF_INIT;
-        assert_int_equal(sv_db_open(uris[i], NULL, &db, &err), SV_ERR_UNSUPPORTED);
-        assert_ptr_equal(db, (sv_db *)&uris);
-        assert_non_null(strstr(err.ptr, "postgres"));
-        sv_buf_release(&err);
-    }
-}
-
 static void test_sqlite_scheme_prefix(void **state)
 {
     fixture *f = *state;
@@ -221,7 +206,6 @@ int main(void)
         SQLITE_TEST(test_foreign_keys_enforced),
         SQLITE_TEST(test_second_writer_waits_then_busy),
         SQLITE_TEST(test_text_with_nul_bytes),
-        cmocka_unit_test(test_postgres_scheme_unsupported),
         SQLITE_TEST(test_sqlite_scheme_prefix),
         cmocka_unit_test(test_open_failure_reports),
     };

@@ -2,6 +2,12 @@
  * tmpdb.h - test helper: a temporary SQLite database file, and a fingerprint of
  * a database's whole content for "nothing changed" checks.
  *
+ * With TMPDB_POSTGRES defined before it is included, the "file" is a fresh
+ * PostgreSQL database instead and path holds its URI (pgtest.h): a test file
+ * whose SQL is portable runs on PostgreSQL from a twin that defines it and
+ * includes the test (tests/unit/store/test_search_postgres.c).  Such a test calls
+ * TMPDB_SKIP_WITHOUT_BACKEND first in main.  tmpdb_fingerprint stays SQLite-only.
+ *
  * Header-only (static functions) so that tests in any layer can include it with
  * "../db/tmpdb.h"; CMake builds only tests/unit/<layer>/test_*.c.  Uses db.h only.
  */
@@ -15,6 +21,19 @@
 
 #include "db/db.h"
 
+#ifdef TMPDB_POSTGRES
+#include "pgtest.h"
+/* In main(): without a cluster the PostgreSQL twin exits 77, which ctest reports as
+ * skipped. */
+#define TMPDB_SKIP_WITHOUT_BACKEND(name)                                                           \
+    do {                                                                                           \
+        if (!pgtest_admin_uri(name))                                                               \
+            return PGTEST_SKIP;                                                                    \
+    } while (0)
+#else
+#define TMPDB_SKIP_WITHOUT_BACKEND(name) ((void)0)
+#endif
+
 typedef struct tmpdb {
     char path[512];
 } tmpdb;
@@ -22,6 +41,10 @@ typedef struct tmpdb {
 /* Creates an empty file under $TMPDIR (or /tmp); SQLite takes it as a new database. */
 static inline void tmpdb_make(tmpdb *t)
 {
+#ifdef TMPDB_POSTGRES
+    pgtest_create(t->path, sizeof(t->path));
+    return;
+#endif
     const char *dir = getenv("TMPDIR");
     if (!dir || !*dir)
         dir = "/tmp";
@@ -36,6 +59,10 @@ static inline void tmpdb_make(tmpdb *t)
 
 static inline void tmpdb_remove(tmpdb *t)
 {
+#ifdef TMPDB_POSTGRES
+    pgtest_destroy(t->path);
+    return;
+#endif
     static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
     char p[600];
     for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {

@@ -4,8 +4,10 @@
  * and truncating the tail - each done directly with SQL, as someone with the
  * database file could - are each found and the right record named (issue 4, must
  * show 3); an append outside a transaction is refused and a rolled-back one
- * leaves nothing; appends from several connections at once form one chain; and
- * the citizen of a resource comes from its compartment rows.
+ * leaves nothing; appends from several connections at once form one chain; the
+ * walk reads the log in pages; and the citizen of a resource comes from its
+ * compartment rows.  test_audit_postgres.c runs the same cases on PostgreSQL
+ * (AUDIT_TEST_POSTGRES).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,17 +22,47 @@
 #include "store/resource.h"
 #include "store/schema.h"
 
+#ifdef AUDIT_TEST_POSTGRES
+#include "../db/pgtest.h"
+#define db_make pgtest_create
+#define db_remove pgtest_destroy
+#else
+static void db_make(char *uri, size_t cap)
+{
+    tmpdb t;
+    tmpdb_make(&t);
+    snprintf(uri, cap, "%s", t.path);
+}
+
+static void db_remove(const char *uri)
+{
+    tmpdb t;
+    snprintf(t.path, sizeof(t.path), "%s", uri);
+    tmpdb_remove(&t);
+}
+#endif
+
 typedef struct fixture {
-    tmpdb file;
+    char uri[600];
     sv_db *db;
 } fixture;
+
+static sv_db *open_uri(const char *uri, int busy_timeout_ms)
+{
+    sv_db_options opt = {.busy_timeout_ms = busy_timeout_ms};
+    sv_db *db = NULL;
+    sv_buf err = SV_BUF_INIT;
+    tmpdb_check(sv_db_open(uri, &opt, &db, &err), "open", &err);
+    sv_buf_release(&err);
+    return db;
+}
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    tmpdb_make(&f->file);
-    f->db = tmpdb_open(&f->file, 5000);
+    db_make(f->uri, sizeof(f->uri));
+    f->db = open_uri(f->uri, 5000);
     assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
     *state = f;
     return 0;
@@ -40,7 +72,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     sv_db_close(f->db);
-    tmpdb_remove(&f->file);
+    db_remove(f->uri);
     free(f);
     return 0;
 }
@@ -81,12 +113,21 @@ static sv_audit_report verify(sv_db *db)
 }
 
 /* Runs tampering SQL with the append-only triggers out of the way, as an
- * attacker with the file would. */
+ * attacker with the file (or the database owner's role) would. */
 static void tamper(sv_db *db, const char *sql)
 {
+    bool pg = sv_db_dialect_of(db) == SV_DIALECT_POSTGRES;
     sv_buf err = SV_BUF_INIT;
-    tmpdb_check(sv_db_exec(db, "DROP TRIGGER IF EXISTS audit_no_update", &err), "drop", &err);
-    tmpdb_check(sv_db_exec(db, "DROP TRIGGER IF EXISTS audit_no_delete", &err), "drop", &err);
+    tmpdb_check(sv_db_exec(db,
+                           pg ? "DROP TRIGGER IF EXISTS audit_no_update ON audit"
+                              : "DROP TRIGGER IF EXISTS audit_no_update",
+                           &err),
+                "drop", &err);
+    tmpdb_check(sv_db_exec(db,
+                           pg ? "DROP TRIGGER IF EXISTS audit_no_delete ON audit"
+                              : "DROP TRIGGER IF EXISTS audit_no_delete",
+                           &err),
+                "drop", &err);
     tmpdb_check(sv_db_exec(db, sql, &err), sql, &err);
     sv_buf_release(&err);
 }
@@ -303,10 +344,8 @@ typedef struct worker {
 static void *append_many(void *arg)
 {
     worker *w = arg;
-    sv_db_options opt = {.busy_timeout_ms = 20000};
-    sv_db *db = NULL;
+    sv_db *db = open_uri(w->path, 20000);
     sv_buf err = SV_BUF_INIT;
-    tmpdb_check(sv_db_open(w->path, &opt, &db, &err), "open", &err);
     for (int i = 0; i < w->n; i++) {
         sv_audit_record rec = {.time_ms = i, .action = "read", .outcome = 200};
         sv_audit_record_set_actor(&rec, &sv_audit_anonymous);
@@ -324,7 +363,7 @@ static void test_concurrent_appends_form_one_chain(void **state)
     fixture *f = *state;
     enum { THREADS = 4, EACH = 50 };
     pthread_t t[THREADS];
-    worker w = {.path = f->file.path, .n = EACH};
+    worker w = {.path = f->uri, .n = EACH};
     for (int i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, append_many, &w), 0);
     for (int i = 0; i < THREADS; i++)
@@ -333,6 +372,27 @@ static void test_concurrent_appends_form_one_chain(void **state)
     assert_int_equal(rep.problem, SV_AUDIT_OK);
     assert_int_equal(rep.records, THREADS * EACH);
     assert_int_equal(tmpdb_int(f->db, "SELECT MAX(seq) FROM audit"), THREADS * EACH);
+}
+
+/* Pages of 3: a chain of 10 verifies whole, and a record deleted at a page's
+ * edge is still named. */
+static void test_walk_in_pages(void **state)
+{
+    fixture *f = *state;
+    sv__audit_walk_page(3);
+    build_chain(f->db, 10);
+    sv_audit_report rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_OK);
+    assert_int_equal(rep.records, 10);
+    tamper(f->db, "DELETE FROM audit WHERE seq = 4");
+    rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_UNLINKED);
+    assert_int_equal(rep.seq, 5);
+    assert_int_equal(rep.prev_seq, 3);
+    tamper(f->db, "DELETE FROM audit WHERE seq >= 4");
+    rep = verify(f->db);
+    assert_int_equal(rep.problem, SV_AUDIT_TRUNCATED);
+    sv__audit_walk_page(0);
 }
 
 static void test_hash_covers_every_field(void **state)
@@ -420,6 +480,10 @@ static void test_citizen_of(void **state)
 
 int main(void)
 {
+#ifdef AUDIT_TEST_POSTGRES
+    if (!pgtest_admin_uri("store/test_audit_postgres"))
+        return PGTEST_SKIP;
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_chain_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_and_delete, setup, teardown),
@@ -437,6 +501,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_append_fault_leaves_chain_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_appends_form_one_chain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_walk_in_pages, setup, teardown),
         cmocka_unit_test(test_hash_covers_every_field),
         cmocka_unit_test_setup_teardown(test_citizen_of, setup, teardown),
     };

@@ -187,15 +187,36 @@ static void test_failed_migration_leaves_whole_version(void **state)
     (void)f;
 }
 
+/* A build whose migration lacks this backend's text refuses to start, names the
+ * migration, and applies nothing - not even the ones before it. */
+static void test_missing_backend_text_refused(void **state)
+{
+    static const sv_migration partial[] = {
+        {1, "CREATE TABLE a (x INTEGER)", "CREATE TABLE a (x BIGINT)"},
+        {2, NULL, "CREATE TABLE b (x BIGINT)"},
+    };
+    const sv_migration_list list = {partial, 2};
+    fixture *f = *state;
+    int version = -1;
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv__schema_migrate(f->db, &list, &version, &err), SV_ERR_UNSUPPORTED);
+    assert_int_equal(version, -1);
+    assert_non_null(strstr(err.ptr, "migration 2"));
+    assert_non_null(strstr(err.ptr, "sqlite"));
+    assert_false(table_exists(f->db, "a"));
+    assert_false(table_exists(f->db, "schema_migrations"));
+    assert_false(sv_db_in_tx(f->db));
+    sv_buf_release(&err);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_migrate_empty_database),
-        T(test_migrate_again_is_a_no_op),
-        T(test_newer_database_refused),
-        T(test_failed_migration_leaves_whole_version),
+        T(test_migrate_empty_database),       T(test_migrate_again_is_a_no_op),
+        T(test_newer_database_refused),       T(test_failed_migration_leaves_whole_version),
+        T(test_missing_backend_text_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

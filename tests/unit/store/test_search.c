@@ -1106,6 +1106,7 @@ static void test_refused(void **state)
 
 int main(void)
 {
+    TMPDB_SKIP_WITHOUT_BACKEND("store/test_search_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clauses), cmocka_unit_test(test_paging_and_totals),
         cmocka_unit_test(test_sort),    cmocka_unit_test(test_keyset_while_writing),

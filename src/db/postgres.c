@@ -1,0 +1,556 @@
+/*
+ * postgres.c - the PostgreSQL backend of db.h (libpq).
+ *
+ * The URI goes to libpq as it is ("postgres://user@host:port/db?..."), so every
+ * libpq connection parameter works.  What the layers above expect from SQLite,
+ * and how it is kept here:
+ *  - '?' and '?N' placeholders become $N (the only rewriting of SQL text); an
+ *    unnumbered '?' takes the next number, as in SQLite.  Quoted strings,
+ *    quoted names and comments are left alone.
+ *  - Write transactions are serialised, as BEGIN IMMEDIATE serialises SQLite's:
+ *    each takes one transaction-scoped advisory lock before its first statement,
+ *    so that read-then-write sequences (versions, the audit chain) stay correct
+ *    across processes.  The wait is bounded by lock_timeout (the busy timeout),
+ *    and running out of it is SV_ERR_BUSY.  Read transactions are REPEATABLE READ
+ *    READ ONLY: one snapshot, taken at their first statement.
+ *  - Values travel as text; the server infers each parameter's type from where
+ *    it is used.  A parameter it cannot infer ("? IS NULL") needs a CAST in the
+ *    SQL.  Text cannot hold NUL bytes in PostgreSQL: binding one fails the step.
+ *  - A failed statement inside a transaction aborts the transaction (unlike
+ *    SQLite); callers roll back, or use SAVEPOINTs as fhir/load.c does.
+ * Statements from sv_db_stmt are prepared under a name once per connection;
+ * those from sv_db_prepare are checked with an unnamed prepare and run with
+ * PQexecParams, so that nothing needs deallocating.  Only db/ includes libpq-fe.h.
+ */
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db.h"
+
+/* The advisory lock every write transaction takes ("svwr"). */
+#define WRITE_LOCK_KEY "1937143666"
+
+typedef struct pg_db {
+    sv_db base; /* must be first */
+    PGconn *conn;
+    int64_t changes;
+    unsigned next_name;
+    unsigned generation; /* counts reconnections; names of older ones are gone */
+    char setup[160];     /* the session settings, sent again after a reconnection */
+} pg_db;
+
+typedef struct pg_stmt {
+    sv_stmt base;        /* must be first */
+    char name[24];       /* the server-side name once prepared under one; "" before */
+    unsigned generation; /* the connection's generation when name was prepared */
+    char *sql;           /* the translated text */
+    int nparams;         /* highest $N */
+    char **values;       /* nparams owned copies; NULL binds NULL */
+    bool bad_bind;       /* a value PostgreSQL cannot take (NUL in text) */
+    PGresult *res;       /* the executed result; NULL before the first step */
+    int row, nrows;      /* the current row; -1 before the first */
+} pg_stmt;
+
+static PGconn *C(sv_db *db)
+{
+    return ((pg_db *)db)->conn;
+}
+
+static pg_stmt *P(sv_stmt *st)
+{
+    return (pg_stmt *)st;
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg, (void)message; /* "relation already exists, skipping" and the like */
+}
+
+/* SQLSTATE classes to sv_err: integrity (23) is a conflict; lock timeouts,
+ * serialisation failures, deadlocks and cancellations are "busy, try again". */
+static sv_err map_state(const char *state)
+{
+    if (!state || strlen(state) != 5)
+        return SV_ERR_IO;
+    if (strncmp(state, "23", 2) == 0)
+        return SV_ERR_CONFLICT;
+    if (strcmp(state, "53200") == 0)
+        return SV_ERR_NOMEM;
+    /* 53: insufficient resources (too many connections, disk full) */
+    if (strcmp(state, "55P03") == 0 || strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+        strcmp(state, "57014") == 0 || strncmp(state, "53", 2) == 0)
+        return SV_ERR_BUSY;
+    if (strcmp(state, "54000") == 0)
+        return SV_ERR_TOO_LARGE;
+    return SV_ERR_IO;
+}
+
+/* Appends "postgres WHAT: message" (the message's first line) to reterr. */
+static void add_message(sv_buf *reterr, const char *what, const char *msg)
+{
+    if (!reterr)
+        return;
+    if (!msg || !*msg)
+        msg = "unknown error";
+    size_t n = strcspn(msg, "\n");
+    sv_buf_addf(reterr, "postgres %s: %.*s", what, (int)n, msg);
+}
+
+/* Checks a result; on failure fills reterr, clears res and returns the error. */
+static sv_err check(PGconn *conn, PGresult *res, const char *what, sv_buf *reterr)
+{
+    ExecStatusType s = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY)
+        return SV_OK;
+    sv_err e;
+    if (res) {
+        e = map_state(PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        add_message(reterr, what, PQresultErrorMessage(res));
+    } else {
+        e = PQstatus(conn) == CONNECTION_OK ? SV_ERR_NOMEM : SV_ERR_IO;
+        add_message(reterr, what, PQerrorMessage(conn));
+    }
+    PQclear(res);
+    return e;
+}
+
+/* Rows changed by an INSERT, UPDATE or DELETE (SQLite's changes() ignores the rest). */
+static void note_changes(pg_db *db, PGresult *res)
+{
+    const char *status = PQcmdStatus(res);
+    if (strncmp(status, "INSERT", 6) == 0 || strncmp(status, "UPDATE", 6) == 0 ||
+        strncmp(status, "DELETE", 6) == 0 || strncmp(status, "MERGE", 5) == 0)
+        db->changes = strtoll(PQcmdTuples(res), NULL, 10);
+}
+
+static sv_err run_simple(pg_db *db, const char *sql, const char *what, sv_buf *reterr)
+{
+    PGresult *res = PQexec(db->conn, sql);
+    sv_err e = check(db->conn, res, what, reterr);
+    if (e)
+        return e;
+    note_changes(db, res);
+    PQclear(res);
+    return SV_OK;
+}
+
+/*
+ * SQLite's placeholders to PostgreSQL's: "?" is the next number, "?N" is $N.
+ * Writes the text to out and the highest number to *ret_nparams.  Returns false
+ * for a number out of range.
+ */
+static bool translate(const char *sql, sv_buf *out, int *ret_nparams)
+{
+    int next = 0, highest = 0;
+    for (const char *p = sql; *p;) {
+        char c = *p;
+        if (c == '\'' || c == '"') { /* a quoted string or name; '' and "" stay inside */
+            const char *q = p + 1;
+            while (*q && (*q != c || q[1] == c))
+                q += *q == c ? 2 : 1;
+            if (*q)
+                q++;
+            sv_buf_add(out, p, (size_t)(q - p));
+            p = q;
+        } else if (c == '-' && p[1] == '-') {
+            size_t n = strcspn(p, "\n");
+            sv_buf_add(out, p, n);
+            p += n;
+        } else if (c == '/' && p[1] == '*') {
+            const char *end = strstr(p + 2, "*/");
+            size_t n = end ? (size_t)(end + 2 - p) : strlen(p);
+            sv_buf_add(out, p, n);
+            p += n;
+        } else if (c == '?') {
+            int num;
+            p++;
+            if (*p >= '0' && *p <= '9') {
+                long v = strtol(p, (char **)&p, 10);
+                if (v < 1 || v > 32766)
+                    return false;
+                num = (int)v;
+            } else {
+                num = ++next;
+            }
+            if (num > next)
+                next = num; /* SQLite: a bare ? after ?N is N+1 */
+            if (num > highest)
+                highest = num;
+            sv_buf_addf(out, "$%d", num);
+        } else {
+            sv_buf_addc(out, c);
+            p++;
+        }
+    }
+    *ret_nparams = highest;
+    return true;
+}
+
+static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
+{
+    PGconn *conn = PQconnectdb(uri);
+    if (!conn)
+        return SV_ERR_NOMEM;
+    if (PQstatus(conn) != CONNECTION_OK) {
+        /* libpq's message names host and port, never the password */
+        add_message(reterr, "connect", PQerrorMessage(conn));
+        PQfinish(conn);
+        return SV_ERR_IO;
+    }
+    PQsetNoticeProcessor(conn, ignore_notice, NULL);
+    pg_db *db = calloc(1, sizeof(*db));
+    if (!db) {
+        PQfinish(conn);
+        return SV_ERR_NOMEM;
+    }
+    db->conn = conn;
+    snprintf(db->setup, sizeof(db->setup),
+             "SET client_encoding = 'UTF8'; SET lock_timeout = %d; SET synchronous_commit = %s",
+             opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000,
+             opt->synchronous_off ? "off" : "on");
+    sv_err e = run_simple(db, db->setup, "connect", reterr);
+    if (e) {
+        PQfinish(conn);
+        free(db);
+        return e;
+    }
+    *ret_db = &db->base;
+    return SV_OK;
+}
+
+/*
+ * A connection the server dropped (restart, fail-over, idle kill) is made again
+ * before the next statement outside a transaction or the next begin, so that a
+ * worker thread recovers on its own.  The statement that met the broken
+ * connection has failed already; inside a transaction nothing is retried, since
+ * the transaction is lost.  Named statements are prepared again on first use.
+ */
+static sv_err revive(pg_db *db, sv_buf *reterr)
+{
+    if (PQstatus(db->conn) == CONNECTION_OK || db->base.tx_depth > 0)
+        return SV_OK;
+    PQreset(db->conn);
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        add_message(reterr, "reconnect", PQerrorMessage(db->conn));
+        return SV_ERR_IO;
+    }
+    db->generation++;
+    return run_simple(db, db->setup, "reconnect", reterr);
+}
+
+static void db_close(sv_db *db)
+{
+    PQfinish(C(db));
+    free(db);
+}
+
+static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
+{
+    sv_err e = revive((pg_db *)db, reterr);
+    return e ? e : run_simple((pg_db *)db, sql, "exec", reterr);
+}
+
+static void st_free(pg_stmt *st)
+{
+    if (!st)
+        return;
+    PQclear(st->res);
+    for (int i = 0; i < st->nparams; i++)
+        free(st->values[i]);
+    free(st->values);
+    free(st->sql);
+    free(st);
+}
+
+/* Checked with the unnamed statement, which the next prepare replaces: whether the
+ * statement is cached is known only at its first step (db.c sets base.sql). */
+static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf *reterr)
+{
+    pg_db *pd = (pg_db *)db;
+    sv_err e = revive(pd, reterr);
+    if (e)
+        return e;
+    sv_buf text = SV_BUF_INIT;
+    int nparams = 0;
+    if (!translate(sql, &text, &nparams)) {
+        sv_buf_release(&text);
+        if (reterr)
+            sv_buf_adds(reterr, "postgres prepare: a placeholder number out of range");
+        return SV_ERR_INTERNAL;
+    }
+    pg_stmt *st = calloc(1, sizeof(*st));
+    if (!st) {
+        sv_buf_release(&text);
+        return SV_ERR_NOMEM;
+    }
+    st->nparams = nparams;
+    st->values = nparams ? calloc((size_t)nparams, sizeof(char *)) : NULL;
+    st->sql = sv_buf_detach(&text, NULL);
+    st->row = -1;
+    if ((nparams && !st->values) || !st->sql) {
+        st_free(st);
+        return SV_ERR_NOMEM;
+    }
+    PGresult *res = PQprepare(pd->conn, "", st->sql, 0, NULL);
+    e = check(pd->conn, res, "prepare", reterr);
+    if (e) {
+        st_free(st);
+        return e;
+    }
+    PQclear(res);
+    *ret_stmt = &st->base;
+    return SV_OK;
+}
+
+static void st_finalize(sv_stmt *s)
+{
+    pg_stmt *st = P(s);
+    if (st->name[0] && st->generation == ((pg_db *)s->db)->generation) {
+        /* In a failed transaction this fails too; the name is never used again. */
+        char sql[48];
+        snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+        PQclear(PQexec(C(s->db), sql));
+    }
+    st_free(st);
+}
+
+static void st_reset(sv_stmt *s)
+{
+    pg_stmt *st = P(s);
+    PQclear(st->res);
+    st->res = NULL;
+    st->row = -1;
+    st->nrows = 0;
+    for (int i = 0; i < st->nparams; i++) {
+        free(st->values[i]);
+        st->values[i] = NULL;
+    }
+    st->bad_bind = false;
+}
+
+static sv_err set_value(pg_stmt *st, int idx, const char *s, size_t len)
+{
+    if (idx < 1 || idx > st->nparams)
+        return SV_ERR_INTERNAL;
+    char *v = NULL;
+    if (s) {
+        if (memchr(s, '\0', len)) {
+            st->bad_bind = true;
+            return SV_ERR_INVALID;
+        }
+        v = malloc(len + 1);
+        if (!v)
+            return SV_ERR_NOMEM;
+        memcpy(v, s, len);
+        v[len] = '\0';
+    }
+    free(st->values[idx - 1]);
+    st->values[idx - 1] = v;
+    return SV_OK;
+}
+
+static sv_err st_bind_text(sv_stmt *st, int idx, const char *s, size_t len)
+{
+    return set_value(P(st), idx, s ? s : "", len);
+}
+
+static sv_err st_bind_int64(sv_stmt *st, int idx, int64_t v)
+{
+    char b[24];
+    int n = snprintf(b, sizeof(b), "%lld", (long long)v);
+    return set_value(P(st), idx, b, (size_t)n);
+}
+
+static sv_err st_bind_double(sv_stmt *st, int idx, double v)
+{
+    char b[40];
+    int n;
+    if (v != v)
+        n = snprintf(b, sizeof(b), "NaN");
+    else if (v > 1.7976931348623157e308)
+        n = snprintf(b, sizeof(b), "Infinity");
+    else if (v < -1.7976931348623157e308)
+        n = snprintf(b, sizeof(b), "-Infinity");
+    else
+        n = snprintf(b, sizeof(b), "%.17g", v);
+    return set_value(P(st), idx, b, (size_t)n);
+}
+
+static sv_err st_bind_null(sv_stmt *st, int idx)
+{
+    return set_value(P(st), idx, NULL, 0);
+}
+
+static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
+{
+    pg_stmt *st = P(s);
+    pg_db *db = (pg_db *)s->db;
+    *ret_row = false;
+    if (!st->res) {
+        if (st->bad_bind) {
+            if (reterr)
+                sv_buf_adds(reterr, "postgres step: text with a NUL byte cannot be stored");
+            st_reset(s);
+            return SV_ERR_INVALID;
+        }
+        sv_err e = revive(db, reterr);
+        if (e) {
+            st_reset(s);
+            return e;
+        }
+        const char *const *values = (const char *const *)st->values;
+        PGresult *res;
+        if (!s->sql) { /* uncached: parsed again, nothing left on the server */
+            res = PQexecParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
+        } else {
+            /* cached: prepared under a name at its first run on this connection */
+            if (!st->name[0] || st->generation != db->generation) {
+                char name[24];
+                snprintf(name, sizeof(name), "sv%u", ++db->next_name);
+                res = PQprepare(db->conn, name, st->sql, 0, NULL);
+                e = check(db->conn, res, "prepare", reterr);
+                if (e) {
+                    st_reset(s);
+                    return e;
+                }
+                PQclear(res);
+                memcpy(st->name, name, sizeof(name));
+                st->generation = db->generation;
+            }
+            res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0);
+        }
+        e = check(db->conn, res, "step", reterr);
+        if (e) {
+            st_reset(s);
+            return e;
+        }
+        note_changes(db, res);
+        st->res = res;
+        st->nrows = PQntuples(res);
+        st->row = -1;
+    }
+    if (st->row + 1 < st->nrows) {
+        st->row++;
+        *ret_row = true;
+        return SV_OK;
+    }
+    /* Done: as in SQLite, the next step runs the statement again. */
+    PQclear(st->res);
+    st->res = NULL;
+    st->row = -1;
+    return SV_OK;
+}
+
+static bool st_column_is_null(sv_stmt *s, int col)
+{
+    pg_stmt *st = P(s);
+    if (!st->res || st->row < 0 || col >= PQnfields(st->res))
+        return true;
+    return PQgetisnull(st->res, st->row, col);
+}
+
+static const char *st_column_text(sv_stmt *s, int col, size_t *ret_len)
+{
+    pg_stmt *st = P(s);
+    if (st_column_is_null(s, col)) {
+        if (ret_len)
+            *ret_len = 0;
+        return NULL;
+    }
+    if (ret_len)
+        *ret_len = (size_t)PQgetlength(st->res, st->row, col);
+    return PQgetvalue(st->res, st->row, col);
+}
+
+static int64_t st_column_int64(sv_stmt *s, int col)
+{
+    const char *v = st_column_text(s, col, NULL);
+    if (!v)
+        return 0;
+    if (v[0] == 't' && v[1] == '\0') /* boolean */
+        return 1;
+    if (strpbrk(v, ".eEIN")) /* a real, read as SQLite does: truncated */
+        return (int64_t)strtod(v, NULL);
+    return strtoll(v, NULL, 10);
+}
+
+static double st_column_double(sv_stmt *s, int col)
+{
+    const char *v = st_column_text(s, col, NULL);
+    return v ? strtod(v, NULL) : 0.0;
+}
+
+static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
+{
+    pg_db *pd = (pg_db *)db;
+    sv_err e = revive(pd, reterr);
+    if (e)
+        return e;
+    if (kind != SV_TX_WRITE)
+        return run_simple(pd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", reterr);
+    e = run_simple(pd,
+                   "BEGIN ISOLATION LEVEL READ COMMITTED;"
+                   " SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
+                   "begin", reterr);
+    if (e) {
+        PQclear(PQexec(pd->conn, "ROLLBACK"));
+        if (e == SV_ERR_BUSY && reterr)
+            sv_buf_adds(reterr, " (another writer held the database past the busy timeout)");
+    }
+    return e;
+}
+
+static sv_err db_commit(sv_db *db, sv_buf *reterr)
+{
+    pg_db *pd = (pg_db *)db;
+    PGresult *res = PQexec(pd->conn, "COMMIT");
+    sv_err e = check(pd->conn, res, "commit", reterr);
+    if (e)
+        return e; /* db.c rolls back */
+    /* COMMIT of a failed transaction "succeeds" with ROLLBACK as its status */
+    bool rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+    PQclear(res);
+    if (rolled_back) {
+        if (reterr)
+            sv_buf_adds(reterr, "postgres commit: the transaction had failed and was rolled back");
+        return SV_ERR_IO;
+    }
+    return SV_OK;
+}
+
+static sv_err db_rollback(sv_db *db)
+{
+    return run_simple((pg_db *)db, "ROLLBACK", "rollback", NULL);
+}
+
+static int64_t db_changes(sv_db *db)
+{
+    return ((pg_db *)db)->changes;
+}
+
+const sv_db_backend sv_db_postgres_backend = {
+    .version = SV_DB_BACKEND_VERSION,
+    .name = "postgres",
+    .dialect = SV_DIALECT_POSTGRES,
+    .open = db_open,
+    .close = db_close,
+    .exec = db_exec,
+    .prepare = db_prepare,
+    .finalize = st_finalize,
+    .reset = st_reset,
+    .bind_text = st_bind_text,
+    .bind_int64 = st_bind_int64,
+    .bind_double = st_bind_double,
+    .bind_null = st_bind_null,
+    .step = st_step,
+    .column_is_null = st_column_is_null,
+    .column_text = st_column_text,
+    .column_int64 = st_column_int64,
+    .column_double = st_column_double,
+    .begin = db_begin,
+    .commit = db_commit,
+    .rollback = db_rollback,
+    .changes = db_changes,
+};

@@ -1,0 +1,7 @@
+/*
+ * test_search_postgres.c - every case of test_search.c on PostgreSQL, a database
+ * per fixture (tests/unit/db/tmpdb.h with TMPDB_POSTGRES).  Skipped (77) without
+ * $SAMVERKA_TEST_PG.
+ */
+#define TMPDB_POSTGRES 1
+#include "test_search.c"
