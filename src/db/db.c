@@ -7,8 +7,11 @@
  */
 #include "db/db.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+
+static atomic_uint_fast64_t last_tx_serial;
 
 static const struct {
     const char *prefix;
@@ -52,6 +55,7 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     db->fault_err = SV_OK;
     db->tx_db = NULL;
     db->tx_owner = NULL;
+    db->tx_serial = 0;
     *ret_db = db;
     return SV_OK;
 }
@@ -123,6 +127,8 @@ sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr)
     if (fault_now(db, "exec", reterr))
         return db->fault_err;
     sv_db *t = target(db);
+    if (db->tx_depth)
+        db->tx_serial = atomic_fetch_add(&last_tx_serial, 1) + 1;
     return t->be->exec(t, sql, reterr);
 }
 
@@ -277,6 +283,13 @@ sv_err sv_stmt_step(sv_stmt *st, bool *ret_row, sv_buf *reterr)
 
 sv_err sv_stmt_run(sv_stmt *st, sv_buf *reterr)
 {
+    if (st->db->be->run) {
+        if (fault_now(st->db, "step", reterr)) {
+            st->db->be->reset(st);
+            return st->db->tx_owner ? st->db->tx_owner->fault_err : st->db->fault_err;
+        }
+        return st->db->be->run(st, reterr);
+    }
     bool row;
     sv_err e;
     do {
@@ -315,8 +328,10 @@ sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
     if (fault_now(db, "begin", reterr))
         return db->fault_err;
     sv_err e = db->be->begin(db, kind, reterr);
-    if (!e)
+    if (!e) {
         db->tx_depth = 1;
+        db->tx_serial = atomic_fetch_add(&last_tx_serial, 1) + 1;
+    }
     return e;
 }
 
@@ -343,6 +358,11 @@ void sv_db_rollback(sv_db *db)
 bool sv_db_in_tx(const sv_db *db)
 {
     return db->tx_depth > 0;
+}
+
+uint64_t sv_db_tx_serial(const sv_db *db)
+{
+    return db->tx_depth > 0 ? db->tx_serial : 0;
 }
 
 int64_t sv_db_changes(sv_db *db)

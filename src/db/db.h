@@ -92,6 +92,8 @@ typedef struct sv_db_backend {
     void (*write_stats)(sv_db *db, sv_db_write_stats *ret_stats);
     /* Optional (NULL: cannot tell), see sv_db_data_version. */
     bool (*data_version)(sv_db *db, uint64_t *ret_version);
+    /* Optional (NULL: step until done), see sv_stmt_run. */
+    sv_err (*run)(sv_stmt *st, sv_buf *reterr);
 } sv_db_backend;
 
 #define SV_DB_BACKEND_VERSION 2 /* 2: dialect */
@@ -126,6 +128,7 @@ struct sv_db {
     /* On that other connection: whose transaction it runs now, so that a fault
      * armed on the caller's connection fires in the caller's statements. */
     sv_db *tx_owner;
+    uint64_t tx_serial; /* see sv_db_tx_serial */
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
@@ -155,7 +158,10 @@ sv_err sv_stmt_bind_int64(sv_stmt *st, int idx, int64_t v);
 sv_err sv_stmt_bind_double(sv_stmt *st, int idx, double v);
 sv_err sv_stmt_bind_null(sv_stmt *st, int idx);
 sv_err sv_stmt_step(sv_stmt *st, bool *ret_row, sv_buf *reterr);
-/* Steps once to completion (INSERT/UPDATE/DELETE). */
+/* Steps once to completion (INSERT/UPDATE/DELETE); any rows are thrown away.  Inside
+ * a write transaction on PostgreSQL it only queues the statement (libpq's pipeline
+ * mode, see postgres.c): its failure is reported by the next call that waits for an
+ * answer (a step, exec, commit), and sv_db_changes waits for it. */
 sv_err sv_stmt_run(sv_stmt *st, sv_buf *reterr);
 bool sv_stmt_column_is_null(sv_stmt *st, int col);
 const char *sv_stmt_column_text(sv_stmt *st, int col, size_t *ret_len);
@@ -167,6 +173,10 @@ sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr);
 sv_err sv_db_commit(sv_db *db, sv_buf *reterr);
 void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
 bool sv_db_in_tx(const sv_db *db);
+/* A number for the state of db's transaction, unique in the process: it changes at each
+ * begin and each sv_db_exec (a ROLLBACK TO may have undone writes); 0 outside one.  While
+ * it stays the same, what the transaction read or wrote is still as it left it. */
+uint64_t sv_db_tx_serial(const sv_db *db);
 int64_t sv_db_changes(sv_db *db);
 
 /* The write counters of db's database file in this process (all zero for a

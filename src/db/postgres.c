@@ -32,13 +32,22 @@
 /* The advisory lock every write transaction takes ("svwr"). */
 #define WRITE_LOCK_KEY "1937143666"
 
+/* Statements sv_stmt_run may queue before the driver reads their results: bounded, so
+ * that the server's answers never fill the socket while it waits for us to read. */
+enum { PIPE_MAX = 256 };
+
 typedef struct pg_db {
     sv_db base; /* must be first */
     PGconn *conn;
     int64_t changes;
     unsigned next_name;
     unsigned generation; /* counts reconnections; names of older ones are gone */
-    char setup[160];     /* the session settings, sent again after a reconnection */
+    char setup[200];     /* the session settings, sent again after a reconnection */
+    /* A write transaction runs in libpq's pipeline mode (see run_queued). */
+    bool piped;
+    int queued;       /* commands sent whose results are not read yet */
+    sv_err failed;    /* the first of their failures, reported by the next call that waits */
+    sv_buf failmsg;   /* its message */
 } pg_db;
 
 typedef struct pg_stmt {
@@ -137,6 +146,97 @@ static sv_err run_simple(pg_db *db, const char *sql, const char *what, sv_buf *r
 }
 
 /*
+ * Pipelining.  A write transaction runs in libpq's pipeline mode: sv_stmt_run (an
+ * INSERT, UPDATE or DELETE whose rows nobody reads) only queues its statement, and the
+ * next call that needs an answer - a step that reads rows, exec, commit, changes -
+ * sends its own statement and a Sync behind the queued ones and reads every answer in
+ * one round trip.  A queued statement that failed is reported by that call (its error,
+ * its message); the transaction has failed then, as it would have at once: roll back,
+ * or go back to a savepoint.  Outside write transactions nothing is queued.
+ */
+
+/* Hands the failure of a queued statement to the caller, once. */
+static sv_err take_failure(pg_db *db, sv_buf *reterr)
+{
+    sv_err e = db->failed;
+    if (e && reterr)
+        sv_buf_add(reterr, db->failmsg.ptr, db->failmsg.len);
+    db->failed = SV_OK;
+    sv_buf_reset(&db->failmsg);
+    return e;
+}
+
+static void note_failure(pg_db *db, sv_err e, const char *msg)
+{
+    if (db->failed)
+        return;
+    db->failed = e;
+    sv_buf_reset(&db->failmsg);
+    add_message(&db->failmsg, "step", msg);
+}
+
+/*
+ * Sends a Sync and reads the answers of every queued command.  With ret_res, the last
+ * command's result (the caller's own statement) is kept there when it succeeded.
+ * Failures go to db->failed (the first one); later commands were skipped by the server
+ * (PGRES_PIPELINE_ABORTED).
+ */
+static void pipe_sync(pg_db *db, PGresult **ret_res)
+{
+    if (ret_res)
+        *ret_res = NULL;
+    int commands = db->queued;
+    db->queued = 0;
+    if (!PQpipelineSync(db->conn)) {
+        note_failure(db, SV_ERR_IO, PQerrorMessage(db->conn));
+        return;
+    }
+    for (int i = 0; i < commands; i++) {
+        bool mine = ret_res && i == commands - 1;
+        PGresult *res;
+        while ((res = PQgetResult(db->conn)) != NULL) {
+            ExecStatusType s = PQresultStatus(res);
+            if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK || s == PGRES_EMPTY_QUERY) {
+                if (mine && !*ret_res) {
+                    *ret_res = res;
+                    continue;
+                }
+                note_changes(db, res);
+            } else if (s != PGRES_PIPELINE_ABORTED) {
+                note_failure(db, map_state(PQresultErrorField(res, PG_DIAG_SQLSTATE)),
+                             PQresultErrorMessage(res));
+            }
+            PQclear(res);
+        }
+    }
+    PGresult *res = PQgetResult(db->conn);
+    if (!res || PQresultStatus(res) != PGRES_PIPELINE_SYNC)
+        note_failure(db, SV_ERR_IO,
+                     PQstatus(db->conn) == CONNECTION_OK ? "the pipeline lost its place"
+                                                         : PQerrorMessage(db->conn));
+    PQclear(res);
+}
+
+/* Leaves pipeline mode for a call libpq allows only outside it (PQexec); piped stays set
+ * and pipe_resume enters it again.  The queued commands' failure stays for the next call. */
+static void pipe_pause(pg_db *db)
+{
+    if (!db->piped)
+        return;
+    if (db->queued)
+        pipe_sync(db, NULL);
+    if (!PQexitPipelineMode(db->conn))
+        note_failure(db, SV_ERR_IO, PQerrorMessage(db->conn));
+}
+
+static void pipe_resume(pg_db *db)
+{
+    if (db->piped && PQpipelineStatus(db->conn) == PQ_PIPELINE_OFF &&
+        !PQenterPipelineMode(db->conn))
+        note_failure(db, SV_ERR_IO, PQerrorMessage(db->conn));
+}
+
+/*
  * SQLite's placeholders to PostgreSQL's: "?" is the next number, "?N" is $N.
  * Writes the text to out and the highest number to *ret_nparams.  Returns false
  * for a number out of range.
@@ -207,7 +307,8 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
     }
     db->conn = conn;
     snprintf(db->setup, sizeof(db->setup),
-             "SET client_encoding = 'UTF8'; SET lock_timeout = %d; SET synchronous_commit = %s",
+             "SET client_encoding = 'UTF8'; SET lock_timeout = %d; SET synchronous_commit = %s;"
+             " SET plan_cache_mode = force_generic_plan",
              opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000,
              opt->synchronous_off ? "off" : "on");
     sv_err e = run_simple(db, db->setup, "connect", reterr);
@@ -243,13 +344,23 @@ static sv_err revive(pg_db *db, sv_buf *reterr)
 static void db_close(sv_db *db)
 {
     PQfinish(C(db));
+    sv_buf_release(&((pg_db *)db)->failmsg);
     free(db);
 }
 
+/* In a pipelined transaction: the queued statements' failure instead of running sql. */
 static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
-    sv_err e = revive((pg_db *)db, reterr);
-    return e ? e : run_simple((pg_db *)db, sql, "exec", reterr);
+    pg_db *pd = (pg_db *)db;
+    sv_err e = revive(pd, reterr);
+    if (e)
+        return e;
+    pipe_pause(pd);
+    e = take_failure(pd, reterr);
+    if (!e)
+        e = run_simple(pd, sql, "exec", reterr);
+    pipe_resume(pd);
+    return e;
 }
 
 static void st_free(pg_stmt *st)
@@ -293,13 +404,19 @@ static sv_err db_prepare(sv_db *db, const char *sql, sv_stmt **ret_stmt, sv_buf 
         st_free(st);
         return SV_ERR_NOMEM;
     }
-    PGresult *res = PQprepare(pd->conn, "", st->sql, 0, NULL);
-    e = check(pd->conn, res, "prepare", reterr);
+    pipe_pause(pd);
+    e = take_failure(pd, reterr);
+    if (!e) {
+        PGresult *res = PQprepare(pd->conn, "", st->sql, 0, NULL);
+        e = check(pd->conn, res, "prepare", reterr);
+        if (!e)
+            PQclear(res);
+    }
+    pipe_resume(pd);
     if (e) {
         st_free(st);
         return e;
     }
-    PQclear(res);
     *ret_stmt = &st->base;
     return SV_OK;
 }
@@ -311,7 +428,9 @@ static void st_finalize(sv_stmt *s)
         /* In a failed transaction this fails too; the name is never used again. */
         char sql[48];
         snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+        pipe_pause((pg_db *)s->db);
         PQclear(PQexec(C(s->db), sql));
+        pipe_resume((pg_db *)s->db);
     }
     st_free(st);
 }
@@ -383,6 +502,44 @@ static sv_err st_bind_null(sv_stmt *st, int idx)
     return set_value(P(st), idx, NULL, 0);
 }
 
+/* A cached statement is prepared under a name at its first run on this connection (at
+ * once, also in a pipelined transaction: a name whose prepare the server skipped after a
+ * failure would be missing in every later transaction). */
+static sv_err ensure_prepared(pg_db *db, pg_stmt *st, sv_buf *reterr)
+{
+    if (st->name[0] && st->generation == db->generation)
+        return SV_OK;
+    pipe_pause(db);
+    sv_err e = take_failure(db, reterr);
+    if (!e) {
+        char name[24];
+        snprintf(name, sizeof(name), "sv%u", ++db->next_name);
+        PGresult *res = PQprepare(db->conn, name, st->sql, 0, NULL);
+        e = check(db->conn, res, "prepare", reterr);
+        if (!e) {
+            PQclear(res);
+            memcpy(st->name, name, sizeof(name));
+            st->generation = db->generation;
+        }
+    }
+    pipe_resume(db);
+    return e;
+}
+
+/* Queues st's statement (prepared already when cached) in the pipeline. */
+static sv_err pipe_send(pg_db *db, pg_stmt *st, bool cached, sv_buf *reterr)
+{
+    const char *const *values = (const char *const *)st->values;
+    int ok = cached ? PQsendQueryPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0)
+                    : PQsendQueryParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
+    if (!ok) {
+        note_failure(db, SV_ERR_IO, PQerrorMessage(db->conn));
+        return take_failure(db, reterr);
+    }
+    db->queued++;
+    return SV_OK;
+}
+
 static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
 {
     pg_stmt *st = P(s);
@@ -401,28 +558,29 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
             return e;
         }
         const char *const *values = (const char *const *)st->values;
-        PGresult *res;
-        if (!s->sql) { /* uncached: parsed again, nothing left on the server */
-            res = PQexecParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
-        } else {
-            /* cached: prepared under a name at its first run on this connection */
-            if (!st->name[0] || st->generation != db->generation) {
-                char name[24];
-                snprintf(name, sizeof(name), "sv%u", ++db->next_name);
-                res = PQprepare(db->conn, name, st->sql, 0, NULL);
-                e = check(db->conn, res, "prepare", reterr);
-                if (e) {
-                    st_reset(s);
-                    return e;
-                }
-                PQclear(res);
-                memcpy(st->name, name, sizeof(name));
-                st->generation = db->generation;
-            }
-            res = PQexecPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0);
-        }
-        e = check(db->conn, res, "step", reterr);
+        PGresult *res = NULL;
+        if (s->sql) /* cached: under a name; uncached: parsed again, nothing left behind */
+            e = ensure_prepared(db, st, reterr);
         if (e) {
+            st_reset(s);
+            return e;
+        }
+        if (db->piped) { /* the queued statements go first, in the same round trip */
+            e = pipe_send(db, st, s->sql != NULL, reterr);
+            if (!e) {
+                pipe_sync(db, &res);
+                e = take_failure(db, reterr);
+            }
+        } else {
+            res = s->sql ? PQexecPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0)
+                         : PQexecParams(db->conn, st->sql, st->nparams, NULL, values, NULL,
+                                        NULL, 0);
+            e = check(db->conn, res, "step", reterr);
+            if (e)
+                res = NULL; /* check cleared it */
+        }
+        if (e) {
+            PQclear(res);
             st_reset(s);
             return e;
         }
@@ -441,6 +599,32 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
     st->res = NULL;
     st->row = -1;
     return SV_OK;
+}
+
+/* sv_stmt_run: in a pipelined transaction the statement is only queued (see pipe_sync). */
+static sv_err st_run(sv_stmt *s, sv_buf *reterr)
+{
+    pg_stmt *st = P(s);
+    pg_db *db = (pg_db *)s->db;
+    bool row = false;
+    sv_err e = SV_OK;
+    if (!db->piped || st->res || st->bad_bind) {
+        do
+            e = st_step(s, &row, reterr);
+        while (!e && row);
+        return e;
+    }
+    if (s->sql)
+        e = ensure_prepared(db, st, reterr);
+    if (!e)
+        e = pipe_send(db, st, s->sql != NULL, reterr);
+    if (!e && db->queued >= PIPE_MAX) {
+        pipe_sync(db, NULL);
+        e = take_failure(db, reterr);
+    }
+    if (e)
+        st_reset(s);
+    return e;
 }
 
 static bool st_column_is_null(sv_stmt *s, int col)
@@ -498,17 +682,48 @@ static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
         PQclear(PQexec(pd->conn, "ROLLBACK"));
         if (e == SV_ERR_BUSY && reterr)
             sv_buf_adds(reterr, " (another writer held the database past the busy timeout)");
+        return e;
     }
-    return e;
+    pd->queued = 0;
+    take_failure(pd, NULL);
+    pd->piped = PQenterPipelineMode(pd->conn) == 1; /* else unpipelined, as it was */
+    return SV_OK;
+}
+
+/* Ends pipeline mode at the end of a transaction (every answer read by then). */
+static void pipe_leave(pg_db *db)
+{
+    if (!db->piped)
+        return;
+    pipe_pause(db);
+    db->piped = false;
+    take_failure(db, NULL);
 }
 
 static sv_err db_commit(sv_db *db, sv_buf *reterr)
 {
     pg_db *pd = (pg_db *)db;
-    PGresult *res = PQexec(pd->conn, "COMMIT");
-    sv_err e = check(pd->conn, res, "commit", reterr);
-    if (e)
-        return e; /* db.c rolls back */
+    PGresult *res = NULL;
+    sv_err e;
+    if (pd->piped) { /* COMMIT goes behind the queued statements */
+        if (PQsendQueryParams(pd->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0)) {
+            pd->queued++;
+            pipe_sync(pd, &res);
+        } else {
+            note_failure(pd, SV_ERR_IO, PQerrorMessage(pd->conn));
+        }
+        e = take_failure(pd, reterr);
+        if (e) {
+            PQclear(res);
+            return e; /* db.c rolls back */
+        }
+        pipe_leave(pd);
+    } else {
+        res = PQexec(pd->conn, "COMMIT");
+        e = check(pd->conn, res, "commit", reterr);
+        if (e)
+            return e; /* db.c rolls back */
+    }
     /* COMMIT of a failed transaction "succeeds" with ROLLBACK as its status */
     bool rolled_back = strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
     PQclear(res);
@@ -522,12 +737,17 @@ static sv_err db_commit(sv_db *db, sv_buf *reterr)
 
 static sv_err db_rollback(sv_db *db)
 {
+    pipe_leave((pg_db *)db);
     return run_simple((pg_db *)db, "ROLLBACK", "rollback", NULL);
 }
 
+/* The queued statements' failure, if any, stays for the next call that can report it. */
 static int64_t db_changes(sv_db *db)
 {
-    return ((pg_db *)db)->changes;
+    pg_db *pd = (pg_db *)db;
+    if (pd->piped && pd->queued)
+        pipe_sync(pd, NULL);
+    return pd->changes;
 }
 
 const sv_db_backend sv_db_postgres_backend = {
@@ -553,4 +773,5 @@ const sv_db_backend sv_db_postgres_backend = {
     .commit = db_commit,
     .rollback = db_rollback,
     .changes = db_changes,
+    .run = st_run,
 };

@@ -107,8 +107,22 @@ typedef struct head {
     char last_hash[SV_AUDIT_HASH_HEX + 1];
 } head;
 
+/* The head this thread's last append left, valid while that transaction's state lasts:
+ * the transaction holds the write lock, so nobody else moves the head, and the next
+ * append of a transaction (a Bundle of many) need not read it again. */
+static _Thread_local struct {
+    const sv_db *db;
+    uint64_t tx_serial;
+    head h;
+} last_head;
+
 static sv_err read_head(sv_db *db, head *ret, sv_buf *reterr)
 {
+    uint64_t serial = sv_db_tx_serial(db);
+    if (serial && last_head.db == db && last_head.tx_serial == serial) {
+        *ret = last_head.h;
+        return SV_OK;
+    }
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_HEAD, &st, reterr);
     if (e)
@@ -192,6 +206,11 @@ sv_err sv_audit_append(sv_db *db, const sv_audit_record *rec, int64_t *ret_seq, 
     e = sv_stmt_run(st, reterr);
     if (e)
         return e;
+    last_head.db = db;
+    last_head.tx_serial = sv_db_tx_serial(db);
+    last_head.h.records = h.records + 1;
+    last_head.h.last_seq = seq;
+    memcpy(last_head.h.last_hash, hash, sizeof(hash));
     if (ret_seq)
         *ret_seq = seq;
     return SV_OK;
