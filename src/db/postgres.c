@@ -45,9 +45,9 @@ typedef struct pg_db {
     char setup[200];     /* the session settings, sent again after a reconnection */
     /* A write transaction runs in libpq's pipeline mode (see run_queued). */
     bool piped;
-    int queued;       /* commands sent whose results are not read yet */
-    sv_err failed;    /* the first of their failures, reported by the next call that waits */
-    sv_buf failmsg;   /* its message */
+    int queued;     /* commands sent whose results are not read yet */
+    sv_err failed;  /* the first of their failures, reported by the next call that waits */
+    sv_buf failmsg; /* its message */
 } pg_db;
 
 typedef struct pg_stmt {
@@ -530,8 +530,9 @@ static sv_err ensure_prepared(pg_db *db, pg_stmt *st, sv_buf *reterr)
 static sv_err pipe_send(pg_db *db, pg_stmt *st, bool cached, sv_buf *reterr)
 {
     const char *const *values = (const char *const *)st->values;
-    int ok = cached ? PQsendQueryPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0)
-                    : PQsendQueryParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
+    int ok = cached
+                 ? PQsendQueryPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0)
+                 : PQsendQueryParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
     if (!ok) {
         note_failure(db, SV_ERR_IO, PQerrorMessage(db->conn));
         return take_failure(db, reterr);
@@ -572,9 +573,9 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
                 e = take_failure(db, reterr);
             }
         } else {
-            res = s->sql ? PQexecPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0)
-                         : PQexecParams(db->conn, st->sql, st->nparams, NULL, values, NULL,
-                                        NULL, 0);
+            res = s->sql
+                      ? PQexecPrepared(db->conn, st->name, st->nparams, values, NULL, NULL, 0)
+                      : PQexecParams(db->conn, st->sql, st->nparams, NULL, values, NULL, NULL, 0);
             e = check(db->conn, res, "step", reterr);
             if (e)
                 res = NULL; /* check cleared it */
