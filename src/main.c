@@ -22,6 +22,7 @@
 #include "base/version.h"
 #include "db/db.h"
 #include "demo.h"
+#include "ops_commands.h"
 #include "fhir/load.h"
 #include "fhir/reindex.h"
 #include "fhir/searchparam.h"
@@ -297,7 +298,9 @@ static const char usage[] =
     "commands:\n"
     "  serve     serve the FHIR api over HTTP\n"
     "  demo      load the demo organisations, staff and citizens into the database\n"
-    "  import    load Bundle or NDJSON files into the database\n"
+    "  import    load Bundle or NDJSON files, or an export directory, into the database\n"
+    "  export    write everything in the database to a directory as NDJSON\n"
+    "  backup    copy the SQLite database to a file while it is in use\n"
     "  migrate   bring the database schema up to date and exit\n"
     "  audit     verify the audit log's hash chain (audit verify)\n"
     "  reindex   rebuild the search-index rows of every current resource\n"
@@ -344,9 +347,11 @@ static const char usage_demo[] =
     "have fixed ids, existing logins are kept.\n";
 
 static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n"
+                                   "       samverka import [--db URI] DIR\n"
                                    "Loads each FILE: a transaction, batch or collection\n"
                                    "Bundle, a single resource, or NDJSON (one resource per\n"
-                                   "line).  Resources with an id keep it.\n";
+                                   "line).  Resources with an id keep it.  DIR: what\n"
+                                   "`samverka export` wrote, into an empty database.\n";
 
 static const char usage_audit[] =
     "usage: samverka audit verify [--db PATH]\n"
@@ -910,8 +915,18 @@ int main(int argc, char **argv)
             rc = 0;
         } else if (nrest == 0) {
             fputs(usage_import, stderr);
+        } else if (sv_cmd_import_is_dump(nrest, rest)) {
+            rc = sv_cmd_import_dump(s.db, rest[0]);
         } else {
             rc = load_files(&s, nrest, rest);
+        }
+    } else if (strcmp(cmd, "export") == 0 || strcmp(cmd, "backup") == 0) {
+        bool exp = strcmp(cmd, "export") == 0;
+        if (help) {
+            fputs(exp ? sv_usage_export : sv_usage_backup, stdout);
+            rc = 0;
+        } else {
+            rc = exp ? sv_cmd_export(s.db, nrest, rest) : sv_cmd_backup(s.db, nrest, rest);
         }
     } else if (strcmp(cmd, "migrate") == 0) {
         sv_db *db = NULL;
