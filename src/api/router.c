@@ -633,10 +633,11 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         return;
     }
     if (r.n == 1 && strcmp(r.segs[0], "healthz") == 0) {
-        res->route = "GET /healthz";
-        res->status = 200;
-        res->content_type = "text/plain; charset=utf-8";
-        sv_buf_adds(&res->body, "ok\n");
+        sv__api_healthz(api, req, res);
+        return;
+    }
+    if (r.n == 1 && strcmp(r.segs[0], "metrics") == 0) {
+        sv__api_metrics(api, req, res);
         return;
     }
     if (r.n >= 1 && strcmp(r.segs[0], "auth") == 0) {
