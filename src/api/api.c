@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/audit_log.h"
+#include "api/bulk_export.h"
 #include "api/internal.h"
 #include "auth/identity.h"
 #include "coord/settings.h"
@@ -37,7 +38,13 @@ struct sv_api {
     sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
     sv_stays *stays;             /* the stay rulesets and write hooks */
     sv_results_data *results;    /* reference data of results/, NULL without data_dir */
+    sv_bulk *bulk;               /* GET /fhir/$export jobs (bulk_export.h) */
 };
+
+sv_bulk *sv__api_bulk_jobs(sv_api *api)
+{
+    return api->bulk;
+}
 
 const sv_results_data *sv__api_results_data(const sv_api *api)
 {
@@ -97,6 +104,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
     if (!e && cfg->data_dir)
         e = sv_results_data_load(cfg->data_dir, &api->results, reterr);
+    if (!e && !(api->bulk = sv__bulk_new(api->db_uri, api->cfg.busy_timeout_ms)))
+        e = SV_ERR_NOMEM;
     if (!e && api->cfg.watchdog_interval_ms > 0)
         e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
                                     api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
@@ -126,6 +135,8 @@ void sv_api_free(sv_api *api)
     sv_coord_watchdog_stop(api->watchdog);
     api->watchdog = NULL;
     sv_coord_watchdog_set_work(NULL, NULL);
+    sv__bulk_free(api->bulk);
+    api->bulk = NULL;
     /* Requests have stopped (the server drains first): write every queued read record. */
     sv_audit_log_stop(api->audit);
     api->audit = NULL;

@@ -58,6 +58,8 @@ void sv__api_result(sv_api *api, const sv_http_request *req, sv_http_response *r
 char *sv__api_metadata_build(const char *fhir_base, size_t *ret_len);
 /* GET /fhir/metadata. */
 void sv__api_metadata(sv_api *api, const sv_http_request *req, sv_http_response *res);
+/* The bulk export jobs (bulk_export.h); borrowed. */
+struct sv_bulk *sv__api_bulk_jobs(sv_api *api);
 /* GET /healthz and GET /metrics (ops_routes.c). */
 void sv__api_healthz(sv_api *api, const sv_http_request *req, sv_http_response *res);
 void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *res);

@@ -307,6 +307,31 @@ sv_err sv_dump_insert_version(sv_db *db, const sv_dump_version *v, sv_buf *reter
     return e;
 }
 
+static const char SQL_CURRENT[] =
+    "SELECT r.type, r.id, v.json FROM resource r"
+    " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE r.deleted = 0 AND r.last_updated >= ? ORDER BY r.type, r.rid";
+
+sv_err sv_dump_current(sv_db *db, int64_t since_ms, sv_dump_current_fn fn, void *ctx,
+                       sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_CURRENT, &st, reterr);
+    if (!e)
+        e = sv_stmt_bind_int64(st, 1, since_ms);
+    bool row = false;
+    while (!e && !(e = sv_stmt_step(st, &row, reterr)) && row) {
+        size_t len = 0;
+        const char *json = sv_stmt_column_text(st, 2, &len);
+        if (json && !fn(ctx, sv_stmt_column_text(st, 0, NULL), sv_stmt_column_text(st, 1, NULL),
+                        json, len))
+            e = SV_ERR_INTERNAL;
+    }
+    if (st)
+        sv_stmt_reset(st);
+    return e;
+}
+
 /* ---- the target ---- */
 
 static const struct {

@@ -71,6 +71,14 @@ sv_err sv_dump_versions(sv_db *db, sv_dump_version_fn fn, void *ctx, sv_buf *ret
 sv_err sv_dump_insert_resource(sv_db *db, json_t *row, sv_buf *reterr);
 sv_err sv_dump_insert_version(sv_db *db, const sv_dump_version *v, sv_buf *reterr);
 
+/* The current version of every live resource last updated at or after
+ * since_ms (0: all), by type and then storage order: what a FHIR bulk export
+ * (GET /fhir/$export) writes.  Pointers borrowed for the call. */
+typedef bool (*sv_dump_current_fn)(void *ctx, const char *type, const char *id, const char *json,
+                                   size_t json_len);
+sv_err sv_dump_current(sv_db *db, int64_t since_ms, sv_dump_current_fn fn, void *ctx,
+                       sv_buf *reterr);
+
 /* SV_OK when db holds no resource, audit record, user or client (an import
  * target); SV_ERR_CONFLICT with the first non-empty table named otherwise. */
 sv_err sv_dump_check_empty(sv_db *db, sv_buf *reterr);
