@@ -217,8 +217,8 @@ static bool kickoff_params(const sv_http_request *req, sv_http_response *res, bu
             }
         } else if (strcmp(name, "_since") == 0) {
             sv_datetime_range r;
-            if (!sv_datetime_parse(value, strlen(value), &r) ||
-                r.precision < SV_DATETIME_SECOND || !r.has_time_zone) {
+            if (!sv_datetime_parse(value, strlen(value), &r) || r.precision < SV_DATETIME_SECOND ||
+                !r.has_time_zone) {
                 sv__api_error(res, SV_ERR_INVALID, "_since",
                               "_since must be an instant with a time zone, e.g. "
                               "2026-01-01T00:00:00Z");
@@ -249,10 +249,8 @@ static bool kickoff_params(const sv_http_request *req, sv_http_response *res, bu
 
 static void audit_kickoff(sv_api *api, const sv_principal *who, int status)
 {
-    sv_audit_record rec = {.time_ms = sv_clock_now_ms(),
-                           .action = "export",
-                           .purpose = "HOPERAT",
-                           .outcome = status};
+    sv_audit_record rec = {
+        .time_ms = sv_clock_now_ms(), .action = "export", .purpose = "HOPERAT", .outcome = status};
     sv_audit_actor actor = {.kind = sv_principal_kind_name(who->kind),
                             .id = who->name[0] ? who->name : NULL};
     sv_audit_record_set_actor(&rec, who->kind == SV_PRINCIPAL_NONE ? &sv_audit_anonymous : &actor);

@@ -115,10 +115,10 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
         static const char *const states[] = {"pending", "sent", "other"};
         int64_t outbox_counts[] = {g.outbox_pending, g.outbox_sent, g.outbox_other};
         gauge_labelled(out, "samverka_medcom_outbox_messages",
-                       "Outgoing MedCom messages by delivery state; pending is the queue.",
-                       "state", states, outbox_counts, 3);
-        sv_metrics_render_value(out, "samverka_audit_records", "gauge",
-                                "Records in the audit log.", (double)g.audit_records);
+                       "Outgoing MedCom messages by delivery state; pending is the queue.", "state",
+                       states, outbox_counts, 3);
+        sv_metrics_render_value(out, "samverka_audit_records", "gauge", "Records in the audit log.",
+                                (double)g.audit_records);
         sv_metrics_render_value(out, "samverka_schema_version", "gauge",
                                 "The database's schema version.", g.schema_version);
     }

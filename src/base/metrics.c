@@ -10,7 +10,7 @@
 #define ROUTE_LEN 96
 
 /* Upper bounds in microseconds (the rendered "le" is in seconds). */
-static const int64_t bucket_us[] = {1000,   2500,   5000,    10000,   25000,   50000, 100000,
+static const int64_t bucket_us[] = {1000,   2500,   5000,    10000,   25000,   50000,   100000,
                                     250000, 500000, 1000000, 2500000, 5000000, 10000000};
 #define N_BUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]))
 

@@ -18,8 +18,9 @@ sv_err sv_db_backup(sv_db *db, const char *path, sv_buf *reterr)
 {
     if (db->be != &sv_db_sqlite_backend) {
         if (reterr)
-            sv_buf_addf(reterr, "backup copies SQLite databases; for %s use its own tools"
-                                " (pg_dump)",
+            sv_buf_addf(reterr,
+                        "backup copies SQLite databases; for %s use its own tools"
+                        " (pg_dump)",
                         sv_db_backend_name(db));
         return SV_ERR_UNSUPPORTED;
     }

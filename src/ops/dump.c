@@ -118,11 +118,11 @@ static bool export_row(void *ctx, json_t *row)
 static bool export_version(void *ctx, const sv_dump_version *v)
 {
     export_ctx *x = ctx;
-    json_t *row = json_pack("{sI sI ss ss sI sI ss sb}", "seq", (json_int_t)v->seq, "rid",
-                            (json_int_t)v->rid, "type", v->type ? v->type : "", "id",
-                            v->id ? v->id : "", "version", (json_int_t)v->version, "last_updated",
-                            (json_int_t)v->last_updated, "method", v->method ? v->method : "",
-                            "deleted", v->deleted);
+    json_t *row =
+        json_pack("{sI sI ss ss sI sI ss sb}", "seq", (json_int_t)v->seq, "rid", (json_int_t)v->rid,
+                  "type", v->type ? v->type : "", "id", v->id ? v->id : "", "version",
+                  (json_int_t)v->version, "last_updated", (json_int_t)v->last_updated, "method",
+                  v->method ? v->method : "", "deleted", v->deleted);
     bool ok = row && export_row(x, row);
     json_decref(row);
     if (!ok || !v->json)
@@ -167,8 +167,8 @@ static sv_err close_out(export_ctx *x, json_t *tables, const char *name, sv_buf 
     }
     char url[200];
     snprintf(url, sizeof(url), "%s.ndjson", name);
-    json_array_append_new(tables, json_pack("{ss ss sI}", "name", name, "url", url, "count",
-                                            (json_int_t)x->count));
+    json_array_append_new(
+        tables, json_pack("{ss ss sI}", "name", name, "url", url, "count", (json_int_t)x->count));
     return SV_OK;
 }
 
@@ -249,9 +249,8 @@ sv_err sv_ops_export(sv_db *db, const char *dir, sv_dump_stats *ret_stats, sv_bu
     for (size_t i = 0; i < x.types.len; i++) {
         char url[100];
         snprintf(url, sizeof(url), "%s.ndjson", x.types.items[i].type);
-        json_array_append_new(output, json_pack("{ss ss sI}", "type", x.types.items[i].type,
-                                                "url", url, "count",
-                                                (json_int_t)x.types.items[i].count));
+        json_array_append_new(output, json_pack("{ss ss sI}", "type", x.types.items[i].type, "url",
+                                                url, "count", (json_int_t)x.types.items[i].count));
     }
     if (!type_files_close(&x.types) && !e) {
         if (reterr)

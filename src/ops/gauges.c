@@ -16,8 +16,7 @@ static const char SQL_AUDIT[] = "SELECT records FROM audit_head WHERE one = 1";
 static const char SQL_SCHEMA[] = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 
 /* Runs a one-row statement and reads n integer columns. */
-static sv_err one_row(sv_db *db, const char *sql, int64_t bind, int n, int64_t *out,
-                      sv_buf *reterr)
+static sv_err one_row(sv_db *db, const char *sql, int64_t bind, int n, int64_t *out, sv_buf *reterr)
 {
     sv_stmt *st = NULL;
     bool row = false;

@@ -5,44 +5,81 @@
 
 /* ---- the copied tables, in an order that satisfies their foreign keys ---- */
 
-static const char *const c_audit[] = {
-    "seq",     "time",          "principal_kind", "principal_id", "organisation", "role",
-    "citizen", "action",        "resource_type",  "resource_id",  "resource_version",
-    "purpose", "outcome",       "prev_hash",      "hash",         "reason",         NULL};
+static const char *const c_audit[] = {"seq",
+                                      "time",
+                                      "principal_kind",
+                                      "principal_id",
+                                      "organisation",
+                                      "role",
+                                      "citizen",
+                                      "action",
+                                      "resource_type",
+                                      "resource_id",
+                                      "resource_version",
+                                      "purpose",
+                                      "outcome",
+                                      "prev_hash",
+                                      "hash",
+                                      "reason",
+                                      NULL};
 static const char *const c_audit_head[] = {"one", "records", "last_seq", "last_hash", NULL};
-static const char *const c_user[] = {"uid",     "username", "kind",
-                                     "password_hash", "practitioner_role", "patient",
-                                     "disabled", "created", "related_person", NULL};
+static const char *const c_user[] = {
+    "uid",     "username", "kind",    "password_hash",  "practitioner_role",
+    "patient", "disabled", "created", "related_person", NULL};
 static const char *const c_user_role[] = {"uid", "practitioner_role", "position", NULL};
-static const char *const c_session[] = {"id_hash", "uid",     "created",    "last_seen",
+static const char *const c_session[] = {"id_hash", "uid",         "created", "last_seen",
                                         "revoked", "acting_role", NULL};
 static const char *const c_client[] = {"cid", "name", "scopes", "created", NULL};
-static const char *const c_token[] = {"token_hash", "cid",     "scopes", "secret",
+static const char *const c_token[] = {"token_hash", "cid",     "scopes",  "secret",
                                       "created",    "expires", "revoked", NULL};
 static const char *const c_failure[] = {"key", "at", NULL};
 static const char *const c_lock[] = {"key", "until", NULL};
-static const char *const c_grant[] = {"patient", "holder",  "mask", "t_from",
+static const char *const c_grant[] = {"patient", "holder",  "mask",   "t_from",
                                       "t_to",    "derived", "reason", NULL};
-static const char *const c_notification[] = {"nid",      "recipient", "organization",
-                                             "kind",     "citizen",   "resource",
-                                             "text",     "created",   "read_at", NULL};
-static const char *const c_job[] = {"jid",     "kind",    "resource_type", "resource_id",
-                                    "due",     "claimed", "claimed_by",    "outcome", NULL};
-static const char *const c_mc_message[] = {"message_id",     "kind",         "activity",
-                                           "received",       "code",         "ack",
-                                           "patient_id",     "encounter_id", "communication_id",
-                                           "patient_before", "encounter_before", NULL};
+static const char *const c_notification[] = {"nid",     "recipient", "organization", "kind",
+                                             "citizen", "resource",  "text",         "created",
+                                             "read_at", NULL};
+static const char *const c_job[] = {"jid",     "kind",       "resource_type", "resource_id", "due",
+                                    "claimed", "claimed_by", "outcome",       NULL};
+static const char *const c_mc_message[] = {"message_id",
+                                           "kind",
+                                           "activity",
+                                           "received",
+                                           "code",
+                                           "ack",
+                                           "patient_id",
+                                           "encounter_id",
+                                           "communication_id",
+                                           "patient_before",
+                                           "encounter_before",
+                                           NULL};
 static const char *const c_mc_link[] = {"key", "type", "id", NULL};
-static const char *const c_mc_event[] = {"seq",          "time",         "kind",
-                                         "activity",     "message_id",   "patient_id",
-                                         "encounter_id", "communication_id", "handled", NULL};
-static const char *const c_mc_outbox[] = {"seq",     "message_id", "kind",         "receiver",
-                                          "bundle",  "created",    "state",        "attempts",
+static const char *const c_mc_event[] = {
+    "seq",        "time",       "kind",         "activity",
+    "message_id", "patient_id", "encounter_id", "communication_id",
+    "handled",    NULL};
+static const char *const c_mc_outbox[] = {"seq",          "message_id", "kind",     "receiver",
+                                          "bundle",       "created",    "state",    "attempts",
                                           "next_attempt", "last_error", "ack_code", NULL};
-static const char *const c_stay_event[] = {
-    "seq",       "time",     "at",           "kind",              "source", "medcom_seq",
-    "patient_id", "encounter_id", "encounter_version", "ruleset", "provider", "municipality",
-    "municipality_from", "gp", "coordinator", "told", "rules", "detail", NULL};
+static const char *const c_stay_event[] = {"seq",
+                                           "time",
+                                           "at",
+                                           "kind",
+                                           "source",
+                                           "medcom_seq",
+                                           "patient_id",
+                                           "encounter_id",
+                                           "encounter_version",
+                                           "ruleset",
+                                           "provider",
+                                           "municipality",
+                                           "municipality_from",
+                                           "gp",
+                                           "coordinator",
+                                           "told",
+                                           "rules",
+                                           "detail",
+                                           NULL};
 static const char *const c_stay_board[] = {"encounter_id", "patient_id", "provider", "municipality",
                                            "gp",           "ruleset",    "ready_at", "expected",
                                            "payment_from", "updated",    NULL};
@@ -153,9 +190,11 @@ const sv_dump_table sv_dump_tables[] = {
 const size_t sv_dump_table_count = sizeof(sv_dump_tables) / sizeof(sv_dump_tables[0]);
 
 const char *const sv_dump_derived[] = {
-    "idx_string",   "idx_token",     "idx_reference", "idx_date", "idx_number",
-    "idx_quantity", "idx_uri",       "idx_composite", "idx_combined",
-    "access_state", /* built = 0, then the grants and categories are derived */
+    "idx_string",        "idx_token",
+    "idx_reference",     "idx_date",
+    "idx_number",        "idx_quantity",
+    "idx_uri",           "idx_composite",
+    "idx_combined",      "access_state", /* built = 0, then the grants and categories are derived */
     "schema_migrations", NULL};
 
 /* ---- rows ---- */
@@ -173,8 +212,7 @@ static json_t *column_value(sv_stmt *st, int col, char kind)
     return json_stringn(s ? s : "", len); /* NULL when it is not UTF-8 */
 }
 
-sv_err sv_dump_rows(sv_db *db, const sv_dump_table *t, sv_dump_row_fn fn, void *ctx,
-                    sv_buf *reterr)
+sv_err sv_dump_rows(sv_db *db, const sv_dump_table *t, sv_dump_row_fn fn, void *ctx, sv_buf *reterr)
 {
     sv_stmt *st = NULL;
     sv_err e = sv_db_stmt(db, t->select_sql, &st, reterr);
@@ -235,7 +273,9 @@ sv_err sv_dump_insert(sv_db *db, const sv_dump_table *t, json_t *row, sv_buf *re
 static const char *const c_resource[] = {"rid",          "type",    "id", "version",
                                          "last_updated", "deleted", NULL};
 static const sv_dump_table resource_table = {
-    "resource", c_resource, "ittiii",
+    "resource",
+    c_resource,
+    "ittiii",
     "SELECT rid, type, id, version, last_updated, deleted FROM resource ORDER BY rid",
     "INSERT INTO resource (rid, type, id, version, last_updated, deleted)"
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -323,8 +363,8 @@ sv_err sv_dump_current(sv_db *db, int64_t since_ms, sv_dump_current_fn fn, void 
     while (!e && !(e = sv_stmt_step(st, &row, reterr)) && row) {
         size_t len = 0;
         const char *json = sv_stmt_column_text(st, 2, &len);
-        if (json && !fn(ctx, sv_stmt_column_text(st, 0, NULL), sv_stmt_column_text(st, 1, NULL),
-                        json, len))
+        if (json &&
+            !fn(ctx, sv_stmt_column_text(st, 0, NULL), sv_stmt_column_text(st, 1, NULL), json, len))
             e = SV_ERR_INTERNAL;
     }
     if (st)
