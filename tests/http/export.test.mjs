@@ -212,3 +212,33 @@ test('export from SQLite, import into PostgreSQL and SQLite: versions, history, 
     ok(['audit', 'verify', '--db', db]);
   }
 });
+
+test('samverka backup copies a SQLite database while the server writes to it', { timeout: 60000 }, async () => {
+  const db = join(dir, 'live.db');
+  const srv = await startServer({ dir, db });
+  running.add(srv);
+  const api = client(srv);
+  for (let i = 0; i < 5; i++) assert.equal((await api.post('/fhir/Patient', { resourceType: 'Patient', name: [{ family: `Kopi${i}` }] })).status, 201);
+  const copy = join(dir, 'live-copy.db');
+  assert.match(ok(['backup', '--db', db, copy]), /backup written to/);
+  assert.equal((await api.post('/fhir/Patient', { resourceType: 'Patient', name: [{ family: 'Efterkopi' }] })).status, 201);
+  const refused = run(['backup', '--db', db, copy]);
+  assert.equal(refused.status, 1);
+  assert.match(refused.err, /exists already/);
+  running.delete(srv);
+  await stopClean({ ...srv, cleanup: () => {} });
+  // The copy is a database of its own, with the five and not the sixth, and a sound chain.
+  assert.match(ok(['audit', 'verify', '--db', copy]), /chain ok/);
+  const srv2 = await startServer({ dir, db: copy });
+  running.add(srv2);
+  const b = await client(srv2).get('/fhir/Patient?_summary=count');
+  assert.equal(b.json.total, 5);
+  running.delete(srv2);
+  await stopClean({ ...srv2, cleanup: () => {} });
+  // PostgreSQL: pg_dump, said so.
+  if (PG_ADMIN) {
+    const r = run(['backup', '--db', pgDatabase(`sv_backup_${process.pid}`), join(dir, 'pg.db')]);
+    assert.equal(r.status, 1);
+    assert.match(r.err, /pg_dump/);
+  }
+});
