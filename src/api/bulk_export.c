@@ -35,6 +35,7 @@ typedef struct bulk_job {
     char request[1024];
     char when[SV_INSTANT_LEN];
     int64_t since_ms;
+    bool patients;             /* Patient/$export: the Patient compartments only */
     char types[MAX_TYPES][72]; /* _type; none: all */
     int ntypes;
     type_out out[256];
@@ -165,7 +166,7 @@ static void *job_run(void *arg)
     if (!e)
         e = sv_db_begin(db, SV_TX_READ, &err);
     if (!e)
-        e = sv_dump_current(db, j->since_ms, on_resource, j, &err);
+        e = sv_dump_current(db, j->since_ms, j->patients, on_resource, j, &err);
     if (db && sv_db_in_tx(db))
         sv_db_rollback(db);
     sv_db_close(db);
@@ -185,8 +186,9 @@ static void *job_run(void *arg)
 
 static bool allowed(sv_api *api, sv_http_response *res, const sv_principal *who)
 {
+    /* A system client reads every type: its scopes must say so (system/ *.read). */
     if (!sv__api_config(api)->auth_required || who->kind == SV_PRINCIPAL_ADMIN ||
-        who->kind == SV_PRINCIPAL_SYSTEM)
+        (who->kind == SV_PRINCIPAL_SYSTEM && sv_auth_scope_allows(who, NULL, SV_AUTH_READ)))
         return true;
     sv__api_error(res, SV_ERR_FORBIDDEN, NULL,
                   "a bulk export is for administrators and system clients only");
@@ -258,9 +260,9 @@ static void audit_kickoff(sv_api *api, const sv_principal *who, int status)
 }
 
 static void kickoff(sv_api *api, sv_bulk *b, const sv_http_request *req, sv_http_response *res,
-                    const sv_principal *who)
+                    const sv_principal *who, bool patients)
 {
-    res->route = "GET /fhir/$export";
+    res->route = patients ? "GET /fhir/Patient/$export" : "GET /fhir/$export";
     const char *prefer = sv_http_header_get(req, "Prefer");
     if (!prefer || !strstr(prefer, "respond-async")) {
         sv__api_error(res, SV_ERR_INVALID, "Prefer",
@@ -277,12 +279,33 @@ static void kickoff(sv_api *api, sv_bulk *b, const sv_http_request *req, sv_http
         return;
     }
     j->owner = b;
+    j->patients = patients;
     unsigned char raw[16];
     randombytes_buf(raw, sizeof(raw));
     for (int i = 0; i < 16; i++)
         snprintf(j->id + 2 * i, 3, "%02x", raw[i]);
     sv_datetime_format_instant(sv_clock_now_ms(), j->when);
-    snprintf(j->request, sizeof(j->request), "%s/$export", sv__api_fhir_base(api));
+    /* The kick-off as asked (the manifest's "request"): parameters re-encoded. */
+    sv_buf url = SV_BUF_INIT;
+    sv_buf_addf(&url, "%s%s", sv__api_fhir_base(api), patients ? "/Patient/$export" : "/$export");
+    for (size_t i = 0; i < req->nparams; i++) {
+        sv_buf_addc(&url, i ? '&' : '?');
+        for (int part = 0; part < 2; part++) {
+            const char *v = part ? req->params[i].value : req->params[i].name;
+            if (part)
+                sv_buf_addc(&url, '=');
+            for (; *v; v++) {
+                bool plain = (*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z') ||
+                             (*v >= '0' && *v <= '9') || strchr("-._~,", *v);
+                if (plain)
+                    sv_buf_addc(&url, *v);
+                else
+                    sv_buf_addf(&url, "%%%02X", (unsigned char)*v);
+            }
+        }
+    }
+    snprintf(j->request, sizeof(j->request), "%s", url.ptr);
+    sv_buf_release(&url);
     const char *tmp = getenv("TMPDIR");
     snprintf(j->dir, sizeof(j->dir), "%s/samverka-export-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(j->dir)) {
@@ -456,12 +479,13 @@ void sv__api_bulk(sv_api *api, const sv_http_request *req, sv_http_response *res
     if (!allowed(api, res, who))
         return;
     sv_bulk *b = sv__api_bulk_jobs(api);
-    if (n == 2 && strcmp(segs[1], "$export") == 0) {
+    bool patients = n == 3 && strcmp(segs[1], "Patient") == 0 && strcmp(segs[2], "$export") == 0;
+    if (patients || (n == 2 && strcmp(segs[1], "$export") == 0)) {
         if (strcmp(req->method, "GET") != 0) {
             sv__api_error(res, SV_ERR_METHOD, NULL, "$export is started with GET");
             return;
         }
-        kickoff(api, b, req, res, who);
+        kickoff(api, b, req, res, who, patients);
     } else if (n == 3 && strcmp(segs[1], "$export-status") == 0) {
         status(api, b, req, res, segs[2]);
     } else if (n == 4 && strcmp(segs[1], "$export-file") == 0) {

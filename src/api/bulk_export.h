@@ -1,6 +1,7 @@
 /*
- * bulk_export.h - FHIR bulk data export, system level (docs/operations.md):
- * GET /fhir/$export with "Prefer: respond-async" answers 202 with a
+ * bulk_export.h - FHIR bulk data export, system and Patient level
+ * (docs/operations.md): GET /fhir/$export (or /fhir/Patient/$export: the
+ * Patients and their compartments) with "Prefer: respond-async" answers 202 with a
  * Content-Location to poll; a thread of this process writes the current
  * version of every live resource (or of the _type list, updated since _since)
  * as one NDJSON file per type into a private temporary directory; the status

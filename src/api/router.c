@@ -661,7 +661,8 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
     /* A MedCom sender may ask for XML; the acknowledgement is JSON all the same
      * (message_routes.c) rather than no acknowledgement at all. */
     /* Bulk export files are NDJSON whatever Accept says (bulk_export.h). */
-    if (r.n >= 2 && strncmp(r.segs[1], "$export", 7) == 0) {
+    if ((r.n >= 2 && strncmp(r.segs[1], "$export", 7) == 0) ||
+        (r.n == 3 && strcmp(r.segs[1], "Patient") == 0 && strcmp(r.segs[2], "$export") == 0)) {
         sv_principal who;
         if (sv__api_authenticate(api, req, res, r.segs, r.n, &who))
             sv__api_bulk(api, req, res, r.segs, r.n, &who);

@@ -351,12 +351,20 @@ static const char SQL_CURRENT[] =
     "SELECT r.type, r.id, v.json FROM resource r"
     " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
     " WHERE r.deleted = 0 AND r.last_updated >= ? ORDER BY r.type, r.rid";
+/* The compartment rows (fhir/compartment.h, param "_compartment") say which
+ * resources belong to some Patient's compartment. */
+static const char SQL_CURRENT_PATIENTS[] =
+    "SELECT r.type, r.id, v.json FROM resource r"
+    " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE r.deleted = 0 AND r.last_updated >= ? AND (r.type = 'Patient' OR EXISTS"
+    " (SELECT 1 FROM idx_reference x WHERE x.rid = r.rid AND x.param = '_compartment'"
+    " AND x.target_type = 'Patient')) ORDER BY r.type, r.rid";
 
-sv_err sv_dump_current(sv_db *db, int64_t since_ms, sv_dump_current_fn fn, void *ctx,
+sv_err sv_dump_current(sv_db *db, int64_t since_ms, bool patients, sv_dump_current_fn fn, void *ctx,
                        sv_buf *reterr)
 {
     sv_stmt *st = NULL;
-    sv_err e = sv_db_stmt(db, SQL_CURRENT, &st, reterr);
+    sv_err e = sv_db_stmt(db, patients ? SQL_CURRENT_PATIENTS : SQL_CURRENT, &st, reterr);
     if (!e)
         e = sv_stmt_bind_int64(st, 1, since_ms);
     bool row = false;

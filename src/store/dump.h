@@ -73,10 +73,12 @@ sv_err sv_dump_insert_version(sv_db *db, const sv_dump_version *v, sv_buf *reter
 
 /* The current version of every live resource last updated at or after
  * since_ms (0: all), by type and then storage order: what a FHIR bulk export
- * (GET /fhir/$export) writes.  Pointers borrowed for the call. */
+ * (GET /fhir/$export) writes.  patients: only Patients and the resources in a
+ * Patient's compartment (GET /fhir/Patient/$export).  Pointers borrowed for
+ * the call. */
 typedef bool (*sv_dump_current_fn)(void *ctx, const char *type, const char *id, const char *json,
                                    size_t json_len);
-sv_err sv_dump_current(sv_db *db, int64_t since_ms, sv_dump_current_fn fn, void *ctx,
+sv_err sv_dump_current(sv_db *db, int64_t since_ms, bool patients, sv_dump_current_fn fn, void *ctx,
                        sv_buf *reterr);
 
 /* SV_OK when db holds no resource, audit record, user or client (an import

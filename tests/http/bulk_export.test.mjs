@@ -1,4 +1,5 @@
-// bulk_export.test.mjs - FHIR bulk data export, system level (GET /fhir/$export,
+// bulk_export.test.mjs - FHIR bulk data export, system and Patient level (GET /fhir/$export,
+// GET /fhir/Patient/$export,
 // docs/operations.md): the kick-off needs Prefer: respond-async and answers 202
 // with a Content-Location; the status answers the manifest; each file holds
 // exactly the live resources of its type, each line the text a read serves;
@@ -99,6 +100,16 @@ test('$export: kick-off, status, files with every live resource as read serves i
   const got2 = await files(srv, m2);
   assert.deepEqual(Object.keys(got2), ['Patient']);
   assert.deepEqual(got2.Patient.map((l) => JSON.parse(l).id), [late]);
+  assert.equal(m2.request, `${srv.fhirBase}/$export?_type=Patient,Observation&_since=${encodeURIComponent(since)}`);
+
+  // Patient level: the Patients and what is in their compartments, nothing else.
+  const obs = (await api.post('/fhir/Observation', { resourceType: 'Observation', status: 'final', code: { text: 'vægt' }, subject: { reference: `Patient/${late}` } })).json.id;
+  const k3 = await srv.fetch('/fhir/Patient/$export', { headers: ASYNC });
+  assert.equal(k3.status, 202, k3.text);
+  const got3 = await files(srv, await manifestOf(srv, k3.headers.get('content-location')));
+  assert.deepEqual(Object.keys(got3).sort(), ['Observation', 'Patient']);
+  assert.deepEqual(got3.Observation.map((l) => JSON.parse(l).id), [obs]);
+  assert.deepEqual(got3.Patient.map((l) => JSON.parse(l).id).sort(), [...ids.Patient, late].sort());
 
   // DELETE: the job and its files are gone.
   const del = await srv.fetch(location.slice(srv.base.length), { method: 'DELETE' });
@@ -136,6 +147,9 @@ test('$export under --auth on: administrators and system clients only, audited',
     const k2 = await srv.fetch('/fhir/$export', { headers: { ...ASYNC, ...bearer } });
     assert.equal(k2.status, 202, k2.text);
     await manifestOf(srv, k2.headers.get('content-location'), bearer);
+    // A client that may read only some types cannot export everything.
+    const narrow = cli(['token', 'create', '--client', 'narrow', '--scope', 'system/Patient.read']).trim();
+    assertOutcome(await srv.fetch('/fhir/Patient/$export', { headers: { ...ASYNC, Authorization: `Bearer ${narrow}` } }), 403);
   } finally {
     await srv.stop();
   }
