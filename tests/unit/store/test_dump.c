@@ -1,9 +1,10 @@
 /*
  * test_dump.c - unit tests for store/dump: every table the migrations create is
  * either copied by an export or named as derived (a new table that is neither
- * fails here, so that `samverka export` cannot silently lose it); each copied
- * table's column kinds match its columns; rows read from one database and
- * inserted into another read back the same.
+ * fails here, so that `samverka export` cannot silently lose it), and so is
+ * every column of a copied table; each copied table's column kinds match its
+ * columns; rows read from one database and inserted into another read back
+ * the same.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,6 +59,50 @@ static void every_table_is_copied_or_derived(void **state)
     }
     sv_stmt_reset(st);
     assert_true(tables > 20);
+    sv_db_close(db);
+}
+
+static const char SQL_COLUMNS[] = "SELECT name FROM pragma_table_info(?) ORDER BY cid";
+
+static bool listed(const char *const *columns, const char *name)
+{
+    for (size_t i = 0; columns[i]; i++)
+        if (strcmp(columns[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* A column a migration adds to a copied table must be copied too (or, for the
+ * resource table, be derived: category). */
+static void every_column_is_copied(void **state)
+{
+    (void)state;
+    sv_db *db = open_memory();
+    static const char *const resource_cols[] = {"rid",          "type",    "id",       "version",
+                                                "last_updated", "deleted", "category", NULL};
+    static const char *const version_cols[] = {"seq",    "rid",     "version", "last_updated",
+                                               "method", "deleted", "json",    NULL};
+    for (size_t i = 0; i < sv_dump_table_count + 2; i++) {
+        const char *table = i < sv_dump_table_count    ? sv_dump_tables[i].name
+                            : i == sv_dump_table_count ? "resource"
+                                                       : "resource_version";
+        const char *const *cols = i < sv_dump_table_count    ? sv_dump_tables[i].column
+                                  : i == sv_dump_table_count ? resource_cols
+                                                             : version_cols;
+        sv_stmt *st = NULL;
+        assert_int_equal(sv_db_stmt(db, SQL_COLUMNS, &st, NULL), SV_OK);
+        sv_stmt_bind_text(st, 1, table);
+        bool row = false;
+        int n = 0;
+        while (sv_stmt_step(st, &row, NULL) == SV_OK && row) {
+            const char *name = sv_stmt_column_text(st, 0, NULL);
+            if (!listed(cols, name))
+                fail_msg("%s.%s is not exported (store/dump.c)", table, name);
+            n++;
+        }
+        sv_stmt_reset(st);
+        assert_true(n > 0);
+    }
     sv_db_close(db);
 }
 
@@ -121,6 +166,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_table_is_copied_or_derived),
+        cmocka_unit_test(every_column_is_copied),
         cmocka_unit_test(kinds_match_columns),
         cmocka_unit_test(rows_copy_between_databases),
     };
