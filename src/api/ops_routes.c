@@ -6,7 +6,8 @@
  * OperationOutcome: a load balancer takes the process out of rotation.
  * /metrics is the Prometheus text format: requests by route pattern and status
  * and their latency (base/metrics.h), the database's write transactions and
- * durable commits (their ratio is the group-commit size), the watchdog's jobs,
+ * durable commits (their ratio is the group-commit size), the access policy's
+ * memo hits and misses, the watchdog's jobs,
  * the MedCom outbox, the audit log's length, and the process's memory, open
  * files and CPU time.  Labels carry route patterns and fixed codes only, never
  * ids or names.  Neither needs a login: they tell nothing about anyone.
@@ -21,6 +22,7 @@
 #include "base/datetime.h"
 #include "base/metrics.h"
 #include "ops/gauges.h"
+#include "policy/policy.h"
 
 void sv__api_healthz(sv_api *api, const sv_http_request *req, sv_http_response *res)
 {
@@ -97,6 +99,16 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
                             "Durable commits that carried them (group commit: transactions per "
                             "commit is the group size).",
                             (double)commits);
+    int64_t hits = 0, misses = 0;
+    sv_policy_memo_counts(&hits, &misses);
+    static const char *const outcomes[] = {"hit", "miss"};
+    int64_t memo_counts[] = {hits, misses};
+    sv_buf_adds(out, "# HELP samverka_policy_memo_lookups_total Access-policy values looked up in "
+                     "the per-connection memo: kept and still valid (hit) or read anew (miss).\n"
+                     "# TYPE samverka_policy_memo_lookups_total counter\n");
+    for (int i = 0; i < 2; i++)
+        sv_buf_addf(out, "samverka_policy_memo_lookups_total{outcome=\"%s\"} %lld\n", outcomes[i],
+                    (long long)memo_counts[i]);
     sv_db *db = NULL;
     sv_buf err = SV_BUF_INIT;
     sv_ops_gauges g = {0};

@@ -6,7 +6,8 @@
 // holds no id or name of anyone; both answer without a login under --auth on.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, sqlExec } from './lib/server.mjs';
+import { execFileSync } from 'node:child_process';
+import { startServer, sqlExec, BIN } from './lib/server.mjs';
 import { client, stopClean, assertOutcome } from './lib/expect.mjs';
 
 const servers = [];
@@ -93,4 +94,20 @@ test('/healthz: ok while the database answers with this schema, 503 with an Oper
   sqlExec(srv.dbPath, 'DELETE FROM schema_migrations WHERE version = 9999');
   assert.equal((await srv.fetch('/healthz')).status, 200);
   assert.equal((await srv.fetch('/healthz', { method: 'POST' })).status, 405);
+});
+
+test('/metrics: the access policy memo counts a lookup for each request of a practitioner', async () => {
+  const srv = await startServer({ args: ['--auth', 'on'] });
+  servers.push(srv);
+  execFileSync(BIN, ['user', 'add', '--username', 'mette', '--kind', 'practitioner', '--practitioner-role', 'role-mette', '--password-stdin', '--db', srv.dbPath], { input: 'mette-pw-1\n' });
+  const login = await srv.fetch('/auth/login', { method: 'POST', json: { username: 'mette', password: 'mette-pw-1' }, headers: { 'Content-Type': 'application/json' } });
+  assert.equal(login.status, 200, login.text);
+  const cookie = login.headers.get('set-cookie').match(/samverka_session=[^;]+/)[0];
+  const lookups = async () => {
+    const m = parse((await srv.fetch('/metrics')).text);
+    return m.get('samverka_policy_memo_lookups_total{outcome="hit"}') + m.get('samverka_policy_memo_lookups_total{outcome="miss"}');
+  };
+  const before = await lookups();
+  for (let i = 0; i < 3; i++) assert.equal((await srv.fetch('/fhir/Patient', { headers: { Cookie: cookie } })).status, 200);
+  assert.ok(await lookups() >= before + 3);
 });
