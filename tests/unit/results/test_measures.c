@@ -5,6 +5,7 @@
  * [2026-03-01T00:00+01:00, 2026-04-01T00:00+02:00) = [02-28T23:00Z, 03-31T22:00Z).
  * The boundary cases: e3 discharged 23:30+02:00 on 31 March (in), e4 at 00:30+02:00
  * on 1 April (out); pC born 1961-04-01 is 64 at the end of March (not 65+).
+ * test_measures_postgres.c runs the same cases on PostgreSQL (TMPDB_POSTGRES).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -484,6 +485,7 @@ static void test_periods(void **state)
 
 int main(void)
 {
+    TMPDB_SKIP_WITHOUT_BACKEND("results/test_measures_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_periods),
         cmocka_unit_test_setup_teardown(test_discharge_ready_days, setup, teardown),
