@@ -219,45 +219,40 @@
          " WHERE x.base >= ?1 AND x.base < ?2" TAIL
 
 /* Citizens with shared care needs - services of two or more organisations in
- * the period (stays, from their combined rows; episodes of care; tasks) - and
- * num = an active coordination CareTeam (the coord rules keep one coordinator in
- * it) and an active CarePlan of category ?11 that a party agreed to (a Provenance
- * with activity agreement).  The citizens come sorted, so that their seeks walk
- * the patient ranges in order. */
+ * the period (tasks by authoredOn, stays and episodes of care by their period) -
+ * and num = an active coordination CareTeam (the coord rules keep one coordinator
+ * in it) and an active CarePlan of category ?11 that a party agreed to (a
+ * Provenance with activity agreement).  The services are the served-by rows of
+ * idx_combined (store/combined.h: citizen, who served, when; one range in citizen
+ * order, no seek, no sort), a PractitionerRole standing for its organisation; the
+ * citizens with a team and with an agreed plan are two sets, each read once, not
+ * seeks per citizen. */
+#define SERVED_ORG(u)                                                                              \
+    "CASE WHEN " u ".ot = 'PractitionerRole' THEN COALESCE((SELECT po_.target_id FROM resource"    \
+    " pr_ JOIN idx_reference po_ ON po_.rid = pr_.rid AND po_.param = 'organization' WHERE"        \
+    " pr_.type = 'PractitionerRole' AND pr_.id = " u ".o), " u ".o) ELSE " u ".o END"
 #define COORDINATOR_PLAN                                                                           \
     HEAD "SELECT x.patient AS patient, NULL AS org, NULL AS stratum,"                              \
-         " CASE WHEN EXISTS (SELECT 1 FROM idx_reference ts JOIN idx_token tc ON"                  \
-         " tc.rid = ts.rid AND tc.param = 'category' AND tc.value = 'coordination'"                \
-         " JOIN idx_token tt ON tt.rid = ts.rid AND tt.param = 'status' AND tt.value = 'active'"   \
-         " WHERE ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.target_id = x.patient)"      \
-         " AND EXISTS (SELECT 1 FROM idx_reference ps JOIN idx_token pc ON pc.rid = ps.rid AND"    \
-         " pc.param = 'category' AND pc.value = ?11 JOIN idx_token pt ON pt.rid = ps.rid AND"      \
-         " pt.param = 'status' AND pt.value = 'active' JOIN resource pr ON pr.rid = ps.rid"        \
-         " JOIN idx_reference pv ON pv.type = 'Provenance' AND pv.param = 'target' AND"            \
-         " pv.target_id = pr.id AND pv.target_type = 'CarePlan' JOIN idx_token pa ON"              \
-         " pa.rid = pv.rid AND pa.param = 'activity' AND pa.value = 'agreement'"                   \
-         " WHERE ps.type = 'CarePlan' AND ps.param = 'patient' AND ps.target_id = x.patient)"      \
+         " CASE WHEN x.patient IN (SELECT ts.target_id FROM idx_reference ts WHERE"                \
+         " ts.type = 'CareTeam' AND ts.param = 'patient' AND ts.rid IN (SELECT tc.rid FROM"        \
+         " idx_token tc WHERE tc.type = 'CareTeam' AND tc.param = 'category' AND"                  \
+         " tc.value = 'coordination') AND ts.rid IN (SELECT tt.rid FROM idx_token tt WHERE"        \
+         " tt.type = 'CareTeam' AND tt.param = 'status' AND tt.value = 'active'))"                 \
+         " AND x.patient IN (SELECT ps.target_id FROM idx_token pa " SQL_CROSS_JOIN                \
+         " idx_reference pv ON pv.rid = pa.rid AND pv.param = 'target' AND"                        \
+         " pv.target_type = 'CarePlan' " SQL_CROSS_JOIN " resource pr ON pr.type = 'CarePlan' AND" \
+         " pr.id = pv.target_id " SQL_CROSS_JOIN " idx_token pc ON pc.rid = pr.rid AND"            \
+         " pc.param = 'category' AND pc.value = ?11 " SQL_CROSS_JOIN " idx_token pt ON"            \
+         " pt.rid = pr.rid AND pt.param = 'status' AND pt.value = 'active' " SQL_CROSS_JOIN        \
+         " idx_reference ps ON ps.rid = pr.rid AND ps.param = 'patient' WHERE"                     \
+         " pa.type = 'Provenance' AND pa.param = 'activity' AND pa.value = 'agreement')"           \
          " THEN 1 ELSE 0 END AS num, NULL AS value, NULL AS json FROM (SELECT u.patient FROM ("    \
-         "SELECT s.target_id AS patient, cb.target_id AS org FROM (SELECT rid, target_id FROM"     \
-         " idx_combined WHERE type = 'Encounter' AND param = 'service-provider' AND low < ?2 AND"  \
-         " high >= ?1 ORDER BY rid LIMIT " SQL_ALL_ROWS ") cb " SQL_CROSS_JOIN                     \
-         " idx_reference s ON s.rid = cb.rid AND"                                                  \
-         " s.param = 'patient'"                                                                    \
-         " UNION ALL SELECT s.target_id, mo.target_id FROM idx_date d JOIN idx_reference s ON"     \
-         " s.rid = d.rid AND s.param = 'patient' JOIN idx_reference mo ON mo.rid = d.rid AND"      \
-         " mo.param = 'organization' WHERE d.type = 'EpisodeOfCare' AND d.param = 'date' AND"      \
-         " d.low < ?2 AND d.high >= ?1"                                                            \
-         " UNION ALL SELECT s.target_id, " OWNER_ORG("ow") " FROM " DATES_BY_RID(                  \
-             "Task", "authored-on",                                                                \
-             "low >= ?1 AND low < ?2") " d " SQL_CROSS_JOIN " idx_reference s ON"                  \
-                                       " s.rid = d.rid AND s.param = 'patient'"                    \
-                                       " " SQL_CROSS_JOIN " idx_reference ow ON"                   \
-                                       " ow.rid = d.rid AND ow.param = 'owner'"                    \
-                                       ") u GROUP BY u.patient"                                    \
-                                       " HAVING COUNT(DISTINCT u.org) >= 2 AND"                    \
-                                       " (CAST(?4 AS TEXT) IS NULL OR u.patient "                  \
-                                       "IN " MUNICIPALITY_PATIENTS ")"                             \
-                                       " ORDER BY u.patient) x" TAIL
+         "SELECT target_id AS patient, target_type AS ot, code AS o FROM idx_combined WHERE"       \
+         " type = 'Patient' AND param = 'served-by' AND low < ?2 AND high >= ?1"                   \
+         ") u GROUP BY u.patient HAVING COUNT(DISTINCT " SERVED_ORG(                               \
+             "u") ") >= 2 AND"                                                                     \
+                  " (CAST(?4 AS TEXT) IS NULL OR u.patient IN " MUNICIPALITY_PATIENTS ")"          \
+                  " ORDER BY u.patient) x" TAIL
 
 /* Tasks (of code ?11, or all) whose deadline falls in the period and that are
  * decided - done, failed, or open past the deadline; num = completed by it.  Read
