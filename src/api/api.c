@@ -51,6 +51,13 @@ static sv_err feed_work(void *ctx, sv_rest *r)
     return sv_stays_feed(r, ctx, NULL, NULL);
 }
 
+/* The stay rules of a MedCom message, acted on in the message's own
+ * transaction (medcom.h, sv_medcom_set_apply_hook). */
+static sv_err feed_in_message(void *ctx, sv_rest *r, const sv_medcom_event *ev, bool *ret_handled)
+{
+    return sv_stays_feed_event(r, ctx, ev, ret_handled, NULL);
+}
+
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
 {
     sv_db_options opt = {.busy_timeout_ms = api->cfg.busy_timeout_ms};
@@ -91,8 +98,10 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     /* No rulesets (rules = off): a plain FHIR store with coordination rules only. */
     if (!e && cfg->rulesets_dir)
         e = sv_stays_load(cfg->rulesets_dir, &api->stays, reterr);
-    if (!e && api->stays)
+    if (!e && api->stays) {
         sv_coord_watchdog_set_work(feed_work, api->stays);
+        sv_medcom_set_apply_hook(feed_in_message, api->stays);
+    }
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
     if (!e && cfg->data_dir)
@@ -126,6 +135,7 @@ void sv_api_free(sv_api *api)
     sv_coord_watchdog_stop(api->watchdog);
     api->watchdog = NULL;
     sv_coord_watchdog_set_work(NULL, NULL);
+    sv_medcom_set_apply_hook(NULL, NULL);
     /* Requests have stopped (the server drains first): write every queued read record. */
     sv_audit_log_stop(api->audit);
     api->audit = NULL;

@@ -85,14 +85,16 @@ void sv__api_process_message(sv_api *api, sv_rest *rest, const sv_http_request *
     sv_medcom_result mr;
     sv_medcom_result_init(&mr);
     /* The message's writes pass the coordination rules only: its stay events are
-     * the medcom_event rows, acted on by the feed after the commit (stays.h), so
+     * the medcom_event rows, acted on in its transaction or by the feed (stays.h), so
      * that each is acted on once whichever process or tick gets to it. */
     sv_rest msg_rest = *rest;
     msg_rest.hooks = sv_coord_hooks();
     sv_err e = sv_medcom_process(&msg_rest, body, &mr);
     json_decref(body);
-    if (!e && mr.code && strcmp(mr.code, "ok") == 0 && !mr.duplicate)
-        sv_stays_feed(rest, sv__api_stays(api), NULL, NULL); /* the tick retries a failure */
+    /* Acted on in the message's transaction (api.c, feed_in_message) unless it
+     * could not be: then the drain now, and the tick again on a failure. */
+    if (!e && mr.code && strcmp(mr.code, "ok") == 0 && !mr.duplicate && !mr.handled)
+        sv_stays_feed(rest, sv__api_stays(api), NULL, NULL);
     if (e) {
         sv__api_outcome(res, e, &mr.outcome);
         if (mr.status)

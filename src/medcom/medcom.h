@@ -53,6 +53,7 @@ typedef struct sv_medcom_event {
     const char *communication_id;
     const char *encounter_class; /* "IMP", "EMER" or NULL */
     int64_t seq;                 /* the medcom_event row */
+    int64_t time;                /* its time (ms since the epoch) */
 } sv_medcom_event;
 
 typedef void (*sv_medcom_event_hook)(void *ctx, const sv_medcom_event *ev);
@@ -61,11 +62,28 @@ typedef void (*sv_medcom_event_hook)(void *ctx, const sv_medcom_event *ev);
  * worker thread that processed the message; it must not block for long. */
 void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx);
 
+/*
+ * The in-transaction consumer of events (NULL: none): called inside the
+ * message's own write transaction, after its event row is written, on the
+ * connection of r (the writer's; r->hooks, access and actor are the
+ * submitter's).  It acts on the event and marks its row handled in that
+ * transaction, so that the message, its consequences and the claim commit
+ * together (one commit instead of a second transaction per message).  It sets
+ * *ret_handled when it did; on SV_OK without it the row stays for the
+ * durable consumer (the feed).  An error ends the message's batch as
+ * transient-error: return one only for storage failures, after undoing what
+ * the consumer did (its own SAVEPOINT).
+ */
+typedef sv_err (*sv_medcom_apply_hook)(void *ctx, sv_rest *r, const sv_medcom_event *ev,
+                                       bool *ret_handled);
+void sv_medcom_set_apply_hook(sv_medcom_apply_hook hook, void *ctx);
+
 typedef struct sv_medcom_result {
     int status;       /* HTTP status: 200 with an acknowledgement, else an error status */
     sv_buf body;      /* the Acknowledgement Bundle, or an OperationOutcome */
     const char *code; /* "ok", "transient-error", "fatal-error"; NULL when no ack */
     bool duplicate;   /* the message id was seen before: nothing was changed */
+    bool handled;     /* the apply hook acted on its event in the message's transaction */
     sv_medcom_kind kind;
     char message_id[65];
     char activity[64];
