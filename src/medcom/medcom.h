@@ -152,4 +152,33 @@ sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visi
 sv_err sv_medcom_outbox_attempt(sv_db *db, const char *message_id, bool ok, const char *error,
                                 sv_buf *reterr);
 
+/* ---- delivery (deliver.c; the HTTP exchange is the caller's) ---- */
+
+typedef struct sv_medcom_outbox_due_item {
+    const char *message_id;
+    const char *bundle; /* the message as queued (JSON text) */
+    size_t bundle_len;
+    const char *receiver_sor; /* SOR id of destination[0].receiver; "" when it has none */
+} sv_medcom_outbox_due_item;
+
+/* Delivers one claimed item (the caller posts it and settles it); an error ends the round. */
+typedef sv_err (*sv_medcom_outbox_deliver)(void *ctx, const sv_medcom_outbox_due_item *item);
+
+/* Up to max pending items that are due, oldest first, each claimed first (its
+ * next attempt moved lease_ms ahead, in a transaction of its own, so another
+ * sender skips it) and handed to fn outside any transaction.  *ret_claimed:
+ * how many were. */
+sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
+                                    sv_medcom_outbox_deliver fn, void *ctx, int *ret_claimed,
+                                    sv_buf *reterr);
+
+/* Whether answer is the Acknowledgement of message_id; its response.code in ret_code. */
+bool sv_medcom_ack_code(const char *answer, size_t len, const char *message_id, char ret_code[20]);
+
+/* Settles a delivery: "ok" → acked, "fatal-error" → failed (both final);
+ * "transient-error" or NULL (no acknowledgement: error says why) → pending after
+ * the doubling delay of sv_medcom_outbox_attempt. */
+sv_err sv_medcom_outbox_settle(sv_db *db, const char *message_id, const char *ack_code,
+                               const char *error, sv_buf *reterr);
+
 #endif
