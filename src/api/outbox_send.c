@@ -10,15 +10,18 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "api/internal.h"
 #include "http/client.h"
 #include "medcom/medcom.h"
 
-/* Items per round, and how long a claimed item is left to its sender. */
+/* Items per round, how long a claimed item is left to its sender, and how long
+ * a round may go on taking items (the watchdog's other work waits for it). */
 #define ROUND_MAX 50
 #define LEASE_MS (5 * 60 * 1000)
 #define POST_TIMEOUT_MS 20000
+#define ROUND_BUDGET_MS 30000
 
 /* The URL for a receiver's SOR id from "SOR=URL,...,*=URL" into out; false when none. */
 static bool endpoint_for(const char *config, const char *sor, char *out, size_t cap)
@@ -55,7 +58,18 @@ typedef struct round {
     const sv_api_config *cfg;
     sv_db *db;
     int acked;
+    struct timespec start;
 } round;
+
+static bool within_budget(void *ctx)
+{
+    round *rd = ctx;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t ms = (int64_t)(now.tv_sec - rd->start.tv_sec) * 1000 +
+                 (now.tv_nsec - rd->start.tv_nsec) / 1000000;
+    return ms < ROUND_BUDGET_MS;
+}
 
 static sv_err deliver(void *ctx, const sv_medcom_outbox_due_item *it)
 {
@@ -94,9 +108,18 @@ static sv_err deliver(void *ctx, const sv_medcom_outbox_due_item *it)
 
 sv_err sv__api_outbox_send(sv_api *api, sv_db *db, int *ret_tried, int *ret_acked)
 {
-    round rd = {.cfg = sv__api_config(api), .db = db};
+    if (ret_tried)
+        *ret_tried = 0;
+    if (ret_acked)
+        *ret_acked = 0;
+    const sv_api_config *cfg = sv__api_config(api);
+    if (!cfg->medcom_endpoint || !cfg->medcom_endpoint[0])
+        return SV_OK; /* not configured to send: the queue waits */
+    round rd = {.cfg = cfg, .db = db};
+    clock_gettime(CLOCK_MONOTONIC, &rd.start);
     int tried = 0;
-    sv_err e = sv_medcom_outbox_deliver_due(db, ROUND_MAX, LEASE_MS, deliver, &rd, &tried, NULL);
+    sv_err e = sv_medcom_outbox_deliver_due(db, ROUND_MAX, LEASE_MS, deliver, within_budget, &rd,
+                                            &tried, NULL);
     if (ret_tried)
         *ret_tried = tried;
     if (ret_acked)

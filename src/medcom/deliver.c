@@ -98,8 +98,8 @@ static sv_err claim(sv_db *db, const due_row *d, int64_t lease_until, bool *ret_
 }
 
 sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
-                                    sv_medcom_outbox_deliver fn, void *ctx, int *ret_claimed,
-                                    sv_buf *reterr)
+                                    sv_medcom_outbox_deliver fn, sv_medcom_outbox_more more,
+                                    void *ctx, int *ret_claimed, sv_buf *reterr)
 {
     *ret_claimed = 0;
     if (max <= 0)
@@ -136,7 +136,7 @@ sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
     }
     if (!e || e == SV_ERR_NOMEM)
         sv_stmt_reset(st);
-    for (int i = 0; !e && i < n; i++) {
+    for (int i = 0; !e && i < n && (!more || more(ctx)); i++) {
         bool won = false;
         e = claim(db, &rows[i], now + lease_ms, &won, reterr);
         if (e || !won)

@@ -164,13 +164,16 @@ typedef struct sv_medcom_outbox_due_item {
 /* Delivers one claimed item (the caller posts it and settles it); an error ends the round. */
 typedef sv_err (*sv_medcom_outbox_deliver)(void *ctx, const sv_medcom_outbox_due_item *item);
 
+/* Whether the round may take another item (e.g. its time budget is not spent). */
+typedef bool (*sv_medcom_outbox_more)(void *ctx);
+
 /* Up to max pending items that are due, oldest first, each claimed first (its
  * next attempt moved lease_ms ahead, in a transaction of its own, so another
- * sender skips it) and handed to fn outside any transaction.  *ret_claimed:
- * how many were. */
+ * sender skips it) and handed to fn outside any transaction, while more (may
+ * be NULL) agrees; the rest are left untouched.  *ret_claimed: how many were. */
 sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
-                                    sv_medcom_outbox_deliver fn, void *ctx, int *ret_claimed,
-                                    sv_buf *reterr);
+                                    sv_medcom_outbox_deliver fn, sv_medcom_outbox_more more,
+                                    void *ctx, int *ret_claimed, sv_buf *reterr);
 
 /* Whether answer is the Acknowledgement of message_id; its response.code in ret_code. */
 bool sv_medcom_ack_code(const char *answer, size_t len, const char *message_id, char ret_code[20]);
