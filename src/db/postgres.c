@@ -18,6 +18,9 @@
  *    SQL.  Text cannot hold NUL bytes in PostgreSQL: binding one fails the step.
  *  - A failed statement inside a transaction aborts the transaction (unlike
  *    SQLite); callers roll back, or use SAVEPOINTs as fhir/load.c does.
+ * Write transactions run their named statements with generic plans (SET LOCAL
+ * plan_cache_mode): left to choose, the planner planned the write path's statements
+ * anew at every run, the larger part of PostgreSQL's CPU per created resource.
  * Statements from sv_db_stmt are prepared under a name once per connection;
  * those from sv_db_prepare are checked with an unnamed prepare and run with
  * PQexecParams, so that nothing needs deallocating.  Only db/ includes libpq-fe.h.
@@ -307,8 +310,7 @@ static sv_err db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db,
     }
     db->conn = conn;
     snprintf(db->setup, sizeof(db->setup),
-             "SET client_encoding = 'UTF8'; SET lock_timeout = %d; SET synchronous_commit = %s;"
-             " SET plan_cache_mode = force_generic_plan",
+             "SET client_encoding = 'UTF8'; SET lock_timeout = %d; SET synchronous_commit = %s",
              opt->busy_timeout_ms > 0 ? opt->busy_timeout_ms : 5000,
              opt->synchronous_off ? "off" : "on");
     sv_err e = run_simple(db, db->setup, "connect", reterr);
@@ -677,6 +679,7 @@ static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
         return run_simple(pd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", reterr);
     e = run_simple(pd,
                    "BEGIN ISOLATION LEVEL READ COMMITTED;"
+                   " SET LOCAL plan_cache_mode = force_generic_plan;"
                    " SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
                    "begin", reterr);
     if (e) {
