@@ -73,8 +73,10 @@ uint64_t sv__policy_memo_version(const sv_policy_memo *m, sv_db *db)
 bool sv__policy_memo_role(const sv_policy_memo *m, uint64_t version, const char *id, sv_access *a,
                           int *ret_mask)
 {
-    if (!m || version == 0)
+    if (!m)
         return false;
+    if (version == 0) /* the backend cannot tell what is stale (PostgreSQL): a miss */
+        return counted(false);
     for (size_t i = 0; i < MEMO_SLOTS; i++) {
         const role_entry *r = &m->roles[i];
         if (r->data_version == version && strcmp(r->id, id) == 0) {
@@ -103,8 +105,10 @@ void sv__policy_memo_role_keep(sv_policy_memo *m, uint64_t version, const char *
 bool sv__policy_memo_btg(const sv_policy_memo *m, uint64_t version, const char *holder,
                          int64_t *ret_until)
 {
-    if (!m || version == 0)
+    if (!m)
         return false;
+    if (version == 0)
+        return counted(false);
     for (size_t i = 0; i < MEMO_SLOTS; i++) {
         const btg_entry *b = &m->btg[i];
         if (b->data_version == version && strcmp(b->holder, holder) == 0) {
