@@ -7,7 +7,7 @@
 # so that the unit tests run the storage contract and schema on PostgreSQL too
 # (SAMVERKA_TEST_PG), and the whole HTTP suite runs a second time on PostgreSQL
 # (normal build only: the C paths below the driver are the same ones the ASan run
-# covers on SQLite; about 7 minutes on a loaded 2-core machine).
+# covers on SQLite; 5-7 minutes on a loaded 2-core machine).
 # SAMVERKA_CHECK_PG_HTTP=0 leaves that run out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
