@@ -6,6 +6,9 @@
  * and command-line flags.  docs/configuration.md lists them all.
  */
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <sodium.h>
 #include <glob.h>
@@ -376,6 +379,26 @@ static const char *db_label(const char *db, char out[1024])
     return out;
 }
 
+/*
+ * glibc's malloc gives each thread that allocates its own arena (up to eight per core)
+ * and raises its mmap threshold whenever a large block is freed, so that later large
+ * blocks (request bodies, Bundles) come from an arena instead of mmap.  Freed memory in
+ * an arena mostly stays resident: under the soak (bench/soak.sh) the server's allocated
+ * memory stayed at about 6 MiB while the free memory held by its eleven arenas grew from
+ * 4 to 9 MiB, and resident memory with it.  Two arenas and a fixed threshold (large
+ * blocks always mmap'd, and returned when freed) keep that bounded; a MALLOC_ARENA_MAX or
+ * MALLOC_MMAP_THRESHOLD_ in the environment still wins.
+ */
+static void tune_malloc(void)
+{
+#ifdef __GLIBC__
+    if (!getenv("MALLOC_ARENA_MAX"))
+        mallopt(M_ARENA_MAX, 2);
+    if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
+}
+
 static int cmd_serve(settings *s)
 {
     char host[256];
@@ -391,6 +414,7 @@ static int cmd_serve(settings *s)
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
+    tune_malloc();
 
     sv_searchparam_init();
     sv_http_config hc = {.host = host,
