@@ -384,10 +384,11 @@ static const char *db_label(const char *db, char out[1024])
  * and raises its mmap threshold whenever a large block is freed, so that later large
  * blocks (request bodies, Bundles) come from an arena instead of mmap.  Freed memory in
  * an arena mostly stays resident: under the soak (bench/soak.sh) the server's allocated
- * memory stayed at about 6 MiB while the free memory held by its eleven arenas grew from
- * 4 to 9 MiB, and resident memory with it.  Two arenas and a fixed threshold (large
- * blocks always mmap'd, and returned when freed) keep that bounded; a MALLOC_ARENA_MAX or
- * MALLOC_MMAP_THRESHOLD_ in the environment still wins.
+ * memory went up and down between 5.5 and 11 MiB while the free memory held by its
+ * eleven arenas grew from 4 to 9 MiB, and resident memory with it (docs/robustness.md).
+ * Two arenas and a fixed threshold (large blocks always mmap'd, and returned when
+ * freed) keep that bounded; MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ in the
+ * environment still wins.
  */
 static void tune_malloc(void)
 {
