@@ -160,7 +160,7 @@ static void setup(void)
 /* PRAGMA data_version of this connection when its data were last restored:
  * it changes only when another connection commits, and every write of
  * sv_medcom_process commits on the file's shared writer, so an input that
- * wrote nothing (most mutations do not parse) leaves nothing to restore. */
+ * wrote nothing (one that does not parse, say) leaves nothing to restore. */
 static int64_t restored_version = -1;
 
 static void reset_data(void)
