@@ -488,8 +488,10 @@ static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
     sv_err e = revive(pd, reterr);
     if (e)
         return e;
-    if (kind != SV_TX_WRITE)
+    if (kind == SV_TX_READ)
         return run_simple(pd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", reterr);
+    if (kind == SV_TX_CLAIM) /* the lock comes with db_write_lock, after the claim */
+        return run_simple(pd, "BEGIN ISOLATION LEVEL READ COMMITTED", "begin", reterr);
     e = run_simple(pd,
                    "BEGIN ISOLATION LEVEL READ COMMITTED;"
                    " SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
@@ -499,6 +501,18 @@ static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
         if (e == SV_ERR_BUSY && reterr)
             sv_buf_adds(reterr, " (another writer held the database past the busy timeout)");
     }
+    return e;
+}
+
+/* While it waits, this transaction holds the row locks of its claim; no writer
+ * that holds the write lock waits for them, since every statement that touches a
+ * claimable row while another transaction may hold it skips locked rows too. */
+static sv_err db_write_lock(sv_db *db, sv_buf *reterr)
+{
+    sv_err e = run_simple((pg_db *)db, "SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
+                          "write lock", reterr);
+    if (e == SV_ERR_BUSY && reterr)
+        sv_buf_adds(reterr, " (another writer held the database past the busy timeout)");
     return e;
 }
 
@@ -553,4 +567,5 @@ const sv_db_backend sv_db_postgres_backend = {
     .commit = db_commit,
     .rollback = db_rollback,
     .changes = db_changes,
+    .write_lock = db_write_lock,
 };
