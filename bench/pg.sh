@@ -63,8 +63,10 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 echo "bench-pg: building a Release binary in $build_dir"
-cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-    cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null || die "the Release build failed"
+if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+    cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null; }; then
+    die "the Release build failed"
+fi
 bin=$build_dir/samverka
 mkdir -p "$out_dir"
 work=$(mktemp -d "${TMPDIR:-/tmp}/samverka-bench-pg.XXXXXX")
@@ -163,7 +165,7 @@ run_wrk() { # name, processes, script
     rps=$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")
     p50=$(to_ms "$(awk '$1 == "50%" {print $2}' "$out")")
     p99=$(to_ms "$(awk '$1 == "99%" {print $2}' "$out")")
-    [ -n "$requests" ] && [ "$requests" -gt 0 ] || die "$name: no request completed"
+    [ "${requests:-0}" -gt 0 ] || die "$name: no request completed"
     result[$name-$n]=$(awk -v a="$s0" -v b="$s1" -v req="$requests" -v hz="$hz" -v n="$ncpu" \
         -v rps="$rps" -v p50="$p50" -v p99="$p99" 'BEGIN {
             split(a, x, " "); split(b, y, " ")
@@ -177,7 +179,7 @@ run_wrk() { # name, processes, script
 machine="date        $(date -u +%Y-%m-%dT%H:%M:%SZ)
 samverka    $("$bin" version) at $(git -C "$repo" rev-parse --short HEAD), Release
 cpu         $ncpu x $(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-postgresql  $(psql -X -A -t -d "$admin_uri" -c 'SHOW server_version'), ${pgdir:+scratch cluster (fsync off, synchronous_commit off)}${pgdir:-$admin_uri}
+postgresql  $(psql -X -A -t -d "$admin_uri" -c 'SHOW server_version'), $(if [ -n "$pgdir" ]; then echo "scratch cluster (fsync off, synchronous_commit off)"; else echo "the cluster of BENCH_PG"; fi)
 loadavg     $(cut -d' ' -f1-3 /proc/loadavg) before the run (1, 5, 15 min)
 load        wrk on the same machine, loopback; $wrk_threads threads, $connections connections, ${seconds} s per test"
 echo "$machine"
