@@ -5,7 +5,8 @@
 # normal build.  Prints one summary line at the end.
 # A throw-away PostgreSQL cluster (tools/pg-scratch.sh) runs for the whole check,
 # so that the unit tests run the storage contract and schema on PostgreSQL too
-# (SAMVERKA_TEST_PG).  SAMVERKA_CHECK_PG_HTTP=1 also runs the HTTP suite on
+# (SAMVERKA_TEST_PG), and two server processes share one database
+# (tests/http/pg_multi.test.mjs).  SAMVERKA_CHECK_PG_HTTP=1 also runs the HTTP suite on
 # PostgreSQL (normal build only; about 5 minutes more).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,11 @@ for b in "$build" "$asan"; do
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     step "unit tests ($b)" ctest --test-dir "$b" --output-on-failure -j2
     step "http tests ($b)" env SAMVERKA_BIN="$PWD/$b/samverka" node --test --test-concurrency=2 tests/http/
+    # Two processes on one database (issue 10): PostgreSQL only, so always run here.
+    if [ -n "${SAMVERKA_TEST_PG:-}" ]; then
+        step "two processes on PostgreSQL ($b)" env SAMVERKA_BIN="$PWD/$b/samverka" \
+            SAMVERKA_TEST_BACKEND=postgres node --test tests/http/pg_multi.test.mjs
+    fi
 done
 if [ "${SAMVERKA_CHECK_PG_HTTP:-0}" = 1 ]; then
     step "http tests on PostgreSQL ($build)" env SAMVERKA_BIN="$PWD/$build/samverka" \
