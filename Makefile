@@ -7,7 +7,7 @@ JOBS       ?= 2
 LISTEN     ?= 127.0.0.1:8080
 DB         ?= var/samverka.db
 
-.PHONY: all deps build asan demo serve check lint unit http generate generate-check bench fuzz clean
+.PHONY: all deps build asan demo serve check lint unit http generate generate-check bench bench-pg fuzz clean
 
 all: build
 
@@ -63,6 +63,11 @@ fuzz: deps
 bench: deps
 	@tools/install-deps.sh bench
 	@bench/run.sh $(RESOURCES)
+
+# creates, reads and search on PostgreSQL with one and with two processes (docs/performance.md)
+bench-pg: deps
+	@tools/install-deps.sh bench
+	@bench/pg.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

@@ -12,7 +12,8 @@
 # memory grows more than SOAK_RSS_GROWTH after SOAK_WARMUP s, fds leak, threads grow,
 # or the server does not stop cleanly on SIGTERM; `samverka audit verify` must pass after.
 #
-# Settings (environment, see soak.mjs for the rest): SOAK_CONNECTIONS=8, SOAK_INTERVAL=30,
+# Settings (environment, see soak.mjs for the rest): SOAK_THREADS=8 (--threads),
+# SOAK_CONNECTIONS=8, SOAK_INTERVAL=30,
 # SOAK_WARMUP=120, SOAK_RSS_GROWTH=0.05, SOAK_BUILD=build-bench, SOAK_TMPDIR=$TMPDIR,
 # SOAK_OUT=bench/out/soak.md (the result table). Run it under `nice` on a shared machine.
 set -euo pipefail
@@ -69,7 +70,9 @@ db=$work/soak.db
 token=$("$bin" token create --client soak --scope 'system/*.*' --db "$db") || die "token create failed"
 mkfifo "$work/stdout"
 exec 3<>"$work/stdout"
-"$bin" serve --listen 127.0.0.1:0 --db "$db" --auth on >&3 2>"$work/server.log" &
+export SOAK_THREADS=${SOAK_THREADS:-8}
+"$bin" serve --listen 127.0.0.1:0 --db "$db" --auth on --threads "$SOAK_THREADS" >&3 \
+    2>"$work/server.log" &
 server_pid=$!
 read -r -t 30 -u 3 line || die "the server was not listening after 30 s"
 [[ $line =~ ^samverka\ listening\ on\ (http://127\.0\.0\.1:[0-9]+)$ ]] ||

@@ -5,9 +5,10 @@
 # normal build.  Prints one summary line at the end.
 # A throw-away PostgreSQL cluster (tools/pg-scratch.sh) runs for the whole check,
 # so that the unit tests run the storage contract and schema on PostgreSQL too
-# (SAMVERKA_TEST_PG), and the whole HTTP suite runs a second time on PostgreSQL
-# (normal build only: the C paths below the driver are the same ones the ASan run
-# covers on SQLite; 5-7 minutes on a loaded 2-core machine).
+# (SAMVERKA_TEST_PG), two server processes share one database
+# (tests/http/pg_multi.test.mjs, on both builds), and the whole HTTP suite runs a
+# second time on PostgreSQL (normal build only: the C paths below the driver are the
+# same ones the ASan run covers on SQLite; 5-7 minutes on a loaded 2-core machine).
 # SAMVERKA_CHECK_PG_HTTP=0 leaves that run out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,13 +39,20 @@ if [ -d ../shared/vectors ]; then
 else
     echo "== ../shared/vectors not found: tests that read the MedCom vectors skip them"
 fi
+pg_http=${SAMVERKA_CHECK_PG_HTTP:-1}
 for b in "$build" "$asan"; do
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     step "unit tests ($b)" ctest --test-dir "$b" --output-on-failure -j2
     step "http tests ($b)" env SAMVERKA_BIN="$PWD/$b/samverka" node --test --test-concurrency=2 tests/http/
+    # Two processes on one database (issue 10): PostgreSQL only, so always run here
+    # (on the normal build the whole suite on PostgreSQL below runs it).
+    if [ -n "${SAMVERKA_TEST_PG:-}" ] && { [ "$b" != "$build" ] || [ "$pg_http" != 1 ]; }; then
+        step "two processes on PostgreSQL ($b)" env SAMVERKA_BIN="$PWD/$b/samverka" \
+            SAMVERKA_TEST_BACKEND=postgres node --test tests/http/pg_multi.test.mjs
+    fi
 done
-if [ "${SAMVERKA_CHECK_PG_HTTP:-1}" = 1 ]; then
+if [ "$pg_http" = 1 ]; then
     if [ -n "${SAMVERKA_TEST_PG:-}" ]; then
         step "http tests on PostgreSQL ($build)" env SAMVERKA_BIN="$PWD/$build/samverka" \
             SAMVERKA_TEST_BACKEND=postgres node --test --test-concurrency=2 tests/http/

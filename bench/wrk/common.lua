@@ -22,10 +22,19 @@ function common.lines(path)
 end
 
 -- Numbers the threads 1..n in setup(), so that each can make values no other thread makes.
+-- With BENCH_PORTS ("port port ...", bench/pg.sh) the threads take the ports in turn,
+-- so that one wrk run loads several server processes on 127.0.0.1 alike.
 local threads = {}
 function common.setup(thread)
     threads[#threads + 1] = thread
     thread:set("thread_index", #threads)
+    local ports = {}
+    for p in (os.getenv("BENCH_PORTS") or ""):gmatch("%d+") do
+        ports[#ports + 1] = p
+    end
+    if #ports > 0 then
+        thread.addr = wrk.lookup("127.0.0.1", ports[(#threads - 1) % #ports + 1])[1]
+    end
 end
 
 function common.threads()

@@ -189,6 +189,11 @@ static int64_t plan_next(const json_t *plan, int64_t after)
 
 static const char SQL_DROP[] = "DELETE FROM coord_job WHERE resource_type = 'CarePlan'"
                                " AND resource_id = ? AND kind = ? AND claimed IS NULL";
+/* PostgreSQL: leaves a job a watchdog tick holds to it (see watchdog.c). */
+static const char SQL_DROP_PG[] =
+    "DELETE FROM coord_job WHERE jid IN (SELECT jid FROM coord_job"
+    " WHERE resource_type = 'CarePlan' AND resource_id = ? AND kind = ? AND claimed IS NULL"
+    " FOR UPDATE SKIP LOCKED)";
 static const char SQL_ADD[] =
     "INSERT INTO coord_job (kind, resource_type, resource_id, due)"
     " SELECT ?1, 'CarePlan', ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM coord_job"
@@ -198,7 +203,8 @@ static sv_err schedule_after(sv_db *db, const char *plan_id, const json_t *plan,
                              sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_DROP, &st, reterr);
+    sv_err e = sv_db_stmt(db, sv_db_dialect_of(db) == SV_DIALECT_POSTGRES ? SQL_DROP_PG : SQL_DROP,
+                          &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_text(st, 1, plan_id);

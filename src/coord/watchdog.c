@@ -22,6 +22,13 @@
 
 static const char SQL_DROP_UNCLAIMED[] =
     "DELETE FROM coord_job WHERE resource_type = ? AND resource_id = ? AND claimed IS NULL";
+/* PostgreSQL: a job a tick holds (SV_TX_CLAIM, below) is left to it, not waited
+ * for: that tick waits for the write lock this writer holds.  The tick finds the
+ * job's resource moved and marks it skipped, as it does when its claim came
+ * first on SQLite. */
+static const char SQL_DROP_UNCLAIMED_PG[] =
+    "DELETE FROM coord_job WHERE jid IN (SELECT jid FROM coord_job"
+    " WHERE resource_type = ? AND resource_id = ? AND claimed IS NULL FOR UPDATE SKIP LOCKED)";
 static const char SQL_ADD[] =
     "INSERT INTO coord_job (kind, resource_type, resource_id, due)"
     " SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM coord_job"
@@ -50,7 +57,10 @@ sv_err sv__coord_job_add(sv_db *db, const char *kind, const char *type, const ch
 sv_err sv__coord_jobs_drop(sv_db *db, const char *type, const char *id, sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_DROP_UNCLAIMED, &st, reterr);
+    sv_err e = sv_db_stmt(db,
+                          sv_db_dialect_of(db) == SV_DIALECT_POSTGRES ? SQL_DROP_UNCLAIMED_PG
+                                                                      : SQL_DROP_UNCLAIMED,
+                          &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_text(st, 1, type);
@@ -74,11 +84,15 @@ sv_err sv__coord_jobs_schedule(sv_db *db, const char *type, const char *id, int6
 
 /* ---- a tick --------------------------------------------------------------- */
 
-/* The next due unclaimed job after the cursor (?2 due, ?3 jid) in (due, jid) order. */
-static const char SQL_NEXT[] =
-    "SELECT jid, kind, resource_type, resource_id, due FROM coord_job"
-    " WHERE claimed IS NULL AND due <= ?1 AND (due > ?2 OR (due = ?2 AND jid > ?3))"
-    " ORDER BY due, jid LIMIT 1";
+/* The next due unclaimed job after the cursor (?2 due, ?3 jid) in (due, jid) order;
+ * on PostgreSQL locked for this transaction, passing over those other processes'
+ * ticks hold. */
+#define SQL_NEXT_BODY                                                                              \
+    "SELECT jid, kind, resource_type, resource_id, due FROM coord_job"                             \
+    " WHERE claimed IS NULL AND due <= ?1 AND (due > ?2 OR (due = ?2 AND jid > ?3))"               \
+    " ORDER BY due, jid LIMIT 1"
+static const char SQL_NEXT[] = SQL_NEXT_BODY;
+static const char SQL_NEXT_PG[] = SQL_NEXT_BODY " FOR UPDATE SKIP LOCKED";
 static const char SQL_CLAIM[] = "UPDATE coord_job SET claimed = ?, claimed_by = ?"
                                 " WHERE jid = ? AND claimed IS NULL";
 static const char SQL_OUTCOME[] = "UPDATE coord_job SET outcome = ? WHERE jid = ?";
@@ -96,7 +110,8 @@ static sv_err next_job(sv_db *db, int64_t now, int64_t after_due, int64_t after_
                        bool *found, sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_NEXT, &st, reterr);
+    sv_err e = sv_db_stmt(db, sv_db_dialect_of(db) == SV_DIALECT_POSTGRES ? SQL_NEXT_PG : SQL_NEXT,
+                          &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, now);
@@ -296,12 +311,16 @@ sv_err sv_coord_watchdog_tick(sv_rest *r, const char *worker, sv_coord_tick_stat
     int64_t after_due = INT64_MIN, after_jid = 0; /* each due job is tried once per tick */
     sv_err e = SV_OK, first_failure = SV_OK;
     for (;;) {
-        e = sv_db_begin(r->db, SV_TX_WRITE, reterr);
+        /* On PostgreSQL the job is picked before the write lock is waited for,
+         * so several processes' ticks pick different jobs side by side. */
+        e = sv_db_begin(r->db, SV_TX_CLAIM, reterr);
         if (e)
             break;
         job j;
         bool found = false, claimed = false;
         e = next_job(r->db, now, after_due, after_jid, &j, &found, reterr);
+        if (!e && found)
+            e = sv_db_write_lock(r->db, reterr);
         if (!e && found)
             e = claim(r->db, &j, now, worker, &claimed, reterr);
         if (e || !found) {

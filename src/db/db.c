@@ -327,11 +327,24 @@ sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
     }
     if (fault_now(db, "begin", reterr))
         return db->fault_err;
+    if (kind == SV_TX_CLAIM && !db->be->write_lock)
+        kind = SV_TX_WRITE;
     sv_err e = db->be->begin(db, kind, reterr);
     if (!e) {
         db->tx_depth = 1;
         db->tx_serial = atomic_fetch_add(&last_tx_serial, 1) + 1;
+        db->tx_claim = kind == SV_TX_CLAIM;
     }
+    return e;
+}
+
+sv_err sv_db_write_lock(sv_db *db, sv_buf *reterr)
+{
+    if (!db->tx_depth || !db->tx_claim)
+        return SV_OK;
+    sv_err e = db->be->write_lock(db, reterr);
+    if (!e)
+        db->tx_claim = false;
     return e;
 }
 
@@ -344,6 +357,7 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr)
         db->be->rollback(db);
     }
     db->tx_depth = 0;
+    db->tx_claim = false;
     return e;
 }
 
@@ -353,6 +367,7 @@ void sv_db_rollback(sv_db *db)
         return;
     db->be->rollback(db);
     db->tx_depth = 0;
+    db->tx_claim = false;
 }
 
 bool sv_db_in_tx(const sv_db *db)

@@ -45,6 +45,14 @@ typedef struct sv_stmt sv_stmt;
 typedef enum sv_tx_kind {
     SV_TX_READ,  /* a consistent snapshot for several reads */
     SV_TX_WRITE, /* takes the write lock at once (no upgrade deadlocks) */
+    /* A write transaction that first claims a row of a job queue and only then
+     * waits for the write lock (sv_db_write_lock), so that processes on one
+     * PostgreSQL database pick their jobs side by side: the claim is a
+     * SELECT ... FOR UPDATE SKIP LOCKED (the dialect's text), which passes over
+     * rows another transaction holds.  Before sv_db_write_lock it may lock rows
+     * only so and write nothing.  Backends without write_lock (SQLite, whose
+     * BEGIN IMMEDIATE is the lock) run it as SV_TX_WRITE. */
+    SV_TX_CLAIM,
 } sv_tx_kind;
 
 /* Which SQL a backend speaks, for the few statements that differ (schema, plans). */
@@ -92,11 +100,13 @@ typedef struct sv_db_backend {
     void (*write_stats)(sv_db *db, sv_db_write_stats *ret_stats);
     /* Optional (NULL: cannot tell), see sv_db_data_version. */
     bool (*data_version)(sv_db *db, uint64_t *ret_version);
+    /* Optional (NULL: SV_TX_CLAIM is SV_TX_WRITE), see sv_db_write_lock. */
+    sv_err (*write_lock)(sv_db *db, sv_buf *reterr);
     /* Optional (NULL: step until done), see sv_stmt_run. */
     sv_err (*run)(sv_stmt *st, sv_buf *reterr);
 } sv_db_backend;
 
-#define SV_DB_BACKEND_VERSION 2 /* 2: dialect */
+#define SV_DB_BACKEND_VERSION 3 /* 2: dialect; 3: SV_TX_CLAIM, write_lock */
 #define SV_DB_STMT_CACHE 64
 
 #define SV_DB_TEXT_CACHE 16
@@ -111,7 +121,8 @@ struct sv_stmt {
 /* The part every backend connection embeds first. */
 struct sv_db {
     const sv_db_backend *be;
-    int tx_depth; /* 0 = no transaction */
+    int tx_depth;  /* 0 = no transaction */
+    bool tx_claim; /* an SV_TX_CLAIM transaction that has not taken the write lock yet */
     sv_stmt *cache[SV_DB_STMT_CACHE];
     size_t cache_len;
     sv_stmt *text_cache[SV_DB_TEXT_CACHE]; /* sv_db_prepare_reuse, most recent first */
@@ -171,6 +182,10 @@ double sv_stmt_column_double(sv_stmt *st, int col);
 /* Transactions do not nest; begin inside one is SV_ERR_INTERNAL. */
 sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr);
 sv_err sv_db_commit(sv_db *db, sv_buf *reterr);
+/* In an SV_TX_CLAIM transaction: waits for the write lock (the busy timeout,
+ * then SV_ERR_BUSY, as a begin of SV_TX_WRITE).  Does nothing in other
+ * transactions, on backends without it, and when called again. */
+sv_err sv_db_write_lock(sv_db *db, sv_buf *reterr);
 void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
 bool sv_db_in_tx(const sv_db *db);
 /* A number for the state of db's transaction, unique in the process: it changes at each

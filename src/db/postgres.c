@@ -46,7 +46,9 @@ typedef struct pg_db {
     unsigned next_name;
     unsigned generation; /* counts reconnections; names of older ones are gone */
     char setup[200];     /* the session settings, sent again after a reconnection */
-    /* A write transaction runs in libpq's pipeline mode (see run_queued). */
+    char *snapshot;      /* db_data_version: the last pg_current_snapshot() seen */
+    uint64_t version;    /* db_data_version: moves when the snapshot does */
+    /* A write transaction runs in libpq's pipeline mode (see pipe_sync). */
     bool piped;
     int queued;     /* commands sent whose results are not read yet */
     sv_err failed;  /* the first of their failures, reported by the next call that waits */
@@ -347,6 +349,7 @@ static void db_close(sv_db *db)
 {
     PQfinish(C(db));
     sv_buf_release(&((pg_db *)db)->failmsg);
+    free(((pg_db *)db)->snapshot);
     free(db);
 }
 
@@ -675,8 +678,10 @@ static sv_err db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
     sv_err e = revive(pd, reterr);
     if (e)
         return e;
-    if (kind != SV_TX_WRITE)
+    if (kind == SV_TX_READ)
         return run_simple(pd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "begin", reterr);
+    if (kind == SV_TX_CLAIM) /* the lock comes with db_write_lock, after the claim */
+        return run_simple(pd, "BEGIN ISOLATION LEVEL READ COMMITTED", "begin", reterr);
     e = run_simple(pd,
                    "BEGIN ISOLATION LEVEL READ COMMITTED;"
                    " SET LOCAL plan_cache_mode = force_generic_plan;"
@@ -702,6 +707,18 @@ static void pipe_leave(pg_db *db)
     pipe_pause(db);
     db->piped = false;
     take_failure(db, NULL);
+}
+
+/* While it waits, this transaction holds the row locks of its claim; no writer
+ * that holds the write lock waits for them, since every statement that touches a
+ * claimable row while another transaction may hold it skips locked rows too. */
+static sv_err db_write_lock(sv_db *db, sv_buf *reterr)
+{
+    sv_err e = run_simple((pg_db *)db, "SELECT pg_advisory_xact_lock(" WRITE_LOCK_KEY ")",
+                          "write lock", reterr);
+    if (e == SV_ERR_BUSY && reterr)
+        sv_buf_adds(reterr, " (another writer held the database past the busy timeout)");
+    return e;
 }
 
 static sv_err db_commit(sv_db *db, sv_buf *reterr)
@@ -754,6 +771,46 @@ static int64_t db_changes(sv_db *db)
     return pd->changes;
 }
 
+/*
+ * The data version: the server's current snapshot (xmin:xmax:running xids),
+ * numbered per connection.  Two equal snapshots see the same committed data,
+ * and a commit anywhere (any process, any database of the cluster) changes it:
+ * xmax only grows, and with xmax unchanged the running list only shrinks, so a
+ * snapshot never comes back once it has moved.  A commit is in it as soon as it
+ * is visible, with no race against delivery.  (A NOTIFY from every writer, read
+ * here without a round trip, was the other way: it arrives after the commit is
+ * visible, so a request on this process right after a write on another could
+ * still take a stale value; one round trip per check is the price of never
+ * doing that.)
+ */
+static bool db_data_version(sv_db *db, uint64_t *ret_version)
+{
+    pg_db *pd = (pg_db *)db;
+    if (revive(pd, NULL))
+        return false;
+    PGresult *res = PQexec(pd->conn, "SELECT pg_current_snapshot()");
+    if (check(pd->conn, res, "data version", NULL)) /* it cleared res */
+        return false;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return false;
+    }
+    const char *now = PQgetvalue(res, 0, 0);
+    if (!pd->snapshot || strcmp(pd->snapshot, now) != 0) {
+        char *copy = strdup(now);
+        if (!copy) {
+            PQclear(res);
+            return false;
+        }
+        free(pd->snapshot);
+        pd->snapshot = copy;
+        pd->version++;
+    }
+    PQclear(res);
+    *ret_version = pd->version;
+    return true;
+}
+
 const sv_db_backend sv_db_postgres_backend = {
     .version = SV_DB_BACKEND_VERSION,
     .name = "postgres",
@@ -777,5 +834,7 @@ const sv_db_backend sv_db_postgres_backend = {
     .commit = db_commit,
     .rollback = db_rollback,
     .changes = db_changes,
+    .data_version = db_data_version,
+    .write_lock = db_write_lock,
     .run = st_run,
 };

@@ -100,6 +100,23 @@ static json_t *org_copy(const json_t *org)
     return o;
 }
 
+/* An endpoint of the message that the acknowledgement may repeat: the message
+ * may have been refused for its content (then nothing in it has been validated),
+ * and an acknowledgement must stay valid FHIR whatever it answers, so only a
+ * plain absolute url (printable ASCII without spaces, not a urn with its own
+ * syntax) is echoed; anything else gives way to the fallback. */
+static const char *usable_endpoint(const json_t *v, const char *fallback)
+{
+    const char *s = json_string_value(v);
+    size_t len = s ? strlen(s) : 0;
+    if (len == 0 || len > 1024 || strncmp(s, "urn:", 4) == 0)
+        return fallback;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
+            return fallback;
+    return s;
+}
+
 json_t *sv__medcom_ack_build(const sv__medcom_msg *msg, const char *code, const sv_outcome *issues)
 {
     char bundle_id[SV_UUID_LEN], header_id[SV_UUID_LEN], outcome_id[SV_UUID_LEN],
@@ -113,20 +130,18 @@ json_t *sv__medcom_ack_build(const sv__medcom_msg *msg, const char *code, const 
     const char *us = json_string_value(json_object_get(msg->receiver_org, "id"));
     const char *them = json_string_value(json_object_get(msg->sender_org, "id"));
     json_t *dest0 = json_array_get(json_object_get(msg->header, "destination"), 0);
-    const char *our_endpoint = json_string_value(json_object_get(dest0, "endpoint"));
-    const char *their_endpoint =
-        json_string_value(json_object_get(json_object_get(msg->header, "source"), "endpoint"));
+    const char *our_endpoint = usable_endpoint(json_object_get(dest0, "endpoint"), "urn:samverka");
+    const char *their_endpoint = usable_endpoint(
+        json_object_get(json_object_get(msg->header, "source"), "endpoint"), "urn:unknown");
 
     json_t *header = json_pack(
         "{s:s, s:s, s:o, s:{s:s, s:s}, s:o*, s:{s:s}, s:[{s:[{s:s, s:{s:s, s:s}}], s:s, s:o*}]}",
         "resourceType", "MessageHeader", "id", header_id, "meta", profile(ACK_HEADER_PROFILE),
         "eventCoding", "system", SV__MEDCOM_EVENT_SYSTEM, "code", "acknowledgement-message",
-        "sender", ref("Organization", us), "source", "endpoint",
-        our_endpoint ? our_endpoint : "urn:samverka", "destination", "extension", "url",
-        SV__MEDCOM_DESTINATION_USE, "valueCoding", "system",
+        "sender", ref("Organization", us), "source", "endpoint", our_endpoint, "destination",
+        "extension", "url", SV__MEDCOM_DESTINATION_USE, "valueCoding", "system",
         "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-destinationUse", "code",
-        "primary", "endpoint", their_endpoint ? their_endpoint : "urn:unknown", "receiver",
-        ref("Organization", them));
+        "primary", "endpoint", their_endpoint, "receiver", ref("Organization", them));
     json_t *response = json_pack("{s:s, s:s}", "identifier", msg->message_id, "code", code);
     if (strcmp(code, "ok") != 0)
         json_object_set_new(response, "details", ref("OperationOutcome", outcome_id));

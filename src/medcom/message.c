@@ -298,6 +298,15 @@ sv_err sv__medcom_parse(const json_t *bundle, sv__medcom_msg *msg, sv_outcome *o
                        "the MessageHeader must have an id (the message id)");
         return SV_ERR_INVALID;
     }
+    /* The acknowledgement repeats it as response.identifier (an id) and in a
+     * reference: one that is not a FHIR id cannot be acknowledged validly. */
+    if (strspn(msg->message_id,
+               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.") !=
+        strlen(msg->message_id)) {
+        sv_outcome_add(out, SV_SEV_ERROR, "invalid", "Bundle.entry[0].resource.id",
+                       "the message id must be a FHIR id: letters, digits, '-' and '.'");
+        return SV_ERR_INVALID;
+    }
     msg->header = first;
     /* From here on the sender gets an acknowledgement, fatal if need be. */
     if (json_array_size(entries) > SV__MEDCOM_MAX_ENTRIES)

@@ -83,7 +83,8 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
   creds.loader = { headers: { Authorization: `Bearer ${tokens.loader}` } };
   for (const c of clients) creds[c.name] = { headers: { Authorization: `Bearer ${tokens[c.name]}` } };
 
-  const call = async (name, method, path, body, extra = {}) => {
+  // on: another server on the same database (a second process; tests/http/pg_multi.test.mjs)
+  const call = async (name, method, path, body, extra = {}, on = srv) => {
     const c = creds[name];
     if (!c) throw new Error(`no credentials for ${name}`);
     const headers = { ...c.headers, ...extra };
@@ -94,14 +95,14 @@ export async function startWorld({ users = [], clients = [], resources = [], pre
       if (typeof body === 'string') init.body = body;
       else init.json = body;
     }
-    return srv.fetch(path, init);
+    return on.fetch(path, init);
   };
-  const as = (name) => ({
-    get: (p, h) => call(name, 'GET', p, undefined, h),
-    post: (p, b, h) => call(name, 'POST', p, b, h),
-    put: (p, b, h) => call(name, 'PUT', p, b, h),
-    patch: (p, ops) => call(name, 'PATCH', p, JSON.stringify(ops), { 'Content-Type': 'application/json-patch+json' }),
-    delete: (p) => call(name, 'DELETE', p),
+  const as = (name, on = srv) => ({
+    get: (p, h) => call(name, 'GET', p, undefined, h, on),
+    post: (p, b, h) => call(name, 'POST', p, b, h, on),
+    put: (p, b, h) => call(name, 'PUT', p, b, h, on),
+    patch: (p, ops) => call(name, 'PATCH', p, JSON.stringify(ops), { 'Content-Type': 'application/json-patch+json' }, on),
+    delete: (p) => call(name, 'DELETE', p, undefined, {}, on),
   });
 
   const loader = as('loader');

@@ -123,9 +123,9 @@ static inline json_t *current(fixture *f, const char *type, const char *id)
 /* Notices of kind to recipient and/or organisation (NULL: any). */
 static inline int64_t notices(fixture *f, const char *kind, const char *recipient, const char *org)
 {
-    static const char SQL_NOTICES[] =
-        "SELECT COUNT(*) FROM coord_notification WHERE kind = ?1"
-        " AND (?2 IS NULL OR recipient = ?2) AND (?3 IS NULL OR organization = ?3)";
+    static const char SQL_NOTICES[] = "SELECT COUNT(*) FROM coord_notification WHERE kind = ?1"
+                                      " AND (CAST(?2 AS TEXT) IS NULL OR recipient = ?2)"
+                                      " AND (CAST(?3 AS TEXT) IS NULL OR organization = ?3)";
     sv_stmt *st = NULL;
     bool row = false;
     assert_int_equal(sv_db_prepare(f->db, SQL_NOTICES, &st, NULL), SV_OK);

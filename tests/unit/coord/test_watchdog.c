@@ -4,7 +4,9 @@
  * overdue mark, the owner's notice and the escalation to the coordinator and
  * the organisation's lead; each job once; a failure in the middle (injected at
  * the commit, as a crash would) leaves the job for the next tick; two
- * processes ticking on one database fire each job exactly once.
+ * processes ticking on one database fire each job exactly once.  Also run on
+ * PostgreSQL (test_watchdog_postgres.c), where the ticks claim with
+ * FOR UPDATE SKIP LOCKED before they wait for the write lock.
  */
 #include "fixture.h"
 
@@ -182,6 +184,9 @@ static void test_two_processes_fire_each_job_once(void **state)
 
 int main(void)
 {
+#ifdef TMPDB_POSTGRES
+    TMPDB_SKIP_WITHOUT_BACKEND("coord/test_watchdog_postgres");
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_reminder_overdue_escalation, fixture_setup,
                                         fixture_teardown),

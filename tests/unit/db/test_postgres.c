@@ -2,7 +2,8 @@
  * test_postgres.c - the storage contract suite (contract.h) run against the
  * PostgreSQL backend, one fresh database per test on the cluster named by
  * $SAMVERKA_TEST_PG (pgtest.h), then what the PostgreSQL driver promises beyond
- * it: serialised write transactions with the busy timeout, a failed transaction
+ * it: serialised write transactions with the busy timeout, claims (SV_TX_CLAIM)
+ * that skip held rows before they wait for the write lock, a failed transaction
  * that cannot be committed, statements queued in a write transaction (pipeline
  * mode), NUL bytes refused, reconnection after the server drops
  * a connection, the URI schemes.  Skipped (exit 77)
@@ -80,6 +81,67 @@ static void test_second_writer_waits_then_busy(void **state)
     assert_int_equal(sv_db_begin(other, SV_TX_WRITE, NULL), SV_OK);
     assert_int_equal(sv_db_commit(other, NULL), SV_OK);
     sv_db_close(other);
+    sv_buf_release(&err);
+}
+
+/* SV_TX_CLAIM: the claim (FOR UPDATE SKIP LOCKED) comes before the write lock, so
+ * a second claimer passes over the held row instead of waiting, a writer holding
+ * the write lock meanwhile is not held up by it, and sv_db_write_lock then
+ * serialises the claimer with the writers as SV_TX_WRITE does. */
+static void test_claim_skips_locked_rows_before_the_write_lock(void **state)
+{
+    static const char SQL_T[] = "CREATE TABLE q (k BIGINT PRIMARY KEY, claimed BIGINT)";
+    static const char SQL_FILL[] = "INSERT INTO q (k) VALUES (1), (2), (3)";
+    static const char SQL_NEXT[] = "SELECT k FROM q WHERE claimed IS NULL ORDER BY k LIMIT 1"
+                                   " FOR UPDATE SKIP LOCKED";
+    static const char SQL_DROP[] = "DELETE FROM q WHERE k IN (SELECT k FROM q"
+                                   " WHERE claimed IS NULL AND k <= 2 FOR UPDATE SKIP LOCKED)";
+    static const char SQL_CLAIM[] = "UPDATE q SET claimed = 1 WHERE k = ?";
+    fixture *f = *state;
+    assert_int_equal(sv_db_exec(f->db, SQL_T, NULL), SV_OK);
+    assert_int_equal(sv_db_exec(f->db, SQL_FILL, NULL), SV_OK);
+    sv_db *writer = open_with_timeout(f, 200);
+    sv_db *claimer = open_with_timeout(f, 200);
+    sv_stmt *st = NULL;
+    bool row = false;
+
+    assert_int_equal(sv_db_begin(f->db, SV_TX_CLAIM, NULL), SV_OK);
+    assert_int_equal(sv_db_stmt(f->db, SQL_NEXT, &st, NULL), SV_OK);
+    assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
+    assert_true(row);
+    assert_int_equal(sv_stmt_column_int64(st, 0), 1);
+    sv_stmt_reset(st);
+
+    /* a writer gets the write lock at once and drops the unheld row 2 only */
+    assert_int_equal(sv_db_begin(writer, SV_TX_WRITE, NULL), SV_OK);
+    assert_int_equal(sv_db_stmt(writer, SQL_DROP, &st, NULL), SV_OK);
+    assert_int_equal(sv_stmt_run(st, NULL), SV_OK);
+    assert_int_equal(sv_db_changes(writer), 1);
+    /* another claimer passes over row 1 while the writer still holds the lock */
+    assert_int_equal(sv_db_begin(claimer, SV_TX_CLAIM, NULL), SV_OK);
+    assert_int_equal(sv_db_stmt(claimer, SQL_NEXT, &st, NULL), SV_OK);
+    assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
+    assert_true(row);
+    assert_int_equal(sv_stmt_column_int64(st, 0), 3);
+    sv_stmt_reset(st);
+    sv_buf err = SV_BUF_INIT;
+    assert_int_equal(sv_db_write_lock(claimer, &err), SV_ERR_BUSY); /* the writer has it */
+    assert_non_null(strstr(err.ptr, "busy timeout"));
+    sv_db_rollback(claimer);
+    assert_int_equal(sv_db_commit(writer, NULL), SV_OK);
+
+    /* the first claimer takes the lock now, and holds it against writers */
+    assert_int_equal(sv_db_write_lock(f->db, NULL), SV_OK);
+    assert_int_equal(sv_db_write_lock(f->db, NULL), SV_OK); /* again: nothing */
+    assert_int_equal(sv_db_stmt(f->db, SQL_CLAIM, &st, NULL), SV_OK);
+    sv_stmt_bind_int64(st, 1, 1);
+    assert_int_equal(sv_stmt_run(st, NULL), SV_OK);
+    assert_int_equal(sv_db_begin(writer, SV_TX_WRITE, NULL), SV_ERR_BUSY);
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK);
+    assert_int_equal(cint(f->db, "SELECT COUNT(*) FROM q WHERE claimed = 1"), 1);
+    assert_int_equal(cint(f->db, "SELECT COUNT(*) FROM q"), 2);
+    sv_db_close(claimer);
+    sv_db_close(writer);
     sv_buf_release(&err);
 }
 
@@ -251,6 +313,7 @@ int main(void)
     const struct CMUnitTest postgres_only[] = {
         PG_TEST(test_backend_name_and_dialect),
         PG_TEST(test_second_writer_waits_then_busy),
+        PG_TEST(test_claim_skips_locked_rows_before_the_write_lock),
         PG_TEST(test_failed_transaction_does_not_commit),
         PG_TEST(test_queued_statements),
         PG_TEST(test_text_with_nul_refused),
