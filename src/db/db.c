@@ -343,8 +343,11 @@ sv_err sv_db_write_lock(sv_db *db, sv_buf *reterr)
     if (!db->tx_depth || !db->tx_claim)
         return SV_OK;
     sv_err e = db->be->write_lock(db, reterr);
-    if (!e)
+    if (!e) {
         db->tx_claim = false;
+        /* others may have written before the lock: what was read is stale */
+        db->tx_serial = atomic_fetch_add(&last_tx_serial, 1) + 1;
+    }
     return e;
 }
 

@@ -189,7 +189,8 @@ sv_err sv_db_write_lock(sv_db *db, sv_buf *reterr);
 void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
 bool sv_db_in_tx(const sv_db *db);
 /* A number for the state of db's transaction, unique in the process: it changes at each
- * begin and each sv_db_exec (a ROLLBACK TO may have undone writes); 0 outside one.  While
+ * begin, each sv_db_exec (a ROLLBACK TO may have undone writes) and sv_db_write_lock
+ * (others may have written before it); 0 outside one.  While
  * it stays the same, what the transaction read or wrote is still as it left it. */
 uint64_t sv_db_tx_serial(const sv_db *db);
 int64_t sv_db_changes(sv_db *db);
