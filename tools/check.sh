@@ -8,7 +8,7 @@
 # (SAMVERKA_TEST_PG), two server processes share one database
 # (tests/http/pg_multi.test.mjs, on both builds), and the whole HTTP suite runs a
 # second time on PostgreSQL (normal build only: the C paths below the driver are the
-# same ones the ASan run covers on SQLite; 5-7 minutes on a loaded 2-core machine).
+# same ones the ASan run covers on SQLite; 3-7 minutes on the shared 2-core machine).
 # SAMVERKA_CHECK_PG_HTTP=0 leaves that run out.
 set -uo pipefail
 cd "$(dirname "$0")/.."
