@@ -79,9 +79,8 @@ sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
         [SV__COMMIT] = "COMMIT",
     };
     sqlite3_stmt **st = &db->kept[which];
-    if (!*st &&
-        sqlite3_prepare_v3(db->handle, sql[which], -1, SQLITE_PREPARE_PERSISTENT, st, NULL) !=
-            SQLITE_OK) {
+    if (!*st && sqlite3_prepare_v3(db->handle, sql[which], -1, SQLITE_PREPARE_PERSISTENT, st,
+                                   NULL) != SQLITE_OK) {
         sqlite3_finalize(*st);
         *st = NULL;
         return sv__sqlite_run(db->handle, sql[which], reterr);

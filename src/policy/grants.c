@@ -385,8 +385,7 @@ sv_err sv_policy_derive(sv_db *db, const char *patient, sv_buf *reterr)
     return sv_policy_derive_known(db, patient, NULL, reterr);
 }
 
-sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *current,
-                              sv_buf *reterr)
+sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *current, sv_buf *reterr)
 {
     derivation d = {.db = db, .patient = patient, .reterr = reterr};
     grants g = {0};
