@@ -15,8 +15,10 @@
 # Settings (environment):
 #   BENCH_SECONDS=10 BENCH_CONNECTIONS=16 BENCH_WRK_THREADS=2 BENCH_TMPDIR=$TMPDIR
 #   BENCH_TESTS="create update"   which tests, in this order (update needs a create first)
-#   BENCH_PERF=                   a perf.data path: `perf record -g` the server during the
-#                                 create test (build with -g -fno-omit-frame-pointer for stacks)
+#   BENCH_PERF=                   a perf.data path: `perf record` the server during one test
+#                                 (build with -g -fno-omit-frame-pointer for stacks)
+#   BENCH_PERF_TEST=create        which test perf records
+#   BENCH_PERF_ARGS=-g            perf record's options, e.g. "--call-graph dwarf -F 499"
 #   BENCH_LOG_LEVEL=info          the server's --log-level (info: a line per request, as run.sh)
 set -euo pipefail
 
@@ -98,7 +100,7 @@ for t in $tests; do
     *) die "unknown test '$t'" ;;
     esac
     out=$work/$t.txt
-    if [ "$t" = create ] && [ -n "$perf_out" ]; then
+    if [ "$t" = "${BENCH_PERF_TEST:-create}" ] && [ -n "$perf_out" ]; then
         perf record ${BENCH_PERF_ARGS:--g} -o "$perf_out" -p "$server_pid" 2>"$work/perf.log" &
         perf_pid=$!
         sleep 0.5
