@@ -70,6 +70,30 @@ sv_err sv__sqlite_run(sqlite3 *h, const char *sql, sv_buf *reterr)
     return SV_OK;
 }
 
+sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
+{
+    static const char *const sql[] = {
+        [SV__BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+        [SV__SAVEPOINT] = "SAVEPOINT sv_tx",
+        [SV__RELEASE] = "RELEASE sv_tx",
+        [SV__COMMIT] = "COMMIT",
+    };
+    sqlite3_stmt **st = &db->kept[which];
+    if (!*st && sqlite3_prepare_v3(db->handle, sql[which], -1, SQLITE_PREPARE_PERSISTENT, st,
+                                   NULL) != SQLITE_OK) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return sv__sqlite_run(db->handle, sql[which], reterr);
+    }
+    int rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return SV_OK;
+    if (reterr)
+        sv_buf_addf(reterr, "sqlite exec: %s", sqlite3_errmsg(db->handle));
+    return map_rc(rc);
+}
+
 sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
                           sqlite_db **ret_db, sv_buf *reterr)
 {
@@ -126,6 +150,8 @@ static void db_close(sv_db *db)
 {
     sqlite_db *sd = (sqlite_db *)db;
     sqlite3_finalize(sd->data_version);
+    for (size_t i = 0; i < sizeof(sd->kept) / sizeof(sd->kept[0]); i++)
+        sqlite3_finalize(sd->kept[i]);
     sqlite3_close(sd->handle);
     sv__gate_release(sd->gate);
     free(sd);
