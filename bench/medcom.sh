@@ -6,7 +6,8 @@
 #
 # Settings (environment): BENCH_SECONDS=10, BENCH_CONNECTIONS=8, BENCH_WRK_THREADS=2,
 # BENCH_SERVER_THREADS= (empty: the server's default), BENCH_MEDCOM_REPEAT=1 (admissions
-# per citizen), BENCH_BUILD=build-bench, BENCH_TMPDIR=$TMPDIR.
+# per citizen), BENCH_BUILD=build-bench, BENCH_TMPDIR=$TMPDIR, BENCH_PERF=FILE (record the
+# server with `perf record ${BENCH_PERF_OPTS:--g}` into FILE during the run; `perf report -i FILE` reads it).
 # It never leaves a process behind: the EXIT trap stops the server.
 set -euo pipefail
 
@@ -52,11 +53,20 @@ ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 hz=$(getconf CLK_TCK)
 echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "bench: $wrk_threads wrk threads, $connections connections, ${seconds}s, repeat=${BENCH_MEDCOM_REPEAT:-1}"
+perf_pid=
+if [ -n "${BENCH_PERF:-}" ]; then
+    perf record ${BENCH_PERF_OPTS:--g} -q -o "$BENCH_PERF" -p "$server_pid" 2>/dev/null &
+    perf_pid=$!
+fi
 cpu_before=$(ticks)
 out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
     wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
     -s "$repo/bench/wrk/medcom.lua" "$base" 2>&1)
 cpu_after=$(ticks)
+if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+fi
 printf '%s\n' "$out"
 check=$(printf '%s\n' "$out" | grep '^bench-check:' || true)
 ok=$(printf '%s\n' "$check" | sed -n 's/.*ok=\([0-9]*\).*/\1/p')

@@ -22,6 +22,7 @@
 #include "base/version.h"
 #include "db/db.h"
 #include "demo.h"
+#include "ops_commands.h"
 #include "fhir/load.h"
 #include "fhir/reindex.h"
 #include "fhir/searchparam.h"
@@ -45,12 +46,14 @@ typedef struct settings {
     size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
     sv_log_level log_level;
-    bool auth_on;        /* auth = on: /fhir needs a session or a bearer token */
-    unsigned watchdog_s; /* seconds between watchdog ticks; 0: no watchdog thread */
-    bool test_endpoints; /* /admin/clock and /admin/watchdog/tick (tests only) */
-    bool rules_off;      /* rules = off: no stay rulesets (a plain FHIR store, for tests) */
-    unsigned btg_hours;  /* the longest break-the-glass grant (docs/access.md) */
-    unsigned min_cell;   /* results: counts below it are masked (docs/results.md) */
+    bool auth_on;               /* auth = on: /fhir needs a session or a bearer token */
+    unsigned watchdog_s;        /* seconds between watchdog ticks; 0: no watchdog thread */
+    bool test_endpoints;        /* /admin/clock and /admin/watchdog/tick (tests only) */
+    bool rules_off;             /* rules = off: no stay rulesets (a plain FHIR store, for tests) */
+    unsigned btg_hours;         /* the longest break-the-glass grant (docs/access.md) */
+    unsigned min_cell;          /* results: counts below it are masked (docs/results.md) */
+    char medcom_endpoint[2048]; /* "SOR=URL,...,*=URL": where the outbox is delivered */
+    char medcom_token[512];     /* bearer token sent with deliveries; "" none */
 } settings;
 
 static void defaults(settings *s)
@@ -119,6 +122,14 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n > 86400)
             return -1;
         s->watchdog_s = (unsigned)n;
+    } else if (strcmp(key, "medcom_endpoint") == 0) {
+        if (strlen(value) >= sizeof(s->medcom_endpoint))
+            return -1;
+        snprintf(s->medcom_endpoint, sizeof(s->medcom_endpoint), "%s", value);
+    } else if (strcmp(key, "medcom_token") == 0) {
+        if (strlen(value) >= sizeof(s->medcom_token))
+            return -1;
+        snprintf(s->medcom_token, sizeof(s->medcom_token), "%s", value);
     } else if (strcmp(key, "rules") == 0) {
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0)
             return -1;
@@ -201,7 +212,9 @@ static int load_env(settings *s)
                 {"SAMVERKA_RULES", "rules"},
                 {"SAMVERKA_BTG_HOURS", "btg_hours"},
                 {"SAMVERKA_MIN_CELL", "min_cell"},
-                {"SAMVERKA_WEB_DIR", "web_dir"}};
+                {"SAMVERKA_WEB_DIR", "web_dir"},
+                {"SAMVERKA_MEDCOM_ENDPOINT", "medcom_endpoint"},
+                {"SAMVERKA_MEDCOM_TOKEN", "medcom_token"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -228,7 +241,9 @@ static const struct {
              {"--rules", "rules"},
              {"--btg-hours", "btg_hours"},
              {"--min-cell", "min_cell"},
-             {"--web", "web_dir"}};
+             {"--web", "web_dir"},
+             {"--medcom-endpoint", "medcom_endpoint"},
+             {"--medcom-token", "medcom_token"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -297,7 +312,9 @@ static const char usage[] =
     "commands:\n"
     "  serve     serve the FHIR api over HTTP\n"
     "  demo      load the demo organisations, staff and citizens into the database\n"
-    "  import    load Bundle or NDJSON files into the database\n"
+    "  import    load Bundle or NDJSON files, or an export directory, into the database\n"
+    "  export    write everything in the database to a directory as NDJSON\n"
+    "  backup    copy the SQLite database to a file while it is in use\n"
     "  migrate   bring the database schema up to date and exit\n"
     "  audit     verify the audit log's hash chain (audit verify)\n"
     "  reindex   rebuild the search-index rows of every current resource\n"
@@ -332,6 +349,9 @@ static const char usage_serve[] =
     "  --min-cell N             results: counts from 1 to N-1 are masked (default 5)\n"
     "  --web DIR            the web app's files, served at / (default the source's web/;\n"
     "                       '' serves none)\n"
+    "  --medcom-endpoint SOR=URL[,SOR=URL,*=URL]  where the MedCom outbox is delivered, by\n"
+    "                       the receiver's SOR id ('*': any other); unset: nothing is sent\n"
+    "  --medcom-token TOKEN bearer token sent with those deliveries\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -344,9 +364,11 @@ static const char usage_demo[] =
     "have fixed ids, existing logins are kept.\n";
 
 static const char usage_import[] = "usage: samverka import [--db PATH] FILE...\n"
+                                   "       samverka import [--db URI] DIR\n"
                                    "Loads each FILE: a transaction, batch or collection\n"
                                    "Bundle, a single resource, or NDJSON (one resource per\n"
-                                   "line).  Resources with an id keep it.\n";
+                                   "line).  Resources with an id keep it.  DIR: what\n"
+                                   "`samverka export` wrote, into an empty database.\n";
 
 static const char usage_audit[] =
     "usage: samverka audit verify [--db PATH]\n"
@@ -416,7 +438,9 @@ static int cmd_serve(settings *s)
                         .rulesets_dir = s->rules_off ? NULL : rulesets_dir,
                         .btg_hours = (int)s->btg_hours,
                         .min_cell = (int)s->min_cell,
-                        .web_dir = s->web_dir};
+                        .web_dir = s->web_dir,
+                        .medcom_endpoint = s->medcom_endpoint,
+                        .medcom_token = s->medcom_token[0] ? s->medcom_token : NULL};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         char label[1024];
@@ -910,8 +934,18 @@ int main(int argc, char **argv)
             rc = 0;
         } else if (nrest == 0) {
             fputs(usage_import, stderr);
+        } else if (sv_cmd_import_is_dump(nrest, rest)) {
+            rc = sv_cmd_import_dump(s.db, rest[0]);
         } else {
             rc = load_files(&s, nrest, rest);
+        }
+    } else if (strcmp(cmd, "export") == 0 || strcmp(cmd, "backup") == 0) {
+        bool exp = strcmp(cmd, "export") == 0;
+        if (help) {
+            fputs(exp ? sv_usage_export : sv_usage_backup, stdout);
+            rc = 0;
+        } else {
+            rc = exp ? sv_cmd_export(s.db, nrest, rest) : sv_cmd_backup(s.db, nrest, rest);
         }
     } else if (strcmp(cmd, "migrate") == 0) {
         sv_db *db = NULL;

@@ -10,6 +10,8 @@ bad=$(grep -rlE '#include <(sqlite3|libpq-fe)\.h>' src | grep -v '^src/db/')
 [ -n "$bad" ] && say "only src/db/ may include sqlite3.h or libpq-fe.h: $bad"
 bad=$(grep -rl '#include <microhttpd.h>' src | grep -v '^src/http/')
 [ -n "$bad" ] && say "only src/http/ may include microhttpd.h: $bad"
+bad=$(grep -rl '#include <curl/curl.h>' src | grep -v '^src/http/')
+[ -n "$bad" ] && say "only src/http/ may include curl/curl.h: $bad"
 bad=$(grep -rnE '(printf|sv_buf_addf|strcat)\([^;]*"[^"]*\b(SELECT|INSERT|UPDATE|DELETE)\b' src)
 [ -n "$bad" ] && say "SQL built with printf-like calls (use constants and bound values):
 $bad"

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/audit_log.h"
+#include "api/bulk_export.h"
 #include "api/internal.h"
 #include "auth/identity.h"
 #include "coord/settings.h"
@@ -37,18 +38,34 @@ struct sv_api {
     sv_coord_watchdog *watchdog; /* NULL when cfg.watchdog_interval_ms is 0 */
     sv_stays *stays;             /* the stay rulesets and write hooks */
     sv_results_data *results;    /* reference data of results/, NULL without data_dir */
+    sv_bulk *bulk;               /* GET /fhir/$export jobs (bulk_export.h) */
 };
+
+sv_bulk *sv__api_bulk_jobs(sv_api *api)
+{
+    return api->bulk;
+}
 
 const sv_results_data *sv__api_results_data(const sv_api *api)
 {
     return api->results;
 }
 
-/* The watchdog thread's share of the stay rules: MedCom events left unhandled
- * (a crash after a message's commit) are acted on at the next tick. */
-static sv_err feed_work(void *ctx, sv_rest *r)
+/* The watchdog thread's share: MedCom events left unhandled (a crash after a
+ * message's commit) are acted on at the next tick, and the outbox is delivered. */
+static sv_err tick_work(void *ctx, sv_rest *r)
 {
-    return sv_stays_feed(r, ctx, NULL, NULL);
+    sv_api *api = ctx;
+    sv_err e = api->stays ? sv_stays_feed(r, api->stays, NULL, NULL) : SV_OK;
+    sv_err sent = sv__api_outbox_send(api, r->db, NULL, NULL);
+    return e ? e : sent;
+}
+
+/* The stay rules of a MedCom message, acted on in the message's own
+ * transaction (medcom.h, sv_medcom_set_apply_hook). */
+static sv_err feed_in_message(void *ctx, sv_rest *r, const sv_medcom_event *ev, bool *ret_handled)
+{
+    return sv_stays_feed_event(r, ctx, ev, ret_handled, NULL);
 }
 
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
@@ -92,12 +109,16 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
     /* No rulesets (rules = off): a plain FHIR store with coordination rules only. */
     if (!e && cfg->rulesets_dir)
         e = sv_stays_load(cfg->rulesets_dir, &api->stays, reterr);
+    if (!e)
+        sv_coord_watchdog_set_work(tick_work, api);
     if (!e && api->stays)
-        sv_coord_watchdog_set_work(feed_work, api->stays);
+        sv_medcom_set_apply_hook(feed_in_message, api->stays);
     if (!e)
         e = sv_audit_log_start(api->db_uri, api->cfg.busy_timeout_ms, &api->audit, reterr);
     if (!e && cfg->data_dir)
         e = sv_results_data_load(cfg->data_dir, &api->results, reterr);
+    if (!e && !(api->bulk = sv__bulk_new(api->db_uri, api->cfg.busy_timeout_ms)))
+        e = SV_ERR_NOMEM;
     if (!e && api->cfg.watchdog_interval_ms > 0)
         e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
                                     api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
@@ -127,6 +148,9 @@ void sv_api_free(sv_api *api)
     sv_coord_watchdog_stop(api->watchdog);
     api->watchdog = NULL;
     sv_coord_watchdog_set_work(NULL, NULL);
+    sv__bulk_free(api->bulk);
+    api->bulk = NULL;
+    sv_medcom_set_apply_hook(NULL, NULL);
     /* Requests have stopped (the server drains first): write every queued read record. */
     sv_audit_log_stop(api->audit);
     api->audit = NULL;

@@ -32,6 +32,10 @@ typedef struct sv_api_config {
     const char *rulesets_dir; /* data/rulesets: the stay rulesets (stays/stays.h); NULL: none */
     int min_cell;             /* results: counts below it are masked; 0: the default 5 */
     const char *web_dir;      /* the web app's files, served at "/"; NULL or "": none. Borrowed */
+    /* Where the MedCom outbox is delivered: "SOR=URL,SOR=URL,*=URL" by the receiving
+     * organisation's SOR id, "*" for any other; NULL or "": nothing is sent. Borrowed */
+    const char *medcom_endpoint;
+    const char *medcom_token; /* bearer token for those endpoints; NULL: none. Borrowed */
 } sv_api_config;
 
 typedef struct sv_api sv_api;

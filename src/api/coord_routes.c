@@ -251,17 +251,20 @@ static void admin_tick(sv_api *api, sv_http_response *res)
     sv_err e = sv_stays_feed(&rest, sv__api_stays(api), &fed, &err);
     if (!e)
         e = sv_coord_watchdog_tick(&rest, worker, &st, &err);
+    int tried = 0, acked = 0;
+    if (!e)
+        e = sv__api_outbox_send(api, db, &tried, &acked);
     sv_buf_release(&err);
     if (e) {
         sv__api_error(res, e, NULL, "the watchdog tick failed");
         return;
     }
     answer_json(res, 200, JSON_TYPE,
-                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs", st.jobs,
-                          "reminders", st.reminders, "overdue", st.overdue, "escalations",
+                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:i}", "jobs",
+                          st.jobs, "reminders", st.reminders, "overdue", st.overdue, "escalations",
                           st.escalations, "unanswered", st.unanswered, "skipped", st.skipped,
                           "failed", st.failed, "stayEvents", fed, "citizenReminders",
-                          st.citizen_reminders));
+                          st.citizen_reminders, "outboxTried", tried, "outboxAcked", acked));
 }
 
 void sv__api_coord(sv_api *api, const sv_http_request *req, sv_http_response *res,

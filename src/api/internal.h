@@ -19,6 +19,9 @@ const sv_api_config *sv__api_config(const sv_api *api);
 const char *sv__api_fhir_base(const sv_api *api);
 /* The stay rulesets and the write hooks every request uses (stays/stays.h).  Borrowed. */
 struct sv_stays *sv__api_stays(sv_api *api);
+/* One delivery round of the MedCom outbox on db (outbox_send.c): how many items
+ * were tried and how many were acknowledged ok (either may be NULL). */
+sv_err sv__api_outbox_send(sv_api *api, sv_db *db, int *ret_tried, int *ret_acked);
 /* The results reference data (results/results.h); NULL when not loaded. */
 const struct sv_results_data *sv__api_results_data(const sv_api *api);
 /* The queue of read audit records (api/audit_log.h).  Borrowed. */
@@ -58,5 +61,10 @@ void sv__api_result(sv_api *api, const sv_http_request *req, sv_http_response *r
 char *sv__api_metadata_build(const char *fhir_base, size_t *ret_len);
 /* GET /fhir/metadata. */
 void sv__api_metadata(sv_api *api, const sv_http_request *req, sv_http_response *res);
+/* The bulk export jobs (bulk_export.h); borrowed. */
+struct sv_bulk *sv__api_bulk_jobs(sv_api *api);
+/* GET /healthz and GET /metrics (ops_routes.c). */
+void sv__api_healthz(sv_api *api, const sv_http_request *req, sv_http_response *res);
+void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *res);
 
 #endif

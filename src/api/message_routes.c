@@ -5,7 +5,8 @@
  * OperationOutcome naming the element at fault); a body that holds no
  * MessageHeader to acknowledge gets a plain OperationOutcome.  The answer is
  * always JSON: MedCom acknowledgements are produced in JSON here.
- * GET /fhir/$medcom-outbox[?state=pending] lists the outgoing queue.
+ * GET /fhir/$medcom-outbox[?state=pending] lists the outgoing queue; POST queues a
+ * message Bundle for delivery (api/outbox_send.c).
  * Logs name the route only, never the message or its citizen.
  */
 #include <stdio.h>
@@ -85,14 +86,16 @@ void sv__api_process_message(sv_api *api, sv_rest *rest, const sv_http_request *
     sv_medcom_result mr;
     sv_medcom_result_init(&mr);
     /* The message's writes pass the coordination rules only: its stay events are
-     * the medcom_event rows, acted on by the feed after the commit (stays.h), so
+     * the medcom_event rows, acted on in its transaction or by the feed (stays.h), so
      * that each is acted on once whichever process or tick gets to it. */
     sv_rest msg_rest = *rest;
     msg_rest.hooks = sv_coord_hooks();
     sv_err e = sv_medcom_process(&msg_rest, body, &mr);
     json_decref(body);
-    if (!e && mr.code && strcmp(mr.code, "ok") == 0 && !mr.duplicate)
-        sv_stays_feed(rest, sv__api_stays(api), NULL, NULL); /* the tick retries a failure */
+    /* Acted on in the message's transaction (api.c, feed_in_message) unless it
+     * could not be: then the drain now, and the tick again on a failure. */
+    if (!e && mr.code && strcmp(mr.code, "ok") == 0 && !mr.duplicate && !mr.handled)
+        sv_stays_feed(rest, sv__api_stays(api), NULL, NULL);
     if (e) {
         sv__api_outcome(res, e, &mr.outcome);
         if (mr.status)
@@ -133,19 +136,64 @@ static bool outbox_item(void *ctx, const sv_medcom_outbox_item *it)
     return o->n < 1000;
 }
 
+/* POST: a message Bundle handed over for delivery (outbox_send.c sends it). */
+static void outbox_queue(sv_api *api, sv_rest *rest, const sv_http_request *req,
+                         sv_http_response *res)
+{
+    json_t *body = sv__api_read_resource(api, req, res);
+    if (!body)
+        return;
+    const char *type = json_string_value(json_object_get(body, "type"));
+    const char *first = json_string_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(body, "entry"), 0), "resource"),
+        "resourceType"));
+    if (!type || strcmp(type, "message") != 0 || !first || strcmp(first, "MessageHeader") != 0) {
+        json_decref(body);
+        sv__api_error(res, SV_ERR_INVALID, "Bundle.type",
+                      "the outbox takes a Bundle of type message, its MessageHeader first");
+        return;
+    }
+    sv_buf err = SV_BUF_INIT;
+    sv_err e = sv_db_begin(rest->db, SV_TX_WRITE, &err);
+    if (!e)
+        e = sv_medcom_outbox_add(rest->db, body, &err);
+    if (!e)
+        e = sv_db_commit(rest->db, &err);
+    if (e)
+        sv_db_rollback(rest->db);
+    if (e) {
+        sv__api_error(res, e, "Bundle.entry[0].resource.id", "%s",
+                      err.len ? err.ptr : "the message cannot be queued");
+    } else {
+        const char *id = json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(body, "entry"), 0), "resource"), "id"));
+        res->status = 201;
+        res->content_type = "application/json; charset=utf-8";
+        json_t *j = json_pack("{s:s, s:s}", "messageId", id, "state", "pending");
+        sv_fhir_dump(j, &res->body);
+        json_decref(j);
+    }
+    sv_buf_release(&err);
+    json_decref(body);
+}
+
 void sv__api_medcom_outbox(sv_api *api, sv_rest *rest, const sv_http_request *req,
                            sv_http_response *res)
 {
-    (void)api;
-    res->route = "GET /fhir/$medcom-outbox";
-    if (strcmp(req->method, "GET") != 0) {
-        sv_http_response_header(res, "Allow", "GET");
-        sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: GET",
+    bool post = strcmp(req->method, "POST") == 0;
+    res->route = post ? "POST /fhir/$medcom-outbox" : "GET /fhir/$medcom-outbox";
+    if (!post && strcmp(req->method, "GET") != 0) {
+        sv_http_response_header(res, "Allow", "GET, POST");
+        sv__api_error(res, SV_ERR_METHOD, NULL, "method %s is not allowed here; allowed: GET, POST",
                       req->method);
         return;
     }
     if (rest->access && rest->access->enforced) {
         sv__api_error(res, SV_ERR_FORBIDDEN, NULL, "the outbox is for system clients");
+        return;
+    }
+    if (post) {
+        outbox_queue(api, rest, req, res);
         return;
     }
     const char *state = NULL;

@@ -168,6 +168,10 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
                 json_string("http://hl7.org/fhir/OperationDefinition/Patient-everything"));
             json_t *ops = json_array();
             json_array_append_new(ops, op);
+            json_array_append_new(
+                ops,
+                json_pack("{s:s, s:s}", "name", "export", "definition",
+                          "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"));
             json_object_set_new(r, "operation", ops);
         }
         if (strcmp(types[i], "PlanDefinition") == 0) /* pathways: docs/coordination.md */
@@ -190,8 +194,10 @@ char *sv__api_metadata_build(const char *base_url, size_t *ret_len)
     /* MedCom messaging (docs/medcom.md); FHIR XML is read, answers are JSON. */
     json_object_set_new(
         rest, "operation",
-        json_pack("[{s:s, s:s}]", "name", "process-message", "definition",
-                  "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message"));
+        json_pack("[{s:s, s:s}, {s:s, s:s}]", "name", "process-message", "definition",
+                  "http://hl7.org/fhir/OperationDefinition/MessageHeader-process-message", "name",
+                  "export", "definition",
+                  "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"));
     json_t *rests = json_array();
     json_array_append_new(rests, rest);
     json_object_set_new(cs, "rest", rests);

@@ -12,6 +12,7 @@
 #include "api/auth_routes.h"
 #include "api/care_routes.h"
 #include "api/coord_routes.h"
+#include "api/bulk_export.h"
 #include "api/internal.h"
 #include "api/message_routes.h"
 #include "api/results_routes.h"
@@ -634,10 +635,11 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
         return;
     }
     if (r.n == 1 && strcmp(r.segs[0], "healthz") == 0) {
-        res->route = "GET /healthz";
-        res->status = 200;
-        res->content_type = "text/plain; charset=utf-8";
-        sv_buf_adds(&res->body, "ok\n");
+        sv__api_healthz(api, req, res);
+        return;
+    }
+    if (r.n == 1 && strcmp(r.segs[0], "metrics") == 0) {
+        sv__api_metrics(api, req, res);
         return;
     }
     if (r.n >= 1 && strcmp(r.segs[0], "auth") == 0) {
@@ -659,6 +661,14 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
     }
     /* A MedCom sender may ask for XML; the acknowledgement is JSON all the same
      * (message_routes.c) rather than no acknowledgement at all. */
+    /* Bulk export files are NDJSON whatever Accept says (bulk_export.h). */
+    if ((r.n >= 2 && strncmp(r.segs[1], "$export", 7) == 0) ||
+        (r.n == 3 && strcmp(r.segs[1], "Patient") == 0 && strcmp(r.segs[2], "$export") == 0)) {
+        sv_principal who;
+        if (sv__api_authenticate(api, req, res, r.segs, r.n, &who))
+            sv__api_bulk(api, req, res, r.segs, r.n, &who);
+        return;
+    }
     bool process_message = r.n == 2 && strcmp(r.segs[1], "$process-message") == 0;
     if (!process_message && !acceptable(req)) {
         sv__api_error(res, SV_ERR_NOT_ACCEPTABLE, NULL,

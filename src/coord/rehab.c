@@ -143,6 +143,11 @@ sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old,
     char ts[SV_INSTANT_LEN], focus[SV_COORD_REF_LEN];
     sv_datetime_format_instant(start, ts);
     snprintf(focus, sizeof(focus), "CarePlan/%s", id);
+    /* "Within 7 calendar days" is counted in whole days: the deadline is the end of
+     * the 7th day, as the DK ruleset's dk-rehabilitation-start has it (rulesets). */
+    json_t *rule = sv__coord_rule_extension(sv__coord_rehabilitation_start());
+    json_array_append_new(json_object_get(rule, "extension"),
+                          json_pack("{s:s, s:b}", "url", "endOfDay", "valueBoolean", 1));
     json_t *task = json_pack(
         "{s:s, s:s, s:s, s:{s:[{s:s, s:s, s:s}]}, s:s, s:{s:s}, s:{s:s}, s:{s:s}, s:s, s:[o]}",
         "resourceType", "Task", "status", "requested", "intent", "order", "code", "coding",
@@ -150,7 +155,7 @@ sv_err sv__coord_rehab_plan_after(sv_rest *r, const char *id, const json_t *old,
         "Accept and start rehabilitation", "description",
         "Rehabilitation plan: accept it and start within the deadline (Sundhedsloven §140)",
         "focus", "reference", focus, "for", "reference", citizen, "owner", "reference", owner,
-        "authoredOn", ts, "extension", sv__coord_rule_extension(sv__coord_rehabilitation_start()));
+        "authoredOn", ts, "extension", rule);
     if (json_array_size(json_object_get(plan, "author")) || json_object_get(plan, "author"))
         json_object_set(task, "requester", json_object_get(plan, "author"));
     e = sv__coord_write(r, "Task", NULL, task, NULL, out);

@@ -201,6 +201,13 @@ bool sv_db_data_version(sv_db *db, uint64_t *ret_version);
 void sv_db_data_version_hold(sv_db *db, bool on);
 
 /*
+ * An online backup of a SQLite database to the new file path (refused when it
+ * exists): one consistent snapshot while writers go on (db/sqlite_backup.c).
+ * SV_ERR_UNSUPPORTED on other backends (PostgreSQL: pg_dump).
+ */
+sv_err sv_db_backup(sv_db *db, const char *path, sv_buf *reterr);
+
+/*
  * Fault injection for tests (SQLite's xSetSystemCall, curl's torture tests): the
  * nth call from now (1 = the next one) among sv_db_exec, sv_db_begin, sv_db_commit,
  * the step calls (sv_stmt_step, each step of sv_stmt_run) and the prepares (an

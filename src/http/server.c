@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/metrics.h"
 
 #define MAX_PARAMS 256
 
@@ -117,9 +118,10 @@ static enum MHD_Result send_response(sv_http_server *srv, struct MHD_Connection 
     enum MHD_Result ok = MHD_queue_response(conn, (unsigned)res->status, r);
     MHD_destroy_response(r);
     /* One line per request; the route pattern, never the path (ids, names). */
+    int64_t us = elapsed_us(&cs->start);
     sv_log(SV_LOG_INFO, "event=request method=%s route=\"%s\" status=%d bytes=%zu us=%lld id=%s",
-           method, res->route ? res->route : "-", res->status, len,
-           (long long)elapsed_us(&cs->start), request_id);
+           method, res->route ? res->route : "-", res->status, len, (long long)us, request_id);
+    sv_metrics_request(res->route, res->status, us);
     (void)srv;
     return ok;
 }

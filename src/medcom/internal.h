@@ -20,6 +20,10 @@
 #define SV__MEDCOM_ACTIVITY_SYSTEM                                                                 \
     "http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-messaging-activityCodes"
 #define SV__MEDCOM_SOR_SYSTEM "urn:oid:1.2.208.176.1.1"
+/* As the stay rules know them (stays/internal.h): a municipality's Organization
+ * carries its code under this system, an Address under this extension. */
+#define SV__MEDCOM_MUNICIPALITY_SID "http://samverka.org/fhir/sid/dk-municipality-code"
+#define SV__MEDCOM_MUNICIPALITY_EXT "http://samverka.org/fhir/StructureDefinition/municipality-code"
 #define SV__MEDCOM_DESTINATION_USE                                                                 \
     "http://medcomfhir.dk/ig/messaging/StructureDefinition/"                                       \
     "medcom-messaging-destinationUseExtension"
@@ -117,9 +121,18 @@ sv_err sv__medcom_apply_stay(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_l
 sv_err sv__medcom_apply_thread(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_log_row *row,
                                sv_medcom_event *ev, sv_outcome *out);
 /* Finds or creates our Patient for the message's CPR; ret_before: its version
- * before this message (0 when created).  Shared by stay.c and thread.c. */
-sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, char ret_id[65],
+ * before this message (0 when created).  Shared by stay.c and thread.c.
+ * home (may be NULL): "Organization/id" of the home municipality the message
+ * implies (sv__medcom_receiver_home), written as managingOrganization when the
+ * citizen has neither one nor an address with a municipality code. */
+sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *home, char ret_id[65],
                           int64_t *ret_before, sv_outcome *out);
+/* The home municipality a HospitalNotification implies: it is sent to the care
+ * provider of the citizen's home municipality (Retssikkerhedsloven §12c), so its
+ * receiver (destination[0].receiver, found by SOR) - or the first Organization up
+ * its partOf chain that carries a municipality code - as "Organization/id". */
+sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_ref[100],
+                                sv_outcome *out);
 /* Finds or creates our Organization for a message's Organization (by its SOR
  * identifier when it has one). */
 sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], sv_outcome *out);

@@ -127,7 +127,7 @@ sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_s
     if (e)
         return e;
     int i = 1;
-    sv_stmt_bind_int64(st, i++, sv_clock_now_ms());
+    sv_stmt_bind_int64(st, i++, ev->time ? ev->time : sv_clock_now_ms());
     sv_stmt_bind_text(st, i++, ev->kind);
     sv_stmt_bind_text(st, i++, ev->activity);
     sv_stmt_bind_text(st, i++, ev->message_id);

@@ -53,6 +53,7 @@ typedef struct sv_medcom_event {
     const char *communication_id;
     const char *encounter_class; /* "IMP", "EMER" or NULL */
     int64_t seq;                 /* the medcom_event row */
+    int64_t time;                /* its time (ms since the epoch) */
 } sv_medcom_event;
 
 typedef void (*sv_medcom_event_hook)(void *ctx, const sv_medcom_event *ev);
@@ -61,11 +62,28 @@ typedef void (*sv_medcom_event_hook)(void *ctx, const sv_medcom_event *ev);
  * worker thread that processed the message; it must not block for long. */
 void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx);
 
+/*
+ * The in-transaction consumer of events (NULL: none): called inside the
+ * message's own write transaction, after its event row is written, on the
+ * connection of r (the writer's; r->hooks, access and actor are the
+ * submitter's).  It acts on the event and marks its row handled in that
+ * transaction, so that the message, its consequences and the claim commit
+ * together (one commit instead of a second transaction per message).  It sets
+ * *ret_handled when it did; on SV_OK without it the row stays for the
+ * durable consumer (the feed).  An error ends the message's batch as
+ * transient-error: return one only for storage failures, after undoing what
+ * the consumer did (its own SAVEPOINT).
+ */
+typedef sv_err (*sv_medcom_apply_hook)(void *ctx, sv_rest *r, const sv_medcom_event *ev,
+                                       bool *ret_handled);
+void sv_medcom_set_apply_hook(sv_medcom_apply_hook hook, void *ctx);
+
 typedef struct sv_medcom_result {
     int status;       /* HTTP status: 200 with an acknowledgement, else an error status */
     sv_buf body;      /* the Acknowledgement Bundle, or an OperationOutcome */
     const char *code; /* "ok", "transient-error", "fatal-error"; NULL when no ack */
     bool duplicate;   /* the message id was seen before: nothing was changed */
+    bool handled;     /* the apply hook acted on its event in the message's transaction */
     sv_medcom_kind kind;
     char message_id[65];
     char activity[64];
@@ -133,5 +151,37 @@ sv_err sv_medcom_outbox_list(sv_db *db, const char *state, sv_medcom_outbox_visi
 #define SV_MEDCOM_MAX_ATTEMPTS 10
 sv_err sv_medcom_outbox_attempt(sv_db *db, const char *message_id, bool ok, const char *error,
                                 sv_buf *reterr);
+
+/* ---- delivery (deliver.c; the HTTP exchange is the caller's) ---- */
+
+typedef struct sv_medcom_outbox_due_item {
+    const char *message_id;
+    const char *bundle; /* the message as queued (JSON text) */
+    size_t bundle_len;
+    const char *receiver_sor; /* SOR id of destination[0].receiver; "" when it has none */
+} sv_medcom_outbox_due_item;
+
+/* Delivers one claimed item (the caller posts it and settles it); an error ends the round. */
+typedef sv_err (*sv_medcom_outbox_deliver)(void *ctx, const sv_medcom_outbox_due_item *item);
+
+/* Whether the round may take another item (e.g. its time budget is not spent). */
+typedef bool (*sv_medcom_outbox_more)(void *ctx);
+
+/* Up to max pending items that are due, oldest first, each claimed first (its
+ * next attempt moved lease_ms ahead, in a transaction of its own, so another
+ * sender skips it) and handed to fn outside any transaction, while more (may
+ * be NULL) agrees; the rest are left untouched.  *ret_claimed: how many were. */
+sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
+                                    sv_medcom_outbox_deliver fn, sv_medcom_outbox_more more,
+                                    void *ctx, int *ret_claimed, sv_buf *reterr);
+
+/* Whether answer is the Acknowledgement of message_id; its response.code in ret_code. */
+bool sv_medcom_ack_code(const char *answer, size_t len, const char *message_id, char ret_code[20]);
+
+/* Settles a delivery: "ok" → acked, "fatal-error" → failed (both final);
+ * "transient-error" or NULL (no acknowledgement: error says why) → pending after
+ * the doubling delay of sv_medcom_outbox_attempt. */
+sv_err sv_medcom_outbox_settle(sv_db *db, const char *message_id, const char *ack_code,
+                               const char *error, sv_buf *reterr);
 
 #endif

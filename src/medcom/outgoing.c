@@ -171,7 +171,14 @@ static json_t *subject_patient(sv_rest *r, const json_t *focus, sv_outcome *out)
         sv_outcome_add(out, SV_SEV_ERROR, "required", "subject", "the subject must be a Patient");
         return NULL;
     }
-    return load(r, "Patient", ref + 8, out);
+    json_t *p = load(r, "Patient", ref + 8, out);
+    /* Our registrations (home municipality, GP) point at resources the message does
+     * not carry, and the receiver needs neither to identify the citizen. */
+    json_object_del(p, "managingOrganization");
+    json_object_del(p, "generalPractitioner");
+    json_object_del(p, "link");
+    json_object_del(p, "contact");
+    return p;
 }
 
 sv_err sv_medcom_build_hospital_notification(sv_rest *r, const char *encounter_id,

@@ -4,6 +4,13 @@
  * organisations found by their SOR identifier.  A new citizen or organisation
  * is created from the message with only the elements that carry no references
  * into the sender's bundle.
+ *
+ * Organizations are found by SOR through the link table (the ones messages
+ * created) and else by their identifier in the index (the ones an
+ * administrator registered), so that a municipality set up by hand is the one
+ * messages name.  A citizen whose home municipality nothing else says (no
+ * managingOrganization, no address with a municipality code) is registered to
+ * the one the notification's receiver belongs to.
  */
 #include <stdio.h>
 #include <string.h>
@@ -41,7 +48,58 @@ static const char *const patient_keys[] = {"identifier",      "active",         
 static const char *const org_keys[] = {"identifier", "active",  "type",
                                        "name",       "telecom", "address"};
 
-sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, char ret_id[65],
+/* The citizen's home municipality is known: registered, or an address code. */
+static bool has_municipality(const json_t *patient)
+{
+    if (json_object_get(patient, "managingOrganization"))
+        return true;
+    size_t i, k;
+    const json_t *a, *x;
+    json_array_foreach(json_object_get(patient, "address"), i, a)
+    {
+        json_array_foreach(json_object_get(a, "extension"), k, x)
+        {
+            const char *url = json_string_value(json_object_get(x, "url"));
+            if (url && strcmp(url, SV__MEDCOM_MUNICIPALITY_EXT) == 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The current JSON of type/id (new reference in *ret; NULL when deleted). */
+static sv_err load_current(sv_db *db, const char *type, const char *id, json_t **ret)
+{
+    sv_stored s;
+    memset(&s, 0, sizeof(s));
+    *ret = NULL;
+    sv_err e = sv_store_current(db, type, id, true, &s, NULL);
+    if (!e && s.json && !(*ret = json_loadb(s.json, s.json_len, 0, NULL)))
+        e = SV_ERR_NOMEM;
+    sv_stored_clear(&s);
+    return e;
+}
+
+/* An existing citizen without a home municipality gets the message's. */
+static sv_err register_home(sv_rest *r, const char *id, const char *home, sv_outcome *out)
+{
+    json_t *p;
+    sv_err e = load_current(r->db, "Patient", id, &p);
+    if (!e && p && !has_municipality(p)) {
+        json_object_del(p, "meta");
+        json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
+        sv_rest_result rr;
+        sv_rest_result_init(&rr);
+        e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
+        if (e)
+            copy_issues(&rr.outcome, out);
+        sv_rest_result_clear(&rr);
+    }
+    json_decref(p);
+    return e;
+}
+
+sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *home, char ret_id[65],
                           int64_t *ret_before, sv_outcome *out)
 {
     char ids[2][65];
@@ -67,10 +125,12 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, char ret_id[65]
             *ret_before = s.version;
         }
         sv_stored_clear(&s);
-        return e;
+        return !e && home && home[0] ? register_home(r, ret_id, home, out) : e;
     }
     json_t *p =
         pick("Patient", msg->patient, patient_keys, sizeof(patient_keys) / sizeof(patient_keys[0]));
+    if (home && home[0] && !has_municipality(p))
+        json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
     sv_rest_result rr;
     sv_rest_result_init(&rr);
     e = sv_rest_create(r, "Patient", p, NULL, &rr);
@@ -109,12 +169,42 @@ static bool org_key(const json_t *org, char *key, size_t cap)
     return n > 0 && (size_t)n < cap;
 }
 
+/* An Organization registered here with the message's SOR id (exactly one),
+ * linked for the next message. */
+static sv_err find_registered(sv_rest *r, const json_t *org, const char *key, char ret_id[65])
+{
+    const char *sor = NULL;
+    size_t i;
+    const json_t *id;
+    json_array_foreach(json_object_get(org, "identifier"), i, id)
+    {
+        const char *system = json_string_value(json_object_get(id, "system"));
+        if (system && strcmp(system, SV__MEDCOM_SOR_SYSTEM) == 0)
+            sor = json_string_value(json_object_get(id, "value"));
+    }
+    if (!sor)
+        return SV_ERR_NOT_FOUND;
+    char ids[2][65];
+    int count = 0;
+    sv_err e = sv_store_find_token(r->db, "Organization", "identifier", SV__MEDCOM_SOR_SYSTEM, sor,
+                                   ids, &count, NULL);
+    if (e)
+        return e;
+    if (count != 1)
+        return SV_ERR_NOT_FOUND;
+    snprintf(ret_id, 65, "%s", ids[0]);
+    return sv__medcom_link_add(r->db, key, "Organization", ret_id);
+}
+
 sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], sv_outcome *out)
 {
     char key[300];
     bool keyed = org_key(org, key, sizeof(key));
     if (keyed) {
         sv_err e = sv__medcom_link_find(r->db, key, ret_id);
+        if (e != SV_ERR_NOT_FOUND)
+            return e;
+        e = find_registered(r, org, key, ret_id);
         if (e != SV_ERR_NOT_FOUND)
             return e;
     }
@@ -131,4 +221,55 @@ sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], s
     if (!e && keyed)
         e = sv__medcom_link_add(r->db, key, "Organization", ret_id);
     return e;
+}
+
+static bool is_municipality(const json_t *org)
+{
+    size_t i;
+    const json_t *id;
+    json_array_foreach(json_object_get(org, "identifier"), i, id)
+    {
+        const char *system = json_string_value(json_object_get(id, "system"));
+        if (system && strcmp(system, SV__MEDCOM_MUNICIPALITY_SID) == 0)
+            return true;
+    }
+    return false;
+}
+
+sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_ref[100],
+                                sv_outcome *out)
+{
+    ret_ref[0] = '\0';
+    char id[65];
+    sv_err e = sv__medcom_organization(r, msg->receiver_org, id, out);
+    if (e)
+        return e;
+    snprintf(ret_ref, 100, "Organization/%s", id);
+    /* up the partOf chain (bounded: a loop in the data must not hang a message) */
+    char at[65];
+    snprintf(at, sizeof(at), "%s", id);
+    for (int depth = 0; depth < 8; depth++) {
+        json_t *o;
+        e = load_current(r->db, "Organization", at, &o);
+        if (e == SV_ERR_NOT_FOUND) /* a partOf that dangles: the receiver itself */
+            return SV_OK;
+        if (e)
+            return e;
+        if (!o)
+            break;
+        if (is_municipality(o)) {
+            snprintf(ret_ref, 100, "Organization/%s", at);
+            json_decref(o);
+            break;
+        }
+        const char *up =
+            json_string_value(json_object_get(json_object_get(o, "partOf"), "reference"));
+        bool next = up && strncmp(up, "Organization/", 13) == 0 && strlen(up + 13) < sizeof(at);
+        if (next)
+            snprintf(at, sizeof(at), "%s", up + 13);
+        json_decref(o);
+        if (!next)
+            break;
+    }
+    return SV_OK;
 }

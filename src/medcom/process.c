@@ -18,6 +18,14 @@
 
 static sv_medcom_event_hook event_hook;
 static void *event_hook_ctx;
+static sv_medcom_apply_hook apply_hook;
+static void *apply_hook_ctx;
+
+void sv_medcom_set_apply_hook(sv_medcom_apply_hook hook, void *ctx)
+{
+    apply_hook = hook;
+    apply_hook_ctx = ctx;
+}
 
 void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx)
 {
@@ -212,7 +220,10 @@ static sv_err apply_one(sv_db *db, job *j)
     }
     j->row.code = "ok";
     j->row.ack = j->res->body.ptr;
+    j->ev.time = sv_clock_now_ms();
     e = sv__medcom_event_add(db, &j->ev, &j->ev.seq);
+    if (!e && apply_hook)
+        e = apply_hook(apply_hook_ctx, r, &j->ev, &j->res->handled);
     if (!e)
         e = sv__medcom_log_add(db, &j->row);
     if (!e)
@@ -233,6 +244,7 @@ static void run_batch(sv_db *db, job **jobs, size_t n)
         sv_db_rollback(db);
         for (size_t i = 0; i < n; i++) {
             jobs[i]->outcome = JOB_TRANSIENT;
+            jobs[i]->res->handled = false;
             sv_outcome_clear(jobs[i]->issues);
         }
     }

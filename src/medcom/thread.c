@@ -106,7 +106,7 @@ sv_err sv__medcom_apply_thread(sv_rest *r, const sv__medcom_msg *msg, sv__medcom
         return SV_ERR_PROCESSING;
     }
     int64_t patient_before = 0;
-    sv_err e = sv__medcom_patient(r, msg, patient_id, &patient_before, out);
+    sv_err e = sv__medcom_patient(r, msg, NULL, patient_id, &patient_before, out);
     if (e)
         return e;
 

@@ -6,12 +6,28 @@
  * PractitionerRole, a grant, anything - makes every entry stale, so a kept value
  * is always the one the database would give.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "policy/memo.h"
 
 #define MEMO_SLOTS 32
+
+/* Every memo's lookups in this process, for /metrics (relaxed: counts only). */
+static atomic_llong memo_hits, memo_misses;
+
+static bool counted(bool hit)
+{
+    atomic_fetch_add_explicit(hit ? &memo_hits : &memo_misses, 1, memory_order_relaxed);
+    return hit;
+}
+
+void sv_policy_memo_counts(int64_t *ret_hits, int64_t *ret_misses)
+{
+    *ret_hits = atomic_load_explicit(&memo_hits, memory_order_relaxed);
+    *ret_misses = atomic_load_explicit(&memo_misses, memory_order_relaxed);
+}
 
 typedef struct role_entry {
     uint64_t data_version; /* 0: empty */
@@ -65,10 +81,10 @@ bool sv__policy_memo_role(const sv_policy_memo *m, uint64_t version, const char 
             memcpy(a->organisation, r->organisation, sizeof(a->organisation));
             memcpy(a->role, r->role, sizeof(a->role));
             *ret_mask = r->mask;
-            return true;
+            return counted(true);
         }
     }
-    return false;
+    return counted(false);
 }
 
 void sv__policy_memo_role_keep(sv_policy_memo *m, uint64_t version, const char *id,
@@ -93,10 +109,10 @@ bool sv__policy_memo_btg(const sv_policy_memo *m, uint64_t version, const char *
         const btg_entry *b = &m->btg[i];
         if (b->data_version == version && strcmp(b->holder, holder) == 0) {
             *ret_until = b->until;
-            return true;
+            return counted(true);
         }
     }
-    return false;
+    return counted(false);
 }
 
 void sv__policy_memo_btg_keep(sv_policy_memo *m, uint64_t version, const char *holder,

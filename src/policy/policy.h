@@ -94,6 +94,9 @@ sv_err sv_policy_access(sv_db *db, const sv_policy_who *who, int64_t now, sv_acc
 typedef struct sv_policy_memo sv_policy_memo;
 sv_policy_memo *sv_policy_memo_new(void);
 void sv_policy_memo_free(sv_policy_memo *m); /* accepts NULL */
+/* Lookups in every memo of this process since it started: kept values found
+ * (hits) and not (misses: stale or never kept), for /metrics. */
+void sv_policy_memo_counts(int64_t *ret_hits, int64_t *ret_misses);
 /* sv_policy_access through memo m (may be NULL: none) of db's connection. */
 sv_err sv_policy_access_memo(sv_db *db, sv_policy_memo *m, const sv_policy_who *who, int64_t now,
                              sv_access *ret, sv_buf *reterr);

@@ -6,6 +6,10 @@
  * a crash between the message's commit and this leaves the row for the next
  * drain (after the next message, or the next watchdog tick).  Rows of other
  * kinds (communication.received, ...) are left for their own consumers.
+ *
+ * sv_stays_feed_event acts on one message's row inside that message's own
+ * transaction (medcom's apply hook), so that an ordinary message costs one
+ * commit, not two; the drain above stays the durable path for the rest.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +22,12 @@ static const char SQL_NEXT[] =
     " WHERE handled = 0 AND seq > ? AND (kind LIKE 'encounter.%' OR kind = 'patient.died')"
     " ORDER BY seq LIMIT 1";
 static const char SQL_CLAIM[] = "UPDATE medcom_event SET handled = 1 WHERE seq = ? AND handled = 0";
+/* An earlier row of the same stay still waiting: the drain must act on it first. */
+static const char SQL_EARLIER[] = "SELECT 1 FROM medcom_event WHERE handled = 0 AND seq < ?"
+                                  " AND encounter_id = ? LIMIT 1";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT stays_feed";
+static const char SQL_RELEASE[] = "RELEASE stays_feed";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO stays_feed";
 
 typedef struct row {
     int64_t seq, time;
@@ -92,6 +102,67 @@ static sv_err act(sv_rest *r, sv_stays *s, const row *w, sv_buf *reterr)
     e = sv__stays_run(r, s, &ev, reterr);
     json_decref(enc);
     return e;
+}
+
+static bool is_stay_kind(const char *kind)
+{
+    return kind && (strncmp(kind, "encounter.", 10) == 0 || strcmp(kind, "patient.died") == 0);
+}
+
+static sv_err earlier_waiting(sv_db *db, int64_t seq, const char *encounter, bool *ret)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_EARLIER, &st, NULL);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, seq);
+    sv_stmt_bind_text(st, 2, encounter);
+    e = sv_stmt_step(st, ret, NULL);
+    sv_stmt_reset(st);
+    return e;
+}
+
+sv_err sv_stays_feed_event(sv_rest *caller, sv_stays *s, const sv_medcom_event *ev,
+                           bool *ret_handled, sv_buf *reterr)
+{
+    *ret_handled = false;
+    if (!s || !is_stay_kind(ev->kind) || !ev->patient_id || !ev->encounter_id)
+        return SV_OK;
+    sv_rest r = *caller;
+    r.access = NULL;
+    r.actor = &sv_audit_system;
+    r.hooks = sv_stays_hooks(s);
+    bool earlier = false;
+    sv_err e = earlier_waiting(r.db, ev->seq, ev->encounter_id, &earlier);
+    if (e || earlier)
+        return e;
+    row w = {.seq = ev->seq, .time = ev->time};
+    snprintf(w.kind, sizeof(w.kind), "%s", ev->kind);
+    snprintf(w.activity, sizeof(w.activity), "%s", ev->activity ? ev->activity : "");
+    snprintf(w.patient, sizeof(w.patient), "%s", ev->patient_id);
+    snprintf(w.encounter, sizeof(w.encounter), "%s", ev->encounter_id);
+    e = sv_db_exec(r.db, SQL_SAVEPOINT, reterr);
+    if (e)
+        return e;
+    sv_stmt *st;
+    e = sv_db_stmt(r.db, SQL_CLAIM, &st, reterr);
+    if (!e) {
+        sv_stmt_bind_int64(st, 1, w.seq);
+        e = sv_stmt_run(st, reterr);
+    }
+    bool claimed = !e && sv_db_changes(r.db) == 1;
+    if (claimed)
+        e = act(&r, s, &w, reterr);
+    if (!e) {
+        e = sv_db_exec(r.db, SQL_RELEASE, reterr);
+        *ret_handled = !e && claimed;
+        return e;
+    }
+    /* Undone with its claim: the drain acts on the row later. */
+    sv_err undo = sv_db_exec(r.db, SQL_ROLLBACK_TO, NULL);
+    if (!undo)
+        undo = sv_db_exec(r.db, SQL_RELEASE, NULL);
+    return undo;
 }
 
 sv_err sv_stays_feed(sv_rest *caller, sv_stays *s, int *ret_done, sv_buf *reterr)

@@ -26,6 +26,7 @@
 #include "base/buf.h"
 #include "fhir/outcome.h"
 #include "fhir/rest.h"
+#include "medcom/medcom.h"
 
 /* The loaded rulesets and the write hooks that use them.  Immutable once
  * loaded, so shared by every thread. */
@@ -52,6 +53,16 @@ const sv_rest_hooks *sv_stays_hooks(sv_stays *s);
  * claim and tried again next time.  r->db must not be in a transaction.
  * *ret_done (may be NULL) receives the number acted on. */
 sv_err sv_stays_feed(sv_rest *r, sv_stays *s, int *ret_done, sv_buf *reterr);
+
+/* Acts on one MedCom event inside the caller's open write transaction (the
+ * message's own: medcom's apply hook), claiming its row in the same
+ * transaction, in a SAVEPOINT of its own.  *ret_handled says whether it acted;
+ * it does not when the event is not a stay's, when an earlier row of the same
+ * stay still waits for the drain (order is kept), or when acting failed (then
+ * undone, and the row is left for sv_stays_feed).  An error is returned only
+ * when undoing failed. */
+sv_err sv_stays_feed_event(sv_rest *r, sv_stays *s, const sv_medcom_event *ev, bool *ret_handled,
+                           sv_buf *reterr);
 
 /* Organization/[org_id]/$discharge-board: the stays discharge-ready and not
  * yet discharged at the organisation, or of citizens whose home municipality

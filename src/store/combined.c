@@ -15,6 +15,24 @@ static const sv_combined_def defs[] = {
     {"Communication", "recipient", "status", "sent"},
 };
 
+/*
+ * "Served by" rows for the results indicator coordinator-and-agreed-plan
+ * (results/calc.c): which organisation served which citizen when.  Schema migration
+ * 13 backfilled exactly these.
+ */
+typedef struct served_def {
+    const char *type;  /* resource type */
+    const char *value; /* reference parameter: who served (owner, service-provider) */
+    const char *date;  /* date parameter: when */
+    bool instant;      /* the date counts as its start only (low = high) */
+} served_def;
+
+static const served_def served_defs[] = {
+    {"Task", "owner", "authored-on", true},
+    {"Encounter", "service-provider", "date", false},
+    {"EpisodeOfCare", "organization", "date", false},
+};
+
 static const char SQL_ADD[] = "INSERT INTO idx_combined (rid, type, param, target_type, target_id,"
                               " code, low, high, multi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
@@ -123,6 +141,56 @@ static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const 
     return e;
 }
 
+static bool is_param_ref(const char *param, const sv_index_rows *rows, size_t i)
+{
+    const sv_index_row *r = &rows->rows[i];
+    return r->kind == SV_INDEX_REFERENCE && strcmp(r->param, param) == 0 && !seen_before(rows, i);
+}
+
+/* The served-by rows of one definition: every patient times every organisation, with
+ * the least start and greatest end of the date (or the least start twice). */
+static sv_err write_served(sv_db *db, int64_t rid, const served_def *d, const sv_index_rows *rows,
+                           sv_buf *reterr)
+{
+    shared sh = {0};
+    for (size_t i = 0; i < rows->len; i++) {
+        const sv_index_row *r = &rows->rows[i];
+        if (r->kind != SV_INDEX_DATE || strcmp(r->param, d->date) != 0)
+            continue;
+        sh.low = !sh.dated || r->low < sh.low ? r->low : sh.low;
+        sh.high = !sh.dated || r->high > sh.high ? r->high : sh.high;
+        sh.dated = true;
+    }
+    if (!sh.dated) /* never in a period */
+        return SV_OK;
+    if (d->instant)
+        sh.high = sh.low;
+    sv_err e = SV_OK;
+    for (size_t i = 0; i < rows->len && !e; i++) {
+        if (!is_param_ref("patient", rows, i) || !rows->rows[i].value)
+            continue;
+        for (size_t k = 0; k < rows->len && !e; k++) {
+            if (!is_param_ref(d->value, rows, k) || !rows->rows[k].value)
+                continue;
+            sv_stmt *st;
+            e = sv_db_stmt(db, SQL_ADD, &st, reterr);
+            if (e)
+                break;
+            sv_stmt_bind_int64(st, 1, rid);
+            sv_stmt_bind_text(st, 2, "Patient"); /* one range for all types (combined.h) */
+            sv_stmt_bind_text(st, 3, SV_SERVED_BY);
+            sv_stmt_bind_text(st, 4, rows->rows[k].system);
+            sv_stmt_bind_text(st, 5, rows->rows[i].value);
+            sv_stmt_bind_text(st, 6, rows->rows[k].value);
+            sv_stmt_bind_int64(st, 7, sh.low);
+            sv_stmt_bind_int64(st, 8, sh.high);
+            sv_stmt_bind_int64(st, 9, 0);
+            e = sv_stmt_run(st, reterr);
+        }
+    }
+    return e;
+}
+
 sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
                           sv_buf *reterr)
 {
@@ -130,5 +198,8 @@ sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_ind
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && !e; i++)
         if (strcmp(defs[i].type, type) == 0)
             e = write_def(db, rid, &defs[i], rows, reterr);
+    for (size_t i = 0; i < sizeof(served_defs) / sizeof(served_defs[0]) && !e; i++)
+        if (strcmp(served_defs[i].type, type) == 0)
+            e = write_served(db, rid, &served_defs[i], rows, reterr);
     return e;
 }

@@ -12,7 +12,20 @@
  * The definitions are data, below in combined.c: which (type, reference parameter)
  * gets combined rows, with which token parameter and which date parameter.  The
  * rows are derived from the resource's own index rows when it is written; schema
- * migration 8 derived them for the resources written before it.  Depends on db/.
+ * migration 8 derived them for the resources written before it.
+ *
+ * The same table holds the "served by" rows of the results indicators (which
+ * organisation served which citizen when: a Task's owner at its authoredOn, an
+ * Encounter's serviceProvider and an EpisodeOfCare's managingOrganization over
+ * their period): type 'Patient' whatever the resource's type (rid says which
+ * resource), param SV_SERVED_BY, target_id the citizen (the resource's `patient`),
+ * target_type and code the type and id of who served as the reference row has them
+ * (a PractitionerRole stays one; the reader maps it to its organisation), low and
+ * high the least start and greatest end of the date (a Task's authoredOn counts as
+ * its start only: low = high), multi 0.  So one range of idx_combined_lookup, in
+ * citizen order, holds every service with no seek.  They follow every write and
+ * delete like the rows above; schema migration 13 derived them for the resources
+ * written before it.  Depends on db/.
  */
 #ifndef SV_STORE_COMBINED_H
 #define SV_STORE_COMBINED_H
@@ -21,6 +34,9 @@
 
 #include "db/db.h"
 #include "store/index.h"
+
+/* The param of the served-by rows (no search parameter has this name). */
+#define SV_SERVED_BY "served-by"
 
 typedef struct sv_combined_def {
     const char *type;      /* resource type */

@@ -741,6 +741,40 @@ static const migration migrations[] = {
      "CREATE INDEX access_grant_btg ON access_grant(holder, t_to) WHERE derived = 0;",
      /* postgres */
      "CREATE INDEX access_grant_btg ON access_grant(holder, t_to) WHERE derived = 0;"},
+    {13,
+     /* Results (docs/results.md, store/combined.h): the served-by rows - which
+      * organisation served which citizen when - for the resources written before
+      * them, as store/combined.c writes them. */
+     "CREATE TEMP TABLE served_def (type TEXT, param TEXT, date TEXT, instant INTEGER);"
+     "INSERT INTO served_def VALUES ('Task', 'owner', 'authored-on', 1),"
+     "  ('Encounter', 'service-provider', 'date', 0), ('EpisodeOfCare', 'organization', 'date', 0);"
+     "INSERT INTO idx_combined (rid, type, param, target_type, target_id, code, low, high, multi)"
+     "  SELECT p.rid, 'Patient', 'served-by', v.target_type, p.target_id, v.target_id,"
+     "  (SELECT MIN(d.low) FROM idx_date d WHERE d.rid = p.rid AND d.param = f.date),"
+     "  (SELECT CASE WHEN f.instant = 1 THEN MIN(d.low) ELSE MAX(d.high) END FROM idx_date d"
+     "  WHERE d.rid = p.rid AND d.param = f.date), 0"
+     "  FROM served_def f JOIN idx_reference p ON p.type = f.type AND p.param = 'patient'"
+     "  JOIN idx_reference v ON v.rid = p.rid AND v.param = f.param"
+     "  WHERE p.target_id IS NOT NULL AND v.target_id IS NOT NULL AND EXISTS (SELECT 1 FROM"
+     "  idx_date d WHERE d.rid = p.rid AND d.param = f.date)"
+     "  GROUP BY p.rid, v.target_type, p.target_id, v.target_id, f.date, f.instant;"
+     "DROP TABLE served_def;",
+     /* postgres */
+     "CREATE TEMP TABLE served_def (type " PG_TEXT ", param " PG_TEXT ", date " PG_TEXT
+     ", instant INTEGER);"
+     "INSERT INTO served_def VALUES ('Task', 'owner', 'authored-on', 1),"
+     "  ('Encounter', 'service-provider', 'date', 0), ('EpisodeOfCare', 'organization', 'date', 0);"
+     "INSERT INTO idx_combined (rid, type, param, target_type, target_id, code, low, high, multi)"
+     "  SELECT p.rid, 'Patient', 'served-by', v.target_type, p.target_id, v.target_id,"
+     "  (SELECT MIN(d.low) FROM idx_date d WHERE d.rid = p.rid AND d.param = f.date),"
+     "  (SELECT CASE WHEN f.instant = 1 THEN MIN(d.low) ELSE MAX(d.high) END FROM idx_date d"
+     "  WHERE d.rid = p.rid AND d.param = f.date), 0"
+     "  FROM served_def f JOIN idx_reference p ON p.type = f.type AND p.param = 'patient'"
+     "  JOIN idx_reference v ON v.rid = p.rid AND v.param = f.param"
+     "  WHERE p.target_id IS NOT NULL AND v.target_id IS NOT NULL AND EXISTS (SELECT 1 FROM"
+     "  idx_date d WHERE d.rid = p.rid AND d.param = f.date)"
+     "  GROUP BY p.rid, v.target_type, p.target_id, v.target_id, f.date, f.instant;"
+     "DROP TABLE served_def;"},
 };
 
 #pragma GCC diagnostic pop

@@ -5,6 +5,7 @@
  * [2026-03-01T00:00+01:00, 2026-04-01T00:00+02:00) = [02-28T23:00Z, 03-31T22:00Z).
  * The boundary cases: e3 discharged 23:30+02:00 on 31 March (in), e4 at 00:30+02:00
  * on 1 April (out); pC born 1961-04-01 is 64 at the end of March (not 65+).
+ * test_measures_postgres.c runs the same cases on PostgreSQL (TMPDB_POSTGRES).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -298,6 +299,58 @@ static void test_coordinator_and_plan(void **state)
     json_decref(m);
 }
 
+static int64_t coordination_denominator(fixture *f)
+{
+    sv_results_filter flt = march();
+    json_t *r = evaluate(f, "coordinator-and-agreed-plan", &flt);
+    int64_t n = count_of(group(r, 0), "denominator");
+    json_decref(r);
+    return n;
+}
+
+static void put_json(fixture *f, const char *type, const char *id, const char *text)
+{
+    json_t *body = json_loads(text, 0, NULL);
+    assert_non_null(body);
+    sv_rest_result res;
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_update(&f->rest, type, id, body, NULL, &res), SV_OK);
+    sv_rest_result_clear(&res);
+    json_decref(body);
+}
+
+/* The served-by rows (store/combined.h) follow updates and deletes: pD is served by the
+ * hospital (e4) and, through t2's PractitionerRole, by Aalborg municipality.  t2 owned by
+ * the hospital itself: one organisation, pD is out; owned by the municipality again: in;
+ * authored in April: out; back in March and e4 deleted: out. */
+static void test_coordinator_follows_writes(void **state)
+{
+    fixture *f = *state;
+    static const char T2[] =
+        "{\"resourceType\": \"Task\", \"id\": \"t2\", \"status\": \"completed\","
+        " \"intent\": \"order\", \"for\": {\"reference\": \"Patient/pD\"},"
+        " \"owner\": {\"reference\": \"%s\"}, \"authoredOn\": \"%s\"}";
+    char text[512];
+    assert_int_equal(coordination_denominator(f), 3);
+    snprintf(text, sizeof(text), T2, "Organization/dk-aalborg-uh", "2026-03-05T09:00:00Z");
+    put_json(f, "Task", "t2", text);
+    assert_int_equal(coordination_denominator(f), 2);
+    snprintf(text, sizeof(text), T2, "Organization/dk-aalborg-kommune", "2026-03-05T09:00:00Z");
+    put_json(f, "Task", "t2", text);
+    assert_int_equal(coordination_denominator(f), 3);
+    snprintf(text, sizeof(text), T2, "PractitionerRole/pr-aal", "2026-04-01T00:30:00+02:00");
+    put_json(f, "Task", "t2", text);
+    assert_int_equal(coordination_denominator(f), 2);
+    snprintf(text, sizeof(text), T2, "PractitionerRole/pr-aal", "2026-03-31T23:30:00+02:00");
+    put_json(f, "Task", "t2", text);
+    assert_int_equal(coordination_denominator(f), 3);
+    sv_rest_result res;
+    sv_rest_result_init(&res);
+    assert_int_equal(sv_rest_delete(&f->rest, "Encounter", "e4", NULL, &res), SV_OK);
+    sv_rest_result_clear(&res);
+    assert_int_equal(coordination_denominator(f), 2);
+}
+
 /* t1 kept (home care), t2 late (Aalborg via its PractitionerRole), t3 kept (lastModified),
  * t4 open past its deadline; t5 April; t6 cancelled. */
 static void test_tasks(void **state)
@@ -484,6 +537,7 @@ static void test_periods(void **state)
 
 int main(void)
 {
+    TMPDB_SKIP_WITHOUT_BACKEND("results/test_measures_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_periods),
         cmocka_unit_test_setup_teardown(test_discharge_ready_days, setup, teardown),
@@ -492,6 +546,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_readmission, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rehabilitation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator_and_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coordinator_follows_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_message_answers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_goals, setup, teardown),

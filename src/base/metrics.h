@@ -1,0 +1,29 @@
+/*
+ * metrics.h - the request counters behind GET /metrics (docs/operations.md):
+ * requests by route pattern and status, and a latency histogram per route
+ * pattern, in the Prometheus text format.  Labels are route patterns
+ * ("GET /fhir/:type/:id"), never paths, so no id or name reaches them.
+ * Process-wide and thread-safe; the transport (http/server.c) records, the api
+ * renders.  Depends only on libc and base/buf.
+ */
+#ifndef SV_BASE_METRICS_H
+#define SV_BASE_METRICS_H
+
+#include <stdint.h>
+
+#include "base/buf.h"
+
+/* Counts one answered request; route may be NULL ("-"). */
+void sv_metrics_request(const char *route, int status, int64_t microseconds);
+
+/* Appends the request series (counter and histogram) to out. */
+void sv_metrics_render_requests(sv_buf *out);
+
+/* Appends "# HELP" and "# TYPE" lines and one unlabelled sample. */
+void sv_metrics_render_value(sv_buf *out, const char *name, const char *type, const char *help,
+                             double value);
+
+/* Zeroes every counter (tests). */
+void sv_metrics_reset(void);
+
+#endif
