@@ -562,6 +562,12 @@ static int64_t db_changes(sv_db *db)
 static bool db_data_version(sv_db *db, uint64_t *ret_version)
 {
     pg_db *pd = (pg_db *)db;
+    /* Held (sv_db_data_version_hold) for one request, the round trip is made once;
+     * a commit or rollback on this connection drops the held value. */
+    if (db->version_held && db->version_kept_valid) {
+        *ret_version = pd->version;
+        return true;
+    }
     if (revive(pd, NULL))
         return false;
     PGresult *res = PQexec(pd->conn, "SELECT pg_current_snapshot()");
@@ -583,6 +589,7 @@ static bool db_data_version(sv_db *db, uint64_t *ret_version)
         pd->version++;
     }
     PQclear(res);
+    db->version_kept_valid = db->version_held;
     *ret_version = pd->version;
     return true;
 }

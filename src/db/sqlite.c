@@ -117,6 +117,11 @@ sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool seria
         e = sv__sqlite_run(h, "PRAGMA foreign_keys=ON", reterr);
     if (!e)
         e = sv__sqlite_run(h, "PRAGMA temp_store=MEMORY", reterr);
+    /* Mapped, a read finds its pages in place instead of copying each from the OS
+     * cache into the connection's own cache (pread): the kernel's copies were a fifth
+     * to two fifths of the server's CPU on reads and worklists (docs/performance.md). */
+    if (!e && opt->map_file)
+        e = sv__sqlite_run(h, "PRAGMA mmap_size=1073741824", reterr);
     if (e) {
         sqlite3_close(h);
         return e;
@@ -293,16 +298,23 @@ static int64_t db_changes(sv_db *db)
 static bool db_data_version(sv_db *db, uint64_t *ret_version)
 {
     sqlite_db *sd = (sqlite_db *)db;
-    if (!sd->data_version &&
-        sqlite3_prepare_v3(sd->handle, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
-                           &sd->data_version, NULL) != SQLITE_OK)
-        return false;
-    bool ok = sqlite3_step(sd->data_version) == SQLITE_ROW;
-    if (ok)
-        *ret_version = (uint64_t)sqlite3_column_int64(sd->data_version, 0) +
-                       (uint64_t)sqlite3_total_changes64(sd->handle);
-    sqlite3_reset(sd->data_version);
-    return ok;
+    /* The PRAGMA opens and closes a read transaction; held (sv_db_data_version_hold),
+     * its value is read once.  total_changes costs nothing and stays live. */
+    if (!(db->version_held && db->version_kept_valid)) {
+        if (!sd->data_version &&
+            sqlite3_prepare_v3(sd->handle, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                               &sd->data_version, NULL) != SQLITE_OK)
+            return false;
+        bool ok = sqlite3_step(sd->data_version) == SQLITE_ROW;
+        if (ok)
+            db->version_kept = (uint64_t)sqlite3_column_int64(sd->data_version, 0);
+        sqlite3_reset(sd->data_version);
+        if (!ok)
+            return false;
+        db->version_kept_valid = db->version_held;
+    }
+    *ret_version = db->version_kept + (uint64_t)sqlite3_total_changes64(sd->handle);
+    return true;
 }
 
 const sv_db_backend sv_db_sqlite_backend = {
