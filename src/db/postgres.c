@@ -251,6 +251,8 @@ static void db_close(sv_db *db)
 
 static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
+    if (db->tx_depth == 0) /* may be an own write in autocommit: a held version is stale */
+        db->version_kept_valid = false;
     sv_err e = revive((pg_db *)db, reterr);
     return e ? e : run_simple((pg_db *)db, sql, "exec", reterr);
 }
@@ -391,6 +393,8 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
     pg_stmt *st = P(s);
     pg_db *db = (pg_db *)s->db;
     *ret_row = false;
+    if (!st->res && db->base.tx_depth == 0) /* as in db_exec */
+        db->base.version_kept_valid = false;
     if (!st->res) {
         if (st->bad_bind) {
             if (reterr)
