@@ -119,6 +119,7 @@ w("task-owner", [`/fhir/Task?owner=Organization/${district}&status=requested,acc
 console.log(`${district} ${mine.length}`);
 JS
 district=$(cat "$paths/district")
+mkdir -p "$out_dir/policy-paths" && cp "$paths"/* "$out_dir/policy-paths/" # for bench/icount.sh
 echo "bench: district $district with $(wc -l <"$paths/obs-patient") citizens"
 
 # The nurse of the district, as a PractitionerRole next to the dataset.

@@ -47,4 +47,15 @@ function common.seed(thread_index)
     math.random(); math.random(); math.random()
 end
 
+-- Adds BENCH_HEADER to headers: optional "Name: value" lines (a session cookie and its
+-- X-CSRF-Token, or a bearer token).
+function common.extra_header(headers)
+    for line in (os.getenv("BENCH_HEADER") or ""):gmatch("[^\n]+") do
+        local name, value = line:match("^([^:]+):%s*(.*)$")
+        assert(name, "BENCH_HEADER lines must be 'Name: value'")
+        headers[name] = value
+    end
+    return headers
+end
+
 return common

@@ -10,7 +10,8 @@
 -- Each 201 answer is recorded as "id cpr" (the id from the Location header, the
 -- CPR from the echoed body) and done() writes them all to BENCH_IDS, which the
 -- read and search tests then load.  Answers other than 201 are counted and
--- reported as "bench-check: unexpected=N" for run.sh to fail on.
+-- reported as "bench-check: unexpected=N" for run.sh to fail on.  BENCH_HEADER (optional)
+-- is sent with every request: the credentials of bench/write-cpu.sh.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 
@@ -29,12 +30,14 @@ local DAYS = 21915           -- 1940-01-01 .. 1999-12-31
 local EPOCH_1940 = -946771200 -- 1940-01-01T00:00:00Z
 local CENTURY_DIGIT = {0, 1, 2, 3, 4, 9}
 local counter = 0
+local headers = {["Content-Type"] = "application/fhir+json", ["Accept"] = "application/fhir+json"}
 created = {}    -- "id cpr" per 201; read by done() through thread:get
 unexpected = 0  -- answers other than 201
 
 function init(args)
     -- One century digit per thread, and laps of DAYS must stay below 1000.
     assert(thread_index <= #CENTURY_DIGIT, "create.lua: at most 6 wrk threads")
+    common.extra_header(headers)
 end
 
 function request()
@@ -60,9 +63,7 @@ function request()
         house = tostring(n % 150 + 1),
     }
     local body = patient.body(fields)
-    return wrk.format("POST", "/fhir/Patient",
-                      {["Content-Type"] = "application/fhir+json",
-                       ["Accept"] = "application/fhir+json"}, body)
+    return wrk.format("POST", "/fhir/Patient", headers, body)
 end
 
 function response(status, headers, body)

@@ -5,7 +5,8 @@
 -- goes with it, and a phone number that changes with every request, so that each update
 -- stores a new version with new index rows.  No If-Match: two connections may update one
 -- Patient, and each update is a version of its own.  The requests are built per request
--- (the body changes), which costs wrk CPU that the server then lacks.
+-- (the body changes), which costs wrk CPU that the server then lacks.  BENCH_HEADER
+-- (optional) is sent with every request: the credentials of bench/write-cpu.sh.
 package.path = os.getenv("BENCH_WRK_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
 local patient = require("patient")
@@ -19,6 +20,7 @@ local headers = {["Content-Type"] = "application/fhir+json", ["Accept"] = "appli
 function init(args)
     common.seed(thread_index)
     lines = common.lines(os.getenv("BENCH_IDS"))
+    common.extra_header(headers)
 end
 
 function request()

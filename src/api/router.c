@@ -501,6 +501,7 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
         sv_buf aerr = SV_BUF_INIT;
         e = sv__api_access(api, db, who, &access, &aerr);
         sv_buf_release(&aerr);
+        sv_db_data_version_hold(db, false); /* held by sv_api_handle for the two memos */
         if (e) {
             res->route = "/fhir";
             sv__api_error(res, e, NULL, "the caller's access cannot be determined");
@@ -674,8 +675,16 @@ void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
                       "only application/fhir+json is served; xml comes later");
         return;
     }
+    /* The credentials and the access of the request read the database's data version
+     * for their memos: once (db.h, sv_db_data_version_hold). */
+    sv_db *db = NULL;
+    if (sv__api_conn(api, &db, NULL) != SV_OK)
+        db = NULL;
+    if (db)
+        sv_db_data_version_hold(db, true);
     sv_principal who;
-    if (!sv__api_authenticate(api, req, res, r.segs, r.n, &who))
-        return;
-    fhir(api, req, res, &r, &who);
+    if (sv__api_authenticate(api, req, res, r.segs, r.n, &who))
+        fhir(api, req, res, &r, &who);
+    if (db)
+        sv_db_data_version_hold(db, false);
 }

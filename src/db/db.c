@@ -56,6 +56,8 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     db->tx_db = NULL;
     db->tx_owner = NULL;
     db->tx_serial = 0;
+    db->version_held = false;
+    db->version_kept_valid = false;
     *ret_db = db;
     return SV_OK;
 }
@@ -361,6 +363,7 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr)
     }
     db->tx_depth = 0;
     db->tx_claim = false;
+    db->version_kept_valid = false;
     return e;
 }
 
@@ -371,6 +374,7 @@ void sv_db_rollback(sv_db *db)
     db->be->rollback(db);
     db->tx_depth = 0;
     db->tx_claim = false;
+    db->version_kept_valid = false;
 }
 
 bool sv_db_in_tx(const sv_db *db)
@@ -394,6 +398,12 @@ bool sv_db_data_version(sv_db *db, uint64_t *ret_version)
     if (db->tx_depth > 0 || !db->be->data_version)
         return false;
     return db->be->data_version(db, ret_version);
+}
+
+void sv_db_data_version_hold(sv_db *db, bool on)
+{
+    db->version_held = on;
+    db->version_kept_valid = false;
 }
 
 void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats)

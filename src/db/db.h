@@ -64,6 +64,10 @@ typedef enum sv_db_dialect {
 typedef struct sv_db_options {
     int busy_timeout_ms;  /* how long a writer waits for the lock; default 5000 */
     bool synchronous_off; /* benchmarks only: acknowledged writes may be lost on power loss */
+    /* SQLite: read the file through a memory map (up to 1 GiB) instead of copying
+     * each page from the OS cache; the mapped pages count in the process's VmRSS
+     * (as RssFile, shared with the OS cache), not as its own memory. */
+    bool map_file;
 } sv_db_options;
 
 /* How writes reached the disk, for this database file in this process. */
@@ -140,6 +144,12 @@ struct sv_db {
      * armed on the caller's connection fires in the caller's statements. */
     sv_db *tx_owner;
     uint64_t tx_serial; /* see sv_db_tx_serial */
+    /* sv_db_data_version_hold: while held, the backend may keep the part of the data
+     * version that costs a statement (what other connections committed); kept_valid
+     * is cleared by every commit and rollback through this connection. */
+    bool version_held;
+    bool version_kept_valid;
+    uint64_t version_kept;
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
@@ -207,6 +217,14 @@ void sv_db_write_stats_get(sv_db *db, sv_db_write_stats *ret_stats);
  * writes are not committed yet): then nothing may be reused.
  */
 bool sv_db_data_version(sv_db *db, uint64_t *ret_version);
+/*
+ * Hold (on) or let go: while held, what other connections commit is read once
+ * and then kept, so that a request that asks several layers' memos pays for one
+ * read of it; this connection's own writes still move the version at once.  The
+ * api holds it across the start of one request (credentials, access), when
+ * nothing it keeps can depend on a commit made by others in between.
+ */
+void sv_db_data_version_hold(sv_db *db, bool on);
 
 /*
  * An online backup of a SQLite database to the new file path (refused when it

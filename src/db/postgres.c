@@ -356,6 +356,8 @@ static void db_close(sv_db *db)
 /* In a pipelined transaction: the queued statements' failure instead of running sql. */
 static sv_err db_exec(sv_db *db, const char *sql, sv_buf *reterr)
 {
+    if (db->tx_depth == 0) /* may be an own write in autocommit: a held version is stale */
+        db->version_kept_valid = false;
     pg_db *pd = (pg_db *)db;
     sv_err e = revive(pd, reterr);
     if (e)
@@ -551,6 +553,8 @@ static sv_err st_step(sv_stmt *s, bool *ret_row, sv_buf *reterr)
     pg_stmt *st = P(s);
     pg_db *db = (pg_db *)s->db;
     *ret_row = false;
+    if (!st->res && db->base.tx_depth == 0) /* as in db_exec */
+        db->base.version_kept_valid = false;
     if (!st->res) {
         if (st->bad_bind) {
             if (reterr)
@@ -786,6 +790,12 @@ static int64_t db_changes(sv_db *db)
 static bool db_data_version(sv_db *db, uint64_t *ret_version)
 {
     pg_db *pd = (pg_db *)db;
+    /* Held (sv_db_data_version_hold) for one request, the round trip is made once;
+     * a commit or rollback on this connection drops the held value. */
+    if (db->version_held && db->version_kept_valid) {
+        *ret_version = pd->version;
+        return true;
+    }
     if (revive(pd, NULL))
         return false;
     PGresult *res = PQexec(pd->conn, "SELECT pg_current_snapshot()");
@@ -807,6 +817,7 @@ static bool db_data_version(sv_db *db, uint64_t *ret_version)
         pd->version++;
     }
     PQclear(res);
+    db->version_kept_valid = db->version_held;
     *ret_version = pd->version;
     return true;
 }

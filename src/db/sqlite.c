@@ -70,6 +70,30 @@ sv_err sv__sqlite_run(sqlite3 *h, const char *sql, sv_buf *reterr)
     return SV_OK;
 }
 
+sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
+{
+    static const char *const sql[] = {
+        [SV__BEGIN_IMMEDIATE] = "BEGIN IMMEDIATE",
+        [SV__SAVEPOINT] = "SAVEPOINT sv_tx",
+        [SV__RELEASE] = "RELEASE sv_tx",
+        [SV__COMMIT] = "COMMIT",
+    };
+    sqlite3_stmt **st = &db->kept[which];
+    if (!*st && sqlite3_prepare_v3(db->handle, sql[which], -1, SQLITE_PREPARE_PERSISTENT, st,
+                                   NULL) != SQLITE_OK) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return sv__sqlite_run(db->handle, sql[which], reterr);
+    }
+    int rc = sqlite3_step(*st);
+    sqlite3_reset(*st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return SV_OK;
+    if (reterr)
+        sv_buf_addf(reterr, "sqlite exec: %s", sqlite3_errmsg(db->handle));
+    return map_rc(rc);
+}
+
 sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
                           sqlite_db **ret_db, sv_buf *reterr)
 {
@@ -93,6 +117,11 @@ sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool seria
         e = sv__sqlite_run(h, "PRAGMA foreign_keys=ON", reterr);
     if (!e)
         e = sv__sqlite_run(h, "PRAGMA temp_store=MEMORY", reterr);
+    /* Mapped, a read finds its pages in place instead of copying each from the OS
+     * cache into the connection's own cache (pread): the kernel's copies were a fifth
+     * to two fifths of the server's CPU on reads and worklists (docs/performance.md). */
+    if (!e && opt->map_file)
+        e = sv__sqlite_run(h, "PRAGMA mmap_size=1073741824", reterr);
     if (e) {
         sqlite3_close(h);
         return e;
@@ -126,6 +155,8 @@ static void db_close(sv_db *db)
 {
     sqlite_db *sd = (sqlite_db *)db;
     sqlite3_finalize(sd->data_version);
+    for (size_t i = 0; i < sizeof(sd->kept) / sizeof(sd->kept[0]); i++)
+        sqlite3_finalize(sd->kept[i]);
     sqlite3_close(sd->handle);
     sv__gate_release(sd->gate);
     free(sd);
@@ -267,16 +298,23 @@ static int64_t db_changes(sv_db *db)
 static bool db_data_version(sv_db *db, uint64_t *ret_version)
 {
     sqlite_db *sd = (sqlite_db *)db;
-    if (!sd->data_version &&
-        sqlite3_prepare_v3(sd->handle, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
-                           &sd->data_version, NULL) != SQLITE_OK)
-        return false;
-    bool ok = sqlite3_step(sd->data_version) == SQLITE_ROW;
-    if (ok)
-        *ret_version = (uint64_t)sqlite3_column_int64(sd->data_version, 0) +
-                       (uint64_t)sqlite3_total_changes64(sd->handle);
-    sqlite3_reset(sd->data_version);
-    return ok;
+    /* The PRAGMA opens and closes a read transaction; held (sv_db_data_version_hold),
+     * its value is read once.  total_changes costs nothing and stays live. */
+    if (!(db->version_held && db->version_kept_valid)) {
+        if (!sd->data_version &&
+            sqlite3_prepare_v3(sd->handle, "PRAGMA data_version", -1, SQLITE_PREPARE_PERSISTENT,
+                               &sd->data_version, NULL) != SQLITE_OK)
+            return false;
+        bool ok = sqlite3_step(sd->data_version) == SQLITE_ROW;
+        if (ok)
+            db->version_kept = (uint64_t)sqlite3_column_int64(sd->data_version, 0);
+        sqlite3_reset(sd->data_version);
+        if (!ok)
+            return false;
+        db->version_kept_valid = db->version_held;
+    }
+    *ret_version = db->version_kept + (uint64_t)sqlite3_total_changes64(sd->handle);
+    return true;
 }
 
 const sv_db_backend sv_db_sqlite_backend = {

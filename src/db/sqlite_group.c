@@ -175,7 +175,7 @@ static sv_err turn_end(sv__write_gate *g, bool joined)
     if (lost) {
         e = SV_ERR_IO;
     } else if (g->open && members > 0) {
-        e = sv__sqlite_run(w, "COMMIT", NULL);
+        e = sv__sqlite_run_kept(g->writer, SV__COMMIT, NULL);
         if (e)
             sv__sqlite_run(w, "ROLLBACK", NULL);
     } else if (g->open) {
@@ -250,10 +250,10 @@ sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr)
      * import batch of 1,000 resources ran 8 times slower inside one). */
     db->first = !e && !g->open;
     if (db->first) {
-        e = sv__sqlite_run(g->writer->handle, "BEGIN IMMEDIATE", reterr);
+        e = sv__sqlite_run_kept(g->writer, SV__BEGIN_IMMEDIATE, reterr);
         g->open = !e;
     } else if (!e) {
-        e = sv__sqlite_run(g->writer->handle, "SAVEPOINT sv_tx", reterr);
+        e = sv__sqlite_run_kept(g->writer, SV__SAVEPOINT, reterr);
     }
     if (e) {
         if (g->writer)
@@ -276,7 +276,7 @@ sv_err sv__group_commit(sqlite_db *db, sv_buf *reterr)
     sqlite3 *w = g->writer->handle;
     detach(db);
     reset_busy_statements(w);
-    sv_err e = db->first ? SV_OK : sv__sqlite_run(w, "RELEASE sv_tx", reterr);
+    sv_err e = db->first ? SV_OK : sv__sqlite_run_kept(g->writer, SV__RELEASE, reterr);
     if (e) {
         if (!sqlite3_get_autocommit(w)) {
             sv__sqlite_run(w, "ROLLBACK TO sv_tx", NULL);

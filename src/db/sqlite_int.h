@@ -20,9 +20,21 @@ typedef struct sqlite_db {
     bool first;           /* ... as the first of its group: the outer transaction, no savepoint */
     int busy_timeout_ms;
     sqlite3_stmt *data_version; /* PRAGMA data_version, prepared on first use */
+    sqlite3_stmt *kept[4];      /* the transaction statements of sv__sqlite_run_kept */
 } sqlite_db;
 
+/* The statements every write transaction of the group writer runs, prepared once
+ * per connection instead of parsed by sqlite3_exec each time. */
+typedef enum sv__kept_sql {
+    SV__BEGIN_IMMEDIATE,
+    SV__SAVEPOINT,
+    SV__RELEASE,
+    SV__COMMIT,
+} sv__kept_sql;
+
 sv_err sv__sqlite_run(sqlite3 *h, const char *sql, sv_buf *reterr);
+/* As sv__sqlite_run with the statement which, kept prepared on db. */
+sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr);
 /* Opens a connection with our pragmas; serialized (FULLMUTEX) when asked.
  * The result has no gate and base.be set; close it with sv_db_close. */
 sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,

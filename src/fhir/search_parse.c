@@ -19,6 +19,7 @@
 #include "base/id.h"
 #include "base/text.h"
 #include "fhir/fhirpath.h"
+#include "fhir/model.h"
 #include "fhir/index.h"
 #include "fhir/search_plan.h"
 #include "fhir/search_result.h"
@@ -490,6 +491,23 @@ static bool coarse_param(const char *code)
     return false;
 }
 
+/* Whether every resource has at most one index row of sp: a token on one code element
+ * that is no list ("Task.status"), which the index extracts as one row. */
+static bool single_row(const sv_searchparam *sp)
+{
+    if (!sp || sp->type != SV_SEARCHPARAM_TOKEN || !sp->expression)
+        return false;
+    const char *dot = strchr(sp->expression, '.');
+    if (!dot || strchr(dot + 1, '.'))
+        return false;
+    for (const char *c = sp->expression; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.')
+            return false;
+    const sv_model_element *e = sv_model_element_find_path(sp->expression, strlen(sp->expression));
+    return e && !(e->flags & (SV_MODEL_EL_ARRAY | SV_MODEL_EL_CHOICE)) && e->ntypes == 1 &&
+           strcmp(sv_model_type_name(sv_model_element_type(e, 0)), "code") == 0;
+}
+
 static int index_kind_of(sv_searchparam_type t)
 {
     switch (t) {
@@ -653,6 +671,7 @@ static sv_err parse_criterion(parse_ctx *x, const char *type, const char *value)
     c->nlinks = nlinks;
     c->negate = strcmp(modifier, "not") == 0;
     c->coarse = coarse_param(code);
+    c->single = single_row(sp);
     for (size_t k = 0; k < nv; k++) {
         sv_clause_value *v = &c->values[k];
         if (!parts[k].len)

@@ -420,8 +420,12 @@ sv_err sv_policy_after_write(sv_db *db, const sv_access *a, const char *type, co
         if (guard)
             e = sv_access_grants_of(db, all.ids[i], a->holder1, a->holder2, keep_grant, &was,
                                     reterr);
+        /* a Patient just written is its own citizen: derive from it as it is */
+        const json_t *known =
+            resource && strcmp(type, "Patient") == 0 && strcmp(all.ids[i], id) == 0 ? resource
+                                                                                    : NULL;
         if (!e)
-            e = sv_policy_derive(db, all.ids[i], reterr);
+            e = sv_policy_derive_known(db, all.ids[i], known, reterr);
         if (!e && guard)
             e = sv_access_grants_of(db, all.ids[i], a->holder1, a->holder2, keep_grant, &now,
                                     reterr);

@@ -382,24 +382,34 @@ static bool seen_holder(const grants *g, const char *holder)
 
 sv_err sv_policy_derive(sv_db *db, const char *patient, sv_buf *reterr)
 {
+    return sv_policy_derive_known(db, patient, NULL, reterr);
+}
+
+sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *current, sv_buf *reterr)
+{
     derivation d = {.db = db, .patient = patient, .reterr = reterr};
     grants g = {0};
-    sv_stored s;
-    memset(&s, 0, sizeof(s));
-    sv_buf err = SV_BUF_INIT;
-    sv_err e = sv_store_current(db, "Patient", patient, true, &s, &err);
-    sv_buf_release(&err);
-    bool exists = !e && !s.deleted && s.json;
-    if (exists) {
-        json_t *p = json_loadb(s.json, s.json_len, 0, NULL);
-        if (p)
-            from_patient(&d, p);
-        json_decref(p);
-    }
-    sv_stored_clear(&s);
-    if (e && e != SV_ERR_NOT_FOUND) {
-        d.err = e;
-        goto out;
+    bool exists = current != NULL;
+    if (current) {
+        from_patient(&d, current);
+    } else {
+        sv_stored s;
+        memset(&s, 0, sizeof(s));
+        sv_buf err = SV_BUF_INIT;
+        sv_err e = sv_store_current(db, "Patient", patient, true, &s, &err);
+        sv_buf_release(&err);
+        exists = !e && !s.deleted && s.json;
+        if (exists) {
+            json_t *p = json_loadb(s.json, s.json_len, 0, NULL);
+            if (p)
+                from_patient(&d, p);
+            json_decref(p);
+        }
+        sv_stored_clear(&s);
+        if (e && e != SV_ERR_NOT_FOUND) {
+            d.err = e;
+            goto out;
+        }
     }
     load(&d, "CareTeam", "subject", from_care_team);
     load(&d, "Encounter", "subject", from_encounter);

@@ -143,6 +143,10 @@ sv_err sv_policy_patients_of(sv_db *db, const char *type, const char *id, sv_pol
 
 /* Derives the grants of patient again (inside the caller's write transaction). */
 sv_err sv_policy_derive(sv_db *db, const char *patient, sv_buf *reterr);
+/* The same, with the Patient's current version as the caller has just written it
+ * (borrowed; NULL: read it from the store), which saves reading and parsing it. */
+sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *current,
+                              sv_buf *reterr);
 /*
  * Derives the grants of every patient in list and of every patient whose
  * compartment now holds type/id.  When a (may be NULL) is a practitioner, a write

@@ -37,17 +37,19 @@ void sv_access_value(const sv_access_filter *f, int k, const char **ret_text, in
     *ret_text = NULL;
     *ret_int = 0;
     switch (k) {
-    case 0:
+    case 0: /* bypass */
         *ret_int = f == NULL;
         break;
-    case 1:
+    case 1: /* the first holder's grant: holder, now, now, mask */
         *ret_text = f && f->holder1 ? f->holder1 : "";
         break;
-    case 2:
+    case 5: /* the second's */
         *ret_text = f && f->holder2 ? f->holder2 : f && f->holder1 ? f->holder1 : "";
         break;
+    case 2:
     case 3:
-    case 4:
+    case 6:
+    case 7:
         *ret_int = f ? f->now : 0;
         break;
     default:

@@ -32,14 +32,6 @@ static const char SQL_INSERT_RESOURCE[] =
 static const char SQL_INSERT_VERSION[] =
     "INSERT INTO resource_version (rid, version, last_updated, method, deleted, json)"
     " VALUES (?, ?, ?, ?, ?, ?)";
-static const char SQL_DEL_STRING[] = "DELETE FROM idx_string WHERE rid = ?";
-static const char SQL_DEL_TOKEN[] = "DELETE FROM idx_token WHERE rid = ?";
-static const char SQL_DEL_REFERENCE[] = "DELETE FROM idx_reference WHERE rid = ?";
-static const char SQL_DEL_DATE[] = "DELETE FROM idx_date WHERE rid = ?";
-static const char SQL_DEL_NUMBER[] = "DELETE FROM idx_number WHERE rid = ?";
-static const char SQL_DEL_QUANTITY[] = "DELETE FROM idx_quantity WHERE rid = ?";
-static const char SQL_DEL_URI[] = "DELETE FROM idx_uri WHERE rid = ?";
-static const char SQL_DEL_COMPOSITE[] = "DELETE FROM idx_composite WHERE rid = ?";
 static const char SQL_DEL_COMBINED[] = "DELETE FROM idx_combined WHERE rid = ?";
 /* Every row carries its resource's type (schema migration 2): lookups by value stay
  * within one type, and counts need no join with resource. */
@@ -353,13 +345,15 @@ static sv_err set_rows(sv_db *db, int64_t rid, const char *type, const sv_index_
         return e;
     }
     if (clear) {
-        static const char *const del[] = {SQL_DEL_STRING, SQL_DEL_TOKEN,     SQL_DEL_REFERENCE,
-                                          SQL_DEL_DATE,   SQL_DEL_NUMBER,    SQL_DEL_QUANTITY,
-                                          SQL_DEL_URI,    SQL_DEL_COMPOSITE, SQL_DEL_COMBINED};
-        for (size_t i = 0; i < sizeof(del) / sizeof(del[0]) && !e; i++)
-            e = run_rid(db, del[i], rid, reterr);
+        /* only the rows that changed (store/index_replace.c); the combined rows are few */
+        e = sv__index_rows_replace(db, rid, type, rows, reterr);
+        if (!e)
+            e = run_rid(db, SQL_DEL_COMBINED, rid, reterr);
+        if (!e && rows)
+            e = sv__combined_write(db, rid, type, rows, reterr);
+        return e;
     }
-    if (!e && rows) {
+    if (rows) {
         sv_buf scratch = SV_BUF_INIT;
         for (size_t i = 0; i < rows->len && !e; i++)
             e = sv__index_row_add(db, rid, type, &rows->rows[i], &scratch, reterr);

@@ -15,6 +15,11 @@
 sv_err sv__index_row_add(sv_db *db, int64_t rid, const char *type, const sv_index_row *r,
                          sv_buf *scratch, sv_buf *reterr);
 
+/* SQLite: the index rows of rid (all kinds but the combined rows) become rows (NULL:
+ * none), writing only the difference to the stored ones (index_replace.c). */
+sv_err sv__index_rows_replace(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                              sv_buf *reterr);
+
 /* PostgreSQL: writes the resource row and its version in one statement; *ret_rid. */
 sv_err sv__pg_write(sv_db *db, const char *type, const char *id, int64_t version,
                     int64_t last_updated, bool deleted, const char *method, const char *json,

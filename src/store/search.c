@@ -834,8 +834,13 @@ static drive pick_driver(const sv_store_query *q, int threshold)
     if (d.clause < 0)
         return d;
     const sv_clause *c = &q->clauses[d.clause];
-    if (!combinable(c, SV_CLAUSE_REFERENCE))
+    if (!combinable(c, SV_CLAUSE_REFERENCE)) {
+        /* One value of a one-row parameter: its set has each rid once (fhir/index.c
+         * extracts one row from one code, and a resource's rows are replaced whole). */
+        d.unique = c->single && c->nvalues == 1 && !c->nlinks && !c->negate &&
+                   c->values[0].kind == SV_CLAUSE_TOKEN;
         return d;
+    }
     d.combined = sv_combined_find(q->type, c->param);
     /* One value: a resource with one combined row (multi = 0) matches at most once; two
      * values may both match one row (Type/id and the bare id). */
@@ -851,18 +856,19 @@ static drive pick_driver(const sv_store_query *q, int threshold)
 }
 
 static const cols COLS_COMBINED = {.system = "w.target_type", .value = "w.target_id"};
+static const cols COLS_COMBINED_TWIN = {.system = "v.target_type", .value = "v.target_id"};
 
-/* ... FROM idx_combined w WHERE (the value's reference) AND (the codes) */
-static void combined_where(qb *b, const sv_store_query *q, const drive *d, const sv_clause_value *v)
+/* (the value's reference) AND (the codes), on the combined row k names */
+static void combined_conds(qb *b, const sv_store_query *q, const drive *d, const sv_clause_value *v,
+                           const cols *k, const char *code_in)
 {
     const sv_clause *codes = d->absorbed >= 0 ? &q->clauses[d->absorbed] : NULL;
-    S(b, " FROM idx_combined w WHERE w.type = ? AND w.param = ? AND (");
-    T(b, q->type), T(b, q->clauses[d->clause].param);
-    value_cond(b, &COLS_COMBINED, v);
+    S(b, "(");
+    value_cond(b, k, v);
     S(b, ")");
     if (!codes)
         return;
-    S(b, " AND w.code IN (");
+    S(b, code_in);
     for (size_t j = 0; j < codes->nvalues; j++) {
         S(b, j ? ", ?" : "?");
         T(b, codes->values[j].value);
@@ -870,14 +876,35 @@ static void combined_where(qb *b, const sv_store_query *q, const drive *d, const
     S(b, ")");
 }
 
+/* ... FROM idx_combined w WHERE (the value's reference) AND (the codes) */
+static void combined_where(qb *b, const sv_store_query *q, const drive *d, const sv_clause_value *v)
+{
+    S(b, " FROM idx_combined w WHERE w.type = ? AND w.param = ? AND ");
+    T(b, q->type), T(b, q->clauses[d->clause].param);
+    combined_conds(b, q, d, v, &COLS_COMBINED, " AND w.code IN (");
+}
+
 /*
  * SELECT rid, low, high of the combined rows of the driver's references (and codes).
- * Unique: the resources with one combined row as they are, and those with several
- * (multi = 1: rare) grouped, so that each rid comes once without sorting every match.
+ * Unique: the resources with one combined row as they are, and of those with several
+ * (multi = 1: rare) the first matching row, so that each rid comes once without
+ * sorting every match (every row of one resource carries the same low and high,
+ * store/combined.c).  SQLite names that row by rowid, in one pass that the sort of a
+ * worklist reads directly; PostgreSQL, without a rowid, groups them in a second arm.
  */
 static void combined_set(qb *b, const sv_store_query *q, const drive *d)
 {
     const sv_clause *c = &q->clauses[d->clause];
+    if (d->unique && !b->postgres) {
+        S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
+        combined_where(b, q, d, &c->values[0]);
+        S(b, " AND (w.multi = 0 OR NOT EXISTS (SELECT 1 FROM idx_combined v WHERE"
+             " v.rid = w.rid AND v.param = w.param AND v.type = w.type AND v.rowid < w.rowid"
+             " AND ");
+        combined_conds(b, q, d, &c->values[0], &COLS_COMBINED_TWIN, " AND v.code IN (");
+        S(b, "))");
+        return;
+    }
     if (d->unique) {
         S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
         combined_where(b, q, d, &c->values[0]);
@@ -1248,6 +1275,15 @@ static bool query_ok(const sv_store_query *q, sv_buf *reterr)
     return what == NULL;
 }
 
+/* Whether a sorted page brings the count along (it reads every match anyway).  Not from
+ * a unique set: counting its index range (COUNT(*) over rows as they are) is cheaper
+ * than the window, which keeps every match until the end - unless an access filter
+ * applies, which a separate count would evaluate for every match a second time. */
+static bool count_in_page(const sv_store_query *q)
+{
+    return q->access || !pick_driver(q, DRIVE_ALL).unique;
+}
+
 static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_buf *reterr)
 {
     qb b;
@@ -1284,11 +1320,7 @@ sv_err sv_store_search_run(sv_db *db, const sv_store_query *q, sv_store_visit vi
         if (e)
             goto out;
     }
-    /* A sorted page reads every match anyway: it brings the count along.  Not from a
-     * unique combined set: counting its index range (COUNT(*) over rows as they are)
-     * is cheaper than the window, which keeps every match until the end. */
-    bool total_in_page =
-        ret_total && q->nsort > 0 && q->limit > 0 && !pick_driver(q, DRIVE_ALL).unique;
+    bool total_in_page = ret_total && q->nsort > 0 && q->limit > 0 && count_in_page(q);
     bool counted = false;
     if (ret_total && !total_in_page) {
         e = count(db, q, ret_total, reterr);
@@ -1363,7 +1395,7 @@ sv_err sv_store_search_explain(sv_db *db, const sv_store_query *q, sv_buf *ret_p
         b.access = q->access;
         S(&b, postgres ? "EXPLAIN " : "EXPLAIN QUERY PLAN ");
         if (pass == 0) /* with the count in the page where a run puts it there */
-            build_page(&b, q, !pick_driver(q, DRIVE_ALL).unique);
+            build_page(&b, q, count_in_page(q));
         else
             build_count(&b, q);
         sv_stmt *st = NULL;

@@ -93,6 +93,9 @@ typedef struct sv_clause {
     const sv_clause_link *links; /* the values apply at the end of these steps; borrowed */
     size_t nlinks;               /* 0: the values apply to the resource itself */
     bool coarse; /* a parameter with few distinct values (status): a poor place to start */
+    /* Every resource has at most one index row of this parameter (fhir/: a code element
+     * that is no list, e.g. Task.status): one value's rows need no DISTINCT. */
+    bool single;
 } sv_clause;
 
 /* ---- order and keyset positions ------------------------------------------------- */

@@ -585,6 +585,35 @@ static void test_data_version_moves_with_every_commit(void **state)
     sv_db_close(other);
 }
 
+/* Held (sv_db_data_version_hold), the version still moves with this connection's own
+ * writes, in a transaction or not; let go, it shows what others committed meanwhile. */
+static void test_data_version_hold(void **state)
+{
+    contract_fixture *f = *state;
+    cexec(f->db, SQL_CREATE_T);
+    sv_db *other = contract_open(f, 5000);
+    uint64_t v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0;
+    if (!sv_db_data_version(f->db, &v0)) {
+        sv_db_close(other);
+        skip();
+    }
+    sv_db_data_version_hold(f->db, true);
+    assert_true(sv_db_data_version(f->db, &v1));
+    insert_k(f->db, 1); /* own write, no transaction */
+    assert_true(sv_db_data_version(f->db, &v2));
+    assert_true(v2 != v1);
+    assert_int_equal(sv_db_begin(f->db, SV_TX_WRITE, NULL), SV_OK);
+    insert_k(f->db, 2);
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK); /* own write, committed */
+    assert_true(sv_db_data_version(f->db, &v3));
+    assert_true(v3 != v2);
+    insert_k(other, 3); /* held: may or may not show */
+    sv_db_data_version_hold(f->db, false);
+    assert_true(sv_db_data_version(f->db, &v4));
+    assert_true(v4 != v3); /* let go: it does */
+    sv_db_close(other);
+}
+
 /* Equal text gives the same statement back once released, reset with its
  * bindings cleared; a text still in use gives another statement. */
 static void test_prepare_reuse_by_text(void **state)
@@ -632,6 +661,7 @@ static const struct CMUnitTest db_contract_tests[] = {
     CONTRACT_TEST(test_close_rolls_back_an_open_tx),
     CONTRACT_TEST(test_fault_injection_counts_calls),
     CONTRACT_TEST(test_data_version_moves_with_every_commit),
+    CONTRACT_TEST(test_data_version_hold),
     CONTRACT_TEST(test_prepare_reuse_by_text),
 };
 

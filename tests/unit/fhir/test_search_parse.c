@@ -361,6 +361,43 @@ static void test_parse(void **state)
     assert_int_equal(failed, 0);
 }
 
+/* A parameter marked single (one index row per resource at most) lets a count drop its
+ * DISTINCT: only a code element that is no list may be marked. */
+static void test_single(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *type, *query;
+        bool single;
+    } cases[] = {
+        {"Task", "status=completed", true},      /* Task.status: code, 1..1 */
+        {"Task", "intent=order", true},          /* Task.intent: code, 1..1 */
+        {"Encounter", "status=finished", true},  /* Encounter.status */
+        {"Observation", "code=x", false},        /* CodeableConcept: several codings */
+        {"Patient", "identifier=x", false},      /* a list */
+        {"Task", "owner=Organization/o", false}, /* a reference */
+        {"Patient", "name=x", false},            /* a string */
+        {"Patient", "gender=male", true},        /* code */
+        {"CarePlan", "category=x", false},       /* a list of CodeableConcepts */
+    };
+    sv_rest r = {.base_url = BASE, .default_count = 20, .max_count = 100};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        sv_query q;
+        assert_int_equal(sv_query_parse(cases[i].query, &q, NULL), SV_OK);
+        sv_search_plan p;
+        sv__search_plan_init(&p);
+        sv_outcome out = SV_OUTCOME_INIT;
+        assert_int_equal(sv__search_parse(&r, cases[i].type, &q, false, &p, &out), SV_OK);
+        assert_int_equal(p.n, 1);
+        if (p.clauses[0].single != cases[i].single)
+            fail_msg("%s?%s: single %d, want %d", cases[i].type, cases[i].query,
+                     p.clauses[0].single, cases[i].single);
+        sv_outcome_clear(&out);
+        sv__search_plan_clear(&p);
+        sv_query_clear(&q);
+    }
+}
+
 /* Prefer: handling=lenient drops what it does not know, and leaves it out of the self link. */
 static void test_lenient(void **state)
 {
@@ -801,9 +838,8 @@ static void test_cursor_paging(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_lenient),
-        cmocka_unit_test(test_search),
+        cmocka_unit_test(test_parse),         cmocka_unit_test(test_single),
+        cmocka_unit_test(test_lenient),       cmocka_unit_test(test_search),
         cmocka_unit_test(test_cursor_paging),
     };
     return cmocka_run_group_tests(tests, world_setup, world_teardown);

@@ -62,7 +62,9 @@ typedef struct plan_case {
 
 /* The worklists read one range of combined rows (store/combined.h) that holds exactly
  * their matches with the sort date: no seek per candidate for its status, none per
- * match for its sort key.  A plan that goes back to those has a CORRELATED step. */
+ * match for its sort key.  A plan that goes back to those has a CORRELATED step (the
+ * one allowed reads idx_combined_rid: it tells apart the rows of a resource with
+ * several combined rows, multi = 1, and runs for those only; see forbidden_in). */
 #define PER_ROW_SEEKS "CORRELATED"
 
 static const sv_clause_link to_patient[] = {{false, "Patient", "subject"}};
@@ -185,6 +187,43 @@ static const plan_case cases[] = {
      "idx_token_lookup",
      false,
      NULL},
+    /* the single-citizen searches of bench/search.sh */
+    {"Task by patient",
+     "Task",
+     {{"patient", false, false, {REF("Patient", "p1")}, NULL, 0}},
+     {{0}},
+     false,
+     false,
+     "idx_reference_lookup",
+     false,
+     NULL},
+    {"Encounter by subject",
+     "Encounter",
+     {{"subject", false, false, {REF("Patient", "p1")}, NULL, 0}},
+     {{0}},
+     false,
+     false,
+     "idx_reference_lookup",
+     false,
+     NULL},
+    {"CareTeam by subject",
+     "CareTeam",
+     {{"subject", false, false, {REF("Patient", "p1")}, NULL, 0}},
+     {{0}},
+     false,
+     false,
+     "idx_reference_lookup",
+     false,
+     NULL},
+    {"all Observations of a code (a big count)",
+     "Observation",
+     {{"code", false, false, {TOK("http://loinc.org", "29463-7")}, NULL, 0}},
+     {{0}},
+     false,
+     false,
+     "idx_token_lookup",
+     false,
+     NULL},
     {"all Tasks, by deadline",
      "Task",
      {{0}},
@@ -281,6 +320,20 @@ static int count_scans(const char *plan, bool walks_type, sv_buf *why)
     return scans;
 }
 
+/* Whether a line of plan holds step, other than a correlated step whose next line
+ * (its search) reads idx_combined_rid. */
+static bool forbidden_in(const char *plan, const char *step)
+{
+    for (const char *at = strstr(plan, step); at; at = strstr(at + 1, step)) {
+        const char *next = strchr(at, '\n');
+        const char *after = next ? strchr(next + 1, '\n') : NULL;
+        const char *twin = next ? strstr(next, "idx_combined_rid") : NULL;
+        if (!twin || (after && twin > after))
+            return true;
+    }
+    return false;
+}
+
 static void test_plans(void **state)
 {
     (void)state;
@@ -321,7 +374,7 @@ static void test_plans(void **state)
         assert_int_equal(sv_store_search_explain(db, &q, &plan, &err), SV_OK);
         int scans = count_scans(plan.ptr, pc->walks_type, &why);
         bool uses = strstr(plan.ptr, pc->must_use) != NULL;
-        bool forbidden = pc->must_not && strstr(plan.ptr, pc->must_not) != NULL;
+        bool forbidden = pc->must_not && forbidden_in(plan.ptr, pc->must_not);
         if (show || scans || !uses || forbidden)
             printf("-- %s\n%s", pc->what, plan.ptr);
         if (scans) {

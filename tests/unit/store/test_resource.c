@@ -377,6 +377,60 @@ static void test_index_rows_replaced_and_removed(void **state)
     sv_index_rows_clear(&other);
 }
 
+/* An update keeps the stored rows that stay the same (their rowids do not move) and
+ * writes only the difference; duplicates count as rows of their own. */
+static void test_index_update_writes_only_changes(void **state)
+{
+    fixture *f = *state;
+    sv_index_rows v1 = SV_INDEX_ROWS_INIT, v2 = SV_INDEX_ROWS_INIT;
+    sv_index_rows_add(&v1, SV_INDEX_STRING, "name", NULL, "anna", "Anna");
+    sv_index_rows_add(&v1, SV_INDEX_STRING, "name", NULL, "anna", "Anna");
+    sv_index_rows_add(&v1, SV_INDEX_STRING, "name", NULL, "bo", "Bo");
+    sv_index_rows_add(&v1, SV_INDEX_TOKEN, "code", "s", "1", NULL);
+    sv_index_row *d = sv_index_rows_add(&v1, SV_INDEX_DATE, "date", NULL, NULL, NULL);
+    d->low = 1, d->high = 2;
+    sv_index_rows_add(&v1, SV_INDEX_NUMBER, "n", NULL, NULL, NULL)->number = 4.5;
+
+    sv_index_rows_add(&v2, SV_INDEX_NUMBER, "n", NULL, NULL, NULL)->number = 4.5;
+    sv_index_rows_add(&v2, SV_INDEX_STRING, "name", NULL, "bo", "Bo");
+    sv_index_rows_add(&v2, SV_INDEX_STRING, "name", NULL, "anna", "Anna");
+    sv_index_rows_add(&v2, SV_INDEX_STRING, "name", NULL, "cy", "Cy");
+    sv_index_rows_add(&v2, SV_INDEX_STRING, "name", NULL, "bo", "BO"); /* exact differs */
+    sv_index_rows_add(&v2, SV_INDEX_TOKEN, "code", "s", "2", NULL);
+    d = sv_index_rows_add(&v2, SV_INDEX_DATE, "date", NULL, NULL, NULL);
+    d->low = 1, d->high = 2;
+
+    must_write(f->db, "Observation", "a", 1, 1000, "POST", "{}", &v1);
+    int64_t bo = tmpdb_int(f->db, "SELECT rowid FROM idx_string WHERE exact = 'Bo'");
+    int64_t date = tmpdb_int(f->db, "SELECT rowid FROM idx_date WHERE low = 1");
+    int64_t number = tmpdb_int(f->db, "SELECT rowid FROM idx_number WHERE value = 4.5");
+
+    must_write(f->db, "Observation", "a", 2, 2000, "PUT", "{}", &v2);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_string WHERE value = 'anna'"), 1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_string WHERE exact = 'Bo'"), 1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_string WHERE exact = 'BO'"), 1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_string WHERE value = 'cy'"), 1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_string"), 4);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_token WHERE value = '1'"), 0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_token WHERE value = '2' AND"
+                                      " system = 's' AND exact IS NULL AND text IS NULL"),
+                     1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_date"), 1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_number"), 1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT rowid FROM idx_string WHERE exact = 'Bo'"), bo);
+    assert_int_equal(tmpdb_int(f->db, "SELECT rowid FROM idx_date WHERE low = 1"), date);
+    assert_int_equal(tmpdb_int(f->db, "SELECT rowid FROM idx_number WHERE value = 4.5"), number);
+
+    /* the same rows again: nothing is written */
+    int64_t last = tmpdb_int(f->db, "SELECT MAX(rowid) FROM idx_string");
+    must_write(f->db, "Observation", "a", 3, 3000, "PUT", "{}", &v2);
+    assert_int_equal(tmpdb_int(f->db, "SELECT MAX(rowid) FROM idx_string"), last);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_string"), 4);
+
+    sv_index_rows_clear(&v1);
+    sv_index_rows_clear(&v2);
+}
+
 /* ---- history ------------------------------------------------------------------- */
 
 typedef struct collected {
@@ -721,6 +775,7 @@ int main(void)
         T(test_delete_and_recreate),
         T(test_version_written_twice_is_conflict),
         T(test_index_rows_replaced_and_removed),
+        T(test_index_update_writes_only_changes),
         TH(test_history_order_filters_totals),
         TH(test_history_paging_with_before_seq),
         TH(test_history_visitor_stops),
