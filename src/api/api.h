@@ -31,7 +31,7 @@ typedef struct sv_api_config {
     size_t max_attachment; /* a message's attachments, bytes; 0: the default */
     const char *rulesets_dir; /* data/rulesets: the stay rulesets (stays/stays.h); NULL: none */
     int min_cell;             /* results: counts below it are masked; 0: the default 5 */
-    bool map_file; /* request threads map the SQLite file (sv_db_options.map_file) */
+    bool map_file;            /* request threads map the SQLite file (sv_db_options.map_file) */
     const char *web_dir;      /* the web app's files, served at "/"; NULL or "": none. Borrowed */
     /* Where the MedCom outbox is delivered: "SOR=URL,SOR=URL,*=URL" by the receiving
      * organisation's SOR id, "*" for any other; NULL or "": nothing is sent. Borrowed */
