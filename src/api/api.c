@@ -71,7 +71,8 @@ static sv_err feed_in_message(void *ctx, sv_rest *r, const sv_medcom_event *ev, 
 static sv_err open_conn(sv_api *api, sv_db **ret_db, sv_buf *reterr)
 {
     /* The request threads' connections: where reads happen. */
-    sv_db_options opt = {.busy_timeout_ms = api->cfg.busy_timeout_ms, .map_file = api->cfg.map_file};
+    sv_db_options opt = {.busy_timeout_ms = api->cfg.busy_timeout_ms,
+                         .map_file = api->cfg.map_file};
     return sv_db_open(api->db_uri, &opt, ret_db, reterr);
 }
 
