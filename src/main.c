@@ -497,7 +497,8 @@ static int cmd_serve(settings *s)
                         .map_file = s->mmap_on,
                         .web_dir = s->web_dir,
                         .medcom_endpoint = s->medcom_endpoint,
-                        .medcom_token = s->medcom_token[0] ? s->medcom_token : NULL};
+                        .medcom_token = s->medcom_token[0] ? s->medcom_token : NULL,
+                        .threads = s->threads};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         char label[1024];
@@ -526,6 +527,7 @@ static int cmd_serve(settings *s)
     fflush(stdout);
     int sig = wait_for_stop(&stop);
     sv_log(SV_LOG_INFO, "event=stopping signal=%d", sig);
+    sv_api_stop_waits(api);
     sv_http_server_stop(srv);
     int64_t transactions = 0, commits = 0;
     sv_api_write_counts(api, &transactions, &commits);

@@ -9,6 +9,8 @@
 #include "api/bulk_export.h"
 #include "api/internal.h"
 #include "auth/identity.h"
+#include "coord/notify.h"
+#include "coord/notify_wait.h"
 #include "coord/settings.h"
 #include "coord/watchdog.h"
 #include "stays/stays.h"
@@ -39,7 +41,17 @@ struct sv_api {
     sv_stays *stays;             /* the stay rulesets and write hooks */
     sv_results_data *results;    /* reference data of results/, NULL without data_dir */
     sv_bulk *bulk;               /* GET /fhir/$export jobs (bulk_export.h) */
+    /* PostgreSQL: notices committed by any process wake the long polls here
+     * (docs/postgres.md); NULL on SQLite, where the in-process wake-up suffices. */
+    sv_db_listener *listener;
 };
+
+static void notice_arrived(void *ctx, const char *payload)
+{
+    (void)ctx;
+    (void)payload; /* every waiter re-reads its own inbox: no filtering */
+    sv_coord_notice_wake();
+}
 
 sv_bulk *sv__api_bulk_jobs(sv_api *api)
 {
@@ -92,6 +104,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         api->cfg.btg_hours = 4;
     if (!api->cfg.min_cell)
         api->cfg.min_cell = 5;
+    if (!api->cfg.threads)
+        api->cfg.threads = 8;
     api->db_uri = strdup(cfg->db_uri);
     api->cfg.rulesets_dir = NULL; /* borrowed only during sv_api_new */
     pthread_mutex_init(&api->lock, NULL);
@@ -124,6 +138,15 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         e = sv_coord_watchdog_start(api->db_uri, api->cfg.busy_timeout_ms,
                                     api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
                                     reterr);
+    if (!e) {
+        e = sv_db_listen(api->db_uri, SV_COORD_NOTICE_CHANNEL, notice_arrived, api,
+                         &api->listener, reterr);
+        if (e == SV_ERR_UNSUPPORTED) {
+            if (reterr)
+                sv_buf_reset(reterr);
+            e = SV_OK;
+        }
+    }
     if (e) {
         sv_api_free(api);
         return e;
@@ -142,10 +165,18 @@ void sv_api_set_base_url(sv_api *api, const char *base_url)
     api->metadata = sv__api_metadata_build(api->fhir_base, &api->metadata_len);
 }
 
+void sv_api_stop_waits(sv_api *api)
+{
+    (void)api;
+    sv_coord_notice_close();
+}
+
 void sv_api_free(sv_api *api)
 {
     if (!api)
         return;
+    sv_db_listener_stop(api->listener);
+    api->listener = NULL;
     sv_coord_watchdog_stop(api->watchdog);
     api->watchdog = NULL;
     sv_coord_watchdog_set_work(NULL, NULL);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/datetime.h"
+#include "coord/notify_wait.h"
 #include "coord/util.h"
 
 static const char *const kinds[] = {
@@ -31,6 +32,11 @@ static const char SQL_INSERT[] =
     "INSERT INTO coord_notification (recipient, organization, kind, citizen, resource, text,"
     " created) VALUES (?, ?, ?, ?, ?, ?, ?)";
 
+/* The payload is the notice's owner (recipient, else organisation), for a
+ * listener that wants to filter; ours wakes every waiter (notify_wait.h). */
+static const char SQL_PG_NOTIFY[] =
+    "SELECT pg_notify('" SV_COORD_NOTICE_CHANNEL "', CAST(? AS TEXT))";
+
 sv_err sv_coord_notify(sv_db *db, const sv_coord_notice *n, sv_buf *reterr)
 {
     if ((!n->recipient && !n->organization) || !sv_coord_notice_kind_known(n->kind))
@@ -46,7 +52,22 @@ sv_err sv_coord_notify(sv_db *db, const sv_coord_notice *n, sv_buf *reterr)
     sv_stmt_bind_text(st, 5, n->resource);
     sv_stmt_bind_text(st, 6, n->text);
     sv_stmt_bind_int64(st, 7, sv_clock_now_ms());
-    return sv_stmt_run(st, reterr);
+    e = sv_stmt_run(st, reterr);
+    if (e)
+        return e;
+    /* Other processes on the database learn of it at commit (PostgreSQL holds a
+     * NOTIFY until then and drops it on rollback); this one after its commit. */
+    if (sv_db_dialect_of(db) == SV_DIALECT_POSTGRES) {
+        e = sv_db_stmt(db, SQL_PG_NOTIFY, &st, reterr);
+        if (e)
+            return e;
+        sv_stmt_bind_text(st, 1, n->recipient ? n->recipient : n->organization);
+        e = sv_stmt_run(st, reterr);
+        if (e)
+            return e;
+    }
+    sv_db_after_commit(db, sv_coord_notice_wake);
+    return SV_OK;
 }
 
 typedef struct team_ctx {
@@ -107,14 +128,15 @@ sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice
     return SV_OK;
 }
 
-/* ?1 recipient, ?2 organization, ?3 citizen, ?4 unread only, ?5 limit.  A NULL
- * filter matches every row. */
+/* ?1 recipient, ?2 organization, ?3 citizen, ?4 unread only, ?5 limit, ?6 the
+ * id after which to start (0: all).  A NULL filter matches every row. */
 static const char SQL_LIST[] =
     "SELECT nid, recipient, organization, kind, citizen, resource, text, created, read_at"
     " FROM coord_notification"
     " WHERE (CAST(?1 AS TEXT) IS NULL OR recipient = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "
     "organization = ?2)"
     "   AND (CAST(?3 AS TEXT) IS NULL OR citizen = ?3) AND (?4 = 0 OR read_at IS NULL)"
+    "   AND nid > ?6"
     " ORDER BY nid DESC LIMIT ?5";
 static const char SQL_UNREAD[] =
     "SELECT COUNT(*) FROM coord_notification"
@@ -166,6 +188,7 @@ sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_lis
     bind_filters(st, q);
     sv_stmt_bind_int64(st, 4, q->unread_only ? 1 : 0);
     sv_stmt_bind_int64(st, 5, q->limit);
+    sv_stmt_bind_int64(st, 6, q->after_id);
     json_t *list = json_array();
     for (;;) {
         e = sv_stmt_step(st, &row, reterr);

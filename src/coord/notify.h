@@ -57,7 +57,13 @@ typedef struct sv_coord_notice {
     const char *text;         /* short human text, or NULL */
 } sv_coord_notice;
 
-/* Appends one notice at the clock's now.  At least recipient or organization. */
+/* The PostgreSQL channel a committed notice is announced on (sv_db_listen). */
+#define SV_COORD_NOTICE_CHANNEL "sv_notification"
+
+/* Appends one notice at the clock's now.  At least recipient or organization.
+ * Once it commits, waiters of this process are woken (coord/notify_wait.h); on
+ * PostgreSQL the transaction also runs pg_notify on SV_COORD_NOTICE_CHANNEL with
+ * the owner (recipient, else organisation) as payload, delivered at commit. */
 sv_err sv_coord_notify(sv_db *db, const sv_coord_notice *n, sv_buf *reterr);
 
 /*
@@ -76,10 +82,11 @@ typedef struct sv_coord_inbox_query {
     const char *citizen;      /* NULL: any */
     bool unread_only;
     int64_t limit;
+    int64_t after_id; /* only notices with a larger id (the long poll's cursor); 0: all */
 } sv_coord_inbox_query;
 
 /* The matching notices, newest first, as a JSON array (new reference), and the
- * count of unread ones matching (ignoring unread_only and limit). */
+ * count of unread ones matching (ignoring unread_only, limit and after_id). */
 sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_list,
                       int64_t *ret_unread, sv_buf *reterr);
 

@@ -58,6 +58,7 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
     db->tx_serial = 0;
     db->version_held = false;
     db->version_kept_valid = false;
+    db->after_commit_len = 0;
     *ret_db = db;
     return SV_OK;
 }
@@ -334,6 +335,7 @@ sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr)
     sv_err e = db->be->begin(db, kind, reterr);
     if (!e) {
         db->tx_depth = 1;
+        db->after_commit_len = 0;
         db->tx_serial = atomic_fetch_add(&last_tx_serial, 1) + 1;
         db->tx_claim = kind == SV_TX_CLAIM;
     }
@@ -364,7 +366,26 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr)
     db->tx_depth = 0;
     db->tx_claim = false;
     db->version_kept_valid = false;
+    int n = db->after_commit_len;
+    db->after_commit_len = 0;
+    for (int i = 0; !e && i < n; i++)
+        db->after_commit[i]();
     return e;
+}
+
+void sv_db_after_commit(sv_db *db, void (*fn)(void))
+{
+    if (!db->tx_depth) {
+        fn();
+        return;
+    }
+    for (int i = 0; i < db->after_commit_len; i++)
+        if (db->after_commit[i] == fn)
+            return;
+    /* More kinds than slots is a programming error: SV_DB_AFTER_COMMIT_MAX grows. */
+    if (db->after_commit_len == SV_DB_AFTER_COMMIT_MAX)
+        abort();
+    db->after_commit[db->after_commit_len++] = fn;
 }
 
 void sv_db_rollback(sv_db *db)
@@ -375,6 +396,7 @@ void sv_db_rollback(sv_db *db)
     db->tx_depth = 0;
     db->tx_claim = false;
     db->version_kept_valid = false;
+    db->after_commit_len = 0;
 }
 
 bool sv_db_in_tx(const sv_db *db)

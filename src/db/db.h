@@ -114,6 +114,7 @@ typedef struct sv_db_backend {
 #define SV_DB_STMT_CACHE 64
 
 #define SV_DB_TEXT_CACHE 16
+#define SV_DB_AFTER_COMMIT_MAX 4
 
 struct sv_stmt {
     sv_db *db;
@@ -150,6 +151,9 @@ struct sv_db {
     bool version_held;
     bool version_kept_valid;
     uint64_t version_kept;
+    /* sv_db_after_commit: run once when this connection's transaction commits. */
+    void (*after_commit[SV_DB_AFTER_COMMIT_MAX])(void);
+    int after_commit_len;
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);
@@ -188,6 +192,16 @@ bool sv_stmt_column_is_null(sv_stmt *st, int col);
 const char *sv_stmt_column_text(sv_stmt *st, int col, size_t *ret_len);
 int64_t sv_stmt_column_int64(sv_stmt *st, int col);
 double sv_stmt_column_double(sv_stmt *st, int col);
+
+/*
+ * Runs fn once, on this thread, right after the transaction open on db commits
+ * (after sv_db_commit's backend commit returned success, so what it wrote is
+ * visible to every connection), and never when it rolls back.  Outside a
+ * transaction fn runs at once: an autocommit statement has committed when it
+ * returns.  The same fn asked for twice in one transaction runs once.  For
+ * process-wide wake-ups (coord/notify_wait.h); fn must not use db.
+ */
+void sv_db_after_commit(sv_db *db, void (*fn)(void));
 
 /* Transactions do not nest; begin inside one is SV_ERR_INTERNAL. */
 sv_err sv_db_begin(sv_db *db, sv_tx_kind kind, sv_buf *reterr);
@@ -246,6 +260,28 @@ sv_err sv_db_backup(sv_db *db, const char *path, sv_buf *reterr);
 void sv_db_fault_inject(sv_db *db, int nth, sv_err err);
 /* True while an armed fault has not fired yet. */
 bool sv_db_fault_pending(const sv_db *db);
+
+/*
+ * Notifications between processes on one database: a dedicated connection that
+ * listens on a channel (PostgreSQL LISTEN, db/postgres_listen.c) in a thread of
+ * its own and calls fn(ctx, payload) for each notification committed by any
+ * process (the sender runs "SELECT pg_notify('channel', payload)" in its
+ * transaction; PostgreSQL delivers it only at commit).  When the connection is
+ * lost it reconnects (every second until it succeeds) and then calls fn(ctx,
+ * NULL) once: notifications sent while it was away are gone, so the receiver
+ * must re-check the database.  fn runs on the listener's thread.
+ * channel: lowercase letters, digits and '_' (an SQL identifier as it is).
+ * SQLite has nothing to listen to: one process uses a file at a time (see
+ * docs/postgres.md), so an in-process wake-up (sv_db_after_commit) suffices;
+ * for a SQLite uri this returns SV_ERR_UNSUPPORTED.  The first connection is
+ * made before returning (its failure is returned).  Stop with
+ * sv_db_listener_stop, which joins the thread (accepts NULL).
+ */
+typedef struct sv_db_listener sv_db_listener;
+typedef void (*sv_db_listen_fn)(void *ctx, const char *payload);
+sv_err sv_db_listen(const char *uri, const char *channel, sv_db_listen_fn fn, void *ctx,
+                    sv_db_listener **ret_listener, sv_buf *reterr);
+void sv_db_listener_stop(sv_db_listener *l);
 
 extern const sv_db_backend sv_db_sqlite_backend;
 extern const sv_db_backend sv_db_postgres_backend;
