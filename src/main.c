@@ -23,6 +23,7 @@
 #include "auth/identity.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "http/server.h"
 #include "db/db.h"
 #include "demo.h"
 #include "ops_commands.h"
@@ -48,6 +49,7 @@ typedef struct settings {
     size_t max_body;
     size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
+    unsigned long_polls; /* parked long polls at most (sv_http_config.max_parked) */
     sv_log_level log_level;
     bool auth_on;               /* auth = on: /fhir needs a session or a bearer token */
     unsigned watchdog_s;        /* seconds between watchdog ticks; 0: no watchdog thread */
@@ -69,6 +71,7 @@ static void defaults(settings *s)
     snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
+    s->long_polls = 256;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
     s->btg_hours = 4;
@@ -115,6 +118,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n < 1 || n > 256)
             return -1;
         s->threads = (unsigned)n;
+    } else if (strcmp(key, "long_polls") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n > 4096)
+            return -1;
+        s->long_polls = (unsigned)n;
     } else if (strcmp(key, "log_level") == 0) {
         return parse_level(value, &s->log_level);
     } else if (strcmp(key, "auth") == 0) {
@@ -213,6 +221,7 @@ static int load_env(settings *s)
                 {"SAMVERKA_MAX_BODY", "max_body"},
                 {"SAMVERKA_MAX_ATTACHMENT", "max_attachment"},
                 {"SAMVERKA_THREADS", "threads"},
+                {"SAMVERKA_LONG_POLLS", "long_polls"},
                 {"SAMVERKA_LOG_LEVEL", "log_level"},
                 {"SAMVERKA_AUTH", "auth"},
                 {"SAMVERKA_WATCHDOG", "watchdog"},
@@ -243,6 +252,7 @@ static const struct {
              {"--max-body", "max_body"},
              {"--max-attachment", "max_attachment"},
              {"--threads", "threads"},
+             {"--long-polls", "long_polls"},
              {"--log-level", "log_level"},
              {"--auth", "auth"},
              {"--watchdog", "watchdog"},
@@ -348,6 +358,7 @@ static const char usage_serve[] =
     "  --base-url URL       public base url for links (default http://HOST:PORT)\n"
     "  --max-body BYTES     largest request body (default 10485760)\n"
     "  --threads N          worker threads (default 8)\n"
+    "  --long-polls N       long polls (GET /notifications?wait=) waiting at once (default 256)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
     "  --watchdog SECONDS   seconds between watchdog ticks (default 60; 0: none)\n"
@@ -435,6 +446,12 @@ static void tune_malloc(void)
  * malloc's arenas back to the kernel (glibc), so that resident memory follows what is
  * allocated rather than the most that ever was; it runs on this otherwise idle thread. */
 #define TRIM_SECONDS 10
+/* A notice committed (coord/notify_wait.h): the parked long polls look again. */
+static void wake_parked(void *srv)
+{
+    sv_http_server_wake(srv);
+}
+
 static int wait_for_stop(const sigset_t *stop)
 {
 #ifdef __GLIBC__
@@ -475,6 +492,7 @@ static int cmd_serve(settings *s)
                          .port = port,
                          .max_body = s->max_body,
                          .threads = s->threads,
+                         .max_parked = s->long_polls,
                          .timeout_s = 30,
                          .drain_ms = 10000,
                          .handler = sv_api_handle};
@@ -497,8 +515,7 @@ static int cmd_serve(settings *s)
                         .map_file = s->mmap_on,
                         .web_dir = s->web_dir,
                         .medcom_endpoint = s->medcom_endpoint,
-                        .medcom_token = s->medcom_token[0] ? s->medcom_token : NULL,
-                        .threads = s->threads};
+                        .medcom_token = s->medcom_token[0] ? s->medcom_token : NULL};
     sv_err e = sv_api_new(&ac, &api, &err);
     if (e) {
         char label[1024];
@@ -515,6 +532,7 @@ static int cmd_serve(settings *s)
         sv_api_free(api);
         return 1;
     }
+    sv_api_set_waker(api, wake_parked, srv);
     if (!s->base_url[0]) {
         char base[600];
         snprintf(base, sizeof(base), "http://%s:%u", host, sv_http_server_port(srv));
@@ -527,7 +545,7 @@ static int cmd_serve(settings *s)
     fflush(stdout);
     int sig = wait_for_stop(&stop);
     sv_log(SV_LOG_INFO, "event=stopping signal=%d", sig);
-    sv_api_stop_waits(api);
+    sv_api_set_waker(api, NULL, NULL); /* before srv goes */
     sv_http_server_stop(srv);
     int64_t transactions = 0, commits = 0;
     sv_api_write_counts(api, &transactions, &commits);

@@ -104,8 +104,6 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
         api->cfg.btg_hours = 4;
     if (!api->cfg.min_cell)
         api->cfg.min_cell = 5;
-    if (!api->cfg.threads)
-        api->cfg.threads = 8;
     api->db_uri = strdup(cfg->db_uri);
     api->cfg.rulesets_dir = NULL; /* borrowed only during sv_api_new */
     pthread_mutex_init(&api->lock, NULL);
@@ -165,10 +163,10 @@ void sv_api_set_base_url(sv_api *api, const char *base_url)
     api->metadata = sv__api_metadata_build(api->fhir_base, &api->metadata_len);
 }
 
-void sv_api_stop_waits(sv_api *api)
+void sv_api_set_waker(sv_api *api, void (*fn)(void *ctx), void *ctx)
 {
     (void)api;
-    sv_coord_notice_close();
+    sv_coord_notice_set_waker(fn, ctx);
 }
 
 void sv_api_free(sv_api *api)

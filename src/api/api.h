@@ -37,9 +37,6 @@ typedef struct sv_api_config {
      * organisation's SOR id, "*" for any other; NULL or "": nothing is sent. Borrowed */
     const char *medcom_endpoint;
     const char *medcom_token; /* bearer token for those endpoints; NULL: none. Borrowed */
-    /* The http worker pool's size: long polls (GET /notifications?wait=) wait on a
-     * worker thread, so at most half of them may wait at once; 0: 8. */
-    unsigned threads;
 } sv_api_config;
 
 typedef struct sv_api sv_api;
@@ -49,9 +46,12 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr);
 /* Sets the public base url (links, Location).  Call before serving requests:
  * with --listen on port 0 the port is known only once the server listens. */
 void sv_api_set_base_url(sv_api *api, const char *base_url);
-/* Ends every long poll now and refuses to start new waits: call before stopping
- * the http server, whose drain would otherwise wait for them. */
-void sv_api_stop_waits(sv_api *api);
+/* Who to call when a notice may have arrived for a long poll (GET
+ * /notifications?wait=, parked by the http server): main passes
+ * sv_http_server_wake.  fn runs on whichever thread committed the notice or
+ * heard of it (the PostgreSQL listener).  NULL: nobody (set before the server
+ * is stopped). */
+void sv_api_set_waker(sv_api *api, void (*fn)(void *ctx), void *ctx);
 void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL */
 /* Write transactions committed and the durable commits that carried them (group
  * commit, db.h) since the database was opened in this process; 0 0 when unknown. */

@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "api/auth_routes.h"
@@ -14,7 +13,6 @@
 #include "base/json.h"
 #include "coord/coord.h"
 #include "coord/notify.h"
-#include "coord/notify_wait.h"
 #include "coord/pathway.h"
 #include "coord/plan.h"
 #include "coord/team.h"
@@ -103,13 +101,6 @@ static bool inbox_allowed(sv_api *api, const sv_principal *who, const char *reci
 
 #define LONG_POLL_MAX_S 60
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A non-negative integer parameter no larger than max; -1 when absent, -2 when
  * refused (the error is set). */
 static int64_t count_param(const sv_http_request *req, sv_http_response *res, const char *name,
@@ -134,43 +125,6 @@ static int64_t cursor_of(const json_t *list, int64_t since)
     const char *id = json_string_value(json_object_get(json_array_get(list, 0), "id"));
     long long newest = id ? strtoll(id, NULL, 10) : 0;
     return newest > since ? newest : since;
-}
-
-/*
- * The long poll (wait > 0): answers as soon as the inbox holds an unread notice
- * newer than the cursor, else waits for a wake-up (coord/notify_wait.h) and
- * reads again, until wait_ms have passed (then the empty list: the next poll
- * with the same cursor finds what came at the last moment).  The wait runs on this worker thread
- * with its connection idle (no transaction, no snapshot); at most half the
- * worker pool may wait at once, so the rest keep serving, and a waiter beyond
- * that is refused with 429.  The generation is read before each read of the
- * inbox, so a notice committed between the read and the wait is not missed.
- * *counted tells the caller to sv_coord_notice_waiter_leave.
- */
-static sv_err read_inbox(sv_api *api, sv_db *db, const sv_coord_inbox_query *q, int64_t wait_ms,
-                         bool *counted, json_t **ret_list, int64_t *ret_unread, sv_buf *err)
-{
-    int64_t deadline = monotonic_ms() + wait_ms;
-    for (;;) {
-        uint64_t seen = sv_coord_notice_generation();
-        sv_err e = sv_coord_inbox(db, q, ret_list, ret_unread, err);
-        int64_t left = deadline - monotonic_ms();
-        if (e || json_array_size(*ret_list) || wait_ms <= 0 || left <= 0)
-            return e;
-        if (!*counted) {
-            unsigned threads = sv__api_config(api)->threads;
-            if (!sv_coord_notice_waiter_enter((int)(threads / 2))) {
-                json_decref(*ret_list);
-                *ret_list = NULL;
-                return SV_ERR_TOO_MANY;
-            }
-            *counted = true;
-        }
-        if (sv_coord_notice_wait(seen, left) == seen)
-            return SV_OK; /* timed out, or the server stops: the empty list */
-        json_decref(*ret_list);
-        *ret_list = NULL;
-    }
 }
 
 /* GET /notifications?recipient=&organization=&subject=&unread=true&_count=
@@ -243,20 +197,26 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
         return;
     json_t *list = NULL;
     int64_t unread_n = 0;
-    bool counted = false;
     sv_buf err = SV_BUF_INIT;
-    sv_err e = read_inbox(api, db, &q, wait_s > 0 ? wait_s * 1000 : 0, &counted, &list, &unread_n,
-                          &err);
-    if (counted)
-        sv_coord_notice_waiter_leave();
+    sv_err e = sv_coord_inbox(db, &q, &list, &unread_n, &err);
     sv_buf_release(&err);
-    if (e == SV_ERR_TOO_MANY) {
-        sv_http_response_header(res, "Retry-After", "1");
-        sv__api_error(res, e, "wait", "too many long polls are waiting; poll again shortly");
-        return;
-    }
     if (e) {
         sv__api_error(res, e, NULL, "the notifications cannot be read");
+        return;
+    }
+    /* The long poll: nothing new yet, so the http server parks the request (no
+     * thread, transaction or connection held) and calls this again when a notice
+     * is committed (coord/notify_wait.h) or the time is up (then: the empty list;
+     * the next poll with the same cursor finds what came at the last moment). */
+    if (wait_s > 0 && json_array_size(list) == 0 && !req->park_expired) {
+        json_decref(list);
+        if (req->park_refused) {
+            sv_http_response_header(res, "Retry-After", "1");
+            sv__api_error(res, SV_ERR_TOO_MANY, "wait",
+                          "too many long polls are waiting; poll again shortly");
+            return;
+        }
+        res->park_ms = wait_s * 1000;
         return;
     }
     char cursor[24];

@@ -21,7 +21,6 @@
 #include "api/internal.h"
 #include "base/datetime.h"
 #include "base/metrics.h"
-#include "coord/notify_wait.h"
 #include "ops/gauges.h"
 #include "policy/policy.h"
 
@@ -101,9 +100,9 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
                             "commit is the group size).",
                             (double)commits);
     sv_metrics_render_value(out, "samverka_notification_waiters", "gauge",
-                            "Long polls on /notifications waiting in this process (at most "
-                            "half the worker threads).",
-                            (double)sv_coord_notice_waiters());
+                            "Long polls on /notifications parked in this process (at most "
+                            "--long-polls).",
+                            (double)sv_http_parked_count());
     int64_t hits = 0, misses = 0;
     sv_policy_memo_counts(&hits, &misses);
     static const char *const outcomes[] = {"hit", "miss"};

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,20 +19,36 @@
 
 #define MAX_PARAMS 256
 
+typedef struct conn_state {
+    sv_buf body;
+    bool too_large;
+    bool counted;
+    struct timespec start;
+    /* Parking (server.h); all under the server's park_lock. */
+    struct MHD_Connection *conn;
+    int64_t park_deadline_ms; /* monotonic; 0: never parked */
+    bool park_expired;
+    bool in_park_list;
+    struct conn_state *park_next;
+} conn_state;
+
 struct sv_http_server {
     struct MHD_Daemon *daemon;
     sv_http_config cfg;
     unsigned port;
     atomic_int in_flight;
     atomic_ullong next_id;
+    /* Parked requests, and the thread that ends them when their time is up. */
+    pthread_mutex_t park_lock;
+    pthread_cond_t park_cond; /* on CLOCK_MONOTONIC: the timer's sleep */
+    conn_state *parked;
+    unsigned nparked;
+    uint64_t wake_generation;
+    bool stopping;
+    pthread_t timer;
 };
 
-typedef struct conn_state {
-    sv_buf body;
-    bool too_large;
-    bool counted;
-    struct timespec start;
-} conn_state;
+static atomic_int parked_in_process;
 
 typedef struct param_collect {
     sv_http_param params[MAX_PARAMS];
@@ -288,6 +305,128 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
                   (socklen_t)cap);
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int sv_http_parked_count(void)
+{
+    return atomic_load(&parked_in_process);
+}
+
+/* Takes cs off the parked list and lets libmicrohttpd call on_request for it
+ * again.  Under park_lock. */
+static void unpark_locked(sv_http_server *srv, conn_state *cs)
+{
+    for (conn_state **p = &srv->parked; *p; p = &(*p)->park_next) {
+        if (*p == cs) {
+            *p = cs->park_next;
+            break;
+        }
+    }
+    cs->park_next = NULL;
+    cs->in_park_list = false;
+    srv->nparked--;
+    atomic_fetch_sub(&parked_in_process, 1);
+    MHD_resume_connection(cs->conn);
+}
+
+/* Every parked request, or those whose time is up (only_due), again. */
+static void unpark_all_locked(sv_http_server *srv, bool only_due, bool expire)
+{
+    int64_t now = monotonic_ms();
+    conn_state *cs = srv->parked;
+    while (cs) {
+        conn_state *next = cs->park_next;
+        if (!only_due || cs->park_deadline_ms <= now) {
+            if (expire || cs->park_deadline_ms <= now)
+                cs->park_expired = true;
+            unpark_locked(srv, cs);
+        }
+        cs = next;
+    }
+}
+
+static void *park_timer(void *arg)
+{
+    sv_http_server *srv = arg;
+    pthread_mutex_lock(&srv->park_lock);
+    while (!srv->stopping) {
+        int64_t next = 0;
+        for (conn_state *cs = srv->parked; cs; cs = cs->park_next)
+            if (!next || cs->park_deadline_ms < next)
+                next = cs->park_deadline_ms;
+        if (!next) {
+            pthread_cond_wait(&srv->park_cond, &srv->park_lock);
+        } else {
+            struct timespec until = {.tv_sec = (time_t)(next / 1000),
+                                     .tv_nsec = (long)(next % 1000) * 1000000L};
+            pthread_cond_timedwait(&srv->park_cond, &srv->park_lock, &until);
+        }
+        unpark_all_locked(srv, true, false);
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return NULL;
+}
+
+void sv_http_server_wake(sv_http_server *s)
+{
+    pthread_mutex_lock(&s->park_lock);
+    s->wake_generation++;
+    unpark_all_locked(s, false, false);
+    pthread_mutex_unlock(&s->park_lock);
+}
+
+static uint64_t wake_generation(sv_http_server *srv)
+{
+    pthread_mutex_lock(&srv->park_lock);
+    uint64_t g = srv->wake_generation;
+    pthread_mutex_unlock(&srv->park_lock);
+    return g;
+}
+
+typedef enum park_result { PARKED, CALL_AGAIN, REFUSED } park_result;
+
+/* Suspends the connection for up to park_ms from its first park, unless a wake
+ * came since seen (the handler may have read too early: call it again), the
+ * time is up or the server stops (call it again, expired), or too many are
+ * parked (refused). */
+static park_result park(sv_http_server *srv, conn_state *cs, struct MHD_Connection *conn,
+                        int64_t park_ms, uint64_t seen)
+{
+    park_result r = CALL_AGAIN;
+    pthread_mutex_lock(&srv->park_lock);
+    int64_t now = monotonic_ms();
+    if (srv->stopping) {
+        cs->park_expired = true;
+    } else if (srv->wake_generation != seen) {
+        /* call again */
+    } else if (!cs->park_deadline_ms && srv->nparked >= srv->cfg.max_parked) {
+        r = REFUSED;
+    } else {
+        if (!cs->park_deadline_ms)
+            cs->park_deadline_ms = now + park_ms;
+        if (now >= cs->park_deadline_ms) {
+            cs->park_expired = true;
+        } else {
+            cs->conn = conn;
+            MHD_suspend_connection(conn);
+            cs->park_next = srv->parked;
+            srv->parked = cs;
+            cs->in_park_list = true;
+            srv->nparked++;
+            atomic_fetch_add(&parked_in_process, 1);
+            pthread_cond_signal(&srv->park_cond);
+            r = PARKED;
+        }
+    }
+    pthread_mutex_unlock(&srv->park_lock);
+    return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -360,8 +499,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .header = mhd_header,
         .impl = conn,
     };
-    sv_http_response res = {.status = 500, .body = SV_BUF_INIT};
-    srv->cfg.handler(srv->cfg.ctx, &req, &res);
+    sv_http_response res;
+    for (;;) {
+        uint64_t seen = wake_generation(srv);
+        req.parked = cs->park_deadline_ms != 0;
+        req.park_expired = cs->park_expired;
+        res = (sv_http_response){.status = 500, .body = SV_BUF_INIT};
+        srv->cfg.handler(srv->cfg.ctx, &req, &res);
+        if (res.park_ms <= 0 || req.park_expired || req.park_refused)
+            break;
+        park_result pr = park(srv, cs, conn, res.park_ms, seen);
+        response_release(&res);
+        if (pr == PARKED) {
+            free(pc);
+            return MHD_YES; /* on_request again when resumed */
+        }
+        req.park_refused = pr == REFUSED;
+    }
     enum MHD_Result ok = send_response(srv, conn, cs, method, request_id, &res);
     response_release(&res);
     free(pc);
@@ -379,6 +533,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (cs->counted)
         atomic_fetch_sub(&srv->in_flight, 1);
+    pthread_mutex_lock(&srv->park_lock);
+    if (cs->in_park_list) /* not expected: libmicrohttpd ends no suspended connection */
+        unpark_locked(srv, cs);
+    pthread_mutex_unlock(&srv->park_lock);
     sv_buf_release(&cs->body);
     free(cs);
     *con_cls = NULL;
@@ -441,6 +599,17 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
 }
 
+/* Ends every parked request and the timer thread. */
+static void stop_timer(sv_http_server *srv)
+{
+    pthread_mutex_lock(&srv->park_lock);
+    srv->stopping = true;
+    unpark_all_locked(srv, false, true);
+    pthread_cond_signal(&srv->park_cond);
+    pthread_mutex_unlock(&srv->park_lock);
+    pthread_join(srv->timer, NULL);
+}
+
 sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server, sv_buf *reterr)
 {
     struct sockaddr_in addr;
@@ -456,9 +625,22 @@ sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_serv
     if (!srv)
         return SV_ERR_NOMEM;
     srv->cfg = *cfg;
+    pthread_mutex_init(&srv->park_lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&srv->park_cond, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&srv->timer, NULL, park_timer, srv) != 0) {
+        pthread_cond_destroy(&srv->park_cond);
+        pthread_mutex_destroy(&srv->park_lock);
+        free(srv);
+        return SV_ERR_NOMEM;
+    }
     unsigned threads = cfg->threads ? cfg->threads : 4;
     srv->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+            MHD_ALLOW_SUSPEND_RESUME,
         (uint16_t)cfg->port, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE, threads,
         MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s ? cfg->timeout_s : 30,
@@ -470,6 +652,7 @@ sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_serv
         if (reterr)
             sv_buf_addf(reterr, "cannot listen on %s:%u (in use or not permitted)", cfg->host,
                         cfg->port);
+        stop_timer(srv);
         free(srv);
         return SV_ERR_IO;
     }
@@ -491,6 +674,8 @@ void sv_http_server_stop(sv_http_server *s)
     MHD_socket fd = MHD_quiesce_daemon(s->daemon);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    /* Parked requests answer now (park_expired); none parks again. */
+    stop_timer(s);
     /* The drain is bounded in real time: on a loaded machine a 5 ms sleep can take
      * far longer, and counting sleeps would stretch the bound with it. */
     unsigned limit = s->cfg.drain_ms ? s->cfg.drain_ms : 10000;
@@ -506,5 +691,7 @@ void sv_http_server_stop(sv_http_server *s)
         nanosleep(&ts, NULL);
     }
     MHD_stop_daemon(s->daemon);
+    pthread_cond_destroy(&s->park_cond);
+    pthread_mutex_destroy(&s->park_lock);
     free(s);
 }

@@ -7,6 +7,18 @@
  * Threads: a pool of `threads` workers; the handler runs on a worker thread and
  * may block (database I/O).  Shutdown stops accepting, waits for requests in
  * flight (up to drain_ms), then closes.
+ *
+ * Parking (long polls): each worker thread serves many connections in one event
+ * loop, so a handler must never sleep waiting for something to happen.  Instead
+ * it sets res->park_ms and returns without an answer: the server suspends the
+ * connection (libmicrohttpd's MHD_suspend_connection; no thread, transaction or
+ * database connection is held) and calls the handler again for the same request
+ * after sv_http_server_wake (req->parked) or when park_ms, counted from the first
+ * park, have passed or the server stops (req->park_expired: answer now).  A wake
+ * that comes while the handler runs makes the server call it again at once, so a
+ * handler that reads its state after the call began misses nothing.  Beyond
+ * max_parked parked requests the handler is called again with req->park_refused
+ * (answer now, e.g. 429).
  */
 #ifndef SV_HTTP_SERVER_H
 #define SV_HTTP_SERVER_H
@@ -45,6 +57,9 @@ typedef struct sv_http_request {
      * libmicrohttpd's, tests and fuzzers to their own.  Use sv_http_header_get. */
     const char *(*header)(const struct sv_http_request *req, const char *name);
     void *impl; /* for header(): the connection, or the test's own data */
+    bool parked;        /* this request was parked before (see the top) */
+    bool park_expired;  /* its park time is over, or the server stops: answer now */
+    bool park_refused;  /* too many requests are parked: answer now */
 } sv_http_request;
 
 typedef struct sv_http_header {
@@ -59,6 +74,9 @@ typedef struct sv_http_response {
     sv_http_header *headers;  /* owned */
     size_t nheaders, cap;
     const char *route; /* static route pattern for the log, e.g. "GET /fhir/:type/:id" */
+    /* > 0: no answer yet, park the request up to this long (see the top); the
+     * status, body and headers are thrown away. */
+    int64_t park_ms;
 } sv_http_response;
 
 /* Percent-decodes one path segment in place and returns its new length; "%00"
@@ -79,6 +97,7 @@ typedef struct sv_http_config {
     unsigned threads;
     unsigned timeout_s; /* idle connection timeout */
     unsigned drain_ms;  /* how long shutdown waits for requests in flight */
+    unsigned max_parked; /* parked requests at most (0: none may park) */
     sv_http_handler_fn handler;
     void *ctx;
 } sv_http_config;
@@ -87,7 +106,12 @@ typedef struct sv_http_server sv_http_server;
 
 sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_server, sv_buf *reterr);
 unsigned sv_http_server_port(const sv_http_server *s);
-/* Stops accepting, drains requests in flight, frees the server.  Accepts NULL. */
+/* Calls the handler again for every parked request (thread-safe; any thread). */
+void sv_http_server_wake(sv_http_server *s);
+/* Requests parked right now, in every server of the process (GET /metrics). */
+int sv_http_parked_count(void);
+/* Stops accepting, ends parked requests (park_expired), drains requests in
+ * flight, frees the server.  Accepts NULL. */
 void sv_http_server_stop(sv_http_server *s);
 
 #endif

@@ -6,8 +6,9 @@
 //  - a poll whose time runs out answers 200 with no notices and the same cursor;
 //  - another user's notice neither answers nor reaches the caller's poll, and
 //    another user's inbox is refused as without wait;
-//  - beyond the waiter limit (half the worker threads) a poll is refused with a
-//    429 OperationOutcome naming `wait`;
+//  - beyond the waiter limit (--long-polls) a poll is refused with a 429
+//    OperationOutcome naming `wait`, and other requests are served meanwhile
+//    (with two polls parked on a server of two worker threads);
 //  - on PostgreSQL (SAMVERKA_TEST_BACKEND=postgres): a poll waiting on process B
 //    is answered when a write through process A creates the caller's notice
 //    (LISTEN/NOTIFY, docs/postgres.md).
@@ -31,8 +32,8 @@ const users = [
   { username: 'push-nurse', kind: 'practitioner', role: 'push-nurse' },
   { username: 'push-social', kind: 'practitioner', role: 'push-social' },
 ];
-// 4 workers: at most 2 long polls wait at once
-const serverArgs = ['--watchdog', '0', '--threads', '4'];
+// at most 2 long polls wait at once; 2 workers, so waiting must not hold them
+const serverArgs = ['--watchdog', '0', '--threads', '2', '--long-polls', '2'];
 const NURSE = '/notifications?recipient=PractitionerRole/push-nurse';
 const SOCIAL = '/notifications?recipient=PractitionerRole/push-social';
 
