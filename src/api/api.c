@@ -137,8 +137,8 @@ sv_err sv_api_new(const sv_api_config *cfg, sv_api **ret_api, sv_buf *reterr)
                                     api->cfg.watchdog_interval_ms, api->fhir_base, &api->watchdog,
                                     reterr);
     if (!e) {
-        e = sv_db_listen(api->db_uri, SV_COORD_NOTICE_CHANNEL, notice_arrived, api,
-                         &api->listener, reterr);
+        e = sv_db_listen(api->db_uri, SV_COORD_NOTICE_CHANNEL, notice_arrived, api, &api->listener,
+                         reterr);
         if (e == SV_ERR_UNSUPPORTED) {
             if (reterr)
                 sv_buf_reset(reterr);

@@ -112,8 +112,8 @@ static int64_t count_param(const sv_http_request *req, sv_http_response *res, co
     char *end = NULL;
     long long c = strtoll(v, &end, 10);
     if (!*v || *end || c < 0 || c > max) {
-        sv__api_error(res, SV_ERR_INVALID, name, "%s '%s' is not a number from 0 to %lld", name,
-                      v, (long long)max);
+        sv__api_error(res, SV_ERR_INVALID, name, "%s '%s' is not a number from 0 to %lld", name, v,
+                      (long long)max);
         return -2;
     }
     return c;
@@ -136,8 +136,7 @@ static void inbox(sv_api *api, const sv_http_request *req, sv_http_response *res
     for (size_t i = 0; i < req->nparams; i++) {
         const char *n = req->params[i].name;
         if (strcmp(n, "recipient") && strcmp(n, "organization") && strcmp(n, "subject") &&
-            strcmp(n, "unread") && strcmp(n, "_count") && strcmp(n, "wait") &&
-            strcmp(n, "since")) {
+            strcmp(n, "unread") && strcmp(n, "_count") && strcmp(n, "wait") && strcmp(n, "since")) {
             sv__api_error(res, SV_ERR_INVALID, n, "'%s' is not a parameter of /notifications", n);
             return;
         }

@@ -56,10 +56,10 @@ typedef struct sv_http_request {
     /* Header lookup (case-insensitive, NULL when absent); the server sets it to
      * libmicrohttpd's, tests and fuzzers to their own.  Use sv_http_header_get. */
     const char *(*header)(const struct sv_http_request *req, const char *name);
-    void *impl; /* for header(): the connection, or the test's own data */
-    bool parked;        /* this request was parked before (see the top) */
-    bool park_expired;  /* its park time is over, or the server stops: answer now */
-    bool park_refused;  /* too many requests are parked: answer now */
+    void *impl;        /* for header(): the connection, or the test's own data */
+    bool parked;       /* this request was parked before (see the top) */
+    bool park_expired; /* its park time is over, or the server stops: answer now */
+    bool park_refused; /* too many requests are parked: answer now */
 } sv_http_request;
 
 typedef struct sv_http_header {
@@ -95,8 +95,8 @@ typedef struct sv_http_config {
     unsigned port;    /* 0 = any free port (read it back with sv_http_server_port) */
     size_t max_body;  /* bytes; larger bodies get body_too_large */
     unsigned threads;
-    unsigned timeout_s; /* idle connection timeout */
-    unsigned drain_ms;  /* how long shutdown waits for requests in flight */
+    unsigned timeout_s;  /* idle connection timeout */
+    unsigned drain_ms;   /* how long shutdown waits for requests in flight */
     unsigned max_parked; /* parked requests at most (0: none may park) */
     sv_http_handler_fn handler;
     void *ctx;
