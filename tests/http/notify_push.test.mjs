@@ -9,6 +9,7 @@
 //  - beyond the waiter limit (--long-polls) a poll is refused with a 429
 //    OperationOutcome naming `wait`, and other requests are served meanwhile
 //    (with two polls parked on a server of two worker threads);
+//  - a parked poll answers at shutdown, which stays clean;
 //  - on PostgreSQL (SAMVERKA_TEST_BACKEND=postgres): a poll waiting on process B
 //    is answered when a write through process A creates the caller's notice
 //    (LISTEN/NOTIFY, docs/postgres.md).
@@ -167,3 +168,18 @@ test('on PostgreSQL a poll waiting on process B is answered by a write through p
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(res.json.notifications.map((n) => n.focus.reference), [focus]);
   });
+
+test('a parked poll answers (empty) when the server stops, and the server exits cleanly', async () => {
+  const srv = await startServer({ args: ['--watchdog', '0'] });
+  try {
+    const poll = srv.fetch('/notifications?recipient=Patient/nobody&wait=60&since=0');
+    await untilWaiting(srv, 1);
+    const exit = srv.stop();
+    const res = await poll;
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.json.notifications, []);
+    assert.deepEqual(await exit, { code: 0, signal: null }, srv.stderr().slice(-2000));
+  } finally {
+    srv.cleanup();
+  }
+});
