@@ -43,7 +43,8 @@ struct sv_http_server {
     pthread_cond_t park_cond; /* on CLOCK_MONOTONIC: the timer's sleep */
     conn_state *parked;
     unsigned nparked;
-    uint64_t wake_generation;
+    /* Moved under park_lock by every wake; read without it once per request. */
+    atomic_uint_fast64_t wake_generation;
     bool stopping;
     pthread_t timer;
 };
@@ -375,17 +376,14 @@ static void *park_timer(void *arg)
 void sv_http_server_wake(sv_http_server *s)
 {
     pthread_mutex_lock(&s->park_lock);
-    s->wake_generation++;
+    atomic_fetch_add(&s->wake_generation, 1);
     unpark_all_locked(s, false, false);
     pthread_mutex_unlock(&s->park_lock);
 }
 
 static uint64_t wake_generation(sv_http_server *srv)
 {
-    pthread_mutex_lock(&srv->park_lock);
-    uint64_t g = srv->wake_generation;
-    pthread_mutex_unlock(&srv->park_lock);
-    return g;
+    return atomic_load(&srv->wake_generation);
 }
 
 typedef enum park_result { PARKED, CALL_AGAIN, REFUSED } park_result;
@@ -402,7 +400,7 @@ static park_result park(sv_http_server *srv, conn_state *cs, struct MHD_Connecti
     int64_t now = monotonic_ms();
     if (srv->stopping) {
         cs->park_expired = true;
-    } else if (srv->wake_generation != seen) {
+    } else if (atomic_load(&srv->wake_generation) != seen) {
         /* call again */
     } else if (!cs->park_deadline_ms && srv->nparked >= srv->cfg.max_parked) {
         r = REFUSED;
