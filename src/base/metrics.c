@@ -28,6 +28,7 @@ typedef struct series {
 } series;
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int64_t requests_total; /* atomic: read without the lock */
 static route_stat routes[MAX_ROUTES];
 static int n_routes;
 static series all[MAX_SERIES];
@@ -44,10 +45,16 @@ static int route_index(const char *route)
     return n_routes++;
 }
 
+int64_t sv_metrics_requests_total(void)
+{
+    return __atomic_load_n(&requests_total, __ATOMIC_RELAXED);
+}
+
 void sv_metrics_request(const char *route, int status, int64_t microseconds)
 {
     if (!route || !*route)
         route = "-";
+    __atomic_add_fetch(&requests_total, 1, __ATOMIC_RELAXED);
     pthread_mutex_lock(&lock);
     int r = route_index(route);
     route_stat *rs = &routes[r];

@@ -16,6 +16,9 @@
 /* Counts one answered request; route may be NULL ("-"). */
 void sv_metrics_request(const char *route, int status, int64_t microseconds);
 
+/* Requests answered since start (any route): cheap, for "has anything happened". */
+int64_t sv_metrics_requests_total(void);
+
 /* Appends the request series (counter and histogram) to out. */
 void sv_metrics_render_requests(sv_buf *out);
 
