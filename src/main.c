@@ -447,8 +447,8 @@ static void tune_malloc(void)
  * answered, hands the free pages inside malloc's arenas back to the kernel (glibc), so
  * that resident memory follows what is allocated rather than the most that ever was.
  * Only when idle: malloc_trim holds each arena's lock while it walks it, and every
- * request thread allocating meanwhile waits — done every 10 s under load it was the
- * reads' p99 (about 120 ms of 0.4 ms p50; docs/performance.md). */
+ * request thread allocating meanwhile waits (with it every 10 s under load the reads'
+ * p99 was 124 ms, without 88 ms — one run each; docs/performance.md). */
 #define TRIM_SECONDS 10
 /* A notice committed (coord/notify_wait.h): the parked long polls look again. */
 static void wake_parked(void *srv)
