@@ -13,8 +13,10 @@
  *  - if others are waiting for their turn, it releases its savepoint into the
  *    open outer transaction (the group), hands the writer on and sleeps until
  *    the group's COMMIT has ended;
- *  - otherwise (or when the group is full) it commits the group - one fsync for
- *    all of them - and wakes every member with the outcome.
+ *  - otherwise (or when the group is full) it commits the group, hands the
+ *    writer on, makes the commit durable - one sync of the log for all of them,
+ *    or for several groups (sqlite_wal.c) - and wakes every member with the
+ *    outcome.
  *
  * A failing transaction rolls back to its savepoint only; the others in the group
  * are untouched.  If SQLite itself rolls back the outer transaction (I/O error,
@@ -24,7 +26,8 @@
  * out by SQLite's file lock (BEGIN IMMEDIATE on the writer, with its busy timeout).
  *
  * Readers keep their own connections and see a transaction once its group has
- * committed, which is also when its writer is told it succeeded.
+ * committed: from then on its frames are in the log, and at most one sync later
+ * its writer is told it succeeded.
  */
 #include <errno.h>
 #include <limits.h>
@@ -53,6 +56,7 @@ struct sv__write_gate {
     pthread_cond_t turn;  /* busy became false */
     pthread_cond_t ended; /* a group's commit ended */
     sqlite_db *writer;    /* opened at the first write, closed with the last reference */
+    sv__wal wal;          /* the writer's log: syncs and checkpoints (sqlite_wal.c) */
     bool busy;            /* a transaction or a group commit runs on writer */
     bool open;            /* writer's outer transaction is open; only the turn holder uses it */
     int waiting;          /* threads waiting for the turn */
@@ -85,6 +89,7 @@ sv__write_gate *sv__gate_acquire(const char *uri, const sv_db_options *opt)
             pthread_mutex_init(&g->mutex, NULL);
             pthread_cond_init(&g->turn, NULL);
             pthread_cond_init(&g->ended, NULL);
+            sv__wal_init(&g->wal, g->path, g->synchronous_off, g->busy_timeout_ms);
             g->next = gates;
             gates = g;
         }
@@ -111,6 +116,7 @@ void sv__gate_release(sv__write_gate *g)
     pthread_mutex_unlock(&gates_lock);
     /* No connection is left, so no transaction runs on the writer: closing it
      * here also lets a file deleted and created again get a fresh writer. */
+    sv__wal_release(&g->wal);
     if (g->writer)
         sv_db_close(&g->writer->base);
     pthread_cond_destroy(&g->ended);
@@ -172,16 +178,28 @@ static sv_err turn_end(sv__write_gate *g, bool joined)
     pthread_mutex_unlock(&g->mutex);
 
     sv_err e = SV_OK;
+    int64_t written = 0;
     if (lost) {
         e = SV_ERR_IO;
     } else if (g->open && members > 0) {
         e = sv__sqlite_run_kept(g->writer, SV__COMMIT, NULL);
         if (e)
             sv__sqlite_run(w, "ROLLBACK", NULL);
+        else
+            written = sv__wal_written(&g->wal);
     } else if (g->open) {
         sv__sqlite_run(w, "ROLLBACK", NULL); /* nothing of the group was kept */
     }
     g->open = false;
+
+    /* The group's frames are in the log: the next group may run while this one's
+     * sync makes them durable (sqlite_wal.c). */
+    pthread_mutex_lock(&g->mutex);
+    g->busy = false;
+    pthread_cond_signal(&g->turn);
+    pthread_mutex_unlock(&g->mutex);
+    if (written)
+        e = sv__wal_sync(&g->wal, written, NULL);
 
     pthread_mutex_lock(&g->mutex);
     if (!e && members > 0) {
@@ -196,8 +214,6 @@ static sv_err turn_end(sv__write_gate *g, bool joined)
     }
     if (sleepers)
         pthread_cond_broadcast(&g->ended);
-    g->busy = false;
-    pthread_cond_signal(&g->turn);
     pthread_mutex_unlock(&g->mutex);
     return e;
 }
@@ -242,6 +258,10 @@ sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr)
         sv_db_options opt = {.busy_timeout_ms = g->busy_timeout_ms,
                              .synchronous_off = g->synchronous_off};
         e = sv__sqlite_connect(g->path, &opt, true, &g->writer, reterr);
+        if (!e && (e = sv__wal_attach(&g->wal, g->writer->handle, reterr)) != SV_OK) {
+            sv_db_close(&g->writer->base);
+            g->writer = NULL;
+        }
     }
     pthread_mutex_unlock(&g->mutex);
     /* The first of a group needs no savepoint: nothing before it could be lost
@@ -319,4 +339,5 @@ void sv__group_stats(sqlite_db *db, sv_db_write_stats *ret_stats)
     ret_stats->commits = g->commits;
     ret_stats->waiting = g->waiting;
     pthread_mutex_unlock(&g->mutex);
+    sv__wal_stats(&g->wal, &ret_stats->syncs, &ret_stats->checkpoints);
 }

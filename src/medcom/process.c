@@ -126,7 +126,10 @@ static json_t *ack_receipt(void)
  * most of its time writing the same index pages to the WAL again).  A message
  * refused for its content is rolled back to its savepoint and logged; a storage
  * failure ends the whole batch with transient-error for every message in it.
- * Acknowledgements leave only after the commit. */
+ * Acknowledgements leave only after the commit.  On SQLite the writer role
+ * passes on before the commit: the next batch's transaction waits for this one's
+ * turn on the database's writer, so it runs after it, and this commit's sync
+ * overlaps with it (sv_db_tx_shared). */
 
 #define BATCH_MAX 64
 
@@ -142,6 +145,7 @@ typedef struct job {
     sv__medcom_log_row row;
     sv_medcom_event ev;
     job_outcome outcome;
+    bool taken; /* in a writer's batch */
     bool done;
     struct job *next;
 } job;
@@ -232,12 +236,17 @@ static sv_err apply_one(sv_db *db, job *j)
     return e;
 }
 
-/* The writer: one transaction for the batch. */
-static void run_batch(sv_db *db, job **jobs, size_t n)
+/* The writer: one transaction for the batch, applied; end_batch commits it. */
+static sv_err apply_batch(sv_db *db, job **jobs, size_t n)
 {
     sv_err e = sv_db_begin(db, SV_TX_WRITE, NULL);
     for (size_t i = 0; !e && i < n; i++)
         e = apply_one(db, jobs[i]);
+    return e;
+}
+
+static void end_batch(sv_db *db, job **jobs, size_t n, sv_err e)
+{
     if (!e)
         e = sv_db_commit(db, NULL);
     if (e) {
@@ -260,7 +269,7 @@ static void submit(job *j, sv_db *own)
         tail = &(*tail)->next;
     *tail = j;
     while (!j->done) {
-        if (writer_running) {
+        if (writer_running || j->taken) {
             pthread_cond_wait(&queue_done, &queue_lock);
             continue;
         }
@@ -269,6 +278,7 @@ static void submit(job *j, sv_db *own)
         size_t n = 0;
         for (job **p = &queue_head; *p && n < BATCH_MAX;) {
             if ((*p)->identity == j->identity) {
+                (*p)->taken = true;
                 batch[n++] = *p;
                 *p = (*p)->next;
             } else {
@@ -276,11 +286,23 @@ static void submit(job *j, sv_db *own)
             }
         }
         pthread_mutex_unlock(&queue_lock);
-        run_batch(own, batch, n);
+        sv_err e = apply_batch(own, batch, n);
+        /* On a shared writer (SQLite) the next batch runs after this one and sees
+         * its writes even before they are committed: it may start now, while this
+         * commit waits for its sync (docs/medcom.md, "Group commit"). */
+        bool early = !e && sv_db_tx_shared(own);
+        if (early) {
+            pthread_mutex_lock(&queue_lock);
+            writer_running = false;
+            pthread_cond_broadcast(&queue_done);
+            pthread_mutex_unlock(&queue_lock);
+        }
+        end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
         for (size_t i = 0; i < n; i++)
             batch[i]->done = true;
-        writer_running = false;
+        if (!early)
+            writer_running = false;
         pthread_cond_broadcast(&queue_done);
     }
     pthread_mutex_unlock(&queue_lock);
