@@ -126,10 +126,7 @@ static json_t *ack_receipt(void)
  * most of its time writing the same index pages to the WAL again).  A message
  * refused for its content is rolled back to its savepoint and logged; a storage
  * failure ends the whole batch with transient-error for every message in it.
- * Acknowledgements leave only after the commit.  On SQLite the writer role
- * passes on before the commit: the next batch's transaction waits for this one's
- * turn on the database's writer, so it runs after it, and this commit's sync
- * overlaps with it (sv_db_tx_shared). */
+ * Acknowledgements leave only after the commit. */
 
 #define BATCH_MAX 64
 
@@ -236,13 +233,51 @@ static sv_err apply_one(sv_db *db, job *j)
     return e;
 }
 
-/* The writer: one transaction for the batch, applied; end_batch commits it. */
-static sv_err apply_batch(sv_db *db, job **jobs, size_t n)
+/* Under queue_lock: moves the queued jobs of identity into batch (holding n),
+ * as far as it has room; returns its new length. */
+static size_t take_jobs(const void *identity, job **batch, size_t n)
+{
+    for (job **p = &queue_head; *p && n < BATCH_MAX;) {
+        if ((*p)->identity == identity) {
+            (*p)->taken = true;
+            batch[n++] = *p;
+            *p = (*p)->next;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    return n;
+}
+
+/* The writer: one transaction for the batch, which takes in the messages queued
+ * meanwhile, so that one commit serves as many as arrive while it runs.  Returns
+ * the batch's length; end_batch commits it.  On a shared writer (SQLite) the
+ * writer role passes on as soon as the queue is empty, before the commit: the
+ * next batch runs after this one on the database's writer and sees its writes,
+ * while this commit waits for its sync (docs/medcom.md, "Group commit"). */
+static size_t apply_batch(sv_db *db, job **batch, size_t n, sv_err *ret_err, bool *ret_passed)
 {
     sv_err e = sv_db_begin(db, SV_TX_WRITE, NULL);
-    for (size_t i = 0; !e && i < n; i++)
-        e = apply_one(db, jobs[i]);
-    return e;
+    size_t applied = 0;
+    *ret_passed = false;
+    while (!e) {
+        for (; !e && applied < n; applied++)
+            e = apply_one(db, batch[applied]);
+        if (e)
+            break;
+        pthread_mutex_lock(&queue_lock);
+        n = take_jobs(batch[0]->identity, batch, n);
+        if (applied == n && sv_db_tx_shared(db)) {
+            writer_running = false;
+            *ret_passed = true;
+            pthread_cond_broadcast(&queue_done);
+        }
+        pthread_mutex_unlock(&queue_lock);
+        if (applied == n)
+            break;
+    }
+    *ret_err = e;
+    return n;
 }
 
 static void end_batch(sv_db *db, job **jobs, size_t n, sv_err e)
@@ -275,33 +310,16 @@ static void submit(job *j, sv_db *own)
         }
         writer_running = true;
         job *batch[BATCH_MAX];
-        size_t n = 0;
-        for (job **p = &queue_head; *p && n < BATCH_MAX;) {
-            if ((*p)->identity == j->identity) {
-                (*p)->taken = true;
-                batch[n++] = *p;
-                *p = (*p)->next;
-            } else {
-                p = &(*p)->next;
-            }
-        }
+        size_t n = take_jobs(j->identity, batch, 0);
         pthread_mutex_unlock(&queue_lock);
-        sv_err e = apply_batch(own, batch, n);
-        /* On a shared writer (SQLite) the next batch runs after this one and sees
-         * its writes even before they are committed: it may start now, while this
-         * commit waits for its sync (docs/medcom.md, "Group commit"). */
-        bool early = !e && sv_db_tx_shared(own);
-        if (early) {
-            pthread_mutex_lock(&queue_lock);
-            writer_running = false;
-            pthread_cond_broadcast(&queue_done);
-            pthread_mutex_unlock(&queue_lock);
-        }
+        sv_err e = SV_OK;
+        bool passed = false;
+        n = apply_batch(own, batch, n, &e, &passed);
         end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
         for (size_t i = 0; i < n; i++)
             batch[i]->done = true;
-        if (!early)
+        if (!passed)
             writer_running = false;
         pthread_cond_broadcast(&queue_done);
     }
