@@ -61,6 +61,8 @@ struct sv__write_gate {
     bool open;            /* writer's outer transaction is open; only the turn holder uses it */
     int waiting;          /* threads waiting for the turn */
     int members;          /* transactions released into the open group */
+    int syncing;          /* committers of this gate in sv__wal_sync */
+    bool commit_due;      /* the open group waited for a sync that has ended: commit it */
     group_member *sleepers;
     int64_t transactions, commits;
     sv__write_gate *next;
@@ -146,35 +148,21 @@ static void reset_busy_statements(sqlite3 *h)
 }
 
 /*
- * Called by the turn holder when its transaction has been released into the
- * group (joined) or rolled back.  Hands the writer on when someone waits, or
- * commits the group.  Returns the outcome of the group for a joined transaction.
+ * Called with g->mutex held by the turn holder: commits the open group (or rolls
+ * back what is left of it), hands the turn on, makes the commit durable and wakes
+ * the group's members with the outcome, which it also returns.  The mutex is
+ * held again on return.
  */
-static sv_err turn_end(sv__write_gate *g, bool joined)
+static sv_err commit_group(sv__write_gate *g)
 {
     sqlite3 *w = g->writer->handle;
     /* SQLite rolls the whole transaction back on some errors (I/O, disk full). */
     bool lost = g->open && sqlite3_get_autocommit(w);
-    group_member me = {.result = SV_OK, .done = false, .next = NULL};
-    pthread_mutex_lock(&g->mutex);
-    if (joined)
-        g->members++;
-    if (!lost && g->waiting > 0 && g->members < GROUP_MAX) {
-        if (joined) {
-            me.next = g->sleepers;
-            g->sleepers = &me;
-        }
-        g->busy = false;
-        pthread_cond_signal(&g->turn);
-        while (joined && !me.done)
-            pthread_cond_wait(&g->ended, &g->mutex);
-        pthread_mutex_unlock(&g->mutex);
-        return me.result;
-    }
     group_member *sleepers = g->sleepers;
     int members = g->members;
     g->sleepers = NULL;
     g->members = 0;
+    g->commit_due = false;
     pthread_mutex_unlock(&g->mutex);
 
     sv_err e = SV_OK;
@@ -197,11 +185,13 @@ static sv_err turn_end(sv__write_gate *g, bool joined)
     pthread_mutex_lock(&g->mutex);
     g->busy = false;
     pthread_cond_signal(&g->turn);
-    pthread_mutex_unlock(&g->mutex);
-    if (written)
+    if (written) {
+        g->syncing++;
+        pthread_mutex_unlock(&g->mutex);
         e = sv__wal_sync(&g->wal, written, NULL);
-
-    pthread_mutex_lock(&g->mutex);
+        pthread_mutex_lock(&g->mutex);
+        g->syncing--;
+    }
     if (!e && members > 0) {
         g->commits++;
         g->transactions += members;
@@ -212,8 +202,50 @@ static sv_err turn_end(sv__write_gate *g, bool joined)
         m->done = true;
         m = next;
     }
-    if (sleepers)
+    /* A group left open while this sync ran: one of its members commits it. */
+    if (g->syncing == 0 && !g->busy && g->open && g->members > 0)
+        g->commit_due = true;
+    if (sleepers || g->commit_due)
         pthread_cond_broadcast(&g->ended);
+    return e;
+}
+
+/*
+ * Called by the turn holder when its transaction has been released into the
+ * group (joined) or rolled back.  Hands the writer on when someone waits; leaves
+ * the group open for those who come next while the previous group's sync runs
+ * (its commit could not be durable sooner, and a larger group writes each shared
+ * page once); otherwise commits the group.  Returns the outcome of the group for
+ * a joined transaction.
+ */
+static sv_err turn_end(sv__write_gate *g, bool joined)
+{
+    /* SQLite rolls the whole transaction back on some errors (I/O, disk full). */
+    bool lost = g->open && sqlite3_get_autocommit(g->writer->handle);
+    group_member me = {.result = SV_OK, .done = false, .next = NULL};
+    pthread_mutex_lock(&g->mutex);
+    if (joined)
+        g->members++;
+    if (!lost && g->members < GROUP_MAX &&
+        (g->waiting > 0 || (g->syncing > 0 && g->open && g->members > 0))) {
+        if (joined) {
+            me.next = g->sleepers;
+            g->sleepers = &me;
+        }
+        g->busy = false;
+        pthread_cond_signal(&g->turn);
+        while (joined && !me.done) {
+            if (g->commit_due && !g->busy) {
+                g->busy = true;
+                commit_group(g); /* wakes this member too */
+                continue;
+            }
+            pthread_cond_wait(&g->ended, &g->mutex);
+        }
+        pthread_mutex_unlock(&g->mutex);
+        return me.result;
+    }
+    sv_err e = commit_group(g);
     pthread_mutex_unlock(&g->mutex);
     return e;
 }
