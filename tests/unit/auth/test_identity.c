@@ -115,7 +115,7 @@ static void test_login_and_whoami(void **state)
 /*
  * Every failed login costs one argon2id verification at the cost of a real hash,
  * whichever way it fails, so that its time does not tell a known name from an
- * unknown one.  Counted, not timed: on PostgreSQL each login also makes about eight
+ * unknown one.  Counted, not timed: on PostgreSQL each login also makes several
  * round trips to a server process that the scheduler runs when it can, so on a busy
  * machine two logins doing the same work differ in wall time by 3x and more (a
  * timing comparison failed there now and then).
