@@ -12,10 +12,14 @@
  *
  *  - if others are waiting for their turn, it releases its savepoint into the
  *    open outer transaction (the group), hands the writer on and sleeps until
- *    the group's COMMIT has ended;
+ *    the group's commit is durable;
+ *  - if the previous group's sync still runs, it does the same without anyone to
+ *    hand on to: the group stays open for those who come next (its commit could
+ *    not be durable before that sync ends anyway), and when the sync has ended
+ *    one of its members commits it (commit_due);
  *  - otherwise (or when the group is full) it commits the group, hands the
- *    writer on, makes the commit durable - one sync of the log for all of them,
- *    or for several groups (sqlite_wal.c) - and wakes every member with the
+ *    writer on, makes the commit durable - one sync of the log (sqlite_wal.c),
+ *    while the next group already runs - and wakes every member with the
  *    outcome.
  *
  * A failing transaction rolls back to its savepoint only; the others in the group
