@@ -60,6 +60,7 @@ typedef struct sv__wal {
     int64_t syncs, checkpoints;
     int frames;       /* frames in the log after the last commit */
     int checkpointed; /* frames in the log when the last checkpoint ran */
+    int caught_up;    /* frames when the writer last completed a checkpoint itself */
     pthread_t thread; /* the checkpointer */
     bool thread_started, thread_failed, stop;
 } sv__wal;
