@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/combined.h"
+
 static const char SQL_VISIBLE[] =
     "SELECT r.deleted, r.category, " SV_ACCESS_VISIBLE("r.rid") " FROM resource r"
                                                                 " WHERE r.type = ? AND r.id = ?";
@@ -55,6 +57,54 @@ void sv_access_value(const sv_access_filter *f, int k, const char **ret_text, in
     default:
         *ret_int = f ? f->mask : 0;
         break;
+    }
+}
+
+/* The type part of holder ("Organization/O"): a constant, so that nothing is allocated;
+ * NULL for a holder that is no resource (user:NAME). */
+static const char *holder_type(const char *holder, size_t *ret_len)
+{
+    static const char *const types[] = {"Organization", "Patient", "RelatedPerson"};
+    for (size_t i = 0; holder && i < sizeof(types) / sizeof(types[0]); i++) {
+        size_t n = strlen(types[i]);
+        if (strncmp(holder, types[i], n) == 0 && holder[n] == '/' && holder[n + 1]) {
+            *ret_len = n;
+            return types[i];
+        }
+    }
+    return NULL;
+}
+
+void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int,
+                         bool *ret_null)
+{
+    *ret_text = NULL;
+    *ret_int = 0;
+    *ret_null = false;
+    size_t n = 0;
+    const char *type = f ? holder_type(f->holder1, &n) : NULL;
+    switch (k) {
+    case 0: /* bypass */
+        *ret_int = f == NULL;
+        return;
+    case 1:
+        *ret_int = f ? f->mask : 0;
+        return;
+    case 2:
+    case 3:
+        *ret_int = f ? f->now : 0;
+        return;
+    case 4: /* the first holder as the row's target: id, type */
+        *ret_text = type ? f->holder1 + n + 1 : NULL;
+        *ret_null = !type;
+        return;
+    case 5:
+        *ret_text = type;
+        *ret_null = !type;
+        return;
+    default: /* the general check, after its bypass */
+        sv_access_value(f, k - 5, ret_text, ret_int);
+        return;
     }
 }
 
@@ -172,6 +222,8 @@ sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_
     e = sv_stmt_run(st, reterr);
     for (size_t k = 0; !e && k < n; k++)
         e = insert(db, patient, &grants[k], true, NULL, reterr);
+    if (!e) /* the worklist rows' copies of these grants (store/combined.h) */
+        e = sv__combined_restamp(db, patient, reterr);
     return e;
 }
 
@@ -248,7 +300,10 @@ sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int c
     sv_stmt_bind_int64(st, 1, category);
     sv_stmt_bind_text(st, 2, type);
     sv_stmt_bind_text(st, 3, id);
-    return sv_stmt_run(st, reterr);
+    e = sv_stmt_run(st, reterr);
+    if (!e) /* the worklist rows carry it too (store/combined.h) */
+        e = sv__combined_set_category(db, type, id, category, reterr);
+    return e;
 }
 
 sv_err sv_access_scan(sv_db *db, int64_t after_rid, int64_t limit, sv_access_scan_fn fn, void *ctx,

@@ -122,6 +122,24 @@ static void visible(qb *b, const char *fragment)
     }
 }
 
+/* " AND <SV_ACCESS_VISIBLE_ROW(w)>" on a worklist row w, when there is a filter. */
+static void visible_row(qb *b)
+{
+    if (!b->access)
+        return;
+    S(b, " AND " SV_ACCESS_VISIBLE_ROW("w"));
+    for (int k = 0; k < SV_ACCESS_ROW_BINDS; k++) {
+        const char *text;
+        int64_t n;
+        bool null;
+        sv_access_row_value(b->access, k, &text, &n, &null);
+        if (text || null)
+            T(b, text);
+        else
+            I(b, n);
+    }
+}
+
 static const char *own(qb *b, sv_buf *text)
 {
     if (b->nowned == b->capowned) {
@@ -895,6 +913,9 @@ static void combined_where(qb *b, const sv_store_query *q, const drive *d, const
 static void combined_set(qb *b, const sv_store_query *q, const drive *d)
 {
     const sv_clause *c = &q->clauses[d->clause];
+    /* A unique set checks the access filter on each row (SV_ACCESS_VISIBLE_ROW), where
+     * the row's copy of its target's grant can answer without a seek; from_where then
+     * adds no filter of its own. */
     if (d->unique && !b->postgres) {
         S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
         combined_where(b, q, d, &c->values[0]);
@@ -903,15 +924,19 @@ static void combined_set(qb *b, const sv_store_query *q, const drive *d)
              " AND ");
         combined_conds(b, q, d, &c->values[0], &COLS_COMBINED_TWIN, " AND v.code IN (");
         S(b, "))");
+        visible_row(b);
         return;
     }
     if (d->unique) {
         S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
         combined_where(b, q, d, &c->values[0]);
-        S(b, " AND w.multi = 0 UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low,"
-             " MAX(w.high) AS high");
+        S(b, " AND w.multi = 0");
+        visible_row(b);
+        S(b, " UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low, MAX(w.high) AS high");
         combined_where(b, q, d, &c->values[0]);
-        S(b, " AND w.multi = 1 GROUP BY w.rid");
+        S(b, " AND w.multi = 1");
+        visible_row(b);
+        S(b, " GROUP BY w.rid");
         return;
     }
     for (size_t k = 0; k < c->nvalues; k++) {
@@ -941,7 +966,8 @@ static void from_where(qb *b, const sv_store_query *q, const drive *d)
         S(b, " AND ");
         filter_form(b, &q->clauses[i], 0);
     }
-    visible(b, SV_ACCESS_VISIBLE("m.rid"));
+    if (!(d->combined && d->unique)) /* a unique combined set has checked it per row */
+        visible(b, SV_ACCESS_VISIBLE("m.rid"));
 }
 
 static void build_count(qb *b, const sv_store_query *q)
