@@ -60,52 +60,14 @@ void sv_access_value(const sv_access_filter *f, int k, const char **ret_text, in
     }
 }
 
-/* The type part of holder ("Organization/O"): a constant, so that nothing is allocated;
- * NULL for a holder that is no resource (user:NAME). */
-static const char *holder_type(const char *holder, size_t *ret_len)
+void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int)
 {
-    static const char *const types[] = {"Organization", "Patient", "RelatedPerson"};
-    for (size_t i = 0; holder && i < sizeof(types) / sizeof(types[0]); i++) {
-        size_t n = strlen(types[i]);
-        if (strncmp(holder, types[i], n) == 0 && holder[n] == '/' && holder[n + 1]) {
-            *ret_len = n;
-            return types[i];
-        }
+    if (k >= 3) { /* the general check, after its bypass */
+        sv_access_value(f, k - 2, ret_text, ret_int);
+        return;
     }
-    return NULL;
-}
-
-void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int,
-                         bool *ret_null)
-{
     *ret_text = NULL;
-    *ret_int = 0;
-    *ret_null = false;
-    size_t n = 0;
-    const char *type = f ? holder_type(f->holder1, &n) : NULL;
-    switch (k) {
-    case 0: /* bypass */
-        *ret_int = f == NULL;
-        return;
-    case 1:
-        *ret_int = f ? f->mask : 0;
-        return;
-    case 2:
-    case 3:
-        *ret_int = f ? f->now : 0;
-        return;
-    case 4: /* the first holder as the row's target: id, type */
-        *ret_text = type ? f->holder1 + n + 1 : NULL;
-        *ret_null = !type;
-        return;
-    case 5:
-        *ret_text = type;
-        *ret_null = !type;
-        return;
-    default: /* the general check, after its bypass */
-        sv_access_value(f, k - 5, ret_text, ret_int);
-        return;
-    }
+    *ret_int = f ? (k == 0 ? f->mask : f->now) : 0;
 }
 
 int sv_access_bind(sv_stmt *st, int i, const sv_access_filter *f)

@@ -62,22 +62,22 @@ typedef struct sv_access_filter {
 #define SV_ACCESS_BINDS 9
 
 /*
- * The same condition on a worklist row w of idx_combined (store/combined.h), for the
- * row's own resource: first whether the row's copy of a grant answers it - the row's
- * target is the filter's first holder, the resource is in one compartment only, and
- * the copy is live at `now` and shares a bit with the mask and the category - and
- * only when it does not, the general check above.  A copy is a grant that exists (the
- * writes keep it so), so "yes" from it is the general check's answer; "no" only sends
- * the row to the general check.  Binds: sv_access_row_value.
+ * The same condition, without its bypass, on a worklist row w of idx_combined
+ * (store/combined.h), for the row's own resource, where every row of the caller's
+ * range that has a copy of a grant has the filter's first holder as its target
+ * (owner=Organization/O asked by Organization/O: store/search.c): first whether the
+ * copy answers - the resource is in one compartment only, and the copy is live at
+ * `now` and shares a bit with the mask and the category - and only when it does not,
+ * the general check above.  A copy is a grant that exists (the writes keep it so), so
+ * "yes" from it is the general check's answer; "no" sends the row to the general
+ * check.  Binds: sv_access_row_value.
  */
 #define SV_ACCESS_VISIBLE_ROW(w)                                                                   \
-    "(? OR ((" w ".category & " w ".g_mask & ?) != 0 AND " w ".g_from <= ? AND " w ".g_to > ? AND" \
-    " " w ".target_id = ? AND " w ".target_type = ?) OR " SV_ACCESS_EVERY_(w ".rid") ")"
-#define SV_ACCESS_ROW_BINDS 14
-/* Value k of SV_ACCESS_ROW_BINDS, as sv_access_value (text: NULL binds SQL NULL only
- * when *ret_null is set). */
-void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int,
-                         bool *ret_null);
+    "(((" w ".g_cat & ?) != 0 AND " w ".g_from <= ? AND " w                                        \
+    ".g_to > ?) OR " SV_ACCESS_EVERY_(w ".rid") ")"
+#define SV_ACCESS_ROW_BINDS 11
+/* Value k of SV_ACCESS_ROW_BINDS, as sv_access_value. */
+void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int);
 
 /* Binds SV_ACCESS_VISIBLE's values from index i; returns the next index. */
 int sv_access_bind(sv_stmt *st, int i, const sv_access_filter *f);

@@ -40,19 +40,22 @@ static const char SQL_ADD[] =
     " code, low, high, multi, patient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* The grant of a worklist row's target for its citizen that is live at ?, else the next
- * one (a holder's derived grants do not overlap); none: NULLs. */
+ * one (a holder's derived grants do not overlap), with its mask and the resource's
+ * category (g_cat); none: NULLs.  A target whose id has a '/' (an absolute url) is no
+ * holder: its rows get no copy, so that a search's range of Type/id and its url holds
+ * copies of Type/id's grants only (store/search.c). */
 #define SET_STAMP                                                                                  \
-    "(g_mask, g_from, g_to) = (SELECT g.mask, g.t_from, g.t_to FROM access_grant g"                \
-    " WHERE g.patient = idx_combined.patient AND"                                                  \
-    " g.holder = idx_combined.target_type || '/' || idx_combined.target_id AND g.t_to > ?"         \
-    " ORDER BY g.t_from LIMIT 1)"
+    "(g_mask, g_cat, g_from, g_to) = (SELECT g.mask, g.mask & r.category, g.t_from, g.t_to"        \
+    " FROM access_grant g, resource r WHERE r.rid = idx_combined.rid AND"                          \
+    " g.patient = idx_combined.patient AND"                                                        \
+    " g.holder = idx_combined.target_type || '/' || idx_combined.target_id AND"                    \
+    " idx_combined.target_id NOT LIKE '%/%' AND g.t_to > ? ORDER BY g.t_from LIMIT 1)"
 static const char SQL_STAMP_RID[] =
-    "UPDATE idx_combined SET category = (SELECT r.category FROM resource r"
-    " WHERE r.rid = idx_combined.rid), " SET_STAMP " WHERE rid = ? AND patient IS NOT NULL";
+    "UPDATE idx_combined SET " SET_STAMP " WHERE rid = ? AND patient IS NOT NULL";
 static const char SQL_STAMP_PATIENT[] = "UPDATE idx_combined SET " SET_STAMP " WHERE patient = ?";
 static const char SQL_SET_CATEGORY[] =
-    "UPDATE idx_combined SET category = ? WHERE rid = (SELECT r.rid FROM resource r"
-    " WHERE r.type = ? AND r.id = ?) AND patient IS NOT NULL AND category <> ?";
+    "UPDATE idx_combined SET g_cat = g_mask & ? WHERE rid = (SELECT r.rid FROM resource r"
+    " WHERE r.type = ? AND r.id = ?) AND patient IS NOT NULL";
 
 const sv_combined_def *sv_combined_find(const char *type, const char *reference)
 {
@@ -273,6 +276,5 @@ sv_err sv__combined_set_category(sv_db *db, const char *type, const char *id, in
     sv_stmt_bind_int64(st, 1, category);
     sv_stmt_bind_text(st, 2, type);
     sv_stmt_bind_text(st, 3, id);
-    sv_stmt_bind_int64(st, 4, category);
     return sv_stmt_run(st, reterr);
 }

@@ -29,14 +29,15 @@
  *
  * The policy's cost (docs/performance.md, store/access.h): a worklist row also
  * carries `patient`, the citizen of the resource's only Patient compartment (NULL for
- * none or several), `category`, the resource's category (resource.category), and
- * g_mask/g_from/g_to, a copy of a grant of the row's target ("Type/id") for that
- * citizen: the one live when it was taken, else the next; NULL when there is none.
- * They are kept true by every write that could change them, in its transaction: the
- * resource's write (sv__combined_write), its category (sv_access_set_category) and its
- * citizen's grants (sv_access_grants_replace, the only writer of derived grants), so
- * that a copied grant is always a grant that exists.  Time passing makes a copy stale
- * but not wrong: the reader checks the copy's period itself.  Depends on db/, base/.
+ * none or several), and g_mask/g_from/g_to, a copy of a grant of the row's target
+ * ("Type/id") for that citizen - the one live when it was taken, else the next; NULL
+ * when there is none or the target's id has a '/' - with g_cat, its mask and the
+ * resource's category (resource.category).  They are kept true by every write that
+ * could change them, in its transaction: the resource's write (sv__combined_write),
+ * its category (sv_access_set_category) and its citizen's grants
+ * (sv_access_grants_replace, the only writer of derived grants), so that a copy is
+ * always a grant that exists.  Time passing makes a copy stale but not wrong: the
+ * reader checks the copy's period itself.  Depends on db/, base/.
  */
 #ifndef SV_STORE_COMBINED_H
 #define SV_STORE_COMBINED_H
