@@ -260,7 +260,7 @@ static sv_err hook_old_version(sv_rest *r, const char *type, const char *id, int
     if (e)
         return storage_fail(res, e, NULL);
     if (!cur.deleted && cur.json)
-        *ret_old = json_loadb(cur.json, cur.json_len, 0, NULL);
+        *ret_old = sv_json_loadb(cur.json, cur.json_len, 0, NULL);
     sv_stored_clear(&cur);
     return SV_OK;
 }
@@ -785,7 +785,7 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
         return tx_end(r, owned, fail(res, SV_ERR_GONE, NULL, "%s/%s was deleted", type, id), res);
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(cur.json, cur.json_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = sv_json_loadb(cur.json, cur.json_len, JSON_REJECT_DUPLICATES, &jerr);
     sv_stored_clear(&cur);
     if (!doc)
         return tx_end(r, owned, fail(res, SV_ERR_INTERNAL, NULL, "stored resource unreadable"),
