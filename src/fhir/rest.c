@@ -327,9 +327,14 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
                            &rows, &err);
     if (!e)
         e = sv_access_set_category(r->db, type, id, category, &err);
-    if (!e)
+    if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
+        for (size_t i = 0; i < before.len; i++)
+            sv_policy_patients_add(r->defer_grants, before.ids[i]);
+        e = sv_policy_patients_of(r->db, type, id, r->defer_grants, &err);
+    } else if (!e) {
         e = sv_policy_after_write(r->db, r->access, type, id, stored, version == 1 || status == 201,
                                   &before, &err);
+    }
     if (e == SV_ERR_FORBIDDEN) {
         fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
         goto out;

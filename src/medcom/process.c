@@ -133,7 +133,8 @@ static json_t *ack_receipt(void)
 typedef enum job_outcome { JOB_OK, JOB_DUPLICATE, JOB_FATAL, JOB_TRANSIENT } job_outcome;
 
 typedef struct job {
-    sv_rest rest; /* the submitter's; .db replaced by the writer's connection */
+    sv_rest rest;         /* the submitter's; .db replaced by the writer's connection */
+    const sv_buf *ok_ack; /* the ok acknowledgement, built before the queue; empty: none */
     const void *identity;
     sv__medcom_msg *msg;
     sv_err parsed;
@@ -184,6 +185,8 @@ static sv_err apply_one(sv_db *db, job *j)
     j->row.activity = msg->activity;
     j->ev.activity = msg->activity;
     j->ev.message_id = msg->message_id;
+    sv_policy_patients grants = {0};
+    r->defer_grants = &grants;
     e = j->parsed;
     if (!e && msg->kind == SV_MEDCOM_HOSPITAL_NOTIFICATION)
         e = sv__medcom_apply_stay(r, msg, &j->row, &j->ev, j->issues);
@@ -191,6 +194,9 @@ static sv_err apply_one(sv_db *db, job *j)
         e = sv__medcom_apply_thread(r, msg, &j->row, &j->ev, j->issues);
     else if (!e)
         e = apply_ack(r, msg, &j->ev);
+    r->defer_grants = NULL;
+    if (e)
+        sv_policy_patients_clear(&grants);
     if (e && is_transient(e))
         return e;
     if (e) {
@@ -209,11 +215,22 @@ static sv_err apply_one(sv_db *db, job *j)
         j->outcome = JOB_FATAL;
         return sv__medcom_log_add(db, &refused);
     }
+    /* The citizens whose grants the message's writes changed, derived once each. */
+    for (size_t i = 0; i < grants.len; i++)
+        e = e ? e : sv_policy_derive(db, grants.ids[i], NULL);
+    sv_policy_patients_clear(&grants);
+    if (e)
+        return e; /* the batch ends: nothing of it is kept */
     if (msg->kind == SV_MEDCOM_ACKNOWLEDGEMENT) {
         json_t *receipt = ack_receipt();
         sv_buf_reset(&j->res->body);
         sv_fhir_dump(receipt, &j->res->body);
         json_decref(receipt);
+        j->res->status = 200;
+    } else if (j->ok_ack->len) {
+        sv_buf_reset(&j->res->body);
+        sv_buf_add(&j->res->body, j->ok_ack->ptr, j->ok_ack->len);
+        j->res->code = "ok";
         j->res->status = 200;
     } else {
         answer(j->res, msg, "ok", NULL);
@@ -310,8 +327,17 @@ sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res
         e = SV_ERR_PROCESSING;
         goto out;
     }
+    /* The ok acknowledgement depends on the message alone: built here, outside the
+     * single writer's turn, which only copies it. */
+    sv_buf ok_ack = SV_BUF_INIT;
+    if (!parsed && msg->kind != SV_MEDCOM_ACKNOWLEDGEMENT) {
+        json_t *ack = sv__medcom_ack_build(msg, "ok", NULL);
+        sv_fhir_dump(ack, &ok_ack);
+        json_decref(ack);
+    }
     job j;
     memset(&j, 0, sizeof(j));
+    j.ok_ack = &ok_ack;
     j.rest = *r;
     j.identity = r->db->identity ? r->db->identity : (const void *)r->db;
     j.msg = msg;
@@ -337,6 +363,7 @@ sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res
     }
     if (msg->kind == SV_MEDCOM_ACKNOWLEDGEMENT && j.outcome != JOB_TRANSIENT)
         res->code = NULL;
+    sv_buf_release(&ok_ack);
 out:
     sv_outcome_clear(&issues);
     free(msg);
