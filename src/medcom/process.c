@@ -157,8 +157,12 @@ static const char SQL_RELEASE[] = "RELEASE medcom_message";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO medcom_message";
 
 /* Applies one message inside the open transaction.  Returns a storage error
- * (the batch must end) or SV_OK with job->outcome set. */
-static sv_err apply_one(sv_db *db, job *j)
+ * (the batch must end) or SV_OK with job->outcome set.  first: nothing has been
+ * written in the transaction yet, so that the message needs no savepoint of its
+ * own (a refusal rolls the whole transaction back and begins it again): SQLite
+ * copies the original of every page a savepoint's writes touch into its
+ * statement journal, some 130 pages per admission. */
+static sv_err apply_one(sv_db *db, job *j, bool first)
 {
     sv__medcom_msg *msg = j->msg;
     sv_rest *r = &j->rest;
@@ -177,7 +181,7 @@ static sv_err apply_one(sv_db *db, job *j)
     }
     if (e != SV_ERR_NOT_FOUND)
         return e;
-    e = sv_db_exec(db, SQL_SAVEPOINT, NULL);
+    e = first ? SV_OK : sv_db_exec(db, SQL_SAVEPOINT, NULL);
     if (e)
         return e;
     j->row.message_id = msg->message_id;
@@ -201,9 +205,14 @@ static sv_err apply_one(sv_db *db, job *j)
         return e;
     if (e) {
         /* Refused for its content: nothing of it stays but its log line. */
-        e = sv_db_exec(db, SQL_ROLLBACK_TO, NULL);
-        if (!e)
-            e = sv_db_exec(db, SQL_RELEASE, NULL);
+        if (first) {
+            sv_db_rollback(db);
+            e = sv_db_begin(db, SV_TX_WRITE, NULL);
+        } else {
+            e = sv_db_exec(db, SQL_ROLLBACK_TO, NULL);
+            if (!e)
+                e = sv_db_exec(db, SQL_RELEASE, NULL);
+        }
         if (e)
             return e;
         answer(j->res, msg, "fatal-error", j->issues);
@@ -243,7 +252,7 @@ static sv_err apply_one(sv_db *db, job *j)
         e = apply_hook(apply_hook_ctx, r, &j->ev, &j->res->handled);
     if (!e)
         e = sv__medcom_log_add(db, &j->row);
-    if (!e)
+    if (!e && !first)
         e = sv_db_exec(db, SQL_RELEASE, NULL);
     j->outcome = JOB_OK;
     return e;
@@ -253,8 +262,11 @@ static sv_err apply_one(sv_db *db, job *j)
 static void run_batch(sv_db *db, job **jobs, size_t n)
 {
     sv_err e = sv_db_begin(db, SV_TX_WRITE, NULL);
-    for (size_t i = 0; !e && i < n; i++)
-        e = apply_one(db, jobs[i]);
+    bool written = false;
+    for (size_t i = 0; !e && i < n; i++) {
+        e = apply_one(db, jobs[i], !written);
+        written = written || jobs[i]->outcome != JOB_DUPLICATE;
+    }
     if (!e)
         e = sv_db_commit(db, NULL);
     if (e) {
