@@ -8,7 +8,8 @@
 # BENCH_SERVER_THREADS= (empty: the server's default), BENCH_MEDCOM_REPEAT=1 (admissions
 # per citizen), BENCH_MEDCOM_CITIZENS=0 (N > 0: the municipality's N citizens are loaded first,
 # with bench/medcom-load.mjs preload, and every message admits one of them: the realistic case;
-# 0: every message brings a new citizen), BENCH_BUILD=build-bench, BENCH_TMPDIR=$TMPDIR,
+# 0: every message brings a new citizen), BENCH_BUILD=build-bench, BENCH_BIN= (a binary to run
+# instead of building one, e.g. main's for a comparison), BENCH_TMPDIR=$TMPDIR,
 # BENCH_PERF=FILE (record the server with `perf record ${BENCH_PERF_OPTS:--g}` into FILE during
 # the run; `perf report -i FILE` reads it).
 # It never leaves a process behind: the EXIT trap stops the server.
@@ -23,9 +24,13 @@ build_dir=${BENCH_BUILD:-$repo/build-bench}
 tmp_parent=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 
 command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is missing: apt-get install wrk" >&2; exit 1; }
-cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null
-bin=$build_dir/samverka
+if [ -n "${BENCH_BIN:-}" ]; then # a binary built elsewhere (e.g. main's, to compare)
+    bin=$BENCH_BIN
+else
+    cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null
+    bin=$build_dir/samverka
+fi
 
 work=$(mktemp -d "$tmp_parent/samverka-medcom.XXXXXX")
 server_pid=
