@@ -66,7 +66,9 @@ static void test_values_it_reads(void **state)
     both("{\"resourceType\":\"Patient\",\"active\":true,\"deceasedBoolean\":false,\"x\":null}",
          true);
     both("{\"z\":1,\"a\":2,\"m\":{\"y\":[],\"b\":{}}}", true); /* member order kept */
-    both("{\"name\":\"S\xc3\xb8ren \xc3\x86" "bel\xc3\xb8 \xe2\x82\xac \xf0\x9f\x98\x80\"}", true);
+    both("{\"name\":\"S\xc3\xb8ren \xc3\x86"
+         "bel\xc3\xb8 \xe2\x82\xac \xf0\x9f\x98\x80\"}",
+         true);
     both("{\"e\":\"q\\\" b\\\\ s\\/ \\b\\f\\n\\r\\t\"}", true);
     both("{\"u\":\"\\u00e6\\u20AC\\ud83d\\ude00 \\u0041\"}", true);
     both("{\"k\\u00e6y\":1,\"kæy2\":\"x\"}", true);
