@@ -6,8 +6,12 @@
 #
 # Settings (environment): BENCH_SECONDS=10, BENCH_CONNECTIONS=8, BENCH_WRK_THREADS=2,
 # BENCH_SERVER_THREADS= (empty: the server's default), BENCH_MEDCOM_REPEAT=1 (admissions
-# per citizen), BENCH_BUILD=build-bench, BENCH_TMPDIR=$TMPDIR, BENCH_PERF=FILE (record the
-# server with `perf record ${BENCH_PERF_OPTS:--g}` into FILE during the run; `perf report -i FILE` reads it).
+# per citizen), BENCH_MEDCOM_CITIZENS=0 (N > 0: the municipality's N citizens are loaded first,
+# with bench/medcom-load.mjs preload, and every message admits one of them: the realistic case;
+# 0: every message brings a new citizen), BENCH_BUILD=build-bench, BENCH_BIN= (a binary to run
+# instead of building one, e.g. main's for a comparison), BENCH_TMPDIR=$TMPDIR,
+# BENCH_PERF=FILE (record the server with `perf record ${BENCH_PERF_OPTS:--g}` into FILE during
+# the run; `perf report -i FILE` reads it).
 # It never leaves a process behind: the EXIT trap stops the server.
 set -euo pipefail
 
@@ -20,9 +24,13 @@ build_dir=${BENCH_BUILD:-$repo/build-bench}
 tmp_parent=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 
 command -v wrk >/dev/null 2>&1 || { echo "bench: wrk is missing: apt-get install wrk" >&2; exit 1; }
-cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null
-bin=$build_dir/samverka
+if [ -n "${BENCH_BIN:-}" ]; then # a binary built elsewhere (e.g. main's, to compare)
+    bin=$BENCH_BIN
+else
+    cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null
+    bin=$build_dir/samverka
+fi
 
 work=$(mktemp -d "$tmp_parent/samverka-medcom.XXXXXX")
 server_pid=
@@ -47,22 +55,32 @@ for _ in $(seq 1 200); do
 done
 [ -n "$base" ] || { echo "bench: the server did not start" >&2; cat "$work/stderr" >&2; exit 1; }
 
+citizens=${BENCH_MEDCOM_CITIZENS:-0}
+if [ "$citizens" -gt 0 ]; then
+    command -v node >/dev/null 2>&1 || { echo "bench: node is missing" >&2; exit 1; }
+    node "$repo/bench/medcom-load.mjs" "$base" preload "$citizens"
+    echo "bench: $citizens citizens loaded"
+fi
+
 echo "bench: $(nproc) cpus, $(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "bench: database on $(df --output=fstype "$work" | tail -n 1), samverka $("$bin" version)"
 ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
+uticks() { awk '{print $14}' "/proc/$server_pid/stat"; }
 hz=$(getconf CLK_TCK)
 echo "bench: load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench: $wrk_threads wrk threads, $connections connections, ${seconds}s, repeat=${BENCH_MEDCOM_REPEAT:-1}"
+echo "bench: $wrk_threads wrk threads, $connections connections, ${seconds}s, repeat=${BENCH_MEDCOM_REPEAT:-1}, citizens=$citizens"
 perf_pid=
 if [ -n "${BENCH_PERF:-}" ]; then
     perf record ${BENCH_PERF_OPTS:--g} -q -o "$BENCH_PERF" -p "$server_pid" 2>/dev/null &
     perf_pid=$!
 fi
 cpu_before=$(ticks)
-out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
+user_before=$(uticks)
+out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_CITIZENS=$citizens BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
     wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
     -s "$repo/bench/wrk/medcom.lua" "$base" 2>&1)
 cpu_after=$(ticks)
+user_after=$(uticks)
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
@@ -72,7 +90,8 @@ check=$(printf '%s\n' "$out" | grep '^bench-check:' || true)
 ok=$(printf '%s\n' "$check" | sed -n 's/.*ok=\([0-9]*\).*/\1/p')
 bad=$(printf '%s\n' "$check" | sed -n 's/.*unexpected=\([0-9]*\).*/\1/p')
 [ "${bad:-1}" = 0 ] || { echo "bench: FAILED: $bad answers were not ok acknowledgements" >&2; exit 1; }
-printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per message (user+system)\n' \
+printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per message (user+system; user %.0f)\n' \
     "$ok" "$(echo "$ok / $seconds" | bc -l)" \
-    "$(echo "($cpu_after - $cpu_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)"
+    "$(echo "($cpu_after - $cpu_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)" \
+    "$(echo "($user_after - $user_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,6 +4,9 @@
 -- message creates a Patient and an Encounter, links the stay, and writes its event,
 -- log line and audit record: the heaviest ordinary case.  BENCH_MEDCOM_REPEAT=N sends
 -- each citizen N admissions in a row (a known citizen: a lookup instead of a create).
+-- BENCH_MEDCOM_CITIZENS=N (N > 0): every message admits one of the N citizens that
+-- bench/medcom-load.mjs preloaded (citizen p: born 1940-01-01 + p days, serial p div
+-- 21915, as there), spread over them; a new stay each time.
 --
 -- CPR numbers as in create.lua (date walk 1940..1999, one century digit per thread);
 -- gender follows the last digit's parity and birthDate the date, so the CPR checks pass.
@@ -25,6 +28,7 @@ local DAYS = 21915
 local EPOCH_1940 = -946771200
 local CENTURY_DIGIT = {0, 1, 2, 3, 4, 9}
 local repeat_n = tonumber(os.getenv("BENCH_MEDCOM_REPEAT") or "1")
+local known = tonumber(os.getenv("BENCH_MEDCOM_CITIZENS") or "0")
 local counter = 0
 ok = 0
 unexpected = 0
@@ -40,10 +44,15 @@ end
 function request()
     local n = counter
     counter = counter + 1
-    local person = math.floor(n / repeat_n)
+    local person, seq
+    if known > 0 then
+        person = (n * 7919 + thread_index * 104729) % known
+        seq = math.floor(person / DAYS)
+    else
+        person = math.floor(n / repeat_n)
+        seq = CENTURY_DIGIT[thread_index] * 1000 + math.floor(person / DAYS)
+    end
     local t = EPOCH_1940 + (person % DAYS) * 86400
-    local laps = math.floor(person / DAYS)
-    local seq = CENTURY_DIGIT[thread_index] * 1000 + laps
     local cpr = os.date("!%d%m%y", t) .. string.format("%04d", seq)
     local gender = (seq % 2 == 1) and "male" or "female"
     local id = string.format("%08x-0000-4000-8000-%012x", thread_index, n)

@@ -210,7 +210,7 @@ static void evaluate(sv_api *api, sv_rest *rest, const sv_http_request *req, sv_
         sv_rest_result_clear(&rr);
         goto out;
     }
-    json_t *m = json_loads(rr.body.ptr, 0, NULL);
+    json_t *m = sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
     sv_rest_result_clear(&rr);
     json_t *report = NULL;
     sv_outcome out = SV_OUTCOME_INIT;

@@ -290,7 +290,7 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
     size_t flags = JSON_REJECT_DUPLICATES;
     if (top & SV_JSON_TOP_SCALAR)
         flags |= JSON_DECODE_ANY;
-    json_t *j = json_loadb(text, len, flags, &jerr);
+    json_t *j = sv_json_loadb(text, len, flags, &jerr);
     if (!j) {
         size_t offset = jerr.position >= 0 ? (size_t)jerr.position : 0;
         if (offset > len)

@@ -71,4 +71,13 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
  */
 sv_err sv_json_dumpb(const json_t *j, sv_buf *out);
 
+/*
+ * json_loadb(text, len, flags, ret_error) with the same result, faster: a reader
+ * of its own builds the value when it is sure jansson would build the same one,
+ * and hands everything else (any error, a duplicate key under
+ * JSON_REJECT_DUPLICATES, flags other than that and JSON_DECODE_ANY) to
+ * json_loadb, which then answers (json_load.c).  New reference or NULL.
+ */
+json_t *sv_json_loadb(const char *text, size_t len, size_t flags, json_error_t *ret_error);
+
 #endif

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "coord/plan.h"
 #include "store/resource.h"
 
@@ -81,7 +82,7 @@ static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t
             sv_outcome_add(out, SV_SEV_ERROR, "exception", NULL, "storage failure");
         return NULL;
     }
-    json_t *j = s.json ? json_loadb(s.json, s.json_len, 0, NULL) : json_object();
+    json_t *j = s.json ? sv_json_loadb(s.json, s.json_len, 0, NULL) : json_object();
     sv_stored_clear(&s);
     return j;
 }

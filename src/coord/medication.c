@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "coord/care.h"
 #include "coord/codes.h"
@@ -104,7 +105,7 @@ static sv_err apply_change(sv_rest *r, const char *patient, const json_t *change
         sv_rest_result_init(&rr);
         e = sv_rest_read(r, "MedicationStatement", sv__coord_ref_id(target, "MedicationStatement"),
                          &rr);
-        statement = e ? NULL : json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
+        statement = e ? NULL : sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
         sv_rest_result_clear(&rr);
         if (e || !statement)
             return bad(out, e == SV_ERR_NOT_FOUND || !e ? SV_ERR_PROCESSING : e, "not-found", path,
@@ -251,7 +252,7 @@ sv_err sv_coord_reconciliation_settle(sv_rest *r, const char *task_id, bool conf
         return bad(&res->outcome, SV_ERR_INVALID, "required", "comment",
                    "a dispute says why (parameter comment, valueString)");
     sv_err e = sv_rest_read(r, "Task", task_id, res);
-    json_t *task = e ? NULL : json_loadb(res->body.ptr, res->body.len, 0, NULL);
+    json_t *task = e ? NULL : sv_json_loadb(res->body.ptr, res->body.len, 0, NULL);
     sv_rest_result_clear(res);
     sv_rest_result_init(res);
     if (e)

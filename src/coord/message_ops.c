@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "coord/care.h"
 #include "coord/util.h"
@@ -40,7 +41,7 @@ static sv_err load_message(sv_rest *r, const char *id, json_t **ret, sv_rest_res
     sv_err e = sv_rest_read(r, "Communication", id, res);
     if (e)
         return e;
-    *ret = json_loadb(res->body.ptr, res->body.len, 0, NULL);
+    *ret = sv_json_loadb(res->body.ptr, res->body.len, 0, NULL);
     sv_rest_result_clear(res);
     sv_rest_result_init(res);
     if (!*ret)

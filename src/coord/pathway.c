@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "base/id.h"
 #include "coord/codes.h"
@@ -469,7 +470,7 @@ sv_err sv_coord_pathway_apply(sv_rest *r, const char *plan_definition_id, const 
     sv_rest_result_init(&pr);
     e = sv_rest_read(r, "PlanDefinition", plan_definition_id, &pr);
     if (!e)
-        pd = json_loadb(pr.body.ptr, pr.body.len, 0, NULL);
+        pd = sv_json_loadb(pr.body.ptr, pr.body.len, 0, NULL);
     sv_rest_result_clear(&pr);
     if (e || !pd) {
         e = fail(&a, SV_ERR_NOT_FOUND, "not-found", NULL, "PlanDefinition/%s is not known%s",
@@ -529,7 +530,7 @@ typedef struct count_ctx {
 static bool count_plan(void *ctx, const sv_stored *s)
 {
     count_ctx *c = ctx;
-    json_t *plan = s->json ? json_loadb(s->json, s->json_len, 0, NULL) : NULL;
+    json_t *plan = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
     if (!plan)
         return true;
     c->plans++;
@@ -574,7 +575,7 @@ sv_err sv_coord_pathway_deviations(sv_rest *r, const char *plan_definition_id, j
     sv_rest_result_init(&pr);
     sv_err e = sv_rest_read(r, "PlanDefinition", plan_definition_id, &pr);
     if (!e)
-        pd = json_loadb(pr.body.ptr, pr.body.len, 0, NULL);
+        pd = sv_json_loadb(pr.body.ptr, pr.body.len, 0, NULL);
     sv_rest_result_clear(&pr);
     const char *url = json_string_value(json_object_get(pd, "url"));
     if (e || !url) {

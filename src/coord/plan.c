@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "coord/codes.h"
 #include "coord/notify.h"
@@ -176,7 +177,7 @@ static int64_t first_same_version(sv_db *db, const char *id, const json_t *curre
             sv_stored_clear(&s);
             break;
         }
-        json_t *j = s.json && !s.deleted ? json_loadb(s.json, s.json_len, 0, NULL) : NULL;
+        json_t *j = s.json && !s.deleted ? sv_json_loadb(s.json, s.json_len, 0, NULL) : NULL;
         sv_stored_clear(&s);
         bool same = j && sv__coord_plan_same_content(j, current);
         json_decref(j);
@@ -253,7 +254,7 @@ sv_err sv__coord_agreement_before(sv_rest *r, json_t *prov, sv_outcome *out)
                        "CarePlan/%s is not known", id);
         return SV_ERR_PROCESSING;
     }
-    json_t *plan = json_loadb(cur.json, cur.json_len, 0, NULL);
+    json_t *plan = sv_json_loadb(cur.json, cur.json_len, 0, NULL);
     int64_t current = cur.version;
     sv_stored_clear(&cur);
     sv_err e = SV_OK;
@@ -397,7 +398,7 @@ static sv_err agreed_by_all(sv_db *db, const char *id, const char *skip, bool *r
     sv_stored cur = {0};
     sv_err e = sv_store_current(db, "CarePlan", id, true, &cur, NULL);
     json_t *plan =
-        !e && !cur.deleted && cur.json ? json_loadb(cur.json, cur.json_len, 0, NULL) : NULL;
+        !e && !cur.deleted && cur.json ? sv_json_loadb(cur.json, cur.json_len, 0, NULL) : NULL;
     int64_t version = cur.version;
     sv_stored_clear(&cur);
     if (!plan)
@@ -509,7 +510,7 @@ sv_err sv_coord_plan_agreement(sv_db *db, const char *id, json_t **ret, sv_outco
         sv_outcome_add(out, SV_SEV_ERROR, "not-found", NULL, "CarePlan/%s is not known", id);
         return SV_ERR_NOT_FOUND;
     }
-    json_t *plan = json_loadb(cur.json, cur.json_len, 0, NULL);
+    json_t *plan = sv_json_loadb(cur.json, cur.json_len, 0, NULL);
     int64_t version = cur.version;
     sv_stored_clear(&cur);
     json_t *parties = plan_parties(db, plan);

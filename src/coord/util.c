@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "fhir/search.h"
 #include "store/resource.h"
@@ -122,7 +123,7 @@ sv_err sv__coord_load_checked(sv_db *db, const char *ref, json_t **ret)
     if (e)
         return e;
     if (!s.deleted && s.json)
-        *ret = json_loadb(s.json, s.json_len, 0, NULL);
+        *ret = sv_json_loadb(s.json, s.json_len, 0, NULL);
     sv_stored_clear(&s);
     return *ret ? SV_OK : SV_ERR_NOT_FOUND;
 }
@@ -144,7 +145,7 @@ static bool find_visit(void *ctx, const sv_stored *s)
     find_ctx *f = ctx;
     if (!s->json)
         return true;
-    json_t *j = json_loadb(s->json, s->json_len, 0, NULL);
+    json_t *j = sv_json_loadb(s->json, s->json_len, 0, NULL);
     if (!j)
         return true;
     bool more = f->visit(f->ctx, j);

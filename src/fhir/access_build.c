@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "fhir/compartment.h"
 #include "fhir/rest.h"
 #include "policy/policy.h"
@@ -23,7 +24,7 @@ static bool on_resource(void *ctx, int64_t rid, const char *type, const char *id
 {
     (void)rid;
     build_ctx *b = ctx;
-    json_t *j = json ? json_loadb(json, json_len, 0, NULL) : NULL;
+    json_t *j = json ? sv_json_loadb(json, json_len, 0, NULL) : NULL;
     int category = sv_policy_category(type, sv_compartment_patient_has_type(type), j);
     json_decref(j);
     b->e = sv_access_set_category(b->db, type, id, category, b->reterr);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "base/datetime.h"
+#include "base/json.h"
 #include "base/base64.h"
 #include "base/id.h"
 #include "fhir/search.h"
@@ -284,7 +285,7 @@ static sv_err run_entry(sv_rest *r, entry *en)
         unsigned char *raw = malloc(cap + 1);
         json_t *patch = NULL;
         if (data && raw && sv_base64_decode(data, raw, cap, &len) == 0)
-            patch = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
+            patch = sv_json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, NULL);
         free(raw);
         if (!patch) {
             sv_outcome_add(&en->res.outcome, SV_SEV_ERROR, "invalid", "resource.data",

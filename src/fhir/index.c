@@ -489,6 +489,11 @@ int sv_fhir_index_extract(const json_t *resource, sv_index_rows *rows)
             }
             continue;
         }
+        /* _id and _lastUpdated are searched and sorted on the resource table's own
+         * columns (store/search.c RESOURCE_TABLE): rows of theirs would only cost two
+         * B-tree inserts per write, one of them at a random key. */
+        if (strcmp(p->code, "_id") == 0 || strcmp(p->code, "_lastUpdated") == 0)
+            continue;
         void (*index_item)(extract_ctx *, const sv_fhirpath_item *) = item_indexer(p->type);
         if (!index_item)
             continue; /* special */

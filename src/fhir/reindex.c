@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "fhir/compartment.h"
 #include "fhir/index.h"
 #include "fhir/rest.h"
@@ -47,7 +48,7 @@ static void page_clear(page *p)
 /* The rows of one stored resource, exactly as fhir/rest.c writes them. */
 static sv_err reindex_one(sv_db *db, const sv_stored *s, sv_buf *reterr)
 {
-    json_t *doc = s->json ? json_loadb(s->json, s->json_len, 0, NULL) : NULL;
+    json_t *doc = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
     if (!doc) {
         if (reterr)
             sv_buf_addf(reterr, "%s/%s: the stored json does not parse", s->type, s->id);

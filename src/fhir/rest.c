@@ -260,7 +260,7 @@ static sv_err hook_old_version(sv_rest *r, const char *type, const char *id, int
     if (e)
         return storage_fail(res, e, NULL);
     if (!cur.deleted && cur.json)
-        *ret_old = json_loadb(cur.json, cur.json_len, 0, NULL);
+        *ret_old = sv_json_loadb(cur.json, cur.json_len, 0, NULL);
     sv_stored_clear(&cur);
     return SV_OK;
 }
@@ -327,9 +327,14 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
                            &rows, &err);
     if (!e)
         e = sv_access_set_category(r->db, type, id, category, &err);
-    if (!e)
+    if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
+        for (size_t i = 0; i < before.len; i++)
+            sv_policy_patients_add(r->defer_grants, before.ids[i]);
+        e = sv_policy_patients_of(r->db, type, id, r->defer_grants, &err);
+    } else if (!e) {
         e = sv_policy_after_write(r->db, r->access, type, id, stored, version == 1 || status == 201,
                                   &before, &err);
+    }
     if (e == SV_ERR_FORBIDDEN) {
         fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
         goto out;
@@ -785,7 +790,7 @@ sv_err sv_rest_patch(sv_rest *r, const char *type, const char *id, const json_t 
         return tx_end(r, owned, fail(res, SV_ERR_GONE, NULL, "%s/%s was deleted", type, id), res);
     }
     json_error_t jerr;
-    json_t *doc = json_loadb(cur.json, cur.json_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = sv_json_loadb(cur.json, cur.json_len, JSON_REJECT_DUPLICATES, &jerr);
     sv_stored_clear(&cur);
     if (!doc)
         return tx_end(r, owned, fail(res, SV_ERR_INTERNAL, NULL, "stored resource unreadable"),

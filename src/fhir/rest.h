@@ -60,6 +60,13 @@ struct sv_rest {
     int64_t default_count;      /* page size when _count is absent */
     int64_t max_count;          /* the largest _count honoured */
     const sv_rest_hooks *hooks; /* NULL: none; borrowed */
+    /* NULL: each write of a Patient, CareTeam, Encounter... derives the grants of its
+     * citizens at once (sv_policy_after_write).  Else, when access is NULL (no
+     * practitioner whose own widening must be refused), a write only adds those
+     * citizens here, and the caller derives each once (sv_policy_derive) before its
+     * transaction ends: a message that creates a Patient and an Encounter derives the
+     * citizen once, not twice.  Nothing in between may rely on the grants.  Borrowed. */
+    sv_policy_patients *defer_grants;
 };
 
 typedef struct sv_rest_result {

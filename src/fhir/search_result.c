@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "fhir/model.h"
 #include "fhir/rest.h"
 #include "fhir/searchparam.h"
@@ -505,7 +506,7 @@ void sv__search_result_render(const struct sv_search_result *r, const char *type
     size_t count;
     json_t *res = NULL;
     if (!r || (r->summary == SV_SUMMARY_FALSE && !nnames) || !resource_run(type, &first, &count) ||
-        !(res = json_loadb(json, len, 0, NULL)) || !json_is_object(res)) {
+        !(res = sv_json_loadb(json, len, 0, NULL)) || !json_is_object(res)) {
         json_decref(res);
         sv_buf_add(out, json, len); /* as stored */
         return;

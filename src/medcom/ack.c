@@ -86,8 +86,10 @@ static json_t *outcome(const char *id, const char *code, const sv_outcome *issue
                      profile(ACK_OUTCOME_PROFILE), "issue", list);
 }
 
-/* A copy of an Organization for the acknowledgement, id kept so that the
- * references of the header resolve inside the ack. */
+/* An Organization for the acknowledgement, id kept so that the references of
+ * the header resolve inside the ack.  Its members are the message's own values,
+ * shared, not copied: the ack is only dumped and freed, and nothing changes
+ * the message's tree while it lives. */
 static json_t *org_copy(const json_t *org)
 {
     json_t *o = json_object();
@@ -95,7 +97,7 @@ static json_t *org_copy(const json_t *org)
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_t *v = json_object_get(org, keys[i]);
         if (v)
-            json_object_set_new(o, keys[i], json_deep_copy(v));
+            json_object_set(o, keys[i], v);
     }
     return o;
 }
@@ -155,7 +157,7 @@ json_t *sv__medcom_ack_build(const sv__medcom_msg *msg, const char *code, const 
     if (msg->provenance) {
         const char *pid = json_string_value(json_object_get(msg->provenance, "id"));
         json_array_append_new(
-            entries, entry("Provenance", pid ? pid : "unknown", json_deep_copy(msg->provenance)));
+            entries, entry("Provenance", pid ? pid : "unknown", json_incref(msg->provenance)));
     }
     json_t *who = us ? ref("Organization", us) : json_pack("{s:s}", "display", "samverka");
     json_t *prov = json_pack(

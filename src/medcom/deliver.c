@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "medcom/internal.h"
 
@@ -142,7 +143,7 @@ sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
         if (e || !won)
             continue;
         ++*ret_claimed;
-        json_t *bundle = json_loadb(rows[i].bundle, rows[i].len, 0, NULL);
+        json_t *bundle = sv_json_loadb(rows[i].bundle, rows[i].len, 0, NULL);
         char sor[65];
         receiver_sor(bundle, sor);
         json_decref(bundle);
@@ -161,7 +162,7 @@ sv_err sv_medcom_outbox_deliver_due(sv_db *db, int max, int64_t lease_ms,
 bool sv_medcom_ack_code(const char *answer, size_t len, const char *message_id, char ret_code[20])
 {
     ret_code[0] = '\0';
-    json_t *b = json_loadb(answer, len, 0, NULL);
+    json_t *b = sv_json_loadb(answer, len, 0, NULL);
     json_t *header = json_object_get(json_array_get(json_object_get(b, "entry"), 0), "resource");
     const char *rt = json_string_value(json_object_get(header, "resourceType"));
     const char *event =

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "base/id.h"
 #include "medcom/internal.h"
@@ -24,7 +25,7 @@ static json_t *load(sv_rest *r, const char *type, const char *id, sv_outcome *ou
     sv_rest_result_init(&rr);
     json_t *j = NULL;
     if (sv_rest_read(r, type, id, &rr) == SV_OK)
-        j = json_loads(rr.body.ptr, 0, NULL);
+        j = sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
     else
         for (size_t i = 0; i < rr.outcome.len; i++)
             sv_outcome_add(

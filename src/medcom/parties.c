@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "fhir/ident.h"
 #include "medcom/internal.h"
 #include "store/resource.h"
@@ -74,7 +75,7 @@ static sv_err load_current(sv_db *db, const char *type, const char *id, json_t *
     memset(&s, 0, sizeof(s));
     *ret = NULL;
     sv_err e = sv_store_current(db, type, id, true, &s, NULL);
-    if (!e && s.json && !(*ret = json_loadb(s.json, s.json_len, 0, NULL)))
+    if (!e && s.json && !(*ret = sv_json_loadb(s.json, s.json_len, 0, NULL)))
         e = SV_ERR_NOMEM;
     sv_stored_clear(&s);
     return e;

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/id.h"
 #include "medcom/internal.h"
 #include "store/resource.h"
@@ -162,7 +163,7 @@ static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t
     memset(&s, 0, sizeof(s));
     json_t *j = NULL;
     if (sv_store_vread(db, type, id, version, &s, NULL) == SV_OK && s.json)
-        j = json_loadb(s.json, s.json_len, 0, NULL);
+        j = sv_json_loadb(s.json, s.json_len, 0, NULL);
     sv_stored_clear(&s);
     return j;
 }
@@ -190,7 +191,7 @@ static sv_err set_deceased(sv_rest *r, const char *patient_id, const json_t *fro
     sv_rest_result rr;
     sv_rest_result_init(&rr);
     sv_err e = sv_rest_read(r, "Patient", patient_id, &rr);
-    json_t *p = e ? NULL : json_loads(rr.body.ptr, 0, NULL);
+    json_t *p = e ? NULL : sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
     sv_rest_result_clear(&rr);
     if (!p)
         return e ? e : SV_ERR_INTERNAL;
@@ -264,7 +265,7 @@ sv_err sv__medcom_apply_stay(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_l
         sv_rest_result rr;
         sv_rest_result_init(&rr);
         e = sv_rest_read(r, "Encounter", encounter_id, &rr);
-        json_t *cur = e ? NULL : json_loads(rr.body.ptr, 0, NULL);
+        json_t *cur = e ? NULL : sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
         encounter_before = rr.version;
         sv_rest_result_clear(&rr);
         if (!cur)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "fhir/reindex.h"
 #include "store/dump.h"
@@ -321,7 +322,7 @@ static json_t *parse_row(line_reader *r, const char *name, const char *text, siz
                          sv_buf *reterr)
 {
     json_error_t jerr;
-    json_t *row = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *row = sv_json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(row)) {
         if (reterr)
             sv_buf_addf(reterr, "%s.ndjson line %lld: not a JSON object", name,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/datetime.h"
+#include "base/json.h"
 #include "policy/memo.h"
 #include "policy/policy.h"
 #include "store/include.h"
@@ -33,7 +34,7 @@ static sv_err read_role(sv_db *db, const char *id, sv_access *a, int *ret_mask, 
         return e;
     }
     sv_buf_release(&err);
-    json_t *pr = s.json && !s.deleted ? json_loadb(s.json, s.json_len, 0, NULL) : NULL;
+    json_t *pr = s.json && !s.deleted ? sv_json_loadb(s.json, s.json_len, 0, NULL) : NULL;
     sv_stored_clear(&s);
     const char *org =
         json_string_value(json_object_get(json_object_get(pr, "organization"), "reference"));
@@ -314,7 +315,7 @@ static bool on_referrer(void *ctx, int64_t rid, const sv_stored *s)
         sv_policy_patients_add(r->list, s->id);
         return true;
     }
-    json_t *j = s->json ? json_loadb(s->json, s->json_len, 0, NULL) : NULL;
+    json_t *j = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
     const char *ref = json_string_value(json_object_get(json_object_get(j, r->param), "reference"));
     if (ref && strncmp(ref, "Patient/", 8) == 0 && ref[8])
         sv_policy_patients_add(r->list, ref + 8);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/datetime.h"
+#include "base/json.h"
 #include "policy/policy.h"
 #include "store/include.h"
 #include "store/resource.h"
@@ -120,7 +121,7 @@ static bool role_organisation(derivation *d, const char *role_ref, char out[SV_P
         sv_stored_clear(&s);
         return false;
     }
-    json_t *pr = json_loadb(s.json, s.json_len, 0, NULL);
+    json_t *pr = sv_json_loadb(s.json, s.json_len, 0, NULL);
     sv_stored_clear(&s);
     const char *org = ref_of_type(json_object_get(pr, "organization"), "Organization");
     bool ok =
@@ -266,7 +267,7 @@ static bool on_resource(void *ctx, int64_t rid, const sv_stored *s)
 {
     (void)rid;
     load_ctx *l = ctx;
-    json_t *j = s->json ? json_loadb(s->json, s->json_len, 0, NULL) : NULL;
+    json_t *j = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
     if (j)
         l->fn(l->d, j);
     json_decref(j);
@@ -400,7 +401,7 @@ sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *curr
         sv_buf_release(&err);
         exists = !e && !s.deleted && s.json;
         if (exists) {
-            json_t *p = json_loadb(s.json, s.json_len, 0, NULL);
+            json_t *p = sv_json_loadb(s.json, s.json_len, 0, NULL);
             if (p)
                 from_patient(&d, p);
             json_decref(p);

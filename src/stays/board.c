@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "base/datetime.h"
 #include "coord/codes.h"
 #include "coord/task.h"
@@ -272,7 +273,7 @@ sv_err sv_stays_board(sv_rest *r, sv_stays *s, const char *org_id, json_t **ret,
         sv_rest_result pr;
         sv_rest_result_init(&pr);
         if (sv_rest_read(r, "Patient", pat_id, &pr) == SV_OK) {
-            json_t *pj = json_loads(pr.body.ptr, 0, NULL);
+            json_t *pj = sv_json_loadb(pr.body.ptr, pr.body.len, 0, NULL);
             char buf[256];
             snprintf(name, sizeof(name), "%s", pj ? sv__coord_name(pj, buf) : "");
             json_decref(pj);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/json.h"
 #include "store/audit.h"
 #include "stays/internal.h"
 
@@ -67,7 +68,7 @@ static sv_err act(sv_rest *r, sv_stays *s, const row *w, sv_buf *reterr)
     sv_rest_result rr;
     sv_rest_result_init(&rr);
     sv_err e = sv_rest_read(r, "Encounter", w->encounter, &rr);
-    json_t *enc = e ? NULL : json_loads(rr.body.ptr, 0, NULL);
+    json_t *enc = e ? NULL : sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
     int64_t version = rr.version;
     sv_rest_result_clear(&rr);
     if (e == SV_ERR_NOT_FOUND || e == SV_ERR_GONE)

@@ -4,7 +4,8 @@
  * Oracles beyond "does not crash": the outputs obey the contract in json.h
  * (json or message+offset, never both), object-only parsing agrees with
  * any-value parsing, and what sv_json_dumpb writes parses back to a fixed
- * point.  Build with -fsanitize=fuzzer, or with -DSV_FUZZ_REPLAY as a plain
+ * point, and sv_json_loadb builds exactly what json_loadb builds (or fails
+ * where it fails).  Build with -fsanitize=fuzzer, or with -DSV_FUZZ_REPLAY as a plain
  * program that replays files (see fuzz_replay.h).
  * Depends on base/ and jansson.
  */
@@ -45,12 +46,33 @@ static json_t *round_trip(const json_t *j, sv_buf *text)
     return again;
 }
 
+/* sv_json_loadb against jansson's own reader: the same value with the same member
+ * order (compared as written), or NULL from both. */
+static void same_as_jansson(const char *text, size_t size, size_t flags)
+{
+    json_t *fast = sv_json_loadb(text, size, flags, NULL);
+    json_t *slow = json_loadb(text, size, flags, NULL);
+    CHECK((fast == NULL) == (slow == NULL));
+    if (fast) {
+        sv_buf a = SV_BUF_INIT, b = SV_BUF_INIT;
+        CHECK(sv_json_dumpb(fast, &a) == SV_OK && sv_json_dumpb(slow, &b) == SV_OK);
+        CHECK(a.len == b.len && memcmp(a.ptr, b.ptr, a.len) == 0 && json_equal(fast, slow));
+        sv_buf_release(&a);
+        sv_buf_release(&b);
+    }
+    json_decref(fast);
+    json_decref(slow);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
     json_t *any = NULL, *object = NULL;
     size_t offset = SIZE_MAX;
     sv_buf message = SV_BUF_INIT;
+
+    same_as_jansson(text, size, 0);
+    same_as_jansson(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY);
 
     sv_err err = sv_json_parse(text, size, FUZZ_DEPTH, SV_JSON_TOP_ANY, &any, &message, &offset);
     /* SV_ERR_INVALID: a number that cannot be held as written (1e400, 1e-400) */
