@@ -148,13 +148,23 @@ sv_err sv_audit_log_flush(sv_audit_log *log)
         pthread_mutex_unlock(&log->flush_lock);
         return SV_OK;
     }
+    size_t n = 0;
+    for (entry *en = list; en; en = en->next)
+        n++;
+    /* The records side by side for one batch append (borrowing the entries' strings). */
+    sv_audit_record *recs = malloc(n * sizeof(*recs));
+    if (!recs)
+        abort();
+    n = 0;
+    for (entry *en = list; en; en = en->next)
+        recs[n++] = en->rec;
     sv_buf err = SV_BUF_INIT;
     sv_err e = sv_db_begin(log->db, SV_TX_WRITE, &err);
-    size_t n = 0;
-    for (entry *en = list; en && !e; en = en->next, n++)
-        e = sv_audit_append(log->db, &en->rec, NULL, &err);
+    if (!e)
+        e = sv_audit_append_batch(log->db, recs, n, NULL, &err);
     if (!e)
         e = sv_db_commit(log->db, &err);
+    free(recs);
     if (e) {
         sv_db_rollback(log->db);
         /* The message names tables, never record contents. */
