@@ -9,11 +9,13 @@
 
 #include "base/log.h"
 
-/* One queued record with its own copies of the strings. */
+/* One queued record with its own copies of the strings, in one allocation: the flushing
+ * thread frees what worker threads allocated, and glibc's frees across threads (arena
+ * locks) were a fifth of the writer's CPU with a block per string. */
 typedef struct entry {
     struct entry *next;
     sv_audit_record rec;
-    char *strings[10];
+    char strings[]; /* the record's strings, NUL-terminated one after another */
 } entry;
 
 struct sv_audit_log {
@@ -44,20 +46,8 @@ struct sv_audit_log {
 #define QUEUE_MAX 16384
 #define QUEUE_WAIT_MS 1000
 
-static char *dup_or_null(const char *s)
-{
-    if (!s)
-        return NULL;
-    char *c = strdup(s);
-    if (!c)
-        abort();
-    return c;
-}
-
 static void entry_free(entry *en)
 {
-    for (size_t i = 0; i < sizeof(en->strings) / sizeof(en->strings[0]); i++)
-        free(en->strings[i]);
     free(en);
 }
 
@@ -65,17 +55,32 @@ void sv_audit_log_add(sv_audit_log *log, const sv_audit_record *rec)
 {
     if (!log)
         return;
-    entry *en = calloc(1, sizeof(*en));
+    const char *const texts[] = {
+        rec->principal_kind, rec->principal_id,  rec->organisation, rec->role,    rec->citizen,
+        rec->action,         rec->resource_type, rec->resource_id,  rec->purpose, rec->reason};
+    enum { N_TEXTS = sizeof(texts) / sizeof(texts[0]) };
+    size_t len[N_TEXTS], total = 0;
+    for (size_t i = 0; i < N_TEXTS; i++) {
+        len[i] = texts[i] ? strlen(texts[i]) + 1 : 0;
+        total += len[i];
+    }
+    entry *en = malloc(sizeof(*en) + total);
     if (!en)
         abort();
+    en->next = NULL;
     en->rec = *rec;
-    const char **fields[] = {&en->rec.principal_kind, &en->rec.principal_id, &en->rec.organisation,
-                             &en->rec.role,           &en->rec.citizen,      &en->rec.action,
-                             &en->rec.resource_type,  &en->rec.resource_id,  &en->rec.purpose,
-                             &en->rec.reason};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        en->strings[i] = dup_or_null(*fields[i]);
-        *fields[i] = en->strings[i];
+    const char **copies[N_TEXTS] = {&en->rec.principal_kind, &en->rec.principal_id,
+                                    &en->rec.organisation,   &en->rec.role,
+                                    &en->rec.citizen,        &en->rec.action,
+                                    &en->rec.resource_type,  &en->rec.resource_id,
+                                    &en->rec.purpose,        &en->rec.reason};
+    char *at = en->strings;
+    for (size_t i = 0; i < N_TEXTS; i++) {
+        if (texts[i]) {
+            memcpy(at, texts[i], len[i]);
+            *copies[i] = at;
+            at += len[i];
+        }
     }
     pthread_mutex_lock(&log->lock);
     if (log->tail)
@@ -185,6 +190,8 @@ sv_err sv_audit_log_flush(sv_audit_log *log)
 static void *run(void *arg)
 {
     sv_audit_log *log = arg;
+    /* Named, so that top -H and perf show the writer's own share of the CPU. */
+    pthread_setname_np(pthread_self(), "sv-audit");
     pthread_mutex_lock(&log->lock);
     while (!log->stopping) {
         struct timespec until;

@@ -76,56 +76,92 @@ void sv_audit_record_set_actor(sv_audit_record *rec, const sv_audit_actor *actor
 
 /* Canonical serialisation: a version tag, then every field in column order,
  * each one of "n\n" (NULL), "i<decimal>\n" or "s<length>:<bytes>\n" - length
- * prefixes, so that no choice of values can make two records serialise alike. */
-static void feed_text(crypto_hash_sha256_state *h, const char *s)
+ * prefixes, so that no choice of values can make two records serialise alike.
+ * Written into one buffer and hashed in one call: fed field by field (three updates
+ * and a snprintf each) the hash was a fifth of the read-audit writer's CPU. */
+enum { SMALL_RECORD = 1024, INT_TEXT = 24 /* "i", 20 digits and a sign, "\n" */ };
+
+static char *put_uint(char *at, uint64_t v)
 {
-    char head[32];
-    if (!s) {
-        crypto_hash_sha256_update(h, (const unsigned char *)"n\n", 2);
-        return;
-    }
-    size_t n = strlen(s);
-    int k = snprintf(head, sizeof(head), "s%zu:", n);
-    crypto_hash_sha256_update(h, (const unsigned char *)head, (unsigned long long)k);
-    crypto_hash_sha256_update(h, (const unsigned char *)s, n);
-    crypto_hash_sha256_update(h, (const unsigned char *)"\n", 1);
+    char digits[20];
+    int n = 0;
+    do {
+        digits[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n)
+        *at++ = digits[--n];
+    return at;
 }
 
-static void feed_int(crypto_hash_sha256_state *h, int64_t v, bool is_null)
+static char *put_text(char *at, const char *s, size_t len)
 {
-    char b[32];
-    int k =
-        is_null ? snprintf(b, sizeof(b), "n\n") : snprintf(b, sizeof(b), "i%lld\n", (long long)v);
-    crypto_hash_sha256_update(h, (const unsigned char *)b, (unsigned long long)k);
+    if (!s) {
+        memcpy(at, "n\n", 2);
+        return at + 2;
+    }
+    *at++ = 's';
+    at = put_uint(at, len);
+    *at++ = ':';
+    memcpy(at, s, len);
+    at += len;
+    *at++ = '\n';
+    return at;
+}
+
+static char *put_int(char *at, int64_t v, bool is_null)
+{
+    if (is_null) {
+        memcpy(at, "n\n", 2);
+        return at + 2;
+    }
+    *at++ = 'i';
+    if (v < 0) {
+        *at++ = '-';
+        at = put_uint(at, (uint64_t)0 - (uint64_t)v);
+    } else {
+        at = put_uint(at, (uint64_t)v);
+    }
+    *at++ = '\n';
+    return at;
 }
 
 void sv_audit_hash(const sv_audit_record *rec, int64_t seq, const char *prev_hash,
                    char ret_hash[SV_AUDIT_HASH_HEX + 1])
 {
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
+    const char *texts[] = {rec->principal_kind, rec->principal_id, rec->organisation,
+                           rec->role,           rec->citizen,      rec->action,
+                           rec->resource_type,  rec->resource_id,  rec->purpose,
+                           rec->reason,         prev_hash};
+    enum { N_TEXTS = sizeof(texts) / sizeof(texts[0]) };
+    size_t len[N_TEXTS], need = 16 + 4 * INT_TEXT;
+    for (size_t i = 0; i < N_TEXTS; i++) {
+        len[i] = texts[i] ? strlen(texts[i]) : 0;
+        need += len[i] + INT_TEXT + 2;
+    }
+    char small[SMALL_RECORD];
+    char *buf = need <= sizeof(small) ? small : malloc(need);
+    if (!buf)
+        abort(); /* a record is a few hundred bytes; there is no hash to return without it */
     /* A reason (added by migration 10) changes the tag and is fed after the outcome;
      * records without one hash as they did before it existed. */
-    crypto_hash_sha256_update(
-        &h, (const unsigned char *)(rec->reason ? "sv-audit-2\n" : "sv-audit-1\n"), 11);
-    feed_int(&h, seq, false);
-    feed_int(&h, rec->time_ms, false);
-    feed_text(&h, rec->principal_kind);
-    feed_text(&h, rec->principal_id);
-    feed_text(&h, rec->organisation);
-    feed_text(&h, rec->role);
-    feed_text(&h, rec->citizen);
-    feed_text(&h, rec->action);
-    feed_text(&h, rec->resource_type);
-    feed_text(&h, rec->resource_id);
-    feed_int(&h, rec->resource_version, rec->resource_version == 0);
-    feed_text(&h, rec->purpose);
-    feed_int(&h, rec->outcome, false);
+    char *at = buf;
+    memcpy(at, rec->reason ? "sv-audit-2\n" : "sv-audit-1\n", 11);
+    at += 11;
+    at = put_int(at, seq, false);
+    at = put_int(at, rec->time_ms, false);
+    for (size_t i = 0; i <= 7; i++) /* principal_kind .. resource_id */
+        at = put_text(at, texts[i], len[i]);
+    at = put_int(at, rec->resource_version, rec->resource_version == 0);
+    at = put_text(at, texts[8], len[8]); /* purpose */
+    at = put_int(at, rec->outcome, false);
     if (rec->reason)
-        feed_text(&h, rec->reason);
-    feed_text(&h, prev_hash);
+        at = put_text(at, texts[9], len[9]);
+    at = put_text(at, texts[10], len[10]); /* the previous hash */
     unsigned char out[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&h, out);
+    crypto_hash_sha256(out, (const unsigned char *)buf, (unsigned long long)(at - buf));
+    if (buf != small)
+        free(buf);
     sodium_bin2hex(ret_hash, SV_AUDIT_HASH_HEX + 1, out, sizeof(out));
 }
 
