@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,9 @@ struct sv_audit_log {
     bool flush_now;
     bool stopping;
     pthread_t thread;
+    /* Logged at stop: how the writer kept up (counts only, no record contents). */
+    uint64_t written, flushes; /* under flush_lock */
+    uint64_t waits, wait_ms;   /* adders that met QUEUE_MAX, and how long they waited; under lock */
 };
 
 #define FLUSH_INTERVAL_MS 500 /* well inside the promised second */
@@ -103,9 +107,16 @@ void sv_audit_log_add(sv_audit_log *log, const sv_audit_record *rec)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
+        struct timespec began;
+        clock_gettime(CLOCK_MONOTONIC, &began);
         int rc = 0;
         while (log->queued >= QUEUE_MAX && !log->stopping && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&log->drained, &log->lock, &until);
+        struct timespec ended;
+        clock_gettime(CLOCK_MONOTONIC, &ended);
+        log->waits++;
+        log->wait_ms += (uint64_t)((ended.tv_sec - began.tv_sec) * 1000 +
+                                   (ended.tv_nsec - began.tv_nsec) / 1000000);
     }
     pthread_mutex_unlock(&log->lock);
 }
@@ -176,6 +187,8 @@ sv_err sv_audit_log_flush(sv_audit_log *log)
         sv_log(SV_LOG_ERROR, "event=audit_flush_failed records=%zu error=%s", n, sv_strerror(e));
         put_back(log, list);
     } else {
+        log->written += n;
+        log->flushes++;
         while (list) {
             entry *next = list->next;
             entry_free(list);
@@ -261,6 +274,11 @@ void sv_audit_log_stop(sv_audit_log *log)
         sv_audit_log_flush(log);
     if (log->head)
         sv_log(SV_LOG_ERROR, "event=audit_records_lost records=%zu", log->queued);
+    sv_log(SV_LOG_INFO,
+           "event=audit_log_stopped records=%llu flushes=%llu full_queue_waits=%llu"
+           " full_queue_wait_ms=%llu",
+           (unsigned long long)log->written, (unsigned long long)log->flushes,
+           (unsigned long long)log->waits, (unsigned long long)log->wait_ms);
     entry *list = take_all(log);
     while (list) {
         entry *next = list->next;
