@@ -49,6 +49,11 @@ struct sv_audit_log {
  * lasts (bench/run.sh's reads reached 100 MB resident before any bound). */
 #define QUEUE_MAX 16384
 #define QUEUE_WAIT_MS 1000
+/* Records one flush transaction takes at most.  Adders held at QUEUE_MAX wait for the
+ * next take, so this bounds their wait to one such transaction instead of a whole
+ * queue's; and a SQLite transaction of more records spilled dirty index pages out of
+ * the writer's page cache before its commit. */
+#define FLUSH_MAX 4096
 
 static void entry_free(entry *en)
 {
@@ -121,7 +126,7 @@ void sv_audit_log_add(sv_audit_log *log, const sv_audit_record *rec)
     pthread_mutex_unlock(&log->lock);
 }
 
-/* Takes the whole queue out under the lock. */
+/* Takes the whole queue out under the lock (stop). */
 static entry *take_all(sv_audit_log *log)
 {
     pthread_mutex_lock(&log->lock);
@@ -131,6 +136,39 @@ static entry *take_all(sv_audit_log *log)
     log->flush_now = false;
     pthread_cond_broadcast(&log->drained);
     pthread_mutex_unlock(&log->lock);
+    return list;
+}
+
+/* Takes up to FLUSH_MAX records from the front of the queue; *ret_n receives how many.
+ * The caller holds flush_lock, so nobody else takes or puts back meanwhile, and adders
+ * only write the tail's next: the first FLUSH_MAX links of a longer queue are walked
+ * without the lock that adders need. */
+static entry *take_some(sv_audit_log *log, size_t *ret_n)
+{
+    pthread_mutex_lock(&log->lock);
+    entry *list = log->head;
+    size_t n = log->queued;
+    if (n <= FLUSH_MAX) {
+        log->head = log->tail = NULL;
+        log->queued = 0;
+        log->flush_now = false;
+        pthread_cond_broadcast(&log->drained);
+        pthread_mutex_unlock(&log->lock);
+        *ret_n = n;
+        return list;
+    }
+    pthread_mutex_unlock(&log->lock);
+    entry *last = list;
+    for (size_t i = 1; i < FLUSH_MAX; i++)
+        last = last->next;
+    pthread_mutex_lock(&log->lock);
+    log->head = last->next;
+    last->next = NULL;
+    log->queued -= FLUSH_MAX;
+    log->flush_now = log->queued >= QUEUE_SOFT;
+    pthread_cond_broadcast(&log->drained);
+    pthread_mutex_unlock(&log->lock);
+    *ret_n = FLUSH_MAX;
     return list;
 }
 
@@ -154,26 +192,16 @@ static void put_back(sv_audit_log *log, entry *list)
     pthread_mutex_unlock(&log->lock);
 }
 
-sv_err sv_audit_log_flush(sv_audit_log *log)
+/* Appends list (n records) in one transaction; on failure puts it back. */
+static sv_err write_list(sv_audit_log *log, entry *list, size_t n)
 {
-    if (!log)
-        return SV_OK;
-    pthread_mutex_lock(&log->flush_lock);
-    entry *list = take_all(log);
-    if (!list) {
-        pthread_mutex_unlock(&log->flush_lock);
-        return SV_OK;
-    }
-    size_t n = 0;
-    for (entry *en = list; en; en = en->next)
-        n++;
     /* The records side by side for one batch append (borrowing the entries' strings). */
     sv_audit_record *recs = malloc(n * sizeof(*recs));
     if (!recs)
         abort();
-    n = 0;
+    size_t i = 0;
     for (entry *en = list; en; en = en->next)
-        recs[n++] = en->rec;
+        recs[i++] = en->rec;
     sv_buf err = SV_BUF_INIT;
     sv_err e = sv_db_begin(log->db, SV_TX_WRITE, &err);
     if (!e)
@@ -196,6 +224,21 @@ sv_err sv_audit_log_flush(sv_audit_log *log)
         }
     }
     sv_buf_release(&err);
+    return e;
+}
+
+sv_err sv_audit_log_flush(sv_audit_log *log)
+{
+    if (!log)
+        return SV_OK;
+    pthread_mutex_lock(&log->flush_lock);
+    sv_err e = SV_OK;
+    size_t n;
+    do {
+        entry *list = take_some(log, &n);
+        if (list)
+            e = write_list(log, list, n);
+    } while (!e && n == FLUSH_MAX);
     pthread_mutex_unlock(&log->flush_lock);
     return e;
 }

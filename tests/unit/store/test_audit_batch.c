@@ -294,6 +294,10 @@ static void test_batch_fault_leaves_chain_whole(void **state)
 
 int main(void)
 {
+#ifdef AUDIT_TEST_POSTGRES
+    if (!pgtest_admin_uri("store/test_audit_batch_postgres"))
+        return PGTEST_SKIP;
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batch_equals_single_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_singles_form_one_chain, setup, teardown),
