@@ -41,6 +41,20 @@ cmake --build "$build_dir" --target bench_audit_writer -j"$(nproc)" >/dev/null |
 bin=$build_dir/bench_audit_writer
 work=$(mktemp -d "$tmp_parent/samverka-audit-writer.XXXXXX")
 
+# utime + stime of the scratch cluster's processes (the postmaster's reaped children and
+# the live ones), in clock ticks.
+cluster_jiffies() {
+    local pm t=0 p stat fields
+    pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+    for p in "$pm" $(pgrep -P "$pm"); do
+        read -r stat 2>/dev/null <"/proc/$p/stat" || continue
+        read -r -a fields <<<"${stat##*) }"
+        t=$((t + fields[11] + fields[12]))
+        [ "$p" != "$pm" ] || t=$((t + fields[13] + fields[14]))
+    done
+    echo "$t"
+}
+
 echo "date         $(date -u +%Y-%m-%dT%H:%M:%SZ), $(git -C "$repo" rev-parse --short HEAD)"
 echo "loadavg      $(cut -d' ' -f1-3 /proc/loadavg) before the run (1, 5, 15 min)"
 for b in $backends; do
@@ -52,6 +66,12 @@ for b in $backends; do
         ;;
     *) die "BENCH_BACKENDS holds sqlite and/or postgres, not '$b'" ;;
     esac
+    pg0=0
+    [ "$b" != postgres ] || pg0=$(cluster_jiffies)
     "$bin" "$uri" "$records" || die "$b: the writer run failed"
+    if [ "$b" = postgres ]; then
+        awk -v a="$pg0" -v b="$(cluster_jiffies)" -v hz="$(getconf CLK_TCK)" -v n="$records" \
+            'BEGIN { printf "pg cpu/rec   %.1f us (the cluster'"'"'s processes, migration included)\n", (b - a) / hz / n * 1e6 }'
+    fi
     echo "loadavg      $(cut -d' ' -f1-3 /proc/loadavg) after"
 done
