@@ -5,7 +5,7 @@
  * Each record says who (principal kind and id, organisation, role) did what
  * (action, resource type/id/version) concerning which citizen, why (purpose of
  * use), when (ms since 1970 UTC) and with what outcome (the HTTP status).  Its
- * hash is SHA-256 (libsodium) over a canonical serialisation of every field,
+ * hash is SHA-256 (OpenSSL's libcrypto) over a canonical serialisation of every field,
  * seq included, and the previous record's hash, so a changed, deleted or
  * reordered row breaks the chain.  A one-row table audit_head holds the record
  * count and the last seq and hash, updated by every append (once per batch) in
@@ -13,7 +13,7 @@
  * longer matches the head.
  *
  * The audit table is data, not a diagnostic log: it holds patient ids.
- * Depends on db/ and libsodium only.
+ * Depends on db/, libcrypto (SHA-256) and libsodium (hex) only.
  */
 #ifndef SV_STORE_AUDIT_H
 #define SV_STORE_AUDIT_H
