@@ -24,46 +24,17 @@ db=${1:-}
 build_dir=${MEMORY_BUILD:-$repo/build-bench}
 export MEMORY_OUT=${MEMORY_OUT:-$repo/bench/out/memory.md}
 threads=${MEMORY_THREADS:-}
-
-die() {
-    echo "memory: FAILED: $*" >&2
-    exit 1
-}
+bench_name=memory
+. "$repo/bench/lib.sh"
 [ -n "$db" ] && [ -f "$db" ] || die "usage: bench/memory.sh DB (a copy of a samverka database)"
 for tool in node cmake sqlite3; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
 
-server_pid=""
-work=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    exec 3>&- || true
-    if [ "$rc" -ne 0 ] && [ -n "$work" ] && [ -s "$work/server.log" ]; then
-        echo "memory: last lines of the server log:" >&2
-        tail -n 10 "$work/server.log" | sed 's/^/    /' >&2
-    fi
-    [ -z "$work" ] || rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "memory: building a Release binary in $build_dir"
-if ! log=$(cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release 2>&1 &&
-    cmake --build "$build_dir" --target samverka -j"$(nproc)" 2>&1); then
-    printf '%s\n' "$log" | tail -n 40 >&2
-    die "the Release build failed"
-fi
-bin=$build_dir/samverka
+bench_build_release "$build_dir"
 mkdir -p "$(dirname "$MEMORY_OUT")"
 work=$(mktemp -d "${TMPDIR:-/tmp}/samverka-memory.XXXXXX")
+server_log=$work/server.log
 
 # Citizens and Tasks from the whole database, drawn before the server starts (read-only).
 sqlite3 -readonly "$db" "SELECT id FROM resource WHERE type = 'Patient' AND deleted = 0

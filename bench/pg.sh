@@ -32,42 +32,24 @@ out_dir=${BENCH_OUT:-$repo/bench/out}
 runs=${BENCH_PROCESSES:-1 2}
 wrk_dir=$repo/bench/wrk
 admin_uri=${BENCH_PG:-}
-
-die() {
-    echo "bench-pg: FAILED: $*" >&2
-    exit 1
-}
+bench_name=bench-pg
+. "$repo/bench/lib.sh"
 [[ $seconds =~ ^[1-9][0-9]*$ ]] || die "BENCH_SECONDS must be a whole number, not '$seconds'"
 [[ $connections =~ ^[1-9][0-9]*$ ]] || die "BENCH_CONNECTIONS must be a number, not '$connections'"
 [[ $wrk_threads =~ ^[1-6]$ ]] || die "BENCH_WRK_THREADS must be 1..6, not '$wrk_threads'"
 for n in $runs; do [[ $n =~ ^[12]$ ]] || die "BENCH_PROCESSES holds 1 and/or 2, not '$n'"; done
 for tool in wrk psql curl; do command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"; done
 
-pids=() # the samverka processes
-wrk_pid=""
+# pids: the samverka processes (the trap stops them)
 pgdir=""
-work=""
 db_uri=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [ -z "$wrk_pid" ] || { kill -TERM "$wrk_pid" 2>/dev/null || true; wait "$wrk_pid" 2>/dev/null || true; }
-    for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+# After the servers: the run's database, and the scratch cluster.
+bench_cleanup_more() {
     [ -z "$db_uri" ] || psql -X -q -d "$admin_uri" -c "DROP DATABASE IF EXISTS $db_name WITH (FORCE)" >/dev/null 2>&1 || true
     [ -z "$pgdir" ] || "$repo/tools/pg-scratch.sh" stop "$pgdir"
-    [ -z "$work" ] || rm -rf "$work"
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
-echo "bench-pg: building a Release binary in $build_dir"
-if ! { cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-    cmake --build "$build_dir" --target samverka -j"$(nproc)" >/dev/null; }; then
-    die "the Release build failed"
-fi
-bin=$build_dir/samverka
+bench_build_release "$build_dir"
 mkdir -p "$out_dir"
 work=$(mktemp -d "${TMPDIR:-/tmp}/samverka-bench-pg.XXXXXX")
 if [ -z "$admin_uri" ]; then

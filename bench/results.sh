@@ -13,6 +13,9 @@
 # grows with the load, the CPU time does not.  The load is printed before and after.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo=$PWD
+bench_name=results
+. bench/lib.sh
 N=${1:-${BENCH_RESOURCES:-100000}}
 BUILD=${BENCH_BUILD:-build}
 REPEAT=${BENCH_REPEAT:-5}
@@ -21,16 +24,17 @@ PORT=${BENCH_PORT:-18472}
 mkdir -p "$OUT"
 DATA="$OUT/dataset-$N-1"
 [ -f "$DATA.ndjson" ] || node bench/dataset.mjs --resources "$N" --seed 1 --out "$DATA" >/dev/null
-TMP=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/sv-results.XXXXXX")
-PID=
-trap '[ -n "$PID" ] && kill $PID 2>/dev/null; rm -rf "$TMP"' EXIT
+work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/sv-results.XXXXXX")
+TMP=$work
 DB=${BENCH_DB:-$TMP/db}
 if [ ! -f "$DB" ]; then
     "$BUILD/samverka" import --db "$DB" "$DATA.ndjson" >/dev/null
     "$BUILD/samverka" demo --db "$DB" >/dev/null # the Measures (and the demo organisations)
 fi
 "$BUILD/samverka" serve --listen "127.0.0.1:$PORT" --db "$DB" --watchdog 0 >"$TMP/log" 2>&1 &
-PID=$!
+server_pid=$!
+server_log=$TMP/log
+PID=$server_pid
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 MUN=$(grep -o '"id":"kommune-[^"]*"' "$DATA.ndjson" | head -1 | cut -d'"' -f4)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
@@ -46,7 +50,7 @@ for m in $(ls data/indicators | sed 's/\.json$//'); do
         c0=$(cpu_ticks)
         for _ in $(seq "$REPEAT"); do
             t=$(curl -s -o "$TMP/body" -w '%{http_code} %{time_total}' "$url")
-            [ "${t%% *}" = 200 ] || { echo "bench: $m answered ${t%% *}: $(head -c 300 "$TMP/body")"; exit 1; }
+            [ "${t%% *}" = 200 ] || die "$m answered ${t%% *}: $(head -c 300 "$TMP/body")"
             times+=("${t#* }")
         done
         c1=$(cpu_ticks)

@@ -56,13 +56,8 @@ out_dir=${BENCH_OUT:-$repo/bench/out}
 tmp_parent=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 keep=${BENCH_KEEP:-0}
 wrk_dir=$repo/bench/wrk
-
-die() {
-    echo "bench: FAILED: $*" >&2
-    exit 1
-}
-
-is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+bench_name=bench
+. "$repo/bench/lib.sh"
 is_count "$resources" || die "RESOURCES must be a positive number, not '$resources'"
 [[ $seed =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a number, not '$seed'"
 is_count "$seconds" || die "BENCH_SECONDS must be a whole number of seconds, not '$seconds'"
@@ -75,72 +70,16 @@ fi
     die "BENCH_SERVER_THREADS must be a positive number, not '$server_threads'"
 [ -n "${EPOCHREALTIME:-}" ] || die "bash 5 or later is needed (EPOCHREALTIME)"
 
-# --- processes this script owns, and the cleanup that ends them ----------------------
+# --- what the trap of bench/lib.sh does besides stopping the processes ----------------
 
-server_pid=""
-wrk_pid=""
-nginx_pid=""
 nginx_dir=""
-work=""
-server_log=""
-
-# True when process $1 has exited (gone, or a zombie waiting for `wait`).
-exited() {
-    local stat
-    [ -r "/proc/$1/stat" ] || return 0
-    read -r stat <"/proc/$1/stat" 2>/dev/null || return 0
-    stat=${stat##*) }
-    [ "${stat%% *}" = Z ]
-}
-
-# Waits up to $2 seconds for process $1 to exit; 0 when it did.
-wait_exit() {
-    local pid=$1 polls=$(($2 * 100))
-    while ! exited "$pid"; do
-        polls=$((polls - 1))
-        [ "$polls" -gt 0 ] || return 1
-        sleep 0.01
-    done
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$wrk_pid" ]; then
-        kill -TERM "$wrk_pid" 2>/dev/null || true
-        wait "$wrk_pid" 2>/dev/null || true
-    fi
-    if [ -n "$nginx_pid" ]; then
-        kill -TERM "$nginx_pid" 2>/dev/null || true
-        wait "$nginx_pid" 2>/dev/null || true
-    fi
+bench_cleanup_more() {
     [ -z "$nginx_dir" ] || [ "$keep" = 1 ] || rm -rf "$nginx_dir"
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        if ! wait_exit "$server_pid" 15; then
-            echo "bench: the server did not stop within 15 s of SIGTERM; killing it" >&2
-            kill -KILL "$server_pid" 2>/dev/null || true
-        fi
-        wait "$server_pid" 2>/dev/null || true
+    if [ "$1" -ne 0 ] && [ -n "$server_log" ] && [ -s "$server_log" ]; then
+        tail -n 200 "$server_log" >"$out_dir/server-log-tail.txt" 2>/dev/null &&
+            echo "bench: the server log's last 200 lines are in $out_dir/server-log-tail.txt" >&2
     fi
-    exec 3>&-
-    if [ "$rc" -ne 0 ] && [ -n "$server_log" ] && [ -s "$server_log" ]; then
-        tail -n 200 "$server_log" >"$out_dir/server-log-tail.txt" 2>/dev/null || true
-        echo "bench: last lines of the server log (200 in $out_dir/server-log-tail.txt):" >&2
-        tail -n 10 "$server_log" | sed 's/^/    /' >&2
-    fi
-    if [ -n "$work" ]; then
-        if [ "$keep" = 1 ]; then
-            echo "bench: kept $work (BENCH_KEEP=1)" >&2
-        else
-            rm -rf "$work"
-        fi
-    fi
-    exit "$rc"
 }
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # --- tools and build -----------------------------------------------------------------
 
@@ -170,14 +109,7 @@ for tool in curl node; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
 
-echo "bench: building a Release binary in $build_dir"
-if ! build_log=$(cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_C_FLAGS="$cflags" 2>&1 &&
-    cmake --build "$build_dir" --target samverka -j"$(nproc)" 2>&1); then
-    printf '%s\n' "$build_log" | tail -n 40 >&2
-    die "the Release build failed"
-fi
-bin=$build_dir/samverka
+bench_build_release "$build_dir" -DCMAKE_C_FLAGS="$cflags"
 
 mkdir -p "$out_dir"
 # Only this script's own outputs: the dataset cache (shared with search.sh) stays.
@@ -225,25 +157,15 @@ echo
 
 # Starts the server on the database; sets server_pid, port, startup_ms.
 start_server() {
-    local log=$1 line="" t0 t1
+    local log=$1 t0 t1
     server_log=$log
     local args=(serve --listen 127.0.0.1:0 --db "${2:-$db}")
     [ -z "$server_threads" ] || args+=(--threads "$server_threads")
     t0=$EPOCHREALTIME
     "$bin" "${args[@]}" >&3 2>"$log" &
     server_pid=$!
-    while :; do
-        if read -r -t 0.1 -u 3 line; then
-            break
-        fi
-        exited "$server_pid" && die "the server exited before it was listening"
-        [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print (b - a > 30)}')" = 0 ] ||
-            die "the server was not listening after 30 s"
-    done
+    bench_await_listening 30
     t1=$EPOCHREALTIME
-    [[ $line =~ ^samverka\ listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]] ||
-        die "unexpected first line from the server: '$line'"
-    port=${BASH_REMATCH[1]}
     startup_ms=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", (b - a) * 1000}')
 }
 

@@ -7,21 +7,14 @@
 # each count ten times as often.  BENCH_BIN: the binary (default build-bench/samverka).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=search-cpu
+. "$repo/bench/lib.sh"
 db=${1:?usage: search-cpu.sh DB [ROUNDS]}
 rounds=${2:-3}
 bin=${BENCH_BIN:-$repo/build-bench/samverka}
 data=${BENCH_OUT:-$repo/bench/out}/dataset-${BENCH_RESOURCES:-1000000}-${BENCH_SEED:-1}
-[ -s "$data.owners.txt" ] || { echo "search-cpu: no dataset lists at $data.*" >&2; exit 1; }
+[ -s "$data.owners.txt" ] || die "no dataset lists at $data.*"
 work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
 sed 's|.*|/fhir/Task?owner=Organization/&\&status=requested,accepted,in-progress\&_sort=deadline|' \
     "$data.owners.txt" >"$work/task-owner"
 sed 's|.*|/fhir/Encounter?service-provider=Organization/&\&status=in-progress|' \
@@ -36,7 +29,7 @@ mkfifo "$work/stdout"
 exec 3<>"$work/stdout"
 "$bin" serve --listen 127.0.0.1:0 --db "$db" --log-level warn --threads 1 >&3 2>"$work/log" &
 server_pid=$!
-read -r -t 120 line <&3 || { echo "search-cpu: the server did not start" >&2; exit 1; }
+read -r -t 120 line <&3 || die "the server did not start"
 port=${line##*:}
 export CLK_TCK=$(getconf CLK_TCK)
 node "$repo/bench/search-cpu.mjs" "$port" "$server_pid" "$rounds" \

@@ -46,13 +46,8 @@ tmp_parent=${BENCH_TMPDIR:-${TMPDIR:-/tmp}}
 keep=${BENCH_KEEP:-0}
 db_dir=${BENCH_DB_DIR:-}
 wrk_dir=$repo/bench/wrk
-
-die() {
-    echo "bench: FAILED: $*" >&2
-    exit 1
-}
-
-is_count() { [[ $1 =~ ^[1-9][0-9]*$ ]]; }
+bench_name=bench
+. "$repo/bench/lib.sh"
 is_count "$resources" || die "BENCH_RESOURCES must be a positive number, not '$resources'"
 [[ $seed =~ ^[0-9]+$ ]] || die "BENCH_SEED must be a number, not '$seed'"
 is_count "$seconds" || die "BENCH_SECONDS must be a whole number of seconds, not '$seconds'"
@@ -66,70 +61,10 @@ for tool in wrk curl node cmake; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
 
-# --- processes this script owns, and the cleanup that ends them ----------------------
-
-server_pid=""
-wrk_pid=""
-work=""
-server_log=""
-
-exited() {
-    local stat
-    [ -r "/proc/$1/stat" ] || return 0
-    read -r stat <"/proc/$1/stat" 2>/dev/null || return 0
-    stat=${stat##*) }
-    [ "${stat%% *}" = Z ]
-}
-
-wait_exit() {
-    local pid=$1 polls=$(($2 * 100))
-    while ! exited "$pid"; do
-        polls=$((polls - 1))
-        [ "$polls" -gt 0 ] || return 1
-        sleep 0.01
-    done
-}
-
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    if [ -n "$wrk_pid" ]; then
-        kill -TERM "$wrk_pid" 2>/dev/null || true
-        wait "$wrk_pid" 2>/dev/null || true
-    fi
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        if ! wait_exit "$server_pid" 15; then
-            echo "bench: the server did not stop within 15 s of SIGTERM; killing it" >&2
-            kill -KILL "$server_pid" 2>/dev/null || true
-        fi
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    exec 3>&-
-    if [ "$rc" -ne 0 ] && [ -n "$server_log" ] && [ -s "$server_log" ]; then
-        echo "bench: last lines of the server log:" >&2
-        tail -n 10 "$server_log" | sed 's/^/    /' >&2
-    fi
-    if [ -n "$work" ]; then
-        if [ "$keep" = 1 ]; then
-            echo "bench: kept $work (BENCH_KEEP=1)" >&2
-        else
-            rm -rf "$work"
-        fi
-    fi
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # --- build, dataset, database ----------------------------------------------------------
 
-echo "bench: building a Release binary in $build_dir"
-cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release >/dev/null ||
-    die "cmake configure failed"
-cmake --build "$build_dir" -j"$(nproc)" --target samverka >/dev/null || die "the build failed"
-bin=$build_dir/samverka
+bench_build_release "$build_dir"
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$repo" diff --quiet HEAD -- src 2>/dev/null || commit="$commit+changes"
 
@@ -182,24 +117,12 @@ echo "bench: imported in $import_s s ($import_rate resources/s); database $db_mi
 mkfifo "$work/stdout"
 exec 3<>"$work/stdout"
 start_server() {
-    local line="" t0
     server_log=$work/server.log
     local args=(serve --listen 127.0.0.1:0 --db "$db" --log-level warn)
     [ -z "$server_threads" ] || args+=(--threads "$server_threads")
     "$bin" "${args[@]}" >&3 2>"$server_log" &
     server_pid=$!
-    t0=$EPOCHREALTIME
-    while :; do
-        if read -r -t 0.1 -u 3 line; then
-            break
-        fi
-        exited "$server_pid" && die "the server exited before it was listening"
-        [ "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print (b - a > 60)}')" = 0 ] ||
-            die "the server was not listening after 60 s"
-    done
-    [[ $line =~ ^samverka\ listening\ on\ http://127\.0\.0\.1:([0-9]+)$ ]] ||
-        die "unexpected first line from the server: '$line'"
-    port=${BASH_REMATCH[1]}
+    bench_await_listening 60
 }
 
 start_server

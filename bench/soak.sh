@@ -23,49 +23,18 @@ export SOAK_SECONDS=${1:-${SOAK_SECONDS:-600}}
 build_dir=${SOAK_BUILD:-$repo/build-bench}
 tmp_parent=${SOAK_TMPDIR:-${TMPDIR:-/tmp}}
 export SOAK_OUT=${SOAK_OUT:-$repo/bench/out/soak.md}
-
-die() {
-    echo "soak: FAILED: $*" >&2
-    exit 1
-}
+bench_name=soak
+. "$repo/bench/lib.sh"
 [[ $SOAK_SECONDS =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a whole number, not '$SOAK_SECONDS'"
 for tool in node cmake; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
 
-server_pid=""
-client_pid=""
-work=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [ -z "$client_pid" ] || kill -TERM "$client_pid" 2>/dev/null || true
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    exec 3>&- || true
-    if [ "$rc" -ne 0 ] && [ -n "$work" ] && [ -s "$work/server.log" ]; then
-        echo "soak: last lines of the server log:" >&2
-        tail -n 10 "$work/server.log" | sed 's/^/    /' >&2
-    fi
-    [ -z "$work" ] || rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-echo "soak: building a Release binary in $build_dir"
-if ! log=$(cmake -S "$repo" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release 2>&1 &&
-    cmake --build "$build_dir" --target samverka -j"$(nproc)" 2>&1); then
-    printf '%s\n' "$log" | tail -n 40 >&2
-    die "the Release build failed"
-fi
-bin=$build_dir/samverka
+bench_build_release "$build_dir"
 
 mkdir -p "$tmp_parent" "$(dirname "$SOAK_OUT")"
 work=$(mktemp -d "$tmp_parent/samverka-soak.XXXXXX")
+server_log=$work/server.log
 db=$work/soak.db
 token=$("$bin" token create --client soak --scope 'system/*.*' --db "$db") || die "token create failed"
 mkfifo "$work/stdout"

@@ -32,36 +32,16 @@ tests=${BENCH_TESTS:-create update}
 perf_out=${BENCH_PERF:-}
 log_level=${BENCH_LOG_LEVEL:-info}
 wrk_dir=$repo/bench/wrk
-
-die() {
-    echo "bench: FAILED: $*" >&2
-    exit 1
-}
+keep=${BENCH_KEEP:-0}
+bench_name=write-cpu
+. "$repo/bench/lib.sh"
 for tool in wrk curl; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing"
 done
 [ -x "$bin" ] || die "no binary at $bin"
 
-server_pid=""
-perf_pid=""
-work=""
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [ -z "$perf_pid" ] || { kill -INT "$perf_pid" 2>/dev/null || true; wait "$perf_pid" 2>/dev/null || true; }
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    exec 3>&- 2>/dev/null || true
-    [ -z "$work" ] || [ "${BENCH_KEEP:-0}" = 1 ] || rm -rf "$work"
-    exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
 work=$(mktemp -d "$tmp_parent/samverka-write.XXXXXX")
+server_log=$work/server.log
 db=$work/bench.db
 cat >"$work/directory.ndjson" <<'JSON'
 {"resourceType":"Organization","id":"bench-hospital","active":true,"name":"Bench Hospital"}

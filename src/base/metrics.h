@@ -13,7 +13,9 @@
 
 #include "base/buf.h"
 
-/* Counts one answered request; route may be NULL ("-"). */
+/* Counts one answered request; route may be NULL ("-").  Lock-free once route's
+ * address has been seen with the same text: pass a string constant (any string works,
+ * through a lock when its address is new or held other text before). */
 void sv_metrics_request(const char *route, int status, int64_t microseconds);
 
 /* Requests answered since start (any route): cheap, for "has anything happened". */
@@ -26,7 +28,7 @@ void sv_metrics_render_requests(sv_buf *out);
 void sv_metrics_render_value(sv_buf *out, const char *name, const char *type, const char *help,
                              double value);
 
-/* Zeroes every counter (tests). */
+/* Zeroes every counter (tests; not while requests are counted). */
 void sv_metrics_reset(void);
 
 #endif

@@ -93,11 +93,43 @@ static void stay_key(const sv__medcom_msg *msg, char *key, size_t cap)
     snprintf(key, cap, "stay-encounter:%s|%s", sender ? sender : "", enc ? enc : "");
 }
 
-/* Our Encounter from the message's: references re-pointed to our resources. */
+/* MessageHeader.extension:reportOfAdmissionFlag (HospitalNotification IG 3.0). */
+#define HN_REPORT_OF_ADMISSION                                                                     \
+    "http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/"                            \
+    "medcom-messaging-reportOfAdmissionExtension"
+/* What the stay rules read (stays/internal.h SV_EXT_ADMISSION_REPORT; stays is above us). */
+#define EXT_ADMISSION_REPORT                                                                       \
+    "http://samverka.org/fhir/StructureDefinition/admission-report-requested"
+
+static bool report_of_admission_requested(const json_t *header)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(header, "extension"), i, x)
+    {
+        const char *url = json_string_value(json_object_get(x, "url"));
+        if (url && strcmp(url, HN_REPORT_OF_ADMISSION) == 0)
+            return json_is_true(json_object_get(x, "valueBoolean"));
+    }
+    return false;
+}
+
+/* Our Encounter from the message's: references re-pointed to our resources; the
+ * header's request for an admission report carried as our extension, which the
+ * stay rules read (data/rulesets/dk.json, dk-admission-report). */
 static json_t *encounter_from_message(const sv__medcom_msg *msg, const char *patient_id,
                                       const char *provider_id)
 {
     json_t *enc = json_deep_copy(msg->focus);
+    if (report_of_admission_requested(msg->header)) {
+        json_t *ext = json_object_get(enc, "extension");
+        if (!json_is_array(ext)) {
+            ext = json_array();
+            json_object_set_new(enc, "extension", ext);
+        }
+        json_array_append_new(
+            ext, json_pack("{s:s, s:b}", "url", EXT_ADMISSION_REPORT, "valueBoolean", 1));
+    }
     json_object_del(enc, "id");
     json_t *profile = json_object_get(json_object_get(msg->focus, "meta"), "profile");
     json_object_del(enc, "meta");

@@ -154,16 +154,29 @@ test('a Danish stay through MedCom: notified, discharged, rehabilitation within 
   // the citizen of the MedCom test messages, known here with her home municipality
   await put({ resourceType: 'Patient', id: 'pa', identifier: [{ system: 'urn:oid:1.2.208.176.1.2', value: '0101401234' }],
     managingOrganization: { reference: 'Organization/dk-morso' } });
-  const send = async (name) => {
+  const send = async (name, edit = (b) => b) => {
+    const bundle = JSON.parse(readFileSync(join(ROOT, 'tests', 'data', 'medcom', name), 'utf8'));
     const res = await srv.fetch('/fhir/$process-message', { method: 'POST',
-      body: readFileSync(join(ROOT, 'tests', 'data', 'medcom', name), 'utf8'),
-      headers: { 'Content-Type': 'application/fhir+json' } });
+      body: JSON.stringify(edit(bundle)), headers: { 'Content-Type': 'application/fhir+json' } });
     assert.equal(res.headers.get('x-medcom-acknowledgement'), 'ok', res.text);
   };
-  await send('a1_stin.json');
+  // the hospital asks for the admission report (MessageHeader.extension:reportOfAdmissionFlag)
+  await send('a1_stin.json', (b) => {
+    const header = b.entry[0].resource;
+    assert.equal(header.resourceType, 'MessageHeader');
+    header.extension = [...(header.extension || []), { url:
+      'http://medcomfhir.dk/ig/hospitalnotification/StructureDefinition/medcom-messaging-reportOfAdmissionExtension',
+    valueBoolean: true }];
+    return b;
+  });
   let n = await inbox('organization=Organization/dk-morso');
-  assert.deepEqual(n.map((x) => x.kind), ['stay-admitted']);
-  assert.match(n[0].text, /admitted \(inpatient\)/);
+  assert.deepEqual(n.map((x) => x.kind), ['task-new', 'stay-admitted']);
+  assert.match(n[1].text, /admitted \(inpatient\)/);
+  const report = await task('Patient/pa', 'dk-admission-report');
+  assert.equal(report.owner.reference, 'Organization/dk-morso');
+  assert.equal(report.status, 'requested');
+  // 24 h from the admission (Encounter.period.start 2026-01-05T10:00:00+01:00)
+  assert.equal(Date.parse(deadline(report)), Date.parse('2026-01-06T10:00:00+01:00'));
   assert.equal((await tick()).stayEvents, 0); // acted on once, with the message
 
   await put({ resourceType: 'CarePlan', id: 'pa-gop', status: 'active', intent: 'plan',
@@ -173,6 +186,7 @@ test('a Danish stay through MedCom: notified, discharged, rehabilitation within 
   await send('a5_slhj.json'); // discharged Friday 9 January 11:00
   assert.equal((await inbox('organization=Organization/dk-morso'))[0].kind, 'task-new');
   assert.ok((await kinds('organization=Organization/dk-morso')).includes('stay-discharged'));
+  assert.equal((await task('Patient/pa', 'dk-admission-report')).status, 'completed'); // moot after discharge
   const rehab = await task('Patient/pa', 'dk-rehabilitation-start');
   assert.equal(rehab.owner.reference, 'Organization/dk-morso');
   assert.equal(deadline(rehab), '2026-01-16T23:59:59.999+01:00');
