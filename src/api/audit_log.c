@@ -49,11 +49,12 @@ struct sv_audit_log {
  * lasts (bench/run.sh's reads reached 100 MB resident before any bound). */
 #define QUEUE_MAX 16384
 #define QUEUE_WAIT_MS 1000
-/* Records one flush transaction takes at most.  Adders held at QUEUE_MAX wait for the
- * next take, so this bounds their wait to one such transaction instead of a whole
- * queue's; and a SQLite transaction of more records spilled dirty index pages out of
- * the writer's page cache before its commit. */
-#define FLUSH_MAX 4096
+/* Records one flush transaction takes at most: adders held at QUEUE_MAX wait for one
+ * transaction of this size, not for one of a whole queue (or more: the queue outgrows
+ * QUEUE_MAX when waits time out).  Larger batches cost less per record (more records
+ * share each dirty index page); 4,096 took about 10 % more CPU per record than a whole
+ * queue, 8,192 as little (bench/audit-writer.sh). */
+#define FLUSH_MAX 8192
 
 static void entry_free(entry *en)
 {

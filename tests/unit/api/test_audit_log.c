@@ -127,12 +127,13 @@ static void test_queue_and_write_transactions_share_the_chain(void **state)
     assert_chain(f->db, 15);
 }
 
-/* More records than one flush transaction takes (FLUSH_MAX, 4,096): all written, in the
- * order they were added, each field a copy of what was added (NULLs kept). */
+/* More records than the queue holds (QUEUE_MAX, 16,384) and one flush transaction takes
+ * (FLUSH_MAX, 8,192): all written, in the order they were added, each field a copy of what
+ * was added (NULLs kept). */
 static void test_long_queue_written_in_order(void **state)
 {
     fixture *f = *state;
-    enum { N = 10000 };
+    enum { N = 30000 };
     sv_audit_log *log = NULL;
     assert_int_equal(sv_audit_log_start(f->file.path, 5000, &log, NULL), SV_OK);
     for (int i = 0; i < N; i++) {
@@ -160,8 +161,8 @@ static void test_long_queue_written_in_order(void **state)
     assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE citizen IS NULL"), N / 2);
     assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE reason IS NOT NULL"),
                      N / 5);
-    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE resource_version = 9996"
-                                      " AND reason = 'why 9995' AND citizen = 'p95'"
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE resource_version = 29996"
+                                      " AND reason = 'why 29995' AND citizen = 'p95'"
                                       " AND resource_id = 'p95' AND action = 'read'"
                                       " AND principal_kind = 'anonymous'"),
                      1);
