@@ -105,4 +105,4 @@ done
 kill -TERM "$server_pid"
 wait "$server_pid" || die "the server did not exit cleanly"
 server_pid=""
-sed -n 's/.*event=stopped write_transactions=\([0-9]*\) durable_commits=\([0-9]*\).*/group commit: \1 write transactions in \2 durable commits/p' "$work/server.log"
+sed -n 's/.*event=stopped write_transactions=\([0-9]*\) durable_commits=\([0-9]*\) log_syncs=\([0-9]*\) checkpoints=\([0-9]*\).*/group commit: \1 write transactions in \2 commits, made durable by \3 syncs of the log; \4 checkpoints/p' "$work/server.log"

@@ -558,11 +558,14 @@ static int cmd_serve(settings *s)
     sv_log(SV_LOG_INFO, "event=stopping signal=%d", sig);
     sv_api_set_waker(api, NULL, NULL); /* before srv goes */
     sv_http_server_stop(srv);
-    int64_t transactions = 0, commits = 0;
-    sv_api_write_counts(api, &transactions, &commits);
+    sv_api_write_counts_t writes;
+    sv_api_write_counts(api, &writes);
     sv_api_free(api);
-    sv_log(SV_LOG_INFO, "event=stopped write_transactions=%lld durable_commits=%lld",
-           (long long)transactions, (long long)commits);
+    sv_log(SV_LOG_INFO,
+           "event=stopped write_transactions=%lld durable_commits=%lld log_syncs=%lld "
+           "checkpoints=%lld",
+           (long long)writes.transactions, (long long)writes.commits, (long long)writes.syncs,
+           (long long)writes.checkpoints);
     sv_buf_release(&err);
     return 0;
 }

@@ -206,15 +206,17 @@ void sv_api_free(sv_api *api)
     free(api);
 }
 
-void sv_api_write_counts(sv_api *api, int64_t *ret_transactions, int64_t *ret_commits)
+void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts)
 {
     sv_db_write_stats stats = {0};
     pthread_mutex_lock(&api->lock);
     if (api->conns)
         sv_db_write_stats_get(api->conns->db, &stats);
     pthread_mutex_unlock(&api->lock);
-    *ret_transactions = stats.transactions;
-    *ret_commits = stats.commits;
+    ret_counts->transactions = stats.transactions;
+    ret_counts->commits = stats.commits;
+    ret_counts->syncs = stats.syncs;
+    ret_counts->checkpoints = stats.checkpoints;
 }
 
 sv_stays *sv__api_stays(sv_api *api)

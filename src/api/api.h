@@ -53,9 +53,13 @@ void sv_api_set_base_url(sv_api *api, const char *base_url);
  * is stopped). */
 void sv_api_set_waker(sv_api *api, void (*fn)(void *ctx), void *ctx);
 void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL */
-/* Write transactions committed and the durable commits that carried them (group
- * commit, db.h) since the database was opened in this process; 0 0 when unknown. */
-void sv_api_write_counts(sv_api *api, int64_t *ret_transactions, int64_t *ret_commits);
+/* Write transactions committed, the commits that carried them (group commit, db.h),
+ * the syncs of the log that made those durable and the log's checkpoints, since the
+ * database was opened in this process; all 0 when unknown (PostgreSQL). */
+typedef struct sv_api_write_counts_t {
+    int64_t transactions, commits, syncs, checkpoints;
+} sv_api_write_counts_t;
+void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts);
 /* The http/ handler: ctx is the sv_api. */
 void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res);
 

@@ -90,15 +90,23 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
     }
     sv_buf *out = &res->body;
     sv_metrics_render_requests(out);
-    int64_t transactions = 0, commits = 0;
-    sv_api_write_counts(api, &transactions, &commits);
+    sv_api_write_counts_t writes;
+    sv_api_write_counts(api, &writes);
     sv_metrics_render_value(out, "samverka_db_write_transactions_total", "counter",
                             "Write transactions committed by this process (SQLite).",
-                            (double)transactions);
+                            (double)writes.transactions);
     sv_metrics_render_value(out, "samverka_db_commits_total", "counter",
                             "Durable commits that carried them (group commit: transactions per "
                             "commit is the group size).",
-                            (double)commits);
+                            (double)writes.commits);
+    sv_metrics_render_value(out, "samverka_db_log_syncs_total", "counter",
+                            "Syncs of the log that made those commits durable (one can serve "
+                            "several, SQLite).",
+                            (double)writes.syncs);
+    sv_metrics_render_value(out, "samverka_db_checkpoints_total", "counter",
+                            "Checkpoints of the log into the database file, off the writer "
+                            "(SQLite).",
+                            (double)writes.checkpoints);
     sv_metrics_render_value(out, "samverka_notification_waiters", "gauge",
                             "Long polls on /notifications parked in this process (at most "
                             "--long-polls).",

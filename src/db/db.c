@@ -404,6 +404,11 @@ bool sv_db_in_tx(const sv_db *db)
     return db->tx_depth > 0;
 }
 
+bool sv_db_tx_shared(const sv_db *db)
+{
+    return db->tx_depth > 0 && db->tx_db != NULL;
+}
+
 uint64_t sv_db_tx_serial(const sv_db *db)
 {
     return db->tx_depth > 0 ? db->tx_serial : 0;

@@ -73,8 +73,10 @@ typedef struct sv_db_options {
 /* How writes reached the disk, for this database file in this process. */
 typedef struct sv_db_write_stats {
     int64_t transactions; /* write transactions committed */
-    int64_t commits;      /* durable commits (each one sync of the log) that carried them */
-    int waiting;          /* write transactions waiting for their turn right now */
+    int64_t commits;      /* commits (of a group each) that carried them */
+    int64_t syncs; /* syncs of the log that made the commits durable (one can serve several) */
+    int64_t checkpoints; /* checkpoints of the log (SQLite: run off the writer's turn) */
+    int waiting;         /* write transactions waiting for their turn right now */
 } sv_db_write_stats;
 
 typedef struct sv_db_backend {
@@ -212,6 +214,16 @@ sv_err sv_db_commit(sv_db *db, sv_buf *reterr);
 sv_err sv_db_write_lock(sv_db *db, sv_buf *reterr);
 void sv_db_rollback(sv_db *db); /* no-op outside a transaction */
 bool sv_db_in_tx(const sv_db *db);
+/*
+ * True while db's write transaction runs on its backend's shared writer (SQLite's
+ * group commit): then every write transaction of this database begun from now on,
+ * on any connection of this process, runs after this one on the same writer and
+ * sees its writes, also before this one's sv_db_commit has returned - so a caller
+ * that serializes its writers itself may let the next one start before this one
+ * commits (medcom/process.c).  False on PostgreSQL: there a transaction sees
+ * another only once that one has committed.
+ */
+bool sv_db_tx_shared(const sv_db *db);
 /* A number for the state of db's transaction, unique in the process: it changes at each
  * begin, each sv_db_exec (a ROLLBACK TO may have undone writes) and sv_db_write_lock
  * (others may have written before it); 0 outside one.  While

@@ -12,9 +12,15 @@
  *
  *  - if others are waiting for their turn, it releases its savepoint into the
  *    open outer transaction (the group), hands the writer on and sleeps until
- *    the group's COMMIT has ended;
- *  - otherwise (or when the group is full) it commits the group - one fsync for
- *    all of them - and wakes every member with the outcome.
+ *    the group's commit is durable;
+ *  - if the previous group's sync still runs, it does the same without anyone to
+ *    hand on to: the group stays open for those who come next (its commit could
+ *    not be durable before that sync ends anyway), and when the sync has ended
+ *    one of its members commits it (commit_due);
+ *  - otherwise (or when the group is full) it commits the group, hands the
+ *    writer on, makes the commit durable - one sync of the log (sqlite_wal.c),
+ *    while the next group already runs - and wakes every member with the
+ *    outcome.
  *
  * A failing transaction rolls back to its savepoint only; the others in the group
  * are untouched.  If SQLite itself rolls back the outer transaction (I/O error,
@@ -24,7 +30,8 @@
  * out by SQLite's file lock (BEGIN IMMEDIATE on the writer, with its busy timeout).
  *
  * Readers keep their own connections and see a transaction once its group has
- * committed, which is also when its writer is told it succeeded.
+ * committed: from then on its frames are in the log, and at most one sync later
+ * its writer is told it succeeded.
  */
 #include <errno.h>
 #include <limits.h>
@@ -53,10 +60,13 @@ struct sv__write_gate {
     pthread_cond_t turn;  /* busy became false */
     pthread_cond_t ended; /* a group's commit ended */
     sqlite_db *writer;    /* opened at the first write, closed with the last reference */
+    sv__wal wal;          /* the writer's log: syncs and checkpoints (sqlite_wal.c) */
     bool busy;            /* a transaction or a group commit runs on writer */
     bool open;            /* writer's outer transaction is open; only the turn holder uses it */
     int waiting;          /* threads waiting for the turn */
     int members;          /* transactions released into the open group */
+    int syncing;          /* committers of this gate in sv__wal_sync */
+    bool commit_due;      /* the open group waited for a sync that has ended: commit it */
     group_member *sleepers;
     int64_t transactions, commits;
     sv__write_gate *next;
@@ -85,6 +95,7 @@ sv__write_gate *sv__gate_acquire(const char *uri, const sv_db_options *opt)
             pthread_mutex_init(&g->mutex, NULL);
             pthread_cond_init(&g->turn, NULL);
             pthread_cond_init(&g->ended, NULL);
+            sv__wal_init(&g->wal, g->path, g->synchronous_off, g->busy_timeout_ms);
             g->next = gates;
             gates = g;
         }
@@ -111,6 +122,7 @@ void sv__gate_release(sv__write_gate *g)
     pthread_mutex_unlock(&gates_lock);
     /* No connection is left, so no transaction runs on the writer: closing it
      * here also lets a file deleted and created again get a fresh writer. */
+    sv__wal_release(&g->wal);
     if (g->writer)
         sv_db_close(&g->writer->base);
     pthread_cond_destroy(&g->ended);
@@ -140,50 +152,50 @@ static void reset_busy_statements(sqlite3 *h)
 }
 
 /*
- * Called by the turn holder when its transaction has been released into the
- * group (joined) or rolled back.  Hands the writer on when someone waits, or
- * commits the group.  Returns the outcome of the group for a joined transaction.
+ * Called with g->mutex held by the turn holder: commits the open group (or rolls
+ * back what is left of it), hands the turn on, makes the commit durable and wakes
+ * the group's members with the outcome, which it also returns.  The mutex is
+ * held again on return.
  */
-static sv_err turn_end(sv__write_gate *g, bool joined)
+static sv_err commit_group(sv__write_gate *g)
 {
     sqlite3 *w = g->writer->handle;
     /* SQLite rolls the whole transaction back on some errors (I/O, disk full). */
     bool lost = g->open && sqlite3_get_autocommit(w);
-    group_member me = {.result = SV_OK, .done = false, .next = NULL};
-    pthread_mutex_lock(&g->mutex);
-    if (joined)
-        g->members++;
-    if (!lost && g->waiting > 0 && g->members < GROUP_MAX) {
-        if (joined) {
-            me.next = g->sleepers;
-            g->sleepers = &me;
-        }
-        g->busy = false;
-        pthread_cond_signal(&g->turn);
-        while (joined && !me.done)
-            pthread_cond_wait(&g->ended, &g->mutex);
-        pthread_mutex_unlock(&g->mutex);
-        return me.result;
-    }
     group_member *sleepers = g->sleepers;
     int members = g->members;
     g->sleepers = NULL;
     g->members = 0;
+    g->commit_due = false;
     pthread_mutex_unlock(&g->mutex);
 
     sv_err e = SV_OK;
+    int64_t written = 0;
     if (lost) {
         e = SV_ERR_IO;
     } else if (g->open && members > 0) {
         e = sv__sqlite_run_kept(g->writer, SV__COMMIT, NULL);
         if (e)
             sv__sqlite_run(w, "ROLLBACK", NULL);
+        else
+            written = sv__wal_written(&g->wal);
     } else if (g->open) {
         sv__sqlite_run(w, "ROLLBACK", NULL); /* nothing of the group was kept */
     }
     g->open = false;
 
+    /* The group's frames are in the log: the next group may run while this one's
+     * sync makes them durable (sqlite_wal.c). */
     pthread_mutex_lock(&g->mutex);
+    g->busy = false;
+    pthread_cond_signal(&g->turn);
+    if (written) {
+        g->syncing++;
+        pthread_mutex_unlock(&g->mutex);
+        e = sv__wal_sync(&g->wal, written, NULL);
+        pthread_mutex_lock(&g->mutex);
+        g->syncing--;
+    }
     if (!e && members > 0) {
         g->commits++;
         g->transactions += members;
@@ -194,10 +206,50 @@ static sv_err turn_end(sv__write_gate *g, bool joined)
         m->done = true;
         m = next;
     }
-    if (sleepers)
+    /* A group left open while this sync ran: one of its members commits it. */
+    if (g->syncing == 0 && !g->busy && g->open && g->members > 0)
+        g->commit_due = true;
+    if (sleepers || g->commit_due)
         pthread_cond_broadcast(&g->ended);
-    g->busy = false;
-    pthread_cond_signal(&g->turn);
+    return e;
+}
+
+/*
+ * Called by the turn holder when its transaction has been released into the
+ * group (joined) or rolled back.  Hands the writer on when someone waits; leaves
+ * the group open for those who come next while the previous group's sync runs
+ * (its commit could not be durable sooner, and a larger group writes each shared
+ * page once); otherwise commits the group.  Returns the outcome of the group for
+ * a joined transaction.
+ */
+static sv_err turn_end(sv__write_gate *g, bool joined)
+{
+    /* SQLite rolls the whole transaction back on some errors (I/O, disk full). */
+    bool lost = g->open && sqlite3_get_autocommit(g->writer->handle);
+    group_member me = {.result = SV_OK, .done = false, .next = NULL};
+    pthread_mutex_lock(&g->mutex);
+    if (joined)
+        g->members++;
+    if (!lost && g->members < GROUP_MAX &&
+        (g->waiting > 0 || (g->syncing > 0 && g->open && g->members > 0))) {
+        if (joined) {
+            me.next = g->sleepers;
+            g->sleepers = &me;
+        }
+        g->busy = false;
+        pthread_cond_signal(&g->turn);
+        while (joined && !me.done) {
+            if (g->commit_due && !g->busy) {
+                g->busy = true;
+                commit_group(g); /* wakes this member too */
+                continue;
+            }
+            pthread_cond_wait(&g->ended, &g->mutex);
+        }
+        pthread_mutex_unlock(&g->mutex);
+        return me.result;
+    }
+    sv_err e = commit_group(g);
     pthread_mutex_unlock(&g->mutex);
     return e;
 }
@@ -242,6 +294,10 @@ sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr)
         sv_db_options opt = {.busy_timeout_ms = g->busy_timeout_ms,
                              .synchronous_off = g->synchronous_off};
         e = sv__sqlite_connect(g->path, &opt, true, &g->writer, reterr);
+        if (!e && (e = sv__wal_attach(&g->wal, g->writer->handle, reterr)) != SV_OK) {
+            sv_db_close(&g->writer->base);
+            g->writer = NULL;
+        }
     }
     pthread_mutex_unlock(&g->mutex);
     /* The first of a group needs no savepoint: nothing before it could be lost
@@ -319,4 +375,5 @@ void sv__group_stats(sqlite_db *db, sv_db_write_stats *ret_stats)
     ret_stats->commits = g->commits;
     ret_stats->waiting = g->waiting;
     pthread_mutex_unlock(&g->mutex);
+    sv__wal_stats(&g->wal, &ret_stats->syncs, &ret_stats->checkpoints);
 }

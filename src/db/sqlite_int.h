@@ -6,6 +6,7 @@
 #ifndef SV_DB_SQLITE_INT_H
 #define SV_DB_SQLITE_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "db/db.h"
@@ -42,6 +43,41 @@ sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool seria
 
 /* The gate of the database file at uri (NULL for in-memory and "file:" URIs),
  * with one more reference; sv__gate_release drops it. */
+/* The log of a gate's writer (sqlite_wal.c): its syncs and checkpoints. */
+typedef struct sv__wal {
+    const char *path; /* the database file (borrowed from the gate) */
+    bool sync_off;
+    int busy_timeout_ms;
+    pthread_mutex_t mutex;
+    pthread_cond_t synced; /* a sync ended */
+    pthread_cond_t wake;   /* for the checkpointer: frames to copy, or stop */
+    int log_fd;            /* the log file, opened at the first sync; -1 before */
+    int64_t written;       /* commits written to the log */
+    int64_t durable;       /* the first `durable` of them are synced */
+    bool syncing;          /* a thread is in fdatasync */
+    bool failed;           /* a sync failed: no commit is acknowledged any more */
+    int failed_errno;
+    int64_t syncs, checkpoints;
+    int frames;       /* frames in the log after the last commit */
+    int checkpointed; /* frames in the log when the last checkpoint ran */
+    int caught_up;    /* frames when the writer last completed a checkpoint itself */
+    pthread_t thread; /* the checkpointer */
+    bool thread_started, thread_failed, stop;
+} sv__wal;
+
+void sv__wal_init(sv__wal *w, const char *path, bool sync_off, int busy_timeout_ms);
+/* Stops the checkpointer; call before the writer closes. */
+void sv__wal_release(sv__wal *w);
+/* Sets the writer up: synchronous=NORMAL (its commits do not sync), our WAL hook
+ * in place of the auto-checkpoint. */
+sv_err sv__wal_attach(sv__wal *w, sqlite3 *writer, sv_buf *reterr);
+/* Counts a commit that has written its frames; returns its number for sv__wal_sync. */
+int64_t sv__wal_written(sv__wal *w);
+/* Returns once commit (and every one before it) is durable; SV_ERR_IO if a sync
+ * failed, now or before. */
+sv_err sv__wal_sync(sv__wal *w, int64_t commit, sv_buf *reterr);
+void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints);
+
 sv__write_gate *sv__gate_acquire(const char *uri, const sv_db_options *opt);
 void sv__gate_release(sv__write_gate *g);
 

@@ -142,6 +142,7 @@ typedef struct job {
     sv__medcom_log_row row;
     sv_medcom_event ev;
     job_outcome outcome;
+    bool taken; /* in a writer's batch */
     bool done;
     struct job *next;
 } job;
@@ -232,12 +233,55 @@ static sv_err apply_one(sv_db *db, job *j)
     return e;
 }
 
-/* The writer: one transaction for the batch. */
-static void run_batch(sv_db *db, job **jobs, size_t n)
+/* Under queue_lock: moves the queued jobs of identity into batch (holding n),
+ * as far as it has room; returns its new length. */
+static size_t take_jobs(const void *identity, job **batch, size_t n)
+{
+    for (job **p = &queue_head; *p && n < BATCH_MAX;) {
+        if ((*p)->identity == identity) {
+            (*p)->taken = true;
+            batch[n++] = *p;
+            *p = (*p)->next;
+        } else {
+            p = &(*p)->next;
+        }
+    }
+    return n;
+}
+
+/* The writer: one transaction for the batch, which takes in the messages queued
+ * meanwhile, so that one commit serves as many as arrive while it runs.  Returns
+ * the batch's length; end_batch commits it.  On a shared writer (SQLite) the
+ * writer role passes on as soon as the queue is empty, before the commit: the
+ * next batch runs after this one on the database's writer and sees its writes,
+ * while this commit waits for its sync (docs/medcom.md, "Group commit"). */
+static size_t apply_batch(sv_db *db, job **batch, size_t n, sv_err *ret_err, bool *ret_passed)
 {
     sv_err e = sv_db_begin(db, SV_TX_WRITE, NULL);
-    for (size_t i = 0; !e && i < n; i++)
-        e = apply_one(db, jobs[i]);
+    size_t applied = 0;
+    *ret_passed = false;
+    while (!e) {
+        for (; !e && applied < n; applied++)
+            e = apply_one(db, batch[applied]);
+        if (e)
+            break;
+        pthread_mutex_lock(&queue_lock);
+        n = take_jobs(batch[0]->identity, batch, n);
+        if (applied == n && sv_db_tx_shared(db)) {
+            writer_running = false;
+            *ret_passed = true;
+            pthread_cond_broadcast(&queue_done);
+        }
+        pthread_mutex_unlock(&queue_lock);
+        if (applied == n)
+            break;
+    }
+    *ret_err = e;
+    return n;
+}
+
+static void end_batch(sv_db *db, job **jobs, size_t n, sv_err e)
+{
     if (!e)
         e = sv_db_commit(db, NULL);
     if (e) {
@@ -260,27 +304,23 @@ static void submit(job *j, sv_db *own)
         tail = &(*tail)->next;
     *tail = j;
     while (!j->done) {
-        if (writer_running) {
+        if (writer_running || j->taken) {
             pthread_cond_wait(&queue_done, &queue_lock);
             continue;
         }
         writer_running = true;
         job *batch[BATCH_MAX];
-        size_t n = 0;
-        for (job **p = &queue_head; *p && n < BATCH_MAX;) {
-            if ((*p)->identity == j->identity) {
-                batch[n++] = *p;
-                *p = (*p)->next;
-            } else {
-                p = &(*p)->next;
-            }
-        }
+        size_t n = take_jobs(j->identity, batch, 0);
         pthread_mutex_unlock(&queue_lock);
-        run_batch(own, batch, n);
+        sv_err e = SV_OK;
+        bool passed = false;
+        n = apply_batch(own, batch, n, &e, &passed);
+        end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
         for (size_t i = 0; i < n; i++)
             batch[i]->done = true;
-        writer_running = false;
+        if (!passed)
+            writer_running = false;
         pthread_cond_broadcast(&queue_done);
     }
     pthread_mutex_unlock(&queue_lock);

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/combined.h"
+
 static const char SQL_VISIBLE[] =
     "SELECT r.deleted, r.category, " SV_ACCESS_VISIBLE("r.rid") " FROM resource r"
                                                                 " WHERE r.type = ? AND r.id = ?";
@@ -56,6 +58,16 @@ void sv_access_value(const sv_access_filter *f, int k, const char **ret_text, in
         *ret_int = f ? f->mask : 0;
         break;
     }
+}
+
+void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int)
+{
+    if (k >= 3) { /* the general check, after its bypass */
+        sv_access_value(f, k - 2, ret_text, ret_int);
+        return;
+    }
+    *ret_text = NULL;
+    *ret_int = f ? (k == 0 ? f->mask : f->now) : 0;
 }
 
 int sv_access_bind(sv_stmt *st, int i, const sv_access_filter *f)
@@ -172,6 +184,8 @@ sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_
     e = sv_stmt_run(st, reterr);
     for (size_t k = 0; !e && k < n; k++)
         e = insert(db, patient, &grants[k], true, NULL, reterr);
+    if (!e) /* the worklist rows' copies of these grants (store/combined.h) */
+        e = sv__combined_restamp(db, patient, reterr);
     return e;
 }
 
@@ -248,7 +262,10 @@ sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int c
     sv_stmt_bind_int64(st, 1, category);
     sv_stmt_bind_text(st, 2, type);
     sv_stmt_bind_text(st, 3, id);
-    return sv_stmt_run(st, reterr);
+    e = sv_stmt_run(st, reterr);
+    if (!e) /* the worklist rows carry it too (store/combined.h) */
+        e = sv__combined_set_category(db, type, id, category, reterr);
+    return e;
 }
 
 sv_err sv_access_scan(sv_db *db, int64_t after_rid, int64_t limit, sv_access_scan_fn fn, void *ctx,

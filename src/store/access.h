@@ -53,12 +53,31 @@ typedef struct sv_access_filter {
     "NOT EXISTS (SELECT 1 FROM access_grant ag_ WHERE ag_.patient = pc_.target_id AND"             \
     " ag_.holder = " holder " AND ag_.t_from <= ? AND ag_.t_to > ? AND"                            \
     " (ag_.mask & ? & rc_.category) != 0)"
-#define SV_ACCESS_VISIBLE(rid)                                                                     \
-    "(? OR NOT EXISTS (SELECT 1 FROM idx_reference pc_ JOIN resource rc_ ON rc_.rid = pc_.rid"     \
-    " WHERE pc_.rid = " rid " AND pc_.param = '_compartment' AND " SV_ACCESS_GRANT_(               \
-        "?") " AND " SV_ACCESS_GRANT_("?") "))"
+#define SV_ACCESS_EVERY_(rid)                                                                      \
+    "NOT EXISTS (SELECT 1 FROM idx_reference pc_ JOIN resource rc_ ON rc_.rid = pc_.rid"           \
+    " WHERE pc_.rid = " rid                                                                        \
+    " AND pc_.param = '_compartment' AND " SV_ACCESS_GRANT_("?") " AND " SV_ACCESS_GRANT_("?") ")"
+#define SV_ACCESS_VISIBLE(rid) "(? OR " SV_ACCESS_EVERY_(rid) ")"
 /* The number of values SV_ACCESS_VISIBLE binds. */
 #define SV_ACCESS_BINDS 9
+
+/*
+ * The same condition, without its bypass, on a worklist row w of idx_combined
+ * (store/combined.h), for the row's own resource, where every row of the caller's
+ * range that has a copy of a grant has the filter's first holder as its target
+ * (owner=Organization/O asked by Organization/O: store/search.c): first whether the
+ * copy answers - the resource is in one compartment only, and the copy is live at
+ * `now` and shares a bit with the mask and the category - and only when it does not,
+ * the general check above.  A copy is a grant that exists (the writes keep it so), so
+ * "yes" from it is the general check's answer; "no" sends the row to the general
+ * check.  Binds: sv_access_row_value.
+ */
+#define SV_ACCESS_VISIBLE_ROW(w)                                                                   \
+    "(((" w ".g_cat & ?) != 0 AND " w ".g_from <= ? AND " w                                        \
+    ".g_to > ?) OR " SV_ACCESS_EVERY_(w ".rid") ")"
+#define SV_ACCESS_ROW_BINDS 11
+/* Value k of SV_ACCESS_ROW_BINDS, as sv_access_value. */
+void sv_access_row_value(const sv_access_filter *f, int k, const char **ret_text, int64_t *ret_int);
 
 /* Binds SV_ACCESS_VISIBLE's values from index i; returns the next index. */
 int sv_access_bind(sv_stmt *st, int i, const sv_access_filter *f);

@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/datetime.h"
+
 /*
  * The worklists of coordination (issue 3's single-organisation queries).  Schema
  * migration 8 backfilled exactly these; a definition added later needs its own
@@ -33,8 +35,27 @@ static const served_def served_defs[] = {
     {"EpisodeOfCare", "organization", "date", false},
 };
 
-static const char SQL_ADD[] = "INSERT INTO idx_combined (rid, type, param, target_type, target_id,"
-                              " code, low, high, multi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_ADD[] =
+    "INSERT INTO idx_combined (rid, type, param, target_type, target_id,"
+    " code, low, high, multi, patient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/* The grant of a worklist row's target for its citizen that is live at ?, else the next
+ * one (a holder's derived grants do not overlap), with its mask and the resource's
+ * category (g_cat); none: NULLs.  A target whose id has a '/' (an absolute url) is no
+ * holder: its rows get no copy, so that a search's range of Type/id and its url holds
+ * copies of Type/id's grants only (store/search.c). */
+#define SET_STAMP                                                                                  \
+    "(g_mask, g_cat, g_from, g_to) = (SELECT g.mask, g.mask & r.category, g.t_from, g.t_to"        \
+    " FROM access_grant g, resource r WHERE r.rid = idx_combined.rid AND"                          \
+    " g.patient = idx_combined.patient AND"                                                        \
+    " g.holder = idx_combined.target_type || '/' || idx_combined.target_id AND"                    \
+    " idx_combined.target_id NOT LIKE '%/%' AND g.t_to > ? ORDER BY g.t_from LIMIT 1)"
+static const char SQL_STAMP_RID[] =
+    "UPDATE idx_combined SET " SET_STAMP " WHERE rid = ? AND patient IS NOT NULL";
+static const char SQL_STAMP_PATIENT[] = "UPDATE idx_combined SET " SET_STAMP " WHERE patient = ?";
+static const char SQL_SET_CATEGORY[] =
+    "UPDATE idx_combined SET g_cat = g_mask & ? WHERE rid = (SELECT r.rid FROM resource r"
+    " WHERE r.type = ? AND r.id = ?) AND patient IS NOT NULL";
 
 const sv_combined_def *sv_combined_find(const char *type, const char *reference)
 {
@@ -74,7 +95,7 @@ typedef struct shared {
 } shared;
 
 static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_row *ref,
-                  const char *code, const shared *sh, sv_buf *reterr)
+                  const char *code, const shared *sh, const char *patient, sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_ADD, &st, reterr);
@@ -94,7 +115,24 @@ static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_ind
         sv_stmt_bind_null(st, 8);
     }
     sv_stmt_bind_int64(st, 9, sh->multi);
+    sv_stmt_bind_text(st, 10, patient);
     return sv_stmt_run(st, reterr);
+}
+
+/* The citizen of the only Patient compartment in rows; NULL for none or several (their
+ * rows are checked the general way, store/access.h). */
+static const char *only_patient(const sv_index_rows *rows)
+{
+    const char *patient = NULL;
+    for (size_t i = 0; i < rows->len; i++) {
+        const sv_index_row *r = &rows->rows[i];
+        if (r->kind != SV_INDEX_REFERENCE || strcmp(r->param, "_compartment") != 0)
+            continue;
+        if (!r->value || (patient && strcmp(patient, r->value) != 0))
+            return NULL;
+        patient = r->value;
+    }
+    return patient;
 }
 
 static bool is_ref(const sv_combined_def *d, const sv_index_rows *rows, size_t i)
@@ -113,7 +151,7 @@ static bool is_code(const sv_combined_def *d, const sv_index_rows *rows, size_t 
 
 /* The rows of one definition: every reference row times every distinct code (or NULL). */
 static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_rows *rows,
-                        sv_buf *reterr)
+                        const char *patient, sv_buf *reterr)
 {
     shared sh = {0};
     size_t nrefs = 0, ncodes = 0;
@@ -134,9 +172,9 @@ static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const 
             continue;
         for (size_t k = 0; k < rows->len && !e; k++)
             if (is_code(d, rows, k))
-                e = add(db, rid, d, &rows->rows[i], rows->rows[k].value, &sh, reterr);
+                e = add(db, rid, d, &rows->rows[i], rows->rows[k].value, &sh, patient, reterr);
         if (!ncodes && !e)
-            e = add(db, rid, d, &rows->rows[i], NULL, &sh, reterr);
+            e = add(db, rid, d, &rows->rows[i], NULL, &sh, patient, reterr);
     }
     return e;
 }
@@ -195,11 +233,48 @@ sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_ind
                           sv_buf *reterr)
 {
     sv_err e = SV_OK;
+    const char *patient = only_patient(rows);
+    bool worklist = false;
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && !e; i++)
-        if (strcmp(defs[i].type, type) == 0)
-            e = write_def(db, rid, &defs[i], rows, reterr);
+        if (strcmp(defs[i].type, type) == 0) {
+            e = write_def(db, rid, &defs[i], rows, patient, reterr);
+            worklist = true;
+        }
     for (size_t i = 0; i < sizeof(served_defs) / sizeof(served_defs[0]) && !e; i++)
         if (strcmp(served_defs[i].type, type) == 0)
             e = write_served(db, rid, &served_defs[i], rows, reterr);
+    if (!e && worklist && patient) {
+        sv_stmt *st;
+        e = sv_db_stmt(db, SQL_STAMP_RID, &st, reterr);
+        if (!e) {
+            sv_stmt_bind_int64(st, 1, sv_clock_now_ms());
+            sv_stmt_bind_int64(st, 2, rid);
+            e = sv_stmt_run(st, reterr);
+        }
+    }
     return e;
+}
+
+sv_err sv__combined_restamp(sv_db *db, const char *patient, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_STAMP_PATIENT, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, sv_clock_now_ms());
+    sv_stmt_bind_text(st, 2, patient);
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv__combined_set_category(sv_db *db, const char *type, const char *id, int category,
+                                 sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_SET_CATEGORY, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, category);
+    sv_stmt_bind_text(st, 2, type);
+    sv_stmt_bind_text(st, 3, id);
+    return sv_stmt_run(st, reterr);
 }

@@ -25,7 +25,19 @@
  * its start only: low = high), multi 0.  So one range of idx_combined_lookup, in
  * citizen order, holds every service with no seek.  They follow every write and
  * delete like the rows above; schema migration 13 derived them for the resources
- * written before it.  Depends on db/.
+ * written before it.
+ *
+ * The policy's cost (docs/performance.md, store/access.h): a worklist row also
+ * carries `patient`, the citizen of the resource's only Patient compartment (NULL for
+ * none or several), and g_mask/g_from/g_to, a copy of a grant of the row's target
+ * ("Type/id") for that citizen - the one live when it was taken, else the next; NULL
+ * when there is none or the target's id has a '/' - with g_cat, its mask and the
+ * resource's category (resource.category).  They are kept true by every write that
+ * could change them, in its transaction: the resource's write (sv__combined_write),
+ * its category (sv_access_set_category) and its citizen's grants
+ * (sv_access_grants_replace, the only writer of derived grants), so that a copy is
+ * always a grant that exists.  Time passing makes a copy stale but not wrong: the
+ * reader checks the copy's period itself.  Depends on db/, base/.
  */
 #ifndef SV_STORE_COMBINED_H
 #define SV_STORE_COMBINED_H
@@ -52,5 +64,12 @@ const sv_combined_def *sv_combined_find(const char *type, const char *reference)
  * deleted its old ones (SQL_DEL in resource.c).  Inside the write transaction. */
 sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
                           sv_buf *reterr);
+
+/* Takes the grant copies of patient's worklist rows again (after its grants changed). */
+sv_err sv__combined_restamp(sv_db *db, const char *patient, sv_buf *reterr);
+
+/* The category of type/id's worklist rows (resource.category changed to category). */
+sv_err sv__combined_set_category(sv_db *db, const char *type, const char *id, int category,
+                                 sv_buf *reterr);
 
 #endif

@@ -775,6 +775,54 @@ static const migration migrations[] = {
      "  idx_date d WHERE d.rid = p.rid AND d.param = f.date)"
      "  GROUP BY p.rid, v.target_type, p.target_id, v.target_id, f.date, f.instant;"
      "DROP TABLE served_def;"},
+    {14,
+     /* Policy cost of the worklists (docs/performance.md, store/combined.h): a worklist
+      * row carries the citizen of the resource's only Patient compartment and a copy
+      * of a grant of the row's target for that citizen (the one live at the time of
+      * writing, else the next): its mask, its mask and the resource's category
+      * (g_cat), its period; so that "the owner's own worklist" is checked on the row
+      * instead of three seeks per match.  A target with a '/' in its id (an absolute
+      * url) is no holder and gets no copy.  The covering index takes g_cat and the
+      * period; idx_combined_patient finds a citizen's rows when its grants change. */
+     "ALTER TABLE idx_combined ADD COLUMN patient TEXT;"
+     "ALTER TABLE idx_combined ADD COLUMN g_mask INTEGER;"
+     "ALTER TABLE idx_combined ADD COLUMN g_cat INTEGER;"
+     "ALTER TABLE idx_combined ADD COLUMN g_from INTEGER;"
+     "ALTER TABLE idx_combined ADD COLUMN g_to INTEGER;"
+     "UPDATE idx_combined SET patient = (SELECT CASE WHEN COUNT(DISTINCT pc.target_id) = 1"
+     "  THEN MIN(pc.target_id) END FROM idx_reference pc WHERE pc.rid = idx_combined.rid"
+     "  AND pc.param = '_compartment') WHERE param <> 'served-by';"
+     "UPDATE idx_combined SET (g_mask, g_cat, g_from, g_to) = (SELECT g.mask,"
+     "  g.mask & r.category, g.t_from, g.t_to FROM access_grant g, resource r"
+     "  WHERE r.rid = idx_combined.rid AND g.patient = idx_combined.patient AND"
+     "  g.holder = idx_combined.target_type || '/' || idx_combined.target_id AND"
+     "  idx_combined.target_id NOT LIKE '%/%' AND"
+     "  g.t_to > CAST(strftime('%s', 'now') AS INTEGER) * 1000 ORDER BY g.t_from LIMIT 1)"
+     "  WHERE patient IS NOT NULL;"
+     "DROP INDEX idx_combined_lookup;"
+     "CREATE INDEX idx_combined_lookup ON idx_combined(type, param, target_id, code, multi, rid,"
+     "  target_type, low, high, g_cat, g_from, g_to);"
+     "CREATE INDEX idx_combined_patient ON idx_combined(patient);",
+     /* postgres */
+     "ALTER TABLE idx_combined ADD COLUMN patient " PG_TEXT ";"
+     "ALTER TABLE idx_combined ADD COLUMN g_mask BIGINT;"
+     "ALTER TABLE idx_combined ADD COLUMN g_cat BIGINT;"
+     "ALTER TABLE idx_combined ADD COLUMN g_from BIGINT;"
+     "ALTER TABLE idx_combined ADD COLUMN g_to BIGINT;"
+     "UPDATE idx_combined SET patient = (SELECT CASE WHEN COUNT(DISTINCT pc.target_id) = 1"
+     "  THEN MIN(pc.target_id) END FROM idx_reference pc WHERE pc.rid = idx_combined.rid"
+     "  AND pc.param = '_compartment') WHERE param <> 'served-by';"
+     "UPDATE idx_combined SET (g_mask, g_cat, g_from, g_to) = (SELECT g.mask,"
+     "  g.mask & r.category, g.t_from, g.t_to FROM access_grant g, resource r"
+     "  WHERE r.rid = idx_combined.rid AND g.patient = idx_combined.patient AND"
+     "  g.holder = idx_combined.target_type || '/' || idx_combined.target_id AND"
+     "  idx_combined.target_id NOT LIKE '%/%' AND"
+     "  g.t_to > CAST(EXTRACT(EPOCH FROM now()) * 1000 AS BIGINT) ORDER BY g.t_from LIMIT 1)"
+     "  WHERE patient IS NOT NULL;"
+     "DROP INDEX idx_combined_lookup;"
+     "CREATE INDEX idx_combined_lookup ON idx_combined(type, param, target_id, code, multi, rid,"
+     "  target_type, low, high, g_cat, g_from, g_to);"
+     "CREATE INDEX idx_combined_patient ON idx_combined(patient);"},
 };
 
 #pragma GCC diagnostic pop

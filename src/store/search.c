@@ -122,6 +122,23 @@ static void visible(qb *b, const char *fragment)
     }
 }
 
+/* " AND <SV_ACCESS_VISIBLE_ROW(w)>" on a worklist row w, when there is a filter. */
+static void visible_row(qb *b)
+{
+    if (!b->access)
+        return;
+    S(b, " AND " SV_ACCESS_VISIBLE_ROW("w"));
+    for (int k = 0; k < SV_ACCESS_ROW_BINDS; k++) {
+        const char *text;
+        int64_t n;
+        sv_access_row_value(b->access, k, &text, &n);
+        if (text)
+            T(b, text);
+        else
+            I(b, n);
+    }
+}
+
 static const char *own(qb *b, sv_buf *text)
 {
     if (b->nowned == b->capowned) {
@@ -884,6 +901,20 @@ static void combined_where(qb *b, const sv_store_query *q, const drive *d, const
     combined_conds(b, q, d, v, &COLS_COMBINED, " AND w.code IN (");
 }
 
+/* Whether the driver is the worklist of the filter's first holder (owner=Organization/O
+ * asked by O): its combined rows carry O's grants (SV_ACCESS_VISIBLE_ROW), so the
+ * filter costs a few comparisons a match. */
+static bool own_worklist(const sv_store_query *q, const drive *d)
+{
+    if (!d->combined || !d->unique || !q->access || !q->access->holder1)
+        return false;
+    const sv_clause_value *v = &q->clauses[d->clause].values[0];
+    const char *h = q->access->holder1;
+    size_t n = v->system ? strlen(v->system) : 0;
+    return v->kind == SV_CLAUSE_REFERENCE && n && strncmp(h, v->system, n) == 0 && h[n] == '/' &&
+           strcmp(h + n + 1, v->value) == 0;
+}
+
 /*
  * SELECT rid, low, high of the combined rows of the driver's references (and codes).
  * Unique: the resources with one combined row as they are, and of those with several
@@ -895,6 +926,12 @@ static void combined_where(qb *b, const sv_store_query *q, const drive *d, const
 static void combined_set(qb *b, const sv_store_query *q, const drive *d)
 {
     const sv_clause *c = &q->clauses[d->clause];
+    /* One's own worklist checks the access filter on each row (SV_ACCESS_VISIBLE_ROW),
+     * where the row's copy of the grant can answer without a seek; from_where then adds
+     * no filter of its own.  The range holds rows whose target is the value (Type/id,
+     * which own_worklist found to be the first holder) or its absolute url, which
+     * store/combined.c gives no copy. */
+    bool rowwise = own_worklist(q, d);
     if (d->unique && !b->postgres) {
         S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
         combined_where(b, q, d, &c->values[0]);
@@ -903,15 +940,22 @@ static void combined_set(qb *b, const sv_store_query *q, const drive *d)
              " AND ");
         combined_conds(b, q, d, &c->values[0], &COLS_COMBINED_TWIN, " AND v.code IN (");
         S(b, "))");
+        if (rowwise)
+            visible_row(b);
         return;
     }
     if (d->unique) {
         S(b, "SELECT w.rid AS rid, w.low AS low, w.high AS high");
         combined_where(b, q, d, &c->values[0]);
-        S(b, " AND w.multi = 0 UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low,"
-             " MAX(w.high) AS high");
+        S(b, " AND w.multi = 0");
+        if (rowwise)
+            visible_row(b);
+        S(b, " UNION ALL SELECT w.rid AS rid, MIN(w.low) AS low, MAX(w.high) AS high");
         combined_where(b, q, d, &c->values[0]);
-        S(b, " AND w.multi = 1 GROUP BY w.rid");
+        S(b, " AND w.multi = 1");
+        if (rowwise)
+            visible_row(b);
+        S(b, " GROUP BY w.rid");
         return;
     }
     for (size_t k = 0; k < c->nvalues; k++) {
@@ -941,7 +985,8 @@ static void from_where(qb *b, const sv_store_query *q, const drive *d)
         S(b, " AND ");
         filter_form(b, &q->clauses[i], 0);
     }
-    visible(b, SV_ACCESS_VISIBLE("m.rid"));
+    if (!own_worklist(q, d)) /* one's own worklist has checked it per row */
+        visible(b, SV_ACCESS_VISIBLE("m.rid"));
 }
 
 static void build_count(qb *b, const sv_store_query *q)
@@ -1277,11 +1322,16 @@ static bool query_ok(const sv_store_query *q, sv_buf *reterr)
 
 /* Whether a sorted page brings the count along (it reads every match anyway).  Not from
  * a unique set: counting its index range (COUNT(*) over rows as they are) is cheaper
- * than the window, which keeps every match until the end - unless an access filter
- * applies, which a separate count would evaluate for every match a second time. */
+ * than the window, which keeps every match until the end (an insert and a delete in a
+ * temporary b-tree each) - unless an access filter applies that a separate count would
+ * evaluate for every match a second time at the cost of seeks, which is all but one's
+ * own worklist. */
 static bool count_in_page(const sv_store_query *q)
 {
-    return q->access || !pick_driver(q, DRIVE_ALL).unique;
+    drive d = pick_driver(q, DRIVE_ALL);
+    if (!d.unique)
+        return true;
+    return q->access && !own_worklist(q, &d);
 }
 
 static sv_err count(sv_db *db, const sv_store_query *q, int64_t *ret_total, sv_buf *reterr)

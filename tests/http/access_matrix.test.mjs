@@ -14,7 +14,10 @@
 // search, $everything, batch, a paging cursor made for another principal,
 // create, conditional create, update (also moving a resource to another
 // compartment, labelling it stricter, If-Match), patch and delete; then
-// writes that change grants, each followed by reads.  The world is
+// writes that change grants, each followed by reads; the organisation
+// worklists (Task by owner and status by deadline: pages, _total, _summary=count)
+// for every principal, under a consent written and revoked, and under a
+// break-the-glass grant before and after it expires.  The world is
 // matrixWorld() in lib/access_fixture.mjs.
 //
 // Every expected answer comes from lib/access_oracle.mjs, which restates
@@ -24,8 +27,8 @@
 // must read like a missing one's.  Mismatches are printed one line per case
 // (ACCESS_MISMATCHES=file keeps them all).
 //
-// Periods are relative to the real clock, as the server has no pinned clock
-// that a test could set from outside.
+// Periods are relative to the real clock; only the break-the-glass case moves the
+// server's test clock (--test-endpoints), at the end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
@@ -49,7 +52,7 @@ let active = []; // principal names with credentials
 
 before(async () => {
   const t0 = Date.now();
-  w = await startWorld({ users, clients, resources });
+  w = await startWorld({ users, clients, resources, serverArgs: ['--test-endpoints', 'on'] });
   console.log(`# world: ${users.length} users, ${resources.length} resources, ready in ${Date.now() - t0} ms (${w.timing.join(', ')})`);
   for (const r of resources) model.put(r);
   for (const [type, id] of DELETE_AFTER_LOAD) {
@@ -469,6 +472,65 @@ test('matrix: read, vread, history, search, includes, chains, _has, compartments
 // ---- phase 2: writes ---------------------------------------------------------
 
 // A writable copy of the model's current resource with a harmless change.
+// ---- worklists: Task by owner and status, sorted by deadline ----------------
+//
+// The organisation worklist reads its matches from combined index rows that carry
+// a copy of the owner's grant (docs/performance.md); these cases hold its pages and
+// counts to the oracle: every principal, owners with and without a relationship,
+// citizens in every consent state, labels stricter than the type, a Task in two
+// compartments, paging three at a time across citizens.
+
+const OPEN = ['requested', 'accepted', 'in-progress'];
+const worklistPath = (o, extra = '&_total=accurate&_count=3') =>
+  `/fhir/Task?owner=Organization/org-${o}&status=${OPEN.join(',')}&_sort=deadline${extra}`;
+const deadlineOf = (t) => t.restriction?.period?.end ?? null;
+const byDeadline = (a, b) => (a === b ? 0 : a === null ? 1 : b === null ? -1 : Date.parse(a) - Date.parse(b));
+
+// The open Tasks of org-o that principal who sees: their keys and deadlines in order.
+function worklistWant(who, o) {
+  const p = principals[who];
+  const m = model.all('Task').filter((t) => t.owner?.reference === `Organization/org-${o}` && OPEN.includes(t.status) && vis(p, t));
+  return { keys: keys(m), deadlines: m.map(deadlineOf).sort(byDeadline) };
+}
+
+function worklistCase(phase, who, o) {
+  return () => check(phase, who, `GET ${worklistPath(o)}`, async () => {
+    const p = principals[who];
+    if (p.kind === 'system' && !scopeAllows(p.scopes, 'Task', 's')) {
+      const r = await w.as(who).get(worklistPath(o));
+      return statusWhy(403, r);
+    }
+    const want = worklistWant(who, o);
+    const got = await pages(who, worklistPath(o));
+    if (got.status !== 200) return statusWhy(200, got.res || { status: got.status, text: '' });
+    if (got.broken) return got.broken;
+    const entries = got.pages.flatMap((b) => (b.entry || []).filter((e) => e.search?.mode !== 'outcome'));
+    const problems = [diffSets('matches', new Set(entries.map(idOfEntry)), want.keys)];
+    if (entries.length !== want.keys.size) problems.push(`${entries.length} entries for ${want.keys.size} matches`);
+    if (got.total !== want.keys.size) problems.push(`total ${got.total} expected ${want.keys.size}`);
+    const order = entries.map((e) => deadlineOf(e.resource));
+    if (JSON.stringify(order) !== JSON.stringify(want.deadlines)) problems.push(`deadlines out of order: ${order.join(' ')}`);
+    const count = await w.as(who).get(worklistPath(o, '&_summary=count'));
+    if (count.status !== 200 || count.json?.total !== want.keys.size) problems.push(`_summary=count ${count.status} ${count.json?.total} expected ${want.keys.size}`);
+    const p2 = problems.filter(Boolean);
+    return p2.length ? p2.join('; ') : null;
+  });
+}
+
+const WORKLIST_OWNERS = ['ct', 'muni', 'enc', 'none'];
+
+test('matrix: worklists (owner, status, _sort=deadline) with _total=accurate, _summary=count and paging', async () => {
+  const phase = 'worklists';
+  const jobs = [];
+  for (const who of active) for (const o of WORKLIST_OWNERS) jobs.push(worklistCase(phase, who, o));
+  await pool(jobs, 4);
+  // the cases are not all empty or all full
+  const seen = active.filter((who) => principals[who].kind === 'practitioner').map((who) => worklistWant(who, 'ct').keys.size);
+  assert.ok(seen.some((n) => n === 0) && seen.some((n) => n > 3), `worklist sizes ${seen.join(' ')}`);
+  console.log(`# worklists phase: ${mismatches.filter((m) => m.phase === phase).length} mismatches`);
+  report(phase);
+});
+
 function touched(type, id, n) {
   const r = structuredClone(model.get(type, id));
   delete r.meta?.versionId;
@@ -645,6 +707,22 @@ test('matrix: a relationship or consent written now counts on the next request; 
   await read('p-ctpr-physician', 'Observation', 'obs-pat-a-clin');
   await read('p-none-physician', 'Observation', 'obs-pat-a-clin');
   await read('p-none-physician', 'Observation', 'obs-pat-b-clin');
+  // a worklist while the citizen's consent denies the owner everything, and after
+  // the consent is revoked: each on the next request
+  if (w.has('p-ct-physician')) {
+    await worklistCase(phase, 'p-ct-physician', 'ct')();
+    const deny = consent(undefined, 'pat-a', { type: 'deny', actors: ['Organization/org-ct'] });
+    const made = await w.as('cit-a').post('/fhir/Consent', deny);
+    assert.equal(made.status, 201, made.text);
+    model.put({ ...deny, id: made.json.id });
+    await worklistCase(phase, 'p-ct-physician', 'ct')();
+    await worklistCase(phase, 'p-ct-physician', 'none')();
+    const revoked = { ...deny, id: made.json.id, status: 'inactive' };
+    const res2 = await w.as('cit-a').put(`/fhir/Consent/${made.json.id}`, revoked);
+    assert.equal(res2.status, 200, res2.text);
+    model.put(revoked);
+    await worklistCase(phase, 'p-ct-physician', 'ct')();
+  }
   console.log(`# grants phase: ${mismatches.filter((m) => m.phase === phase).length} mismatches`);
   report(phase);
 });
@@ -674,6 +752,41 @@ test('nobody gives themselves access by writing a CareTeam or Consent', async ()
     if (after.status !== 404) why.push(`${u} then reads Observation/${reads[u]}: ${after.status}`);
   }
   assert.deepEqual(why, []);
+});
+
+// Break-the-glass on a worklist: a physician of an organisation with no live relationship
+// opens the glass for pat-c for an hour; pat-c's Tasks join the worklists she sees
+// (through her own grant, not her organisation's), and leave them when the test
+// clock passes the hour.  The oracle is given the grant and the moved clock.
+test('matrix: worklists under break-the-glass, and after it has expired', async () => {
+  const phase = 'btg';
+  const who = 'p-ctexp-physician'; // whose organisation's team membership has ended
+  if (!w.has(who)) return;
+  const before = WORKLIST_OWNERS.map((o) => worklistWant(who, o).keys.size);
+  const res = await w.as(who).post('/fhir/Patient/pat-c/$break-the-glass',
+    { resourceType: 'Parameters', parameter: [{ name: 'reason', valueString: 'worklist test' }, { name: 'period', valueInteger: 1 }] });
+  assert.equal(res.status, 200, res.text);
+  const instant = (name) => Date.parse(res.json.parameter.find((q) => q.name === name).valueInstant);
+  const grant = { patient: 'pat-c', from: instant('start'), to: instant('end') };
+  principals[who].btg = [grant];
+  model.now = Date.now();
+  for (const o of WORKLIST_OWNERS) await worklistCase(phase, who, o)();
+  const during = WORKLIST_OWNERS.map((o) => worklistWant(who, o).keys.size);
+  assert.ok(during.some((n, i) => n > before[i]), `break-the-glass showed nothing more: ${before} ${during}`);
+  try {
+    const later = grant.to + 60 * 1000;
+    const moved = await w.srv.fetch('/admin/clock', { method: 'POST', json: { now: new Date(later).toISOString() } });
+    assert.equal(moved.status, 200, moved.text);
+    model.now = later;
+    assert.ok(await w.login(who)); // the moved clock ended the session
+    for (const o of WORKLIST_OWNERS) await worklistCase(phase, who, o)();
+    assert.deepEqual(WORKLIST_OWNERS.map((o) => worklistWant(who, o).keys.size), before);
+  } finally {
+    await w.srv.fetch('/admin/clock', { method: 'POST', json: { now: null } });
+    model.now = NOW;
+  }
+  console.log(`# btg phase: ${mismatches.filter((m) => m.phase === phase).length} mismatches`);
+  report(phase);
 });
 
 test('the matrix has at least 500 cases', () => {

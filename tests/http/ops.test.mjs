@@ -74,6 +74,12 @@ test('/metrics: request counters and histogram by route and status, gauges, no p
   await api.post('/fhir/Patient', { resourceType: 'Patient' });
   const third = await scrape(srv);
   assert.ok(third.samples.get('samverka_audit_records') > after.samples.get('samverka_audit_records'));
+  // An acknowledged write was made durable by a sync of the log (group commit, SQLite).
+  if (third.samples.get('samverka_db_commits_total') > 0) {
+    assert.ok(third.samples.get('samverka_db_log_syncs_total') > after.samples.get('samverka_db_log_syncs_total'));
+    assert.ok(third.samples.get('samverka_db_log_syncs_total') <= third.samples.get('samverka_db_commits_total'));
+  }
+  assert.ok(third.samples.has('samverka_db_checkpoints_total'));
 });
 
 test('/healthz: ok while the database answers with this schema, 503 with an OperationOutcome when not', async () => {

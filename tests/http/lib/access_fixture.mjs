@@ -330,12 +330,37 @@ export function matrixWorld(NOW) {
     resources.push({ resourceType: 'Communication', id: `comm-${x}`, status: 'completed', subject: P, sender: R('Organization/org-ct') });
   }
 
+  // Worklists (Task by owner and status, sorted by deadline): two Tasks per citizen
+  // for each of four owners, open or not, with distinct deadlines a year ahead
+  // (no reminder is near); one labelled social, one sensitive, one in two
+  // compartments, one without a deadline.
+  const WL_OWNERS = ['ct', 'muni', 'enc', 'none'];
+  const WL_STATUS = ['requested', 'in-progress', 'accepted', 'completed'];
+  let wlDay = 0;
+  const wlDeadline = () => new Date(Date.UTC(new Date(NOW).getUTCFullYear() + 1, 0, 1) + (wlDay++) * DAY).toISOString();
+  function worklistTasks({ id: x }, i) {
+    for (const o of WL_OWNERS) {
+      for (const n of [1, 2]) {
+        const security = o === 'ct' && n === 2 && x === 'pat-a' ? [label('social')]
+          : o === 'ct' && n === 1 && x === 'pat-d' ? [label('sensitive')] : [];
+        resources.push(withSecurity({
+          resourceType: 'Task', id: `wl-${o}-${x}-${n}`, status: WL_STATUS[(i + n) % WL_STATUS.length], intent: 'order',
+          for: R(`Patient/${x}`), owner: R(`Organization/org-${o}`), restriction: { period: { end: wlDeadline() } },
+        }, security));
+      }
+    }
+  }
+
   for (const p of PATIENTS) {
     patientWorld(p, p.id === 'pat-h' ? {
       gp: 'PractitionerRole/pr-gp-doc', ctPeriod: { start: Y.pastStart, end: Y.pastEnd }, encStatus: 'onleave',
       eocPeriod: { start: Y.pastStart, end: Y.pastEnd },
     } : {});
   }
+  PATIENTS.forEach(worklistTasks);
+  resources.push({ resourceType: 'Task', id: 'wl-ct-ab', status: 'requested', intent: 'order', for: R('Patient/pat-a'),
+    focus: R('Patient/pat-b'), owner: R('Organization/org-ct'), restriction: { period: { end: wlDeadline() } } });
+  resources.push({ resourceType: 'Task', id: 'wl-ct-nodl', status: 'accepted', intent: 'order', for: R('Patient/pat-c'), owner: R('Organization/org-ct') });
   // pat-h: a CareTeam that is not active (org-ctexp would otherwise be a member)
   resources.push({ resourceType: 'CareTeam', id: 'ct2-pat-h', status: 'inactive', subject: R('Patient/pat-h'), participant: [{ member: R('Organization/org-ctexp') }] });
   // In two compartments: visible only where both are.

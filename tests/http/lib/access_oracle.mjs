@@ -302,6 +302,8 @@ export function mayAccess(m, principal, x, cat) {
     case 'practitioner': {
       const { org, cats } = roleOf(m, principal.role);
       if (!org || !cats.has(cat)) return false;
+      // break-the-glass: every category the role allows, for that citizen, while it lives
+      if ((principal.btg || []).some((g) => g.patient === x && g.from <= m.now && m.now < g.to)) return true;
       return relationshipCategories(m, org, x).has(cat) && consentAllowsOrg(m, x, org, cat);
     }
     case 'citizen': return principal.patient === x;

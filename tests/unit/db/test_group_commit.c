@@ -14,6 +14,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -165,6 +167,7 @@ static void run_group(fixture *f, sv_db_write_stats *ret_delta)
     sv_db_write_stats_get(f->first, &now);
     ret_delta->commits = now.commits - before.commits;
     ret_delta->transactions = now.transactions - before.transactions;
+    ret_delta->syncs = now.syncs - before.syncs;
     ret_delta->waiting = now.waiting;
 }
 
@@ -176,6 +179,7 @@ static void test_concurrent_transactions_share_commits(void **state)
     assert_int_equal(d.transactions, WRITERS + 1);
     assert_true(d.commits < d.transactions);
     assert_int_equal(d.commits, 1); /* all of them were waiting: one group */
+    assert_int_equal(d.syncs, 1);   /* made durable by one sync of the log */
     assert_int_equal(d.waiting, 0);
     for (int i = 0; i < WRITERS; i++) {
         writer *w = &f->writers[i];
@@ -262,6 +266,74 @@ static void test_alone_commits_at_once(void **state)
     sv_db_write_stats_get(f->first, &now);
     assert_int_equal(now.transactions - before.transactions, 3);
     assert_int_equal(now.commits - before.commits, 3); /* nobody to wait for */
+    /* each acknowledged only after a sync of the log that began after its commit */
+    assert_int_equal(now.syncs - before.syncs, 3);
+}
+
+static const char SQL_INSERT_WIDE[] = "INSERT INTO t (k, v) VALUES (?, ?)";
+
+/* The writer's auto-checkpoint is off; past 1,000 pages of log a thread of the
+ * driver copies them into the database file, while writers go on. */
+static void test_log_is_checkpointed_by_the_driver(void **state)
+{
+    fixture *f = *state;
+    char wide[3000];
+    memset(wide, 'x', sizeof(wide) - 1);
+    wide[sizeof(wide) - 1] = '\0';
+    struct stat before;
+    assert_int_equal(stat(f->file.path, &before), 0);
+    /* each row takes a page of its own (3 KB of 4 KB): 1,500 rows, 1,500 pages */
+    for (int batch = 0; batch < 15; batch++) {
+        assert_int_equal(sv_db_begin(f->first, SV_TX_WRITE, NULL), SV_OK);
+        for (int i = 0; i < 100; i++) {
+            sv_stmt *st = NULL;
+            assert_int_equal(sv_db_stmt(f->first, SQL_INSERT_WIDE, &st, NULL), SV_OK);
+            assert_int_equal(sv_stmt_bind_int64(st, 1, 10000 + batch * 100 + i), SV_OK);
+            assert_int_equal(sv_stmt_bind_text(st, 2, wide), SV_OK);
+            assert_int_equal(sv_stmt_run(st, NULL), SV_OK);
+        }
+        assert_int_equal(sv_db_commit(f->first, NULL), SV_OK);
+    }
+    sv_db_write_stats now;
+    do {
+        sched_yield();
+        sv_db_write_stats_get(f->first, &now);
+    } while (now.checkpoints < 1);
+    /* the pages are in the database file itself now, not only in the log */
+    struct stat after;
+    assert_int_equal(stat(f->file.path, &after), 0);
+    assert_true(after.st_size >= before.st_size + 1000 * 4096);
+    assert_int_equal(tmpdb_int(f->observer, SQL_ROWS), 1500);
+}
+
+/* Behind the thread alone the log never restarted under steady writes (a write
+ * transaction must begin with every frame copied): the writer completes the
+ * checkpoint once the log holds 4,000 frames, so that it restarts from its start. */
+static void test_log_stays_bounded(void **state)
+{
+    fixture *f = *state;
+    char wide[3000];
+    memset(wide, 'y', sizeof(wide) - 1);
+    wide[sizeof(wide) - 1] = '\0';
+    /* 10,000 pages of rows, 100 commits */
+    for (int batch = 0; batch < 100; batch++) {
+        assert_int_equal(sv_db_begin(f->first, SV_TX_WRITE, NULL), SV_OK);
+        for (int i = 0; i < 100; i++) {
+            sv_stmt *st = NULL;
+            assert_int_equal(sv_db_stmt(f->first, SQL_INSERT_WIDE, &st, NULL), SV_OK);
+            assert_int_equal(sv_stmt_bind_int64(st, 1, 100000 + batch * 100 + i), SV_OK);
+            assert_int_equal(sv_stmt_bind_text(st, 2, wide), SV_OK);
+            assert_int_equal(sv_stmt_run(st, NULL), SV_OK);
+        }
+        assert_int_equal(sv_db_commit(f->first, NULL), SV_OK);
+    }
+    char wal[600];
+    snprintf(wal, sizeof(wal), "%s-wal", f->file.path);
+    struct stat log;
+    assert_int_equal(stat(wal, &log), 0);
+    /* a frame is a 4 KB page and its 24-byte header; without restarts: 10,000+ */
+    assert_true(log.st_size < 6000 * (4096 + 24));
+    assert_int_equal(tmpdb_int(f->observer, SQL_ROWS), 10000);
 }
 
 static void test_memory_database_has_no_group(void **state)
@@ -290,6 +362,8 @@ int main(void)
         T(test_failing_transaction_leaves_its_group_alone),
         T(test_first_of_group_rolls_back),
         T(test_alone_commits_at_once),
+        T(test_log_is_checkpointed_by_the_driver),
+        T(test_log_stays_bounded),
         cmocka_unit_test(test_memory_database_has_no_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
