@@ -95,6 +95,9 @@ start_servers() { # count
     for i in $(seq "$1"); do
         local args=(serve --listen 127.0.0.1:0 --db "$db_uri" --watchdog 0)
         [ -z "$server_threads" ] || args+=(--threads "$server_threads")
+        # The previous run's file goes first: the background job truncates it only when it
+        # starts, and the wait below could read the old server's port before that.
+        rm -f "$work/server$i.out"
         "$bin" "${args[@]}" >"$work/server$i.out" 2>"$work/server$i.log" &
         pids+=($!)
         t0=$SECONDS

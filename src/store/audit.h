@@ -5,15 +5,15 @@
  * Each record says who (principal kind and id, organisation, role) did what
  * (action, resource type/id/version) concerning which citizen, why (purpose of
  * use), when (ms since 1970 UTC) and with what outcome (the HTTP status).  Its
- * hash is SHA-256 (libsodium) over a canonical serialisation of every field,
+ * hash is SHA-256 (OpenSSL's libcrypto) over a canonical serialisation of every field,
  * seq included, and the previous record's hash, so a changed, deleted or
  * reordered row breaks the chain.  A one-row table audit_head holds the record
- * count and the last seq and hash, updated by every append in the same
- * transaction: a truncated tail cannot be seen in the chain alone, but it no
+ * count and the last seq and hash, updated by every append (once per batch) in
+ * the same transaction: a truncated tail cannot be seen in the chain alone, but it no
  * longer matches the head.
  *
  * The audit table is data, not a diagnostic log: it holds patient ids.
- * Depends on db/ and libsodium only.
+ * Depends on db/, libcrypto (SHA-256) and libsodium (hex) only.
  */
 #ifndef SV_STORE_AUDIT_H
 #define SV_STORE_AUDIT_H
@@ -68,6 +68,13 @@ void sv_audit_record_set_actor(sv_audit_record *rec, const sv_audit_actor *actor
  * one): the chain's last hash is read under the write lock, so concurrent
  * writers form one chain.  *ret_seq (may be NULL) receives the record's seq. */
 sv_err sv_audit_append(sv_db *db, const sv_audit_record *rec, int64_t *ret_seq, sv_buf *reterr);
+/* Appends recs[0..n-1] in that order inside the caller's write transaction: the same
+ * records, seqs and hashes as n calls of sv_audit_append, written with multi-row
+ * INSERTs (PostgreSQL: one INSERT ... SELECT FROM unnest per 1,024 records) and one
+ * update of audit_head.  All or nothing within the transaction: on an error, roll it
+ * back.  *ret_seq (may be NULL) receives the last record's seq; n 0 writes nothing. */
+sv_err sv_audit_append_batch(sv_db *db, const sv_audit_record *recs, size_t n, int64_t *ret_seq,
+                             sv_buf *reterr);
 
 /* The citizen (Patient id) of type/id: the id itself for a Patient, else the
  * first Patient compartment row of its current version.  ret_citizen is ""

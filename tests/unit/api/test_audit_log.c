@@ -2,7 +2,8 @@
  * test_audit_log.c - unit tests for api/audit_log: queued read records are all
  * written by stop (a clean shutdown loses none), are written by the thread
  * within a second without a stop, copy their strings, and join the same chain
- * as records appended in write transactions.
+ * as records appended in write transactions; a queue longer than one flush
+ * transaction is written whole and in order.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -126,6 +127,48 @@ static void test_queue_and_write_transactions_share_the_chain(void **state)
     assert_chain(f->db, 15);
 }
 
+/* More records than the queue holds (QUEUE_MAX, 16,384) and one flush transaction takes
+ * (FLUSH_MAX, 8,192): all written, in the order they were added, each field a copy of what
+ * was added (NULLs kept). */
+static void test_long_queue_written_in_order(void **state)
+{
+    fixture *f = *state;
+    enum { N = 30000 };
+    sv_audit_log *log = NULL;
+    assert_int_equal(sv_audit_log_start(f->file.path, 5000, &log, NULL), SV_OK);
+    for (int i = 0; i < N; i++) {
+        char id[16], reason[16];
+        snprintf(id, sizeof(id), "p%d", i % 100);
+        snprintf(reason, sizeof(reason), "why %d", i);
+        sv_audit_record rec = {.time_ms = 1700000000000 + i,
+                               .citizen = i % 2 ? id : NULL,
+                               .action = i % 3 ? "read" : "search",
+                               .resource_type = "Patient",
+                               .resource_id = id,
+                               .resource_version = i + 1,
+                               .outcome = 200,
+                               .reason = i % 5 ? NULL : reason};
+        sv_audit_record_set_actor(&rec, &sv_audit_anonymous);
+        sv_audit_log_add(log, &rec);
+    }
+    assert_int_equal(sv_audit_log_flush(log), SV_OK);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit"), N);
+    sv_audit_log_stop(log);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit a JOIN audit b"
+                                      " ON b.seq = a.seq + 1"
+                                      " WHERE b.resource_version <> a.resource_version + 1"),
+                     0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE citizen IS NULL"), N / 2);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE reason IS NOT NULL"),
+                     N / 5);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM audit WHERE resource_version = 29996"
+                                      " AND reason = 'why 29995' AND citizen = 'p95'"
+                                      " AND resource_id = 'p95' AND action = 'read'"
+                                      " AND principal_kind = 'anonymous'"),
+                     1);
+    assert_chain(f->db, N);
+}
+
 static void test_stop_accepts_null(void **state)
 {
     (void)state;
@@ -140,6 +183,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_thread_flushes_within_a_second, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_and_write_transactions_share_the_chain, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_long_queue_written_in_order, setup, teardown),
         cmocka_unit_test(test_stop_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
