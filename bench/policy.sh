@@ -181,7 +181,8 @@ run_wrk() { # query, mode; prints req/s, p50 and server CPU µs per request, fai
 
 read -r -a queries <<<"${BENCH_QUERIES:-read obs-patient task-patient task-owner}"
 declare -A result
-for mode in off on; do
+read -r -a modes <<<"${BENCH_MODES:-off on}" # the order, to see what running second gains
+for mode in "${modes[@]}"; do
     start_server "$mode"
     header=""
     if [ "$mode" = on ]; then
