@@ -43,11 +43,15 @@
 
 #include "db/sqlite_int.h"
 
-/* SQLite's default auto-checkpoint threshold (pages of the log). */
-#define CHECKPOINT_FRAMES 1000
-/* Past this many frames the writer itself completes the checkpoint after a
- * commit, so that the log can restart (above). */
-#define RESTART_FRAMES 4000
+/* Pages of log between two checkpoints of the thread: four times SQLite's default,
+ * because a page rewritten by many commits (a B-tree's last leaf, its parents) is
+ * copied once per checkpoint, not once per frame: with 1,000 a MedCom admission
+ * wrote 359 KB (log and database file), with 4,000 315 KB, and the server's CPU per
+ * message fell by a ninth (docs/performance/medcom.md, "Session 4, later"). */
+#define CHECKPOINT_FRAMES 4000
+/* Past this many frames (64 MB of log) the writer itself completes the checkpoint
+ * after a commit, so that the log can restart (above). */
+#define RESTART_FRAMES 16000
 
 void sv__wal_init(sv__wal *w, const char *path, bool sync_off, int busy_timeout_ms)
 {
