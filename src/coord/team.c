@@ -9,6 +9,7 @@
 #include "coord/codes.h"
 #include "coord/notify.h"
 #include "store/audit.h"
+#include "store/include.h"
 
 static bool is_coordination(const json_t *team)
 {
@@ -274,9 +275,43 @@ static bool keep_team(void *ctx, const json_t *team)
     return false;
 }
 
+static bool seen(void *ctx, int64_t rid, const sv_stored *s)
+{
+    (void)rid;
+    (void)s;
+    *(bool *)ctx = true;
+    return false;
+}
+
+/* Whether any CareTeam has citizen ("Patient/id") as its subject: one probe of the
+ * reference index, where the search below costs ~75 k instructions (parse, SQL
+ * assembled and run) and finds nothing for most citizens - the stay rules ask it for
+ * every admission (docs/performance/medcom.md, "Session 4, later").  The search
+ * matches the same rows (no base url: Type/id only) and then filters them. */
+static sv_err any_team(sv_db *db, const char *citizen, bool *ret)
+{
+    *ret = true;
+    const char *id = strncmp(citizen, "Patient/", 8) == 0 ? citizen + 8 : NULL;
+    if (!id || !sv_id_valid(id, strlen(id)))
+        return SV_OK; /* the search decides (and says what is wrong) */
+    *ret = false;
+    sv_store_referrers_query q = {.param = "subject",
+                                  .target_type = "Patient",
+                                  .target_id = id,
+                                  .type = "CareTeam",
+                                  .since = INT64_MIN,
+                                  .limit = 1,
+                                  .keys_only = true};
+    return sv_store_referrers(db, &q, seen, ret, NULL, NULL);
+}
+
 /* The citizen's active coordination team (caller decrefs), or NULL. */
 static json_t *active_team(sv_db *db, const char *citizen, sv_err *ret_e)
 {
+    bool any = true;
+    *ret_e = any_team(db, citizen, &any);
+    if (*ret_e || !any)
+        return NULL;
     const char *names[] = {"subject", "status", "category"};
     const char *values[] = {citizen, "active", SV_SYS_CARE_TEAM_CATEGORY "|coordination"};
     team_find t = {0};
