@@ -18,33 +18,16 @@
 #include <pthread.h>
 #include <sodium.h>
 
+#ifdef AUDIT_TEST_POSTGRES
+#define TMPDB_POSTGRES 1 /* tmpdb.h: a fresh PostgreSQL database per test */
+#endif
 #include "../db/tmpdb.h"
 #include "store/audit.h"
 #include "store/resource.h"
 #include "store/schema.h"
 
-#ifdef AUDIT_TEST_POSTGRES
-#include "../db/pgtest.h"
-#define db_make pgtest_create
-#define db_remove pgtest_destroy
-#else
-static void db_make(char *uri, size_t cap)
-{
-    tmpdb t;
-    tmpdb_make(&t);
-    snprintf(uri, cap, "%s", t.path);
-}
-
-static void db_remove(const char *uri)
-{
-    tmpdb t;
-    snprintf(t.path, sizeof(t.path), "%s", uri);
-    tmpdb_remove(&t);
-}
-#endif
-
 typedef struct fixture {
-    char uri[600];
+    tmpdb t;
     sv_db *db;
 } fixture;
 
@@ -62,8 +45,8 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    db_make(f->uri, sizeof(f->uri));
-    f->db = open_uri(f->uri, 5000);
+    tmpdb_make(&f->t);
+    f->db = open_uri(f->t.path, 5000);
     assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
     *state = f;
     return 0;
@@ -73,7 +56,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     sv_db_close(f->db);
-    db_remove(f->uri);
+    tmpdb_remove(&f->t);
     free(f);
     return 0;
 }
@@ -364,7 +347,7 @@ static void test_concurrent_appends_form_one_chain(void **state)
     fixture *f = *state;
     enum { THREADS = 4, EACH = 50 };
     pthread_t t[THREADS];
-    worker w = {.path = f->uri, .n = EACH};
+    worker w = {.path = f->t.path, .n = EACH};
     for (int i = 0; i < THREADS; i++)
         assert_int_equal(pthread_create(&t[i], NULL, append_many, &w), 0);
     for (int i = 0; i < THREADS; i++)
@@ -574,10 +557,7 @@ static void test_citizen_of(void **state)
 
 int main(void)
 {
-#ifdef AUDIT_TEST_POSTGRES
-    if (!pgtest_admin_uri("store/test_audit_postgres"))
-        return PGTEST_SKIP;
-#endif
+    TMPDB_SKIP_WITHOUT_BACKEND("store/test_audit_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_clean_chain_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(test_triggers_refuse_update_and_delete, setup, teardown),

@@ -17,32 +17,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef AUDIT_TEST_POSTGRES
+#define TMPDB_POSTGRES 1 /* tmpdb.h: a fresh PostgreSQL database per test */
+#endif
 #include "../db/tmpdb.h"
 #include "store/audit.h"
 #include "store/schema.h"
 
-#ifdef AUDIT_TEST_POSTGRES
-#include "../db/pgtest.h"
-#define db_make pgtest_create
-#define db_remove pgtest_destroy
-#else
-static void db_make(char *uri, size_t cap)
-{
-    tmpdb t;
-    tmpdb_make(&t);
-    snprintf(uri, cap, "%s", t.path);
-}
-
-static void db_remove(const char *uri)
-{
-    tmpdb t;
-    snprintf(t.path, sizeof(t.path), "%s", uri);
-    tmpdb_remove(&t);
-}
-#endif
-
 typedef struct fixture {
-    char uri[600];
+    tmpdb t;
     sv_db *db;
 } fixture;
 
@@ -50,10 +33,10 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
-    db_make(f->uri, sizeof(f->uri));
+    tmpdb_make(&f->t);
     sv_db_options opt = {.busy_timeout_ms = 5000};
     sv_buf err = SV_BUF_INIT;
-    tmpdb_check(sv_db_open(f->uri, &opt, &f->db, &err), "open", &err);
+    tmpdb_check(sv_db_open(f->t.path, &opt, &f->db, &err), "open", &err);
     sv_buf_release(&err);
     assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
     *state = f;
@@ -64,7 +47,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     sv_db_close(f->db);
-    db_remove(f->uri);
+    tmpdb_remove(&f->t);
     free(f);
     return 0;
 }
@@ -294,10 +277,7 @@ static void test_batch_fault_leaves_chain_whole(void **state)
 
 int main(void)
 {
-#ifdef AUDIT_TEST_POSTGRES
-    if (!pgtest_admin_uri("store/test_audit_batch_postgres"))
-        return PGTEST_SKIP;
-#endif
+    TMPDB_SKIP_WITHOUT_BACKEND("store/test_audit_batch_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_batch_equals_single_appends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batches_and_singles_form_one_chain, setup, teardown),
