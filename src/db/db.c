@@ -259,6 +259,20 @@ sv_err sv_stmt_bind_textn(sv_stmt *st, int idx, const char *s, size_t len)
     return st->db->be->bind_text(st, idx, s, len);
 }
 
+sv_err sv_stmt_bind_text_static(sv_stmt *st, int idx, const char *s)
+{
+    if (!s)
+        return st->db->be->bind_null(st, idx);
+    return sv_stmt_bind_textn_static(st, idx, s, strlen(s));
+}
+
+sv_err sv_stmt_bind_textn_static(sv_stmt *st, int idx, const char *s, size_t len)
+{
+    if (st->db->be->bind_text_static)
+        return st->db->be->bind_text_static(st, idx, s, len);
+    return st->db->be->bind_text(st, idx, s, len);
+}
+
 sv_err sv_stmt_bind_int64(sv_stmt *st, int idx, int64_t v)
 {
     return st->db->be->bind_int64(st, idx, v);

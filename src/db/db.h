@@ -110,6 +110,8 @@ typedef struct sv_db_backend {
     sv_err (*write_lock)(sv_db *db, sv_buf *reterr);
     /* Optional (NULL: step until done), see sv_stmt_run. */
     sv_err (*run)(sv_stmt *st, sv_buf *reterr);
+    /* Optional (NULL: bind_text), see sv_stmt_bind_text_static. */
+    sv_err (*bind_text_static)(sv_stmt *st, int idx, const char *s, size_t len);
 } sv_db_backend;
 
 #define SV_DB_BACKEND_VERSION 3 /* 2: dialect; 3: SV_TX_CLAIM, write_lock */
@@ -181,6 +183,13 @@ void sv_stmt_reset(sv_stmt *st);
 
 sv_err sv_stmt_bind_text(sv_stmt *st, int idx, const char *s); /* NULL binds NULL */
 sv_err sv_stmt_bind_textn(sv_stmt *st, int idx, const char *s, size_t len);
+/* The same without a copy: the statement borrows s, which must stay valid and unchanged
+ * until the caller's last step of this execution has returned (sv_stmt_run, or the step
+ * that returned no row or the caller's last row).  For a string that provably outlives
+ * the execution (a function argument, a row being written); a copy costs a malloc, a
+ * memcpy and a free per value on SQLite.  Backends that copy anyway ignore the hint. */
+sv_err sv_stmt_bind_text_static(sv_stmt *st, int idx, const char *s); /* NULL binds NULL */
+sv_err sv_stmt_bind_textn_static(sv_stmt *st, int idx, const char *s, size_t len);
 sv_err sv_stmt_bind_int64(sv_stmt *st, int idx, int64_t v);
 sv_err sv_stmt_bind_double(sv_stmt *st, int idx, double v);
 sv_err sv_stmt_bind_null(sv_stmt *st, int idx);

@@ -200,6 +200,13 @@ static sv_err st_bind_text(sv_stmt *st, int idx, const char *s, size_t len)
     return map_rc(sqlite3_bind_text64(S(st), idx, s, len, SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
+/* The caller keeps s alive until the step that ends the execution (db.h); st_reset
+ * clears the bindings, so SQLite never reads s after that. */
+static sv_err st_bind_text_static(sv_stmt *st, int idx, const char *s, size_t len)
+{
+    return map_rc(sqlite3_bind_text64(S(st), idx, s, len, SQLITE_STATIC, SQLITE_UTF8));
+}
+
 static sv_err st_bind_int64(sv_stmt *st, int idx, int64_t v)
 {
     return map_rc(sqlite3_bind_int64(S(st), idx, v));
@@ -342,4 +349,5 @@ const sv_db_backend sv_db_sqlite_backend = {
     .changes = db_changes,
     .write_stats = db_write_stats,
     .data_version = db_data_version,
+    .bind_text_static = st_bind_text_static,
 };

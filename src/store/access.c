@@ -260,8 +260,8 @@ sv_err sv_access_set_category(sv_db *db, const char *type, const char *id, int c
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, category);
-    sv_stmt_bind_text(st, 2, type);
-    sv_stmt_bind_text(st, 3, id);
+    sv_stmt_bind_text_static(st, 2, type);
+    sv_stmt_bind_text_static(st, 3, id);
     e = sv_stmt_run(st, reterr);
     if (!e) /* the worklist rows carry it too (store/combined.h) */
         e = sv__combined_set_category(db, type, id, category, reterr);

@@ -233,7 +233,7 @@ static sv_err read_head(sv_db *db, head *ret, sv_buf *reterr)
 
 static sv_err bind_opt_text(sv_stmt *st, int idx, const char *s)
 {
-    return s ? sv_stmt_bind_text(st, idx, s) : sv_stmt_bind_null(st, idx);
+    return s ? sv_stmt_bind_text_static(st, idx, s) : sv_stmt_bind_null(st, idx);
 }
 
 /* Record i of a batch with its place in the chain. */
@@ -249,12 +249,12 @@ static void bind_row(sv_stmt *st, int idx, const linked *l)
     const sv_audit_record *rec = l->rec;
     sv_stmt_bind_int64(st, idx + 1, l->seq);
     sv_stmt_bind_int64(st, idx + 2, rec->time_ms);
-    sv_stmt_bind_text(st, idx + 3, rec->principal_kind);
+    sv_stmt_bind_text_static(st, idx + 3, rec->principal_kind);
     bind_opt_text(st, idx + 4, rec->principal_id);
     bind_opt_text(st, idx + 5, rec->organisation);
     bind_opt_text(st, idx + 6, rec->role);
     bind_opt_text(st, idx + 7, rec->citizen);
-    sv_stmt_bind_text(st, idx + 8, rec->action);
+    sv_stmt_bind_text_static(st, idx + 8, rec->action);
     bind_opt_text(st, idx + 9, rec->resource_type);
     bind_opt_text(st, idx + 10, rec->resource_id);
     if (rec->resource_version)
@@ -263,8 +263,8 @@ static void bind_row(sv_stmt *st, int idx, const linked *l)
         sv_stmt_bind_null(st, idx + 11);
     bind_opt_text(st, idx + 12, rec->purpose);
     sv_stmt_bind_int64(st, idx + 13, rec->outcome);
-    sv_stmt_bind_text(st, idx + 14, l->prev_hash);
-    sv_stmt_bind_text(st, idx + 15, l->hash);
+    sv_stmt_bind_text_static(st, idx + 14, l->prev_hash);
+    sv_stmt_bind_text_static(st, idx + 15, l->hash);
     bind_opt_text(st, idx + 16, rec->reason);
 }
 
@@ -351,7 +351,7 @@ static sv_err insert_unnest(sv_db *db, const linked *rows, size_t n, sv_buf col[
         return e;
     for (int c = 0; c < COLUMNS; c++) {
         sv_buf_addc(&col[c], '}');
-        sv_stmt_bind_textn(st, c + 1, col[c].ptr, col[c].len);
+        sv_stmt_bind_textn_static(st, c + 1, col[c].ptr, col[c].len);
     }
     return sv_stmt_run(st, reterr);
 }
@@ -416,7 +416,7 @@ sv_err sv_audit_append_batch(sv_db *db, const sv_audit_record *recs, size_t n, i
     if (!e) {
         sv_stmt_bind_int64(st, 1, (int64_t)n);
         sv_stmt_bind_int64(st, 2, rows[n - 1].seq);
-        sv_stmt_bind_text(st, 3, hashes[n - 1]);
+        sv_stmt_bind_text_static(st, 3, hashes[n - 1]);
         e = sv_stmt_run(st, reterr);
     }
     if (!e) {
@@ -454,8 +454,8 @@ sv_err sv_audit_citizen_of(sv_db *db, const char *type, const char *id, char ret
     sv_err e = sv_db_stmt(db, SQL_CITIZEN, &st, reterr);
     if (e)
         return e;
-    sv_stmt_bind_text(st, 1, type);
-    sv_stmt_bind_text(st, 2, id);
+    sv_stmt_bind_text_static(st, 1, type);
+    sv_stmt_bind_text_static(st, 2, id);
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     if (e)

@@ -102,11 +102,11 @@ static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_ind
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, rid);
-    sv_stmt_bind_text(st, 2, d->type);
-    sv_stmt_bind_text(st, 3, d->reference);
-    sv_stmt_bind_text(st, 4, ref->system);
-    sv_stmt_bind_text(st, 5, ref->value);
-    sv_stmt_bind_text(st, 6, code);
+    sv_stmt_bind_text_static(st, 2, d->type);
+    sv_stmt_bind_text_static(st, 3, d->reference);
+    sv_stmt_bind_text_static(st, 4, ref->system);
+    sv_stmt_bind_text_static(st, 5, ref->value);
+    sv_stmt_bind_text_static(st, 6, code);
     if (sh->dated) {
         sv_stmt_bind_int64(st, 7, sh->low);
         sv_stmt_bind_int64(st, 8, sh->high);
@@ -115,7 +115,7 @@ static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_ind
         sv_stmt_bind_null(st, 8);
     }
     sv_stmt_bind_int64(st, 9, sh->multi);
-    sv_stmt_bind_text(st, 10, patient);
+    sv_stmt_bind_text_static(st, 10, patient);
     return sv_stmt_run(st, reterr);
 }
 
@@ -215,11 +215,11 @@ static sv_err write_served(sv_db *db, int64_t rid, const served_def *d, const sv
             if (e)
                 break;
             sv_stmt_bind_int64(st, 1, rid);
-            sv_stmt_bind_text(st, 2, "Patient"); /* one range for all types (combined.h) */
-            sv_stmt_bind_text(st, 3, SV_SERVED_BY);
-            sv_stmt_bind_text(st, 4, rows->rows[k].system);
-            sv_stmt_bind_text(st, 5, rows->rows[i].value);
-            sv_stmt_bind_text(st, 6, rows->rows[k].value);
+            sv_stmt_bind_text_static(st, 2, "Patient"); /* one range for all types (combined.h) */
+            sv_stmt_bind_text_static(st, 3, SV_SERVED_BY);
+            sv_stmt_bind_text_static(st, 4, rows->rows[k].system);
+            sv_stmt_bind_text_static(st, 5, rows->rows[i].value);
+            sv_stmt_bind_text_static(st, 6, rows->rows[k].value);
             sv_stmt_bind_int64(st, 7, sh.low);
             sv_stmt_bind_int64(st, 8, sh.high);
             sv_stmt_bind_int64(st, 9, 0);
@@ -262,7 +262,7 @@ sv_err sv__combined_restamp(sv_db *db, const char *patient, sv_buf *reterr)
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, sv_clock_now_ms());
-    sv_stmt_bind_text(st, 2, patient);
+    sv_stmt_bind_text_static(st, 2, patient);
     return sv_stmt_run(st, reterr);
 }
 
@@ -274,7 +274,7 @@ sv_err sv__combined_set_category(sv_db *db, const char *type, const char *id, in
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, category);
-    sv_stmt_bind_text(st, 2, type);
-    sv_stmt_bind_text(st, 3, id);
+    sv_stmt_bind_text_static(st, 2, type);
+    sv_stmt_bind_text_static(st, 3, id);
     return sv_stmt_run(st, reterr);
 }

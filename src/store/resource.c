@@ -185,8 +185,8 @@ static sv_err fetch_version(sv_db *db, const char *sql, const char *type, const 
     sv_err e = sv_db_stmt(db, sql, &st, reterr);
     if (e)
         return e;
-    sv_stmt_bind_text(st, 1, type);
-    sv_stmt_bind_text(st, 2, id);
+    sv_stmt_bind_text_static(st, 1, type);
+    sv_stmt_bind_text_static(st, 2, id);
     if (version > 0)
         sv_stmt_bind_int64(st, 3, version);
     bool row = false;
@@ -212,8 +212,8 @@ sv_err sv_store_current_visible(sv_db *db, const sv_access_filter *f, const char
     if (e)
         return e;
     int i = sv_access_bind(st, 1, f);
-    sv_stmt_bind_text(st, i++, type);
-    sv_stmt_bind_text(st, i++, id);
+    sv_stmt_bind_text_static(st, i++, type);
+    sv_stmt_bind_text_static(st, i++, id);
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     if (e)
@@ -278,30 +278,30 @@ sv_err sv__index_row_add(sv_db *db, int64_t rid, const char *type, const sv_inde
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, rid);
-    sv_stmt_bind_text(st, 2, type);
-    sv_stmt_bind_text(st, 3, r->param);
+    sv_stmt_bind_text_static(st, 2, type);
+    sv_stmt_bind_text_static(st, 3, r->param);
     switch (r->kind) {
     case SV_INDEX_STRING:
-        sv_stmt_bind_text(st, 4, r->value);
-        sv_stmt_bind_text(st, 5, r->exact);
+        sv_stmt_bind_text_static(st, 4, r->value);
+        sv_stmt_bind_text_static(st, 5, r->exact);
         break;
     case SV_INDEX_TOKEN:
-        sv_stmt_bind_text(st, 4, r->system);
-        sv_stmt_bind_text(st, 5, r->value);
-        sv_stmt_bind_text(st, 6, r->exact);
+        sv_stmt_bind_text_static(st, 4, r->system);
+        sv_stmt_bind_text_static(st, 5, r->value);
+        sv_stmt_bind_text_static(st, 6, r->exact);
         /* :text matches the folded display or text (base/text.h), as string search does */
         if (r->exact) {
             sv_buf_reset(scratch);
             sv_text_fold(r->exact, strlen(r->exact), scratch);
-            sv_stmt_bind_textn(st, 7, scratch->ptr, scratch->len);
+            sv_stmt_bind_textn_static(st, 7, scratch->ptr, scratch->len);
         } else {
             sv_stmt_bind_null(st, 7);
         }
         break;
     case SV_INDEX_REFERENCE:
-        sv_stmt_bind_text(st, 4, r->system);
-        sv_stmt_bind_text(st, 5, r->value);
-        sv_stmt_bind_text(st, 6, r->exact);
+        sv_stmt_bind_text_static(st, 4, r->system);
+        sv_stmt_bind_text_static(st, 5, r->value);
+        sv_stmt_bind_text_static(st, 6, r->exact);
         break;
     case SV_INDEX_DATE:
         sv_stmt_bind_int64(st, 4, r->low);
@@ -312,18 +312,18 @@ sv_err sv__index_row_add(sv_db *db, int64_t rid, const char *type, const sv_inde
         break;
     case SV_INDEX_QUANTITY:
         sv_stmt_bind_double(st, 4, r->number);
-        sv_stmt_bind_text(st, 5, r->system);
-        sv_stmt_bind_text(st, 6, r->value);
-        sv_stmt_bind_text(st, 7, r->exact);
+        sv_stmt_bind_text_static(st, 5, r->system);
+        sv_stmt_bind_text_static(st, 6, r->value);
+        sv_stmt_bind_text_static(st, 7, r->exact);
         break;
     case SV_INDEX_URI:
-        sv_stmt_bind_text(st, 4, r->value);
+        sv_stmt_bind_text_static(st, 4, r->value);
         break;
     case SV_INDEX_COMPOSITE:
-        sv_stmt_bind_text(st, 4, r->system);
-        sv_stmt_bind_text(st, 5, r->value);
-        sv_stmt_bind_text(st, 6, r->system2);
-        sv_stmt_bind_text(st, 7, r->value2);
+        sv_stmt_bind_text_static(st, 4, r->system);
+        sv_stmt_bind_text_static(st, 5, r->value);
+        sv_stmt_bind_text_static(st, 6, r->system2);
+        sv_stmt_bind_text_static(st, 7, r->value2);
         sv_stmt_bind_double(st, 8, r->number);
         sv_stmt_bind_int64(st, 9, r->low);
         sv_stmt_bind_int64(st, 10, r->high);
@@ -386,8 +386,8 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     sv_err e = sv_db_stmt(db, SQL_INSERT_RESOURCE, &st, reterr);
     if (e)
         return e;
-    sv_stmt_bind_text(st, 1, type);
-    sv_stmt_bind_text(st, 2, id);
+    sv_stmt_bind_text_static(st, 1, type);
+    sv_stmt_bind_text_static(st, 2, id);
     sv_stmt_bind_int64(st, 3, version);
     sv_stmt_bind_int64(st, 4, last_updated);
     sv_stmt_bind_int64(st, 5, deleted);
@@ -408,10 +408,10 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     sv_stmt_bind_int64(st, 1, rid);
     sv_stmt_bind_int64(st, 2, version);
     sv_stmt_bind_int64(st, 3, last_updated);
-    sv_stmt_bind_text(st, 4, method);
+    sv_stmt_bind_text_static(st, 4, method);
     sv_stmt_bind_int64(st, 5, deleted);
     if (json)
-        sv_stmt_bind_textn(st, 6, json, json_len);
+        sv_stmt_bind_textn_static(st, 6, json, json_len);
     else
         sv_stmt_bind_null(st, 6);
     e = sv_stmt_run(st, reterr);
