@@ -322,11 +322,9 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     }
     if (!e && sv_policy_type_grants(type))
         e = sv_policy_patients_of(r->db, type, id, &before, &err);
-    if (!e)
-        e = sv_store_write(r->db, type, id, version, now, method, res->body.ptr, res->body.len,
-                           &rows, &err);
-    if (!e)
-        e = sv_access_set_category(r->db, type, id, category, &err);
+    if (!e) /* the category with the row: the worklist rows take it as they are written */
+        e = sv_store_write_category(r->db, type, id, version, now, method, res->body.ptr,
+                                    res->body.len, &rows, category, &err);
     if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
         for (size_t i = 0; i < before.len; i++)
             sv_policy_patients_add(r->defer_grants, before.ids[i]);

@@ -29,6 +29,12 @@ static const char SQL_INSERT_RESOURCE[] =
     " ON CONFLICT (type, id) DO UPDATE SET version = excluded.version,"
     " last_updated = excluded.last_updated, deleted = excluded.deleted"
     " RETURNING rid";
+/* The same that also sets the resource's access category (sv_store_write_category). */
+static const char SQL_INSERT_RESOURCE_CATEGORY[] =
+    "INSERT INTO resource (type, id, version, last_updated, deleted, category)"
+    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (type, id) DO UPDATE SET version = excluded.version,"
+    " last_updated = excluded.last_updated, deleted = excluded.deleted,"
+    " category = excluded.category RETURNING rid";
 static const char SQL_INSERT_VERSION[] =
     "INSERT INTO resource_version (rid, version, last_updated, method, deleted, json)"
     " VALUES (?, ?, ?, ?, ?, ?)";
@@ -368,6 +374,15 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
                       int64_t last_updated, const char *method, const char *json, size_t json_len,
                       const sv_index_rows *rows, sv_buf *reterr)
 {
+    return sv_store_write_category(db, type, id, version, last_updated, method, json, json_len,
+                                   rows, -1, reterr);
+}
+
+sv_err sv_store_write_category(sv_db *db, const char *type, const char *id, int64_t version,
+                               int64_t last_updated, const char *method, const char *json,
+                               size_t json_len, const sv_index_rows *rows, int category,
+                               sv_buf *reterr)
+{
     if (!sv_db_in_tx(db)) {
         if (reterr)
             sv_buf_adds(reterr, "sv_store_write needs a write transaction");
@@ -377,13 +392,14 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     if (sv_db_dialect_of(db) == SV_DIALECT_POSTGRES) {
         int64_t rid = 0;
         sv_err e = sv__pg_write(db, type, id, version, last_updated, deleted, method, json,
-                                json_len, &rid, reterr);
+                                json_len, category, &rid, reterr);
         if (!e)
             e = set_rows(db, rid, type, deleted ? NULL : rows, version > 1, reterr);
         return e;
     }
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_INSERT_RESOURCE, &st, reterr);
+    sv_err e = sv_db_stmt(db, category < 0 ? SQL_INSERT_RESOURCE : SQL_INSERT_RESOURCE_CATEGORY,
+                          &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_text_static(st, 1, type);
@@ -391,6 +407,8 @@ sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t versi
     sv_stmt_bind_int64(st, 3, version);
     sv_stmt_bind_int64(st, 4, last_updated);
     sv_stmt_bind_int64(st, 5, deleted);
+    if (category >= 0)
+        sv_stmt_bind_int64(st, 6, category);
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     if (e)

@@ -49,6 +49,14 @@ sv_err sv_store_vread(sv_db *db, const char *type, const char *id, int64_t versi
 sv_err sv_store_write(sv_db *db, const char *type, const char *id, int64_t version,
                       int64_t last_updated, const char *method, const char *json, size_t json_len,
                       const sv_index_rows *rows, sv_buf *reterr);
+/* sv_store_write that also sets the resource's access category (store/access.h), in the
+ * statement that writes the resource row: what sv_access_set_category after it leaves,
+ * with the worklist rows (store/combined.h) carrying the category as they are written
+ * instead of being updated again.  category < 0: kept (a new resource: the default). */
+sv_err sv_store_write_category(sv_db *db, const char *type, const char *id, int64_t version,
+                               int64_t last_updated, const char *method, const char *json,
+                               size_t json_len, const sv_index_rows *rows, int category,
+                               sv_buf *reterr);
 
 /* The ids of live resources of type that have the token index row (param, system,
  * value), at most two: matching a citizen by an identifier needs to know only

@@ -20,10 +20,11 @@ sv_err sv__index_row_add(sv_db *db, int64_t rid, const char *type, const sv_inde
 sv_err sv__index_rows_replace(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
                               sv_buf *reterr);
 
-/* PostgreSQL: writes the resource row and its version in one statement; *ret_rid. */
+/* PostgreSQL: writes the resource row (with category unless < 0) and its version in
+ * one statement; *ret_rid. */
 sv_err sv__pg_write(sv_db *db, const char *type, const char *id, int64_t version,
                     int64_t last_updated, bool deleted, const char *method, const char *json,
-                    size_t json_len, int64_t *ret_rid, sv_buf *reterr);
+                    size_t json_len, int category, int64_t *ret_rid, sv_buf *reterr);
 /* PostgreSQL: replaces the index rows of rid (all kinds, the combined rows too) with
  * rows (NULL: none) in one statement; the caller writes the combined rows after. */
 sv_err sv__pg_replace_rows(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,

@@ -57,12 +57,22 @@ static const char PG_WRITE[] =
     " SELECT r.rid, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT), CAST(?6 AS TEXT), CAST(?5 AS BIGINT),"
     " CAST(?7 AS TEXT) FROM r RETURNING rid";
 
+/* The same that also sets the resource's access category (?8). */
+static const char PG_WRITE_CATEGORY[] =
+    "WITH r AS (INSERT INTO resource (type, id, version, last_updated, deleted, category)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, CAST(?8 AS BIGINT)) ON CONFLICT (type, id) DO UPDATE SET"
+    " version = excluded.version, last_updated = excluded.last_updated,"
+    " deleted = excluded.deleted, category = excluded.category RETURNING rid)"
+    " INSERT INTO resource_version (rid, version, last_updated, method, deleted, json)"
+    " SELECT r.rid, CAST(?3 AS BIGINT), CAST(?4 AS BIGINT), CAST(?6 AS TEXT), CAST(?5 AS BIGINT),"
+    " CAST(?7 AS TEXT) FROM r RETURNING rid";
+
 sv_err sv__pg_write(sv_db *db, const char *type, const char *id, int64_t version,
                     int64_t last_updated, bool deleted, const char *method, const char *json,
-                    size_t json_len, int64_t *ret_rid, sv_buf *reterr)
+                    size_t json_len, int category, int64_t *ret_rid, sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, PG_WRITE, &st, reterr);
+    sv_err e = sv_db_stmt(db, category < 0 ? PG_WRITE : PG_WRITE_CATEGORY, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_text(st, 1, type);
@@ -75,6 +85,8 @@ sv_err sv__pg_write(sv_db *db, const char *type, const char *id, int64_t version
         sv_stmt_bind_textn(st, 7, json, json_len);
     else
         sv_stmt_bind_null(st, 7);
+    if (category >= 0)
+        sv_stmt_bind_int64(st, 8, category);
     bool row = false;
     e = sv_stmt_step(st, &row, reterr);
     if (e)

@@ -6,7 +6,8 @@
  * changes, and when time passes a grant's end or reaches the next grant's start; a
  * resource in two compartments, a break-the-glass grant (the second holder) and
  * another organisation's worklist go through the general check.  Migration 14's
- * backfill takes the same copies the writer takes.
+ * backfill takes the same copies the writer takes, and a category written with the
+ * resource the same as one set after it.
  *
  * The data (Tasks, status requested, owner Organization/o1 unless noted; deadline
  * 2024-05-0N for tN):
@@ -305,6 +306,69 @@ static void test_backfill_equals_writer(void **state)
     sv_buf_release(&backfilled);
 }
 
+/* The category written with the resource (sv_store_write_category) leaves what the write
+ * and sv_access_set_category after it leave: the resource's category and its worklist
+ * row's copies; a negative category keeps the stored one. */
+static void write_owned(const char *id, int64_t version, int category, bool after)
+{
+    sv_index_rows rows = SV_INDEX_ROWS_INIT;
+    sv_index_rows_add(&rows, SV_INDEX_REFERENCE, "owner", "Organization", "o9", "Organization/o9");
+    sv_index_rows_add(&rows, SV_INDEX_TOKEN, "status", NULL, "requested", NULL);
+    sv_index_rows_add(&rows, SV_INDEX_REFERENCE, "_compartment", "Patient", "p9", "Patient/p9");
+    char json[64];
+    snprintf(json, sizeof(json), "{\"id\":\"%s\"}", id);
+    begin();
+    if (after) {
+        assert_int_equal(
+            sv_store_write(db, "Task", id, version, 1000, "PUT", json, strlen(json), &rows, NULL),
+            SV_OK);
+        assert_int_equal(sv_access_set_category(db, "Task", id, category, NULL), SV_OK);
+    } else {
+        assert_int_equal(sv_store_write_category(db, "Task", id, version, 1000, "PUT", json,
+                                                 strlen(json), &rows, category, NULL),
+                         SV_OK);
+    }
+    commit();
+    sv_index_rows_clear(&rows);
+}
+
+/* ta's and tb's categories and worklist copies are the same, and ta's category is cat. */
+static void expect_same(int cat)
+{
+    assert_int_equal(tmpdb_int(db, "SELECT category FROM resource WHERE id = 'ta'"), cat);
+    assert_int_equal(tmpdb_int(db, "SELECT COUNT(*) FROM resource a, resource b, idx_combined x,"
+                                   " idx_combined y WHERE a.id = 'ta' AND b.id = 'tb'"
+                                   " AND x.rid = a.rid AND y.rid = b.rid"
+                                   " AND a.category = b.category AND x.patient = 'p9'"
+                                   " AND y.patient = 'p9' AND x.g_mask = y.g_mask"
+                                   " AND x.g_cat = y.g_cat AND x.g_from = y.g_from"
+                                   " AND x.g_to = y.g_to"),
+                     1);
+}
+
+static void test_category_with_the_write(void **state)
+{
+    (void)state;
+    const sv_access_grant g = {"Organization/o9", SV_CAT_COORDINATION, SV_ACCESS_NEVER,
+                               SV_ACCESS_FOREVER};
+    grants("p9", &g, 1);
+    write_owned("ta", 1, SV_CAT_SOCIAL, false);
+    write_owned("tb", 1, SV_CAT_SOCIAL, true);
+    expect_same(SV_CAT_SOCIAL);
+    assert_int_equal(tmpdb_int(db, "SELECT COUNT(*) FROM idx_combined c JOIN resource r ON"
+                                   " r.rid = c.rid WHERE r.id = 'ta' AND c.g_cat = 0"),
+                     1);
+    write_owned("ta", 2, SV_CAT_COORDINATION, false);
+    write_owned("tb", 2, SV_CAT_COORDINATION, true);
+    expect_same(SV_CAT_COORDINATION);
+    assert_int_equal(tmpdb_int(db, "SELECT COUNT(*) FROM idx_combined c JOIN resource r ON"
+                                   " r.rid = c.rid WHERE r.id = 'ta' AND c.g_cat = 1"),
+                     1);
+    /* kept: the stored category stays, and so do the copies */
+    write_owned("ta", 3, -1, false);
+    expect_same(SV_CAT_COORDINATION);
+}
+
 int main(void)
 {
     TMPDB_SKIP_WITHOUT_BACKEND("store/test_worklist_access_postgres");
@@ -313,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_copies_follow_category_and_grants),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_backfill_equals_writer),
+        cmocka_unit_test(test_category_with_the_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
