@@ -9,6 +9,7 @@
  * and are committed in groups (sqlite_group.c); in-memory databases commit
  * each on their own connection.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,9 +95,23 @@ sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
     return map_rc(rc);
 }
 
+/* SQLite's memory statistics (sqlite3_memory_used, the soft heap limit: nothing here
+ * reads them) cost each of its allocations a global mutex and four counters, and the
+ * Debian build has no lookaside (SQLITE_OMIT_LOOKASIDE), so every cursor, record and
+ * bound copy is an allocation: about 2% of the server's instructions on a MedCom
+ * message (docs/performance/medcom.md).  Configured before SQLite initializes, that is
+ * before the first connection; sqlite3_config refuses it later, which is harmless. */
+static pthread_once_t config_once = PTHREAD_ONCE_INIT;
+
+static void config(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
                           sqlite_db **ret_db, sv_buf *reterr)
 {
+    pthread_once(&config_once, config);
     sqlite3 *h = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                 (serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX);
