@@ -36,8 +36,8 @@ static const served_def served_defs[] = {
 };
 
 static const char SQL_ADD[] =
-    "INSERT INTO idx_combined (rid, type, param, target_type, target_id,"
-    " code, low, high, multi, patient) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "INSERT INTO idx_combined (rid, type, param, target_type, target_id, code, low, high, multi,"
+    " patient, g_mask, g_cat, g_from, g_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /* The grant of a worklist row's target for its citizen that is live at ?, else the next
  * one (a holder's derived grants do not overlap), with its mask and the resource's
@@ -50,8 +50,13 @@ static const char SQL_ADD[] =
     " g.patient = idx_combined.patient AND"                                                        \
     " g.holder = idx_combined.target_type || '/' || idx_combined.target_id AND"                    \
     " idx_combined.target_id NOT LIKE '%/%' AND g.t_to > ? ORDER BY g.t_from LIMIT 1)"
-static const char SQL_STAMP_RID[] =
-    "UPDATE idx_combined SET " SET_STAMP " WHERE rid = ? AND patient IS NOT NULL";
+/* SET_STAMP's copy for a row about to be written (rid, patient, target_type, target_id,
+ * time), read before the insert: stamping the rows after rewrote each row and its entry in
+ * idx_combined_lookup, which holds the copy. */
+static const char SQL_GRANT[] =
+    "SELECT g.mask, g.mask & r.category, g.t_from, g.t_to FROM access_grant g, resource r"
+    " WHERE r.rid = ? AND g.patient = ? AND g.holder = CAST(? AS TEXT) || '/' || CAST(? AS TEXT)"
+    " AND CAST(? AS TEXT) NOT LIKE '%/%' AND g.t_to > ? ORDER BY g.t_from LIMIT 1";
 static const char SQL_STAMP_PATIENT[] = "UPDATE idx_combined SET " SET_STAMP " WHERE patient = ?";
 static const char SQL_SET_CATEGORY[] =
     "UPDATE idx_combined SET g_cat = g_mask & ? WHERE rid = (SELECT r.rid FROM resource r"
@@ -94,8 +99,42 @@ typedef struct shared {
     bool multi; /* the resource has more than one row of the definition */
 } shared;
 
+/* A worklist row's copy of a grant (g_mask, g_cat, g_from, g_to; is_null: none). */
+typedef struct stamp {
+    int64_t v[4];
+    bool is_null[4];
+} stamp;
+
+/* The copy of the grant of ref's target for patient live at now, else the next. */
+static sv_err stamp_of(sv_db *db, int64_t rid, const char *patient, const sv_index_row *ref,
+                       int64_t now, stamp *ret, sv_buf *reterr)
+{
+    for (int c = 0; c < 4; c++)
+        ret->is_null[c] = true;
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_GRANT, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, rid);
+    sv_stmt_bind_text_static(st, 2, patient);
+    sv_stmt_bind_text_static(st, 3, ref->system);
+    sv_stmt_bind_text_static(st, 4, ref->value);
+    sv_stmt_bind_text_static(st, 5, ref->value);
+    sv_stmt_bind_int64(st, 6, now);
+    bool row = false;
+    e = sv_stmt_step(st, &row, reterr);
+    for (int c = 0; row && !e && c < 4; c++) {
+        ret->is_null[c] = sv_stmt_column_is_null(st, c);
+        ret->v[c] = ret->is_null[c] ? 0 : sv_stmt_column_int64(st, c);
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+/* One worklist row; with patient, carrying g (NULL: no copy). */
 static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_row *ref,
-                  const char *code, const shared *sh, const char *patient, sv_buf *reterr)
+                  const char *code, const shared *sh, const char *patient, const stamp *g,
+                  sv_buf *reterr)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_ADD, &st, reterr);
@@ -116,6 +155,9 @@ static sv_err add(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_ind
     }
     sv_stmt_bind_int64(st, 9, sh->multi);
     sv_stmt_bind_text_static(st, 10, patient);
+    for (int c = 0; g && c < 4; c++)
+        if (!g->is_null[c])
+            sv_stmt_bind_int64(st, 11 + c, g->v[c]);
     return sv_stmt_run(st, reterr);
 }
 
@@ -151,7 +193,7 @@ static bool is_code(const sv_combined_def *d, const sv_index_rows *rows, size_t 
 
 /* The rows of one definition: every reference row times every distinct code (or NULL). */
 static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const sv_index_rows *rows,
-                        const char *patient, sv_buf *reterr)
+                        const char *patient, int64_t now, sv_buf *reterr)
 {
     shared sh = {0};
     size_t nrefs = 0, ncodes = 0;
@@ -170,11 +212,16 @@ static sv_err write_def(sv_db *db, int64_t rid, const sv_combined_def *d, const 
     for (size_t i = 0; i < rows->len && !e; i++) {
         if (!is_ref(d, rows, i))
             continue;
+        /* the rows of one citizen carry a copy of its grant (the rest: the general check) */
+        stamp g;
+        if (patient)
+            e = stamp_of(db, rid, patient, &rows->rows[i], now, &g, reterr);
+        const stamp *pg = patient ? &g : NULL;
         for (size_t k = 0; k < rows->len && !e; k++)
             if (is_code(d, rows, k))
-                e = add(db, rid, d, &rows->rows[i], rows->rows[k].value, &sh, patient, reterr);
+                e = add(db, rid, d, &rows->rows[i], rows->rows[k].value, &sh, patient, pg, reterr);
         if (!ncodes && !e)
-            e = add(db, rid, d, &rows->rows[i], NULL, &sh, patient, reterr);
+            e = add(db, rid, d, &rows->rows[i], NULL, &sh, patient, pg, reterr);
     }
     return e;
 }
@@ -234,24 +281,13 @@ sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_ind
 {
     sv_err e = SV_OK;
     const char *patient = only_patient(rows);
-    bool worklist = false;
+    int64_t now = sv_clock_now_ms();
     for (size_t i = 0; i < sizeof(defs) / sizeof(defs[0]) && !e; i++)
-        if (strcmp(defs[i].type, type) == 0) {
-            e = write_def(db, rid, &defs[i], rows, patient, reterr);
-            worklist = true;
-        }
+        if (strcmp(defs[i].type, type) == 0)
+            e = write_def(db, rid, &defs[i], rows, patient, now, reterr);
     for (size_t i = 0; i < sizeof(served_defs) / sizeof(served_defs[0]) && !e; i++)
         if (strcmp(served_defs[i].type, type) == 0)
             e = write_served(db, rid, &served_defs[i], rows, reterr);
-    if (!e && worklist && patient) {
-        sv_stmt *st;
-        e = sv_db_stmt(db, SQL_STAMP_RID, &st, reterr);
-        if (!e) {
-            sv_stmt_bind_int64(st, 1, sv_clock_now_ms());
-            sv_stmt_bind_int64(st, 2, rid);
-            e = sv_stmt_run(st, reterr);
-        }
-    }
     return e;
 }
 
