@@ -98,7 +98,7 @@ sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
 /* SQLite's memory statistics (sqlite3_memory_used, the soft heap limit: nothing here
  * reads them) cost each of its allocations a global mutex and four counters, and the
  * Debian build has no lookaside (SQLITE_OMIT_LOOKASIDE), so every cursor, record and
- * bound copy is an allocation: about 2% of the server's instructions on a MedCom
+ * bound copy is an allocation: 4% of the server's instructions on a MedCom
  * message (docs/performance/medcom.md).  Configured before SQLite initializes, that is
  * before the first connection; sqlite3_config refuses it later, which is harmless. */
 static pthread_once_t config_once = PTHREAD_ONCE_INIT;

@@ -22,27 +22,30 @@
 /* Above this many rows the quadratic matching costs more than it saves. */
 #define MATCH_MAX 512
 
-/* Each kind's rows as (rowid, type, param, system, value, exact, system2, value2,
- * number, low, high): the columns of sv_index_row that sv__index_row_add binds,
- * NULL where the kind has none. */
-static const char *const SQL_ROWS[] = {
-    [SV_INDEX_STRING] = "SELECT rowid, type, param, NULL, value, exact, NULL, NULL, NULL, NULL,"
-                        " NULL FROM idx_string WHERE rid = ?",
-    [SV_INDEX_TOKEN] = "SELECT rowid, type, param, system, value, exact, NULL, NULL, NULL, NULL,"
-                       " NULL FROM idx_token WHERE rid = ?",
-    [SV_INDEX_REFERENCE] = "SELECT rowid, type, param, target_type, target_id, url, NULL, NULL,"
-                           " NULL, NULL, NULL FROM idx_reference WHERE rid = ?",
-    [SV_INDEX_DATE] = "SELECT rowid, type, param, NULL, NULL, NULL, NULL, NULL, NULL, low, high"
-                      " FROM idx_date WHERE rid = ?",
-    [SV_INDEX_NUMBER] = "SELECT rowid, type, param, NULL, NULL, NULL, NULL, NULL, value, NULL,"
-                        " NULL FROM idx_number WHERE rid = ?",
-    [SV_INDEX_QUANTITY] = "SELECT rowid, type, param, system, code, unit, NULL, NULL, value,"
-                          " NULL, NULL FROM idx_quantity WHERE rid = ?",
-    [SV_INDEX_URI] = "SELECT rowid, type, param, NULL, uri, NULL, NULL, NULL, NULL, NULL, NULL"
-                     " FROM idx_uri WHERE rid = ?",
-    [SV_INDEX_COMPOSITE] = "SELECT rowid, type, param, system1, value1, NULL, system2, value2,"
-                           " number2, low2, high2 FROM idx_composite WHERE rid = ?",
-};
+/* All kinds' rows in one statement, each with its kind in column 11: a statement per kind
+ * cost eight executions (cursor, seek, halt, reset) for the two or three kinds most
+ * resources have. */
+#define ROWS_OF(kind, cols, table) "SELECT rowid, " cols ", " #kind " FROM " table " WHERE rid = ?1"
+/* clang-format off */
+static const char SQL_ROWS_ALL[] =
+    ROWS_OF(0, "type, param, NULL, value, exact, NULL, NULL, NULL, NULL, NULL", "idx_string")
+    " UNION ALL "
+    ROWS_OF(1, "type, param, system, value, exact, NULL, NULL, NULL, NULL, NULL", "idx_token")
+    " UNION ALL "
+    ROWS_OF(2, "type, param, target_type, target_id, url, NULL, NULL, NULL, NULL, NULL",
+            "idx_reference")
+    " UNION ALL "
+    ROWS_OF(3, "type, param, NULL, NULL, NULL, NULL, NULL, NULL, low, high", "idx_date")
+    " UNION ALL "
+    ROWS_OF(4, "type, param, NULL, NULL, NULL, NULL, NULL, value, NULL, NULL", "idx_number")
+    " UNION ALL "
+    ROWS_OF(5, "type, param, system, code, unit, NULL, NULL, value, NULL, NULL", "idx_quantity")
+    " UNION ALL "
+    ROWS_OF(6, "type, param, NULL, uri, NULL, NULL, NULL, NULL, NULL, NULL", "idx_uri")
+    " UNION ALL "
+    ROWS_OF(7, "type, param, system1, value1, NULL, system2, value2, number2, low2, high2",
+            "idx_composite");
+/* clang-format on */
 static const char *const SQL_DELETE[] = {
     [SV_INDEX_STRING] = "DELETE FROM idx_string WHERE rowid = ?",
     [SV_INDEX_TOKEN] = "DELETE FROM idx_token WHERE rowid = ?",
@@ -63,7 +66,11 @@ static const char *const SQL_DELETE_ALL[] = {
     [SV_INDEX_URI] = "DELETE FROM idx_uri WHERE rid = ?",
     [SV_INDEX_COMPOSITE] = "DELETE FROM idx_composite WHERE rid = ?",
 };
-#define KINDS (sizeof(SQL_ROWS) / sizeof(SQL_ROWS[0]))
+#define KINDS SV_INDEX_KIND_COUNT
+_Static_assert(SV_INDEX_STRING == 0 && SV_INDEX_TOKEN == 1 && SV_INDEX_REFERENCE == 2 &&
+                   SV_INDEX_DATE == 3 && SV_INDEX_NUMBER == 4 && SV_INDEX_QUANTITY == 5 &&
+                   SV_INDEX_URI == 6 && SV_INDEX_COMPOSITE == 7,
+               "SQL_ROWS_ALL names the kinds by number");
 
 /* Which of the optional fields each kind stores. */
 enum { F_SYSTEM = 1, F_VALUE = 2, F_EXACT = 4, F_PAIR = 8, F_NUMBER = 16, F_RANGE = 32 };
@@ -90,7 +97,7 @@ static bool text_is(sv_stmt *st, int col, const char *s)
     return c && strlen(s) == len && memcmp(c, s, len) == 0;
 }
 
-/* The stored row under st (SQL_ROWS' columns) is r. */
+/* The stored row under st (SQL_ROWS_ALL's columns) is r. */
 static bool row_is(sv_stmt *st, const char *type, const sv_index_row *r)
 {
     int f = FIELDS[r->kind];
@@ -114,22 +121,27 @@ static bool row_is(sv_stmt *st, const char *type, const sv_index_row *r)
     return true;
 }
 
-typedef struct rowids {
-    int64_t *v;
-    size_t len, cap;
-} rowids;
+typedef struct stale_row {
+    sv_index_kind kind;
+    int64_t rowid;
+} stale_row;
 
-static void rowids_add(rowids *r, int64_t id)
+typedef struct stale_rows {
+    stale_row *v;
+    size_t len, cap;
+} stale_rows;
+
+static void stale_add(stale_rows *r, sv_index_kind kind, int64_t rowid)
 {
     if (r->len == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
-        int64_t *p = realloc(r->v, cap * sizeof(*p));
+        stale_row *p = realloc(r->v, cap * sizeof(*p));
         if (!p)
             abort();
         r->v = p;
         r->cap = cap;
     }
-    r->v[r->len++] = id;
+    r->v[r->len++] = (stale_row){kind, rowid};
 }
 
 static sv_err run_id(sv_db *db, const char *sql, int64_t id, sv_buf *reterr)
@@ -142,13 +154,13 @@ static sv_err run_id(sv_db *db, const char *sql, int64_t id, sv_buf *reterr)
     return sv_stmt_run(st, reterr);
 }
 
-/* Marks in kept[] the new rows of kind that are stored already (each stored row
- * matches at most one new row), and collects the stored rows that match none. */
-static sv_err match_kind(sv_db *db, int64_t rid, const char *type, sv_index_kind kind,
-                         const sv_index_rows *rows, bool *kept, rowids *stale, sv_buf *reterr)
+/* Marks in kept[] the new rows that are stored already (each stored row matches at most
+ * one new row of its kind), and collects the stored rows that match none. */
+static sv_err match_rows(sv_db *db, int64_t rid, const char *type, const sv_index_rows *rows,
+                         bool *kept, stale_rows *stale, sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_ROWS[kind], &st, reterr);
+    sv_err e = sv_db_stmt(db, SQL_ROWS_ALL, &st, reterr);
     if (e)
         return e;
     sv_stmt_bind_int64(st, 1, rid);
@@ -157,12 +169,19 @@ static sv_err match_kind(sv_db *db, int64_t rid, const char *type, sv_index_kind
         e = sv_stmt_step(st, &row, reterr);
         if (e || !row)
             break;
+        int64_t kind = sv_stmt_column_int64(st, 11);
+        if (kind < 0 || kind >= KINDS) {
+            if (reterr)
+                sv_buf_addf(reterr, "index row of unknown kind %lld", (long long)kind);
+            e = SV_ERR_INTERNAL;
+            break;
+        }
         bool found = false;
         for (size_t i = 0; i < rows->len && !found; i++)
             if (!kept[i] && rows->rows[i].kind == kind && row_is(st, type, &rows->rows[i]))
                 kept[i] = found = true;
         if (!found)
-            rowids_add(stale, sv_stmt_column_int64(st, 0));
+            stale_add(stale, (sv_index_kind)kind, sv_stmt_column_int64(st, 0));
     }
     sv_stmt_reset(st);
     return e;
@@ -185,13 +204,10 @@ sv_err sv__index_rows_replace(sv_db *db, int64_t rid, const char *type, const sv
     bool *kept = calloc(n, sizeof(*kept));
     if (!kept)
         abort();
-    rowids stale = {0};
-    for (size_t k = 0; k < KINDS && !e; k++) {
-        stale.len = 0;
-        e = match_kind(db, rid, type, (sv_index_kind)k, rows, kept, &stale, reterr);
-        for (size_t i = 0; i < stale.len && !e; i++)
-            e = run_id(db, SQL_DELETE[k], stale.v[i], reterr);
-    }
+    stale_rows stale = {0};
+    e = match_rows(db, rid, type, rows, kept, &stale, reterr);
+    for (size_t i = 0; i < stale.len && !e; i++)
+        e = run_id(db, SQL_DELETE[stale.v[i].kind], stale.v[i].rowid, reterr);
     sv_buf scratch = SV_BUF_INIT;
     for (size_t i = 0; i < n && !e; i++)
         if (!kept[i])
