@@ -215,6 +215,7 @@ void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts)
     pthread_mutex_unlock(&api->lock);
     ret_counts->transactions = stats.transactions;
     ret_counts->commits = stats.commits;
+    ret_counts->joined = stats.joined;
     ret_counts->syncs = stats.syncs;
     ret_counts->checkpoints = stats.checkpoints;
 }

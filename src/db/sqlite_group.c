@@ -68,7 +68,7 @@ struct sv__write_gate {
     int syncing;          /* committers of this gate in sv__wal_sync */
     bool commit_due;      /* the open group waited for a sync that has ended: commit it */
     group_member *sleepers;
-    int64_t transactions, commits;
+    int64_t transactions, commits, joined;
     sv__write_gate *next;
 };
 
@@ -305,6 +305,8 @@ sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr)
      * savepoint makes SQLite keep every page it changes in a sub-journal (an
      * import batch of 1,000 resources ran 8 times slower inside one). */
     db->first = !e && !g->open;
+    if (!e && !db->first)
+        g->joined++; /* under the turn: only its holder writes it */
     if (db->first) {
         e = sv__sqlite_run_kept(g->writer, SV__BEGIN_IMMEDIATE, reterr);
         g->open = !e;
@@ -373,6 +375,7 @@ void sv__group_stats(sqlite_db *db, sv_db_write_stats *ret_stats)
     pthread_mutex_lock(&g->mutex);
     ret_stats->transactions = g->transactions;
     ret_stats->commits = g->commits;
+    ret_stats->joined = g->joined;
     ret_stats->waiting = g->waiting;
     pthread_mutex_unlock(&g->mutex);
     sv__wal_stats(&g->wal, &ret_stats->syncs, &ret_stats->checkpoints);

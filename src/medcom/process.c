@@ -143,7 +143,8 @@ typedef struct job {
     sv__medcom_log_row row;
     sv_medcom_event ev;
     job_outcome outcome;
-    bool taken; /* in a writer's batch */
+    bool taken;       /* in a writer's batch */
+    bool savepointed; /* applied in a savepoint of its own */
     bool done;
     struct job *next;
 } job;
@@ -152,6 +153,14 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_done = PTHREAD_COND_INITIALIZER;
 static job *queue_head;
 static bool writer_running;
+static sv_medcom_writer_stats writer_stats; /* under queue_lock */
+
+void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats)
+{
+    pthread_mutex_lock(&queue_lock);
+    *ret_stats = writer_stats;
+    pthread_mutex_unlock(&queue_lock);
+}
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT medcom_message";
 static const char SQL_RELEASE[] = "RELEASE medcom_message";
@@ -185,6 +194,7 @@ static sv_err apply_one(sv_db *db, job *j, bool first)
     e = first ? SV_OK : sv_db_exec(db, SQL_SAVEPOINT, NULL);
     if (e)
         return e;
+    j->savepointed = !first;
     j->row.message_id = msg->message_id;
     j->row.kind = sv_medcom_kind_name(msg->kind);
     j->row.activity = msg->activity;
@@ -346,8 +356,12 @@ static void submit(job *j, sv_db *own)
         n = apply_batch(own, batch, n, &e, &passed);
         end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
-        for (size_t i = 0; i < n; i++)
+        writer_stats.batches++;
+        writer_stats.messages += (int64_t)n;
+        for (size_t i = 0; i < n; i++) {
+            writer_stats.savepoints += batch[i]->savepointed;
             batch[i]->done = true;
+        }
         if (!passed)
             writer_running = false;
         pthread_cond_broadcast(&queue_done);
