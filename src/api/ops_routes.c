@@ -108,6 +108,12 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
                             "Syncs of the log that made those commits durable (one can serve "
                             "several, SQLite).",
                             (double)writes.syncs);
+    sv_metrics_render_value(out, "samverka_db_commit_seconds_total", "counter",
+                            "Time the writer spent in the groups' COMMITs, writing the log "
+                            "(SQLite).",
+                            (double)writes.commit_ns / 1e9);
+    sv_metrics_render_value(out, "samverka_db_log_sync_seconds_total", "counter",
+                            "Time spent syncing the log (SQLite).", (double)writes.sync_ns / 1e9);
     sv_metrics_render_value(out, "samverka_db_checkpoints_total", "counter",
                             "Checkpoints of the log into the database file, off the writer "
                             "(SQLite).",
@@ -123,6 +129,9 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
     sv_metrics_render_value(out, "samverka_medcom_message_savepoints_total", "counter",
                             "Of those, messages applied in a savepoint of their own.",
                             (double)mc.savepoints);
+    sv_metrics_render_value(out, "samverka_medcom_apply_seconds_total", "counter",
+                            "Time the writer spent applying them (its turn, without the commit).",
+                            (double)mc.apply_ns / 1e9);
     sv_metrics_render_value(out, "samverka_notification_waiters", "gauge",
                             "Long polls on /notifications parked in this process (at most "
                             "--long-polls).",

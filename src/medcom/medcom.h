@@ -107,6 +107,7 @@ typedef struct sv_medcom_writer_stats {
     int64_t batches;    /* write transactions of the writer */
     int64_t messages;   /* messages applied in them (duplicates too) */
     int64_t savepoints; /* messages applied in a savepoint of their own */
+    int64_t apply_ns;   /* wall time applying them (the writer's turn, without the commit) */
 } sv_medcom_writer_stats;
 void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats);
 
