@@ -108,6 +108,6 @@ echo "bench: writer: $(metric samverka_db_write_transactions_total) transactions
     "$(metric samverka_db_commits_total) commits, $(metric samverka_db_write_transactions_joined_total) joined," \
     "$(metric samverka_db_log_syncs_total) syncs, $(metric samverka_db_checkpoints_total) checkpoints;" \
     "medcom $(metric samverka_medcom_batches_total) batches, $(metric samverka_medcom_batch_messages_total) messages," \
-    "$(metric samverka_medcom_message_savepoints_total) in a savepoint of their own;" \
+    "$(metric samverka_medcom_refusals_total) refused;" \
     "seconds: applying $(metric samverka_medcom_apply_seconds_total)," \
     "in COMMIT $(metric samverka_db_commit_seconds_total), syncing $(metric samverka_db_log_sync_seconds_total)"
