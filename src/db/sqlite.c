@@ -95,15 +95,11 @@ sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
     return map_rc(rc);
 }
 
-/* SQLite's memory statistics (sqlite3_memory_used, the soft heap limit: nothing here
- * reads them) cost each of its allocations a global mutex and four counters, and the
- * Debian build has no lookaside (SQLITE_OMIT_LOOKASIDE), so every cursor, record and
- * bound copy is an allocation: 4% of the server's instructions on a MedCom
- * message (docs/performance/medcom.md).  Configured before SQLite initializes, that is
- * before the first connection; sqlite3_config refuses it later, which is harmless. */
-static pthread_once_t config_once = PTHREAD_ONCE_INIT;
-
-static void config(void)
+/* Before SQLite initialises (its first open): no memory statistics, which we never
+ * read and which take one process-wide mutex around every allocation of every
+ * connection - the workers' connections contended on it.  If something
+ * initialised SQLite first the call is refused and nothing changes. */
+static void configure_once(void)
 {
     sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
@@ -111,7 +107,8 @@ static void config(void)
 sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
                           sqlite_db **ret_db, sv_buf *reterr)
 {
-    pthread_once(&config_once, config);
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, configure_once);
     sqlite3 *h = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                 (serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX);
