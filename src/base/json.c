@@ -342,7 +342,7 @@ static void dump_real(double d, sv_buf *out)
         sv_buf_adds(out, ".0"); /* a real stays a real: 1.0 is not written as 1 */
 }
 
-static void dump_string(const char *s, size_t len, sv_buf *out)
+void sv_json_add_string(sv_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     sv_buf_grow(out, len + 2);
@@ -393,7 +393,7 @@ static void dump_value(const json_t *j, sv_buf *out)
             if (!first)
                 sv_buf_addc(out, ',');
             first = false;
-            dump_string(key, strlen(key), out);
+            sv_json_add_string(out, key, strlen(key));
             sv_buf_addc(out, ':');
             dump_value(v, out);
         }
@@ -414,7 +414,7 @@ static void dump_value(const json_t *j, sv_buf *out)
         break;
     }
     case JSON_STRING:
-        dump_string(json_string_value(j), json_string_length(j), out);
+        sv_json_add_string(out, json_string_value(j), json_string_length(j));
         break;
     case JSON_INTEGER:
         sv_buf_addf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(j));

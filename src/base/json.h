@@ -71,6 +71,11 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
  */
 sv_err sv_json_dumpb(const json_t *j, sv_buf *out);
 
+/* Appends s[0..len) as a JSON string, quoted and escaped exactly as sv_json_dumpb
+ * writes a string value: for output built as text rather than as a tree.  The
+ * bytes are copied as they are (the caller gives UTF-8). */
+void sv_json_add_string(sv_buf *out, const char *s, size_t len);
+
 /*
  * json_loadb(text, len, flags, ret_error) with the same result, faster: a reader
  * of its own builds the value when it is sure jansson would build the same one,
