@@ -267,6 +267,13 @@ static sv_err prescan(const unsigned char *p, size_t len, size_t max_depth, unsi
     return SV_OK;
 }
 
+static unsigned kind_of_value(const json_t *j)
+{
+    return json_is_object(j)  ? SV_JSON_TOP_OBJECT
+           : json_is_array(j) ? SV_JSON_TOP_ARRAY
+                              : SV_JSON_TOP_SCALAR;
+}
+
 sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned top,
                      json_t **ret_json, sv_buf *reterr, size_t *ret_offset)
 {
@@ -281,16 +288,30 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
     if (!text)
         text = "";
 
+    size_t flags = JSON_REJECT_DUPLICATES;
+    if (top & SV_JSON_TOP_SCALAR)
+        flags |= JSON_DECODE_ANY;
+
+    /* One pass for a well-formed document: what the fast reader builds has no NUL
+     * byte, no byte order mark, no number out of range and no nesting beyond
+     * max_depth, so the scan below would have passed it.  Anything else takes the
+     * scan and jansson, which give the error with its offset and path. */
+    json_t *j = sv__json_read(text, len, flags, max_depth);
+    if (j) {
+        if (top & kind_of_value(j)) {
+            *ret_json = j;
+            return SV_OK;
+        }
+        json_decref(j);
+    }
+
     sv_err err =
         prescan((const unsigned char *)text, len, max_depth, top, reterr, ret_offset, ret_path);
     if (err != SV_OK)
         return err;
 
     json_error_t jerr;
-    size_t flags = JSON_REJECT_DUPLICATES;
-    if (top & SV_JSON_TOP_SCALAR)
-        flags |= JSON_DECODE_ANY;
-    json_t *j = sv_json_loadb(text, len, flags, &jerr);
+    j = sv_json_loadb(text, len, flags, &jerr);
     if (!j) {
         size_t offset = jerr.position >= 0 ? (size_t)jerr.position : 0;
         if (offset > len)
@@ -311,10 +332,7 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
     }
 
     /* prescan already refused the wrong kind; this only guards against the two disagreeing. */
-    unsigned kind = json_is_object(j)  ? SV_JSON_TOP_OBJECT
-                    : json_is_array(j) ? SV_JSON_TOP_ARRAY
-                                       : SV_JSON_TOP_SCALAR;
-    if (!(top & kind)) {
+    if (!(top & kind_of_value(j))) {
         json_decref(j);
         fail_at(reterr, ret_offset, 0, "unexpected kind of value at the top level");
         return SV_ERR_PARSE;

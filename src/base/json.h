@@ -85,4 +85,11 @@ void sv_json_add_string(sv_buf *out, const char *s, size_t len);
  */
 json_t *sv_json_loadb(const char *text, size_t len, size_t flags, json_error_t *ret_error);
 
+/* The fast reader of sv_json_loadb alone, nesting limited to max_depth as
+ * sv_json_parse counts it: the value jansson would build, or NULL whenever it is
+ * not sure (then nothing is said about the text).  It takes no number that
+ * sv_json_parse refuses as out of range, so sv_json_parse trusts a value it builds
+ * without its scan of the raw bytes. */
+json_t *sv__json_read(const char *text, size_t len, size_t flags, size_t max_depth);
+
 #endif

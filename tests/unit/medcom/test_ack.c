@@ -162,9 +162,9 @@ static json_t *tree_ack(const sv__medcom_msg *msg, const char *code, const sv_ou
     if (them && msg->sender_org != msg->receiver_org)
         json_array_append_new(entries, entry("Organization", them, org_copy(msg->sender_org)));
 
-    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:o}", "resourceType", "Bundle", "id",
-                     ids->bundle, "meta", profile(ACK_PROFILE), "type", "message", "timestamp",
-                     now, "entry", entries);
+    return json_pack("{s:s, s:s, s:o, s:s, s:s, s:o}", "resourceType", "Bundle", "id", ids->bundle,
+                     "meta", profile(ACK_PROFILE), "type", "message", "timestamp", now, "entry",
+                     entries);
 }
 
 /* ---- the comparison ---- */
@@ -222,7 +222,8 @@ static void compare_dir(const char *dir)
     struct dirent *de;
     while ((de = readdir(d))) {
         size_t n = strlen(de->d_name);
-        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0 || strcmp(de->d_name, "expect.json") == 0)
+        if (n < 6 || strcmp(de->d_name + n - 5, ".json") != 0 ||
+            strcmp(de->d_name, "expect.json") == 0)
             continue;
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
@@ -248,8 +249,8 @@ static json_t *org(const char *id)
 {
     return json_pack("{s:s, s:s, s:{s:[s]}, s:[{s:s, s:s}], s:s, s:s}", "resourceType",
                      "Organization", "id", id, "meta", "profile", "http://x/\"p\"", "identifier",
-                     "system", SV__MEDCOM_SOR_SYSTEM, "value", "123\\4", "name", "Æbeløs \"kommune\"\n",
-                     "alias", "not copied");
+                     "system", SV__MEDCOM_SOR_SYSTEM, "value", "123\\4", "name",
+                     "Æbeløs \"kommune\"\n", "alias", "not copied");
 }
 
 /* Strings that need escapes, ids longer than a reference holds (cut on a UTF-8
@@ -306,10 +307,11 @@ static void test_hand_made(void **state)
                      SV_OK);
     const char *receiver = json_string_value(json_object_get(
         json_object_get(
-            json_array_get(json_object_get(json_object_get(json_array_get(json_object_get(back, "entry"), 0),
-                                                           "resource"),
-                                           "destination"),
-                           0),
+            json_array_get(
+                json_object_get(
+                    json_object_get(json_array_get(json_object_get(back, "entry"), 0), "resource"),
+                    "destination"),
+                0),
             "receiver"),
         "reference"));
     assert_non_null(receiver);
