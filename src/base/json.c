@@ -360,37 +360,44 @@ static void dump_real(double d, sv_buf *out)
         sv_buf_adds(out, ".0"); /* a real stays a real: 1.0 is not written as 1 */
 }
 
+/* The bytes of a string that are written escaped: the quote, the backslash and
+ * control characters. */
+static const unsigned char needs_escape[256] = {[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1};
+
 void sv_json_add_string(sv_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
     sv_buf_grow(out, len + 2);
     sv_buf_addc(out, '"');
     size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+    for (size_t i = 0;; i++) {
+        while (i < len && !needs_escape[p[i]])
+            i++;
+        if (i >= len)
+            break;
+        unsigned char c = p[i];
         sv_buf_add(out, s + start, i - start);
         start = i + 1;
         switch (c) {
         case '"':
-            sv_buf_adds(out, "\\\"");
+            sv_buf_add(out, "\\\"", 2);
             break;
         case '\\':
-            sv_buf_adds(out, "\\\\");
+            sv_buf_add(out, "\\\\", 2);
             break;
         case '\n':
-            sv_buf_adds(out, "\\n");
+            sv_buf_add(out, "\\n", 2);
             break;
         case '\r':
-            sv_buf_adds(out, "\\r");
+            sv_buf_add(out, "\\r", 2);
             break;
         case '\t':
-            sv_buf_adds(out, "\\t");
+            sv_buf_add(out, "\\t", 2);
             break;
         default: {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            sv_buf_adds(out, u);
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            sv_buf_add(out, u, sizeof(u));
         }
         }
     }

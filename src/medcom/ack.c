@@ -42,13 +42,16 @@ static void add_str(sv_buf *out, const char *s)
 static void add_type_id(sv_buf *out, const char *type, const char *id)
 {
     char text[128];
-    int n = snprintf(text, sizeof(text), "%s/%s", type, id);
-    size_t len = n < 0 ? 0 : (size_t)n;
+    size_t tlen = strlen(type), ilen = strlen(id);
+    size_t len = tlen + 1 + ilen;
+    memcpy(text, type, tlen); /* our own type names, far shorter than text */
+    text[tlen] = '/';
     if (len >= sizeof(text)) {
         len = sizeof(text) - 1;
-        while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+        while (len > tlen + 1 && ((unsigned char)id[len - tlen - 1] & 0xc0) == 0x80)
             len--;
     }
+    memcpy(text + tlen + 1, id, len - tlen - 1);
     sv_json_add_string(out, text, len);
 }
 
