@@ -1229,6 +1229,15 @@ static void check_object(vctx *c, const json_t *obj, const sv_model_element *kid
         return;
     }
     memset(seen, 0, n);
+    /* Most objects have no "_name" member: then no primitive needs a lookup for one. */
+    bool has_ext = false;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        if (key[0] == '_') {
+            has_ext = true;
+            break;
+        }
+    }
     json_object_foreach((json_t *)obj, key, val)
     {
         if (c->stopped)
@@ -1271,7 +1280,7 @@ static void check_object(vctx *c, const json_t *obj, const sv_model_element *kid
         } else {
             const json_t *ext = NULL;
             char ext_key[128];
-            if (t->kind == SV_MODEL_KIND_PRIMITIVE && len + 2 <= sizeof(ext_key)) {
+            if (has_ext && t->kind == SV_MODEL_KIND_PRIMITIVE && len + 2 <= sizeof(ext_key)) {
                 ext_key[0] = '_';
                 memcpy(ext_key + 1, name, len + 1);
                 ext = json_object_get(obj, ext_key);
