@@ -117,6 +117,22 @@ static bool read_string(reader *r, const char **ret, size_t *ret_len)
 {
     const unsigned char *s = r->p, *q = s;
     for (;;) {
+        /* eight bytes at a time while none of them is a stop byte (SWAR: a byte below
+         * 0x20, equal to '"' or '\\', or with its high bit set) */
+        while (r->end - q >= 8) {
+            uint64_t w;
+            memcpy(&w, q, 8);
+            const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+            uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+            /* high bit of each term: a byte >= 0x80, < 0x20, == '"', == '\\' (the
+             * usual "has less than" and "has zero" tests; they may flag a byte next to
+             * a stop byte, never miss one) */
+            uint64_t stop = w | ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                            ((backslash - ones) & ~backslash);
+            if ((stop & high) != 0)
+                break;
+            q += 8;
+        }
         while (q < r->end && !string_stop[*q])
             q++;
         if (q >= r->end || *q == '"' || *q == '\\')
@@ -299,14 +315,17 @@ static json_t *read_object(reader *r, int depth)
             memcpy(copy, key, klen);
             k = copy;
         }
-        bool dup = (r->flags & JSON_REJECT_DUPLICATES) && json_object_getn(o, k, klen);
         json_t *v = NULL;
         skip_space(r);
-        if (!dup && r->p < r->end && *r->p == ':') {
+        if (r->p < r->end && *r->p == ':') {
             r->p++;
             v = read_value(r, depth);
         }
-        bool ok = v && json_object_setn_new_nocheck(o, k, klen, v) == 0;
+        /* A duplicate replaces the first value and leaves the size as it was: no
+         * lookup of its own is needed to refuse it. */
+        size_t size = json_object_size(o);
+        bool ok = v && json_object_setn_new_nocheck(o, k, klen, v) == 0 &&
+                  (!(r->flags & JSON_REJECT_DUPLICATES) || json_object_size(o) > size);
         if (copy != small)
             free(copy);
         if (!ok)
