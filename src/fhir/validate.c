@@ -527,14 +527,30 @@ static const char *check_base64(const char *s, size_t len)
     return NULL;
 }
 
+/* Classes of bytes for check_chars, looked up once per byte: a control character
+ * other than tab, CR and LF; whitespace as is_space has it (\f and \v are both). */
+#define CHAR_CONTROL 0x1
+#define CHAR_SPACE 0x2
+static const unsigned char char_class[256] = {
+    [0x00 ... 0x08] = CHAR_CONTROL,
+    ['\t'] = CHAR_SPACE,
+    ['\n'] = CHAR_SPACE,
+    ['\v'] = CHAR_CONTROL | CHAR_SPACE,
+    ['\f'] = CHAR_CONTROL | CHAR_SPACE,
+    ['\r'] = CHAR_SPACE,
+    [0x0e ... 0x1f] = CHAR_CONTROL,
+    [' '] = CHAR_SPACE,
+};
+
 static const char *check_chars(const char *s, size_t len, bool allow_space)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned refused = allow_space ? CHAR_CONTROL : CHAR_CONTROL | CHAR_SPACE;
     for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
-            return "contains a control character";
-        if (!allow_space && is_space((char)ch))
-            return "must not contain whitespace";
+        unsigned cls = char_class[p[i]] & refused;
+        if (cls == 0)
+            continue;
+        return cls & CHAR_CONTROL ? "contains a control character" : "must not contain whitespace";
     }
     return NULL;
 }
