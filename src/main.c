@@ -31,6 +31,7 @@
 #include "fhir/load.h"
 #include "fhir/reindex.h"
 #include "fhir/searchparam.h"
+#include "medcom/medcom.h"
 #include "store/audit.h"
 #include "store/schema.h"
 
@@ -560,12 +561,15 @@ static int cmd_serve(settings *s)
     sv_http_server_stop(srv);
     sv_api_write_counts_t writes;
     sv_api_write_counts(api, &writes);
+    sv_medcom_writer_stats mc;
+    sv_medcom_writer_stats_get(&mc);
     sv_api_free(api);
     sv_log(SV_LOG_INFO,
-           "event=stopped write_transactions=%lld durable_commits=%lld log_syncs=%lld "
-           "checkpoints=%lld",
-           (long long)writes.transactions, (long long)writes.commits, (long long)writes.syncs,
-           (long long)writes.checkpoints);
+           "event=stopped write_transactions=%lld durable_commits=%lld joined=%lld log_syncs=%lld "
+           "checkpoints=%lld medcom_batches=%lld medcom_messages=%lld medcom_savepoints=%lld",
+           (long long)writes.transactions, (long long)writes.commits, (long long)writes.joined,
+           (long long)writes.syncs, (long long)writes.checkpoints, (long long)mc.batches,
+           (long long)mc.messages, (long long)mc.savepoints);
     sv_buf_release(&err);
     return 0;
 }

@@ -102,6 +102,15 @@ void sv_medcom_result_clear(sv_medcom_result *res);
  */
 sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res);
 
+/* Counters of the writer of incoming messages since start (this process). */
+typedef struct sv_medcom_writer_stats {
+    int64_t batches;    /* write transactions of the writer */
+    int64_t messages;   /* messages applied in them (duplicates too) */
+    int64_t savepoints; /* messages applied in a savepoint of their own */
+    int64_t apply_ns;   /* wall time applying them (the writer's turn, without the commit) */
+} sv_medcom_writer_stats;
+void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats);
+
 /* ---- outgoing (outgoing.c) ---- */
 
 /* Who we are when we send: our organisation as a MedCom Organization resource

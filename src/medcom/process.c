@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/datetime.h"
 #include "medcom/internal.h"
@@ -143,7 +144,8 @@ typedef struct job {
     sv__medcom_log_row row;
     sv_medcom_event ev;
     job_outcome outcome;
-    bool taken; /* in a writer's batch */
+    bool taken;       /* in a writer's batch */
+    bool savepointed; /* applied in a savepoint of its own */
     bool done;
     struct job *next;
 } job;
@@ -152,6 +154,14 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_done = PTHREAD_COND_INITIALIZER;
 static job *queue_head;
 static bool writer_running;
+static sv_medcom_writer_stats writer_stats; /* under queue_lock */
+
+void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats)
+{
+    pthread_mutex_lock(&queue_lock);
+    *ret_stats = writer_stats;
+    pthread_mutex_unlock(&queue_lock);
+}
 
 static const char SQL_SAVEPOINT[] = "SAVEPOINT medcom_message";
 static const char SQL_RELEASE[] = "RELEASE medcom_message";
@@ -185,6 +195,7 @@ static sv_err apply_one(sv_db *db, job *j, bool first)
     e = first ? SV_OK : sv_db_exec(db, SQL_SAVEPOINT, NULL);
     if (e)
         return e;
+    j->savepointed = !first;
     j->row.message_id = msg->message_id;
     j->row.kind = sv_medcom_kind_name(msg->kind);
     j->row.activity = msg->activity;
@@ -343,11 +354,20 @@ static void submit(job *j, sv_db *own)
         pthread_mutex_unlock(&queue_lock);
         sv_err e = SV_OK;
         bool passed = false;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         n = apply_batch(own, batch, n, &e, &passed);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
-        for (size_t i = 0; i < n; i++)
+        writer_stats.batches++;
+        writer_stats.apply_ns +=
+            (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+        writer_stats.messages += (int64_t)n;
+        for (size_t i = 0; i < n; i++) {
+            writer_stats.savepoints += batch[i]->savepointed;
             batch[i]->done = true;
+        }
         if (!passed)
             writer_running = false;
         pthread_cond_broadcast(&queue_done);

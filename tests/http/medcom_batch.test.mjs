@@ -81,6 +81,21 @@ test('$process-message: a refusal after writes leaves nothing, alone or in a bat
     // 1 + 4 x 6 citizens and stays; the refused ones left no Patient, no Encounter
     assert.equal(await count(srv, '/fhir/Patient'), 25);
     assert.equal(await count(srv, '/fhir/Encounter'), 25);
+
+    // The writer's counters in /metrics: every message (34, duplicates and refusals too)
+    // was applied in one of its batches; only those after the first of a batch had a
+    // savepoint of their own.
+    const metrics = await srv.fetch('/metrics');
+    assert.equal(metrics.status, 200);
+    const metric = (name) => {
+      const m = metrics.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+      assert.ok(m, `${name} in /metrics`);
+      return Number(m[1]);
+    };
+    const batches = metric('samverka_medcom_batches_total');
+    assert.equal(metric('samverka_medcom_batch_messages_total'), 34);
+    assert.ok(batches >= 1 && batches <= 34, `${batches} batches`);
+    assert.ok(metric('samverka_medcom_message_savepoints_total') <= 34 - batches);
   } finally {
     await srv.stop();
   }
