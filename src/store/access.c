@@ -183,7 +183,8 @@ static sv_err insert(sv_db *db, const char *patient, const sv_access_grant *g, b
 }
 
 /* Every derived grant of patient deleted and grants[0..n) written, all copies taken again:
- * the way when the stored set cannot be told apart row by row (it holds a row twice). */
+ * the way when the stored rows cannot be told apart by their values (one is stored more
+ * often than grants holds it). */
 static sv_err replace_all(sv_db *db, const char *patient, const sv_access_grant *grants, size_t n,
                           sv_buf *reterr)
 {
@@ -216,7 +217,7 @@ typedef struct grant_diff {
     stale_grant *stale;
     size_t nstale, capstale;
     sv_buf text;          /* the stale grants' holders, each NUL-terminated */
-    bool duplicate;       /* a row is stored twice: rows cannot be told apart by their values */
+    bool duplicate;       /* a row is stored more often than wanted (no derivation does it) */
     const char **changed; /* the holders whose grants are written */
     size_t nchanged;
 } grant_diff;
@@ -236,13 +237,19 @@ static bool same_grant(const sv_access_grant *g, const char *holder, size_t len,
 static void diff_stored(grant_diff *d, const char *holder, size_t len, int mask, int64_t from,
                         int64_t to)
 {
+    bool wanted = false;
     for (size_t k = 0; k < d->n; k++)
         if (same_grant(&d->want[k], holder, len, mask, from, to)) {
-            if (d->stored[k])
-                d->duplicate = true;
-            d->stored[k] = true;
-            return;
+            if (!d->stored[k]) {
+                d->stored[k] = true;
+                return;
+            }
+            wanted = true;
         }
+    if (wanted) { /* stored more often than wanted */
+        d->duplicate = true;
+        return;
+    }
     for (size_t i = 0; i < d->nstale; i++) {
         const stale_grant *s = &d->stale[i];
         if (s->mask == mask && s->from == from && s->to == to &&
