@@ -126,9 +126,10 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
     sv_metrics_render_value(out, "samverka_medcom_batch_messages_total", "counter",
                             "Incoming MedCom messages applied in those transactions.",
                             (double)mc.messages);
-    sv_metrics_render_value(out, "samverka_medcom_message_savepoints_total", "counter",
-                            "Of those, messages applied in a savepoint of their own.",
-                            (double)mc.savepoints);
+    sv_metrics_render_value(out, "samverka_medcom_refusals_total", "counter",
+                            "Of those, messages refused for their content (the rest of their "
+                            "batch was applied again without them).",
+                            (double)mc.refusals);
     sv_metrics_render_value(out, "samverka_medcom_apply_seconds_total", "counter",
                             "Time the writer spent applying them (its turn, without the commit).",
                             (double)mc.apply_ns / 1e9);
