@@ -81,21 +81,25 @@ static sv_err load_current(sv_db *db, const char *type, const char *id, json_t *
     return e;
 }
 
-/* An existing citizen without a home municipality gets the message's. */
-static sv_err register_home(sv_rest *r, const char *id, const char *home, sv_outcome *out)
+/* An existing citizen (current: shared, never changed) without a home
+ * municipality gets the message's. */
+static sv_err register_home(sv_rest *r, const char *id, const json_t *current, const char *home,
+                            sv_outcome *out)
 {
-    json_t *p;
-    sv_err e = load_current(r->db, "Patient", id, &p);
-    if (!e && p && !has_municipality(p)) {
-        json_object_del(p, "meta");
-        json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
-        sv_rest_result rr;
-        sv_rest_result_init(&rr);
-        e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
-        if (e)
-            copy_issues(&rr.outcome, out);
-        sv_rest_result_clear(&rr);
-    }
+    if (!current || has_municipality(current))
+        return SV_OK;
+    json_t *p = json_deep_copy(current);
+    if (!p)
+        return SV_ERR_NOMEM;
+    json_object_del(p, "meta");
+    json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    rr.keep_recent = true;
+    sv_err e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
+    if (e)
+        copy_issues(&rr.outcome, out);
+    sv_rest_result_clear(&rr);
     json_decref(p);
     return e;
 }
@@ -118,15 +122,19 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *hom
         return SV_ERR_PROCESSING;
     }
     if (count == 1) {
-        sv_stored s;
-        memset(&s, 0, sizeof(s));
-        e = sv_store_current(r->db, "Patient", ids[0], false, &s, NULL);
+        /* Read through the transaction's memo: the grant derivation and the stay
+         * rules after this read the same Patient again. */
+        json_t *current = NULL;
+        int64_t version = 0;
+        e = sv_store_current_json(r->db, "Patient", ids[0], &current, &version, NULL);
         if (!e) {
             snprintf(ret_id, 65, "%s", ids[0]);
-            *ret_before = s.version;
+            *ret_before = version;
         }
-        sv_stored_clear(&s);
-        return !e && home && home[0] ? register_home(r, ret_id, home, out) : e;
+        if (!e && home && home[0])
+            e = register_home(r, ret_id, current, home, out);
+        json_decref(current);
+        return e;
     }
     json_t *p =
         pick("Patient", msg->patient, patient_keys, sizeof(patient_keys) / sizeof(patient_keys[0]));
@@ -134,6 +142,7 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *hom
         json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
     sv_rest_result rr;
     sv_rest_result_init(&rr);
+    rr.keep_recent = true;
     e = sv_rest_create(r, "Patient", p, NULL, &rr);
     json_decref(p);
     if (e)

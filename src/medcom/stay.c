@@ -168,10 +168,13 @@ static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t
     return j;
 }
 
+/* Writes resource, which the caller then only releases: the version stays in
+ * the transaction's memo for the grant derivation and the stay rules after us. */
 static sv_err write(sv_rest *r, const char *type, const char *id, json_t *resource, sv_outcome *out)
 {
     sv_rest_result rr;
     sv_rest_result_init(&rr);
+    rr.keep_recent = true;
     json_object_set_new(resource, "id", json_string(id)); /* an update names its resource */
     sv_err e = sv_rest_update(r, type, id, resource, NULL, &rr);
     if (e)
