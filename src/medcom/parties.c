@@ -83,11 +83,15 @@ static sv_err load_current(sv_db *db, const char *type, const char *id, json_t *
 
 /* An existing citizen (current: shared, never changed) without a home
  * municipality gets the message's. */
-static sv_err register_home(sv_rest *r, const char *id, const json_t *current, const char *home,
-                            sv_outcome *out)
+static sv_err register_home(sv_rest *r, const char *id, const json_t *current,
+                            sv__medcom_home *at, sv_outcome *out)
 {
-    if (!current || has_municipality(current))
+    if (!current || !at || has_municipality(current))
         return SV_OK;
+    const char *home = NULL;
+    sv_err e = sv__medcom_home_ref(r, at, &home);
+    if (e || !home[0])
+        return e;
     json_t *p = json_deep_copy(current);
     if (!p)
         return SV_ERR_NOMEM;
@@ -96,7 +100,7 @@ static sv_err register_home(sv_rest *r, const char *id, const json_t *current, c
     sv_rest_result rr;
     sv_rest_result_init(&rr);
     rr.keep_recent = true;
-    sv_err e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
+    e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
     if (e)
         copy_issues(&rr.outcome, out);
     sv_rest_result_clear(&rr);
@@ -104,8 +108,8 @@ static sv_err register_home(sv_rest *r, const char *id, const json_t *current, c
     return e;
 }
 
-sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *home, char ret_id[65],
-                          int64_t *ret_before, sv_outcome *out)
+sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home *at,
+                          char ret_id[65], int64_t *ret_before, sv_outcome *out)
 {
     char ids[2][65];
     int count = 0;
@@ -131,14 +135,21 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *hom
             snprintf(ret_id, 65, "%s", ids[0]);
             *ret_before = version;
         }
-        if (!e && home && home[0])
-            e = register_home(r, ret_id, current, home, out);
+        if (!e)
+            e = register_home(r, ret_id, current, at, out);
         json_decref(current);
         return e;
     }
     json_t *p =
         pick("Patient", msg->patient, patient_keys, sizeof(patient_keys) / sizeof(patient_keys[0]));
-    if (home && home[0] && !has_municipality(p))
+    const char *home = NULL;
+    if (at && !has_municipality(p))
+        e = sv__medcom_home_ref(r, at, &home);
+    if (e) {
+        json_decref(p);
+        return e;
+    }
+    if (home && home[0])
         json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
     sv_rest_result rr;
     sv_rest_result_init(&rr);
@@ -246,29 +257,34 @@ static bool is_municipality(const json_t *org)
     return false;
 }
 
-sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_ref[100],
+sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home *ret,
                                 sv_outcome *out)
 {
-    ret_ref[0] = '\0';
-    char id[65];
-    sv_err e = sv__medcom_organization(r, msg->receiver_org, id, out);
-    if (e)
-        return e;
-    snprintf(ret_ref, 100, "Organization/%s", id);
+    memset(ret, 0, sizeof(*ret));
+    return sv__medcom_organization(r, msg->receiver_org, ret->receiver, out);
+}
+
+sv_err sv__medcom_home_ref(sv_rest *r, sv__medcom_home *home, const char **ret_ref)
+{
+    *ret_ref = home->ref;
+    if (home->walked)
+        return SV_OK;
+    snprintf(home->ref, sizeof(home->ref), "Organization/%s", home->receiver);
     /* up the partOf chain (bounded: a loop in the data must not hang a message) */
     char at[65];
-    snprintf(at, sizeof(at), "%s", id);
+    snprintf(at, sizeof(at), "%s", home->receiver);
+    sv_err e = SV_OK;
     for (int depth = 0; depth < 8; depth++) {
         json_t *o;
         e = load_current(r->db, "Organization", at, &o);
-        if (e == SV_ERR_NOT_FOUND) /* a partOf that dangles: the receiver itself */
-            return SV_OK;
-        if (e)
-            return e;
-        if (!o)
+        if (e == SV_ERR_NOT_FOUND) { /* a partOf that dangles: the receiver itself */
+            e = SV_OK;
+            break;
+        }
+        if (e || !o)
             break;
         if (is_municipality(o)) {
-            snprintf(ret_ref, 100, "Organization/%s", at);
+            snprintf(home->ref, sizeof(home->ref), "Organization/%s", at);
             json_decref(o);
             break;
         }
@@ -281,5 +297,6 @@ sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_
         if (!next)
             break;
     }
-    return SV_OK;
+    home->walked = !e;
+    return e;
 }

@@ -240,10 +240,10 @@ sv_err sv__medcom_apply_stay(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_l
         return refuse(out, "business-rule", msg->focus_index, "status", what);
     }
     int64_t patient_before = 0;
-    char home[100];
-    sv_err e = sv__medcom_receiver_home(r, msg, home, out);
+    sv__medcom_home home;
+    sv_err e = sv__medcom_receiver_home(r, msg, &home, out);
     if (!e)
-        e = sv__medcom_patient(r, msg, home, patient_id, &patient_before, out);
+        e = sv__medcom_patient(r, msg, &home, patient_id, &patient_before, out);
     if (e)
         return e;
     const char *provider = NULL;
