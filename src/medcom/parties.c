@@ -83,8 +83,8 @@ static sv_err load_current(sv_db *db, const char *type, const char *id, json_t *
 
 /* An existing citizen (current: shared, never changed) without a home
  * municipality gets the message's. */
-static sv_err register_home(sv_rest *r, const char *id, const json_t *current,
-                            sv__medcom_home *at, sv_outcome *out)
+static sv_err register_home(sv_rest *r, const char *id, const json_t *current, sv__medcom_home *at,
+                            sv_outcome *out)
 {
     if (!current || !at || has_municipality(current))
         return SV_OK;

@@ -121,13 +121,14 @@ static bool report_of_admission_requested(const json_t *header)
 static json_t *encounter_from_message(const sv__medcom_msg *msg, const char *patient_id,
                                       const char *provider_id)
 {
-    json_t *enc = json_deep_copy(msg->focus);
+    /* A shallow copy: only its own members are set and removed below, and the
+     * values it shares with the message are never changed (a deep copy here was a
+     * tenth of the Encounter's write, which copies what its hooks get anyway). */
+    json_t *enc = json_copy(msg->focus);
     if (report_of_admission_requested(msg->header)) {
         json_t *ext = json_object_get(enc, "extension");
-        if (!json_is_array(ext)) {
-            ext = json_array();
-            json_object_set_new(enc, "extension", ext);
-        }
+        ext = json_is_array(ext) ? json_copy(ext) : json_array(); /* ours: appended to */
+        json_object_set_new(enc, "extension", ext);
         json_array_append_new(
             ext, json_pack("{s:s, s:b}", "url", EXT_ADMISSION_REPORT, "valueBoolean", 1));
     }

@@ -97,8 +97,7 @@ static void put(sv_db *db, uint64_t serial, const char *type, const char *id, in
     en->json = json_incref(json);
 }
 
-void sv_store_recent_put(sv_db *db, const char *type, const char *id, int64_t version,
-                         json_t *json)
+void sv_store_recent_put(sv_db *db, const char *type, const char *id, int64_t version, json_t *json)
 {
     put(db, sv_db_tx_serial(db), type, id, version, json);
 }

@@ -101,8 +101,8 @@ static void test_write_forgets(void **state)
     assert_string_equal(name_of("Patient", "p1", &v), "second");
     assert_int_equal(v, 2);
     /* a deletion reads as deleted */
-    assert_int_equal(
-        sv_store_write(db, "Patient", "p1", 3, 1003, "DELETE", NULL, 0, NULL, NULL), SV_OK);
+    assert_int_equal(sv_store_write(db, "Patient", "p1", 3, 1003, "DELETE", NULL, 0, NULL, NULL),
+                     SV_OK);
     assert_string_equal(name_of("Patient", "p1", &v), "deleted");
     assert_int_equal(v, 3);
     sv_db_rollback(db);
@@ -127,8 +127,8 @@ static void test_rollback_and_next_transaction(void **state)
     /* entered by a writer (sv_store_recent_put), gone with its transaction */
     assert_int_equal(sv_db_begin(db, SV_TX_WRITE, NULL), SV_OK);
     put("Patient", "p1", 2, "written");
-    json_t *w = json_pack("{s:s, s:s, s:s}", "resourceType", "Patient", "id", "p1", "name",
-                          "written");
+    json_t *w =
+        json_pack("{s:s, s:s, s:s}", "resourceType", "Patient", "id", "p1", "name", "written");
     sv_store_recent_put(db, "Patient", "p1", 2, w);
     assert_true(sv_store_recent_get(db, "Patient", "p1", &j, NULL));
     assert_ptr_equal(j, w);
