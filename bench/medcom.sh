@@ -76,11 +76,13 @@ if [ -n "${BENCH_PERF:-}" ]; then
 fi
 cpu_before=$(ticks)
 user_before=$(uticks)
+times >"$work/times"; client_before=$(tail -n 1 "$work/times")
 out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_CITIZENS=$citizens BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
     wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
     -s "$repo/bench/wrk/medcom.lua" "$base" 2>&1)
 cpu_after=$(ticks)
 user_after=$(uticks)
+times >"$work/times"; client_after=$(tail -n 1 "$work/times")
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid" 2>/dev/null || true
     wait "$perf_pid" 2>/dev/null || true
@@ -94,4 +96,18 @@ printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per mess
     "$ok" "$(echo "$ok / $seconds" | bc -l)" \
     "$(echo "($cpu_after - $cpu_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)" \
     "$(echo "($user_after - $user_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)"
+# times: "0m1.234s 0m0.567s" for the shell's children (wrk), user and system.
+secs() { echo "$1" | awk '{t = 0; for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); t += a[1] * 60 + a[2]} print t}'; }
+printf 'bench: client (wrk) CPU %.0f us per message\n' \
+    "$(echo "($(secs "$client_after") - $(secs "$client_before")) * 1000000 / ($ok + 0.000001)" | bc -l)"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The writer's counters: transactions per commit, messages per batch, how many ran in a savepoint.
+metrics=$(curl -sf "$base/metrics" || true)
+metric() { printf '%s\n' "$metrics" | awk -v m="$1" '$1 == m {print $2 + 0}'; }
+echo "bench: writer: $(metric samverka_db_write_transactions_total) transactions," \
+    "$(metric samverka_db_commits_total) commits, $(metric samverka_db_write_transactions_joined_total) joined," \
+    "$(metric samverka_db_log_syncs_total) syncs, $(metric samverka_db_checkpoints_total) checkpoints;" \
+    "medcom $(metric samverka_medcom_batches_total) batches, $(metric samverka_medcom_batch_messages_total) messages," \
+    "$(metric samverka_medcom_refusals_total) refused;" \
+    "seconds: applying $(metric samverka_medcom_apply_seconds_total)," \
+    "in COMMIT $(metric samverka_db_commit_seconds_total), syncing $(metric samverka_db_log_sync_seconds_total)"

@@ -31,6 +31,7 @@
 #include "fhir/load.h"
 #include "fhir/reindex.h"
 #include "fhir/searchparam.h"
+#include "medcom/medcom.h"
 #include "store/audit.h"
 #include "store/schema.h"
 
@@ -61,6 +62,7 @@ typedef struct settings {
     bool mmap_on;               /* mmap = on: request threads map the SQLite file (1 GiB) */
     char medcom_endpoint[2048]; /* "SOR=URL,...,*=URL": where the outbox is delivered */
     char medcom_token[512];     /* bearer token sent with deliveries; "" none */
+    unsigned medcom_batch_wait; /* ms the MedCom writer waits for more messages (0: none) */
 } settings;
 
 static void defaults(settings *s)
@@ -119,6 +121,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n < 1 || n > 256)
             return -1;
         s->threads = (unsigned)n;
+    } else if (strcmp(key, "medcom_batch_wait") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n > 1000)
+            return -1;
+        s->medcom_batch_wait = (unsigned)n;
     } else if (strcmp(key, "long_polls") == 0) {
         unsigned long n = strtoul(value, &end, 10);
         if (!*value || *end || n > 4096)
@@ -233,7 +240,8 @@ static int load_env(settings *s)
                 {"SAMVERKA_MMAP", "mmap"},
                 {"SAMVERKA_WEB_DIR", "web_dir"},
                 {"SAMVERKA_MEDCOM_ENDPOINT", "medcom_endpoint"},
-                {"SAMVERKA_MEDCOM_TOKEN", "medcom_token"}};
+                {"SAMVERKA_MEDCOM_TOKEN", "medcom_token"},
+                {"SAMVERKA_MEDCOM_BATCH_WAIT", "medcom_batch_wait"}};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = getenv(vars[i].env);
         if (v && set_key(s, vars[i].key, v) != 0) {
@@ -264,7 +272,8 @@ static const struct {
              {"--mmap", "mmap"},
              {"--web", "web_dir"},
              {"--medcom-endpoint", "medcom_endpoint"},
-             {"--medcom-token", "medcom_token"}};
+             {"--medcom-token", "medcom_token"},
+             {"--medcom-batch-wait", "medcom_batch_wait"}};
 
 /* Reads settings from config, env and flags; leaves other arguments in rest. */
 static int parse_args(settings *s, int argc, char **argv, char **rest, int *nrest)
@@ -376,6 +385,9 @@ static const char usage_serve[] =
     "  --medcom-endpoint SOR=URL[,SOR=URL,*=URL]  where the MedCom outbox is delivered, by\n"
     "                       the receiver's SOR id ('*': any other); unset: nothing is sent\n"
     "  --medcom-token TOKEN bearer token sent with those deliveries\n"
+    "  --medcom-batch-wait MS  the writer of incoming MedCom messages waits up to MS ms\n"
+    "                       for more before it applies them in one transaction (0..1000;\n"
+    "                       default 0: it takes what is queued)\n"
     "  --config FILE        settings file\n"
     "SIGINT or SIGTERM: stop accepting, finish requests in flight, close, exit 0.\n";
 
@@ -497,6 +509,7 @@ static int cmd_serve(settings *s)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
     signal(SIGPIPE, SIG_IGN);
     tune_malloc();
+    sv_medcom_set_batch_wait((int)s->medcom_batch_wait);
 
     sv_searchparam_init();
     sv_http_config hc = {.host = host,
@@ -560,12 +573,15 @@ static int cmd_serve(settings *s)
     sv_http_server_stop(srv);
     sv_api_write_counts_t writes;
     sv_api_write_counts(api, &writes);
+    sv_medcom_writer_stats mc;
+    sv_medcom_writer_stats_get(&mc);
     sv_api_free(api);
     sv_log(SV_LOG_INFO,
-           "event=stopped write_transactions=%lld durable_commits=%lld log_syncs=%lld "
-           "checkpoints=%lld",
-           (long long)writes.transactions, (long long)writes.commits, (long long)writes.syncs,
-           (long long)writes.checkpoints);
+           "event=stopped write_transactions=%lld durable_commits=%lld joined=%lld log_syncs=%lld "
+           "checkpoints=%lld medcom_batches=%lld medcom_messages=%lld medcom_refusals=%lld",
+           (long long)writes.transactions, (long long)writes.commits, (long long)writes.joined,
+           (long long)writes.syncs, (long long)writes.checkpoints, (long long)mc.batches,
+           (long long)mc.messages, (long long)mc.refusals);
     sv_buf_release(&err);
     return 0;
 }

@@ -46,7 +46,12 @@ fi
 
 # npm packages for the tests and generators (package-lock.json pins them), among them
 # playwright-core and axe-core for the browser tests (tests/web, against Debian's chromium).
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# Keyed on the lock file's content, not its time: a fresh checkout or worktree has a newer
+# package-lock.json than an installed node_modules that matches it (and npm ci through a
+# node_modules symlinked from another checkout empties that one).
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.samverka-lock 2>/dev/null)" != "$lock_sum" ]; then
     echo "install-deps: npm ci"
     npm ci --no-audit --no-fund --loglevel=error >/dev/null
+    echo "$lock_sum" >node_modules/.samverka-lock
 fi

@@ -37,9 +37,45 @@ function init(args)
     assert(thread_index <= #CENTURY_DIGIT, "medcom.lua: at most 6 wrk threads")
 end
 
-local function literal(s)
-    return (s:gsub("%p", "%%%0"))
+-- The template cut once at its placeholders into fixed pieces and slots, so that a request
+-- is one table.concat (five gsub passes over 4 KB cost the client ~0.3 ms a request, as
+-- much CPU as a quarter of the server's).
+local PLACEHOLDERS = {
+    {"a0000000-0000-4000-8000-000000000001", "id"},
+    {"episode-A", "episode"},
+    {"0101401234", "cpr"},
+    {"1940-01-01", "birth"},
+    {'"gender": "female"', "gender"},
+    {'"gender":"female"', "gender"},
+}
+local pieces, slots = {}, {}
+do
+    local at = 1
+    while true do
+        local best, best_len, best_slot
+        for _, p in ipairs(PLACEHOLDERS) do
+            local i = template:find(p[1], at, true)
+            if i and (not best or i < best) then
+                best, best_len, best_slot = i, #p[1], p[2]
+            end
+        end
+        if not best then
+            break
+        end
+        pieces[#pieces + 1] = template:sub(at, best - 1)
+        slots[#slots + 1] = best_slot
+        at = best + best_len
+    end
+    pieces[#pieces + 1] = template:sub(at)
+    local seen = {}
+    for _, slot in ipairs(slots) do
+        seen[slot] = true
+    end
+    for _, need in ipairs({"id", "episode", "cpr", "birth", "gender"}) do
+        assert(seen[need], "medcom.lua: the template has no " .. need)
+    end
 end
+local parts = {}
 
 function request()
     local n = counter
@@ -53,17 +89,20 @@ function request()
         seq = CENTURY_DIGIT[thread_index] * 1000 + math.floor(person / DAYS)
     end
     local t = EPOCH_1940 + (person % DAYS) * 86400
-    local cpr = os.date("!%d%m%y", t) .. string.format("%04d", seq)
-    local gender = (seq % 2 == 1) and "male" or "female"
-    local id = string.format("%08x-0000-4000-8000-%012x", thread_index, n)
-    local body = template
-        :gsub(literal("a0000000-0000-4000-8000-000000000001"), id)
-        :gsub("episode%-A", "episode-" .. thread_index .. "-" .. n)
-        :gsub("0101401234", cpr)
-        :gsub("1940%-01%-01", os.date("!%Y-%m-%d", t))
-        :gsub('"gender": ?"female"', '"gender":"' .. gender .. '"')
+    local values = {
+        id = string.format("%08x-0000-4000-8000-%012x", thread_index, n),
+        episode = "episode-" .. thread_index .. "-" .. n,
+        cpr = os.date("!%d%m%y", t) .. string.format("%04d", seq),
+        birth = os.date("!%Y-%m-%d", t),
+        gender = (seq % 2 == 1) and '"gender":"male"' or '"gender":"female"',
+    }
+    for i, slot in ipairs(slots) do
+        parts[2 * i - 1] = pieces[i]
+        parts[2 * i] = values[slot]
+    end
+    parts[2 * #slots + 1] = pieces[#slots + 1]
     return wrk.format("POST", "/fhir/$process-message",
-                      {["Content-Type"] = "application/fhir+json"}, body)
+                      {["Content-Type"] = "application/fhir+json"}, table.concat(parts))
 end
 
 function response(status, headers, body)

@@ -215,6 +215,9 @@ void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts)
     pthread_mutex_unlock(&api->lock);
     ret_counts->transactions = stats.transactions;
     ret_counts->commits = stats.commits;
+    ret_counts->joined = stats.joined;
+    ret_counts->commit_ns = stats.commit_ns;
+    ret_counts->sync_ns = stats.sync_ns;
     ret_counts->syncs = stats.syncs;
     ret_counts->checkpoints = stats.checkpoints;
 }

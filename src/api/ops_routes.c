@@ -21,6 +21,7 @@
 #include "api/internal.h"
 #include "base/datetime.h"
 #include "base/metrics.h"
+#include "medcom/medcom.h"
 #include "ops/gauges.h"
 #include "policy/policy.h"
 
@@ -99,14 +100,39 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
                             "Durable commits that carried them (group commit: transactions per "
                             "commit is the group size).",
                             (double)writes.commits);
+    sv_metrics_render_value(out, "samverka_db_write_transactions_joined_total", "counter",
+                            "Write transactions that joined a group already open (each in a "
+                            "savepoint, SQLite).",
+                            (double)writes.joined);
     sv_metrics_render_value(out, "samverka_db_log_syncs_total", "counter",
                             "Syncs of the log that made those commits durable (one can serve "
                             "several, SQLite).",
                             (double)writes.syncs);
+    sv_metrics_render_value(out, "samverka_db_commit_seconds_total", "counter",
+                            "Time the writer spent in the groups' COMMITs, writing the log "
+                            "(SQLite).",
+                            (double)writes.commit_ns / 1e9);
+    sv_metrics_render_value(out, "samverka_db_log_sync_seconds_total", "counter",
+                            "Time spent syncing the log (SQLite).", (double)writes.sync_ns / 1e9);
     sv_metrics_render_value(out, "samverka_db_checkpoints_total", "counter",
                             "Checkpoints of the log into the database file, off the writer "
                             "(SQLite).",
                             (double)writes.checkpoints);
+    sv_medcom_writer_stats mc;
+    sv_medcom_writer_stats_get(&mc);
+    sv_metrics_render_value(out, "samverka_medcom_batches_total", "counter",
+                            "Write transactions of the incoming MedCom messages' writer.",
+                            (double)mc.batches);
+    sv_metrics_render_value(out, "samverka_medcom_batch_messages_total", "counter",
+                            "Incoming MedCom messages applied in those transactions.",
+                            (double)mc.messages);
+    sv_metrics_render_value(out, "samverka_medcom_refusals_total", "counter",
+                            "Of those, messages refused for their content (the rest of their "
+                            "batch was applied again without them).",
+                            (double)mc.refusals);
+    sv_metrics_render_value(out, "samverka_medcom_apply_seconds_total", "counter",
+                            "Time the writer spent applying them (its turn, without the commit).",
+                            (double)mc.apply_ns / 1e9);
     sv_metrics_render_value(out, "samverka_notification_waiters", "gauge",
                             "Long polls on /notifications parked in this process (at most "
                             "--long-polls).",

@@ -9,6 +9,7 @@
  * and are committed in groups (sqlite_group.c); in-memory databases commit
  * each on their own connection.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,9 +95,20 @@ sv_err sv__sqlite_run_kept(sqlite_db *db, sv__kept_sql which, sv_buf *reterr)
     return map_rc(rc);
 }
 
+/* Before SQLite initialises (its first open): no memory statistics, which we never
+ * read and which take one process-wide mutex around every allocation of every
+ * connection - the workers' connections contended on it.  If something
+ * initialised SQLite first the call is refused and nothing changes. */
+static void configure_once(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sv_err sv__sqlite_connect(const char *path, const sv_db_options *opt, bool serialized,
                           sqlite_db **ret_db, sv_buf *reterr)
 {
+    static pthread_once_t configured = PTHREAD_ONCE_INIT;
+    pthread_once(&configured, configure_once);
     sqlite3 *h = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                 (serialized ? SQLITE_OPEN_FULLMUTEX : SQLITE_OPEN_NOMUTEX);

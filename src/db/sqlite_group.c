@@ -68,7 +68,8 @@ struct sv__write_gate {
     int syncing;          /* committers of this gate in sv__wal_sync */
     bool commit_due;      /* the open group waited for a sync that has ended: commit it */
     group_member *sleepers;
-    int64_t transactions, commits;
+    int64_t transactions, commits, joined;
+    int64_t commit_ns; /* under mutex */
     sv__write_gate *next;
 };
 
@@ -170,11 +171,13 @@ static sv_err commit_group(sv__write_gate *g)
     pthread_mutex_unlock(&g->mutex);
 
     sv_err e = SV_OK;
-    int64_t written = 0;
+    int64_t written = 0, commit_ns = 0;
     if (lost) {
         e = SV_ERR_IO;
     } else if (g->open && members > 0) {
+        int64_t began = sv__monotonic_ns();
         e = sv__sqlite_run_kept(g->writer, SV__COMMIT, NULL);
+        commit_ns = sv__monotonic_ns() - began;
         if (e)
             sv__sqlite_run(w, "ROLLBACK", NULL);
         else
@@ -187,6 +190,7 @@ static sv_err commit_group(sv__write_gate *g)
     /* The group's frames are in the log: the next group may run while this one's
      * sync makes them durable (sqlite_wal.c). */
     pthread_mutex_lock(&g->mutex);
+    g->commit_ns += commit_ns;
     g->busy = false;
     pthread_cond_signal(&g->turn);
     if (written) {
@@ -305,6 +309,8 @@ sv_err sv__group_begin(sqlite_db *db, sv_buf *reterr)
      * savepoint makes SQLite keep every page it changes in a sub-journal (an
      * import batch of 1,000 resources ran 8 times slower inside one). */
     db->first = !e && !g->open;
+    if (!e && !db->first)
+        g->joined++; /* under the turn: only its holder writes it */
     if (db->first) {
         e = sv__sqlite_run_kept(g->writer, SV__BEGIN_IMMEDIATE, reterr);
         g->open = !e;
@@ -373,7 +379,9 @@ void sv__group_stats(sqlite_db *db, sv_db_write_stats *ret_stats)
     pthread_mutex_lock(&g->mutex);
     ret_stats->transactions = g->transactions;
     ret_stats->commits = g->commits;
+    ret_stats->joined = g->joined;
+    ret_stats->commit_ns = g->commit_ns;
     ret_stats->waiting = g->waiting;
     pthread_mutex_unlock(&g->mutex);
-    sv__wal_stats(&g->wal, &ret_stats->syncs, &ret_stats->checkpoints);
+    sv__wal_stats(&g->wal, &ret_stats->syncs, &ret_stats->checkpoints, &ret_stats->sync_ns);
 }

@@ -7,6 +7,7 @@
 #define SV_DB_SQLITE_INT_H
 
 #include <pthread.h>
+#include <time.h>
 #include <sqlite3.h>
 
 #include "db/db.h"
@@ -58,6 +59,7 @@ typedef struct sv__wal {
     bool failed;           /* a sync failed: no commit is acknowledged any more */
     int failed_errno;
     int64_t syncs, checkpoints;
+    int64_t sync_ns;  /* wall time in fdatasync */
     int frames;       /* frames in the log after the last commit */
     int checkpointed; /* frames in the log when the last checkpoint ran */
     int caught_up;    /* frames when the writer last completed a checkpoint itself */
@@ -73,10 +75,18 @@ void sv__wal_release(sv__wal *w);
 sv_err sv__wal_attach(sv__wal *w, sqlite3 *writer, sv_buf *reterr);
 /* Counts a commit that has written its frames; returns its number for sv__wal_sync. */
 int64_t sv__wal_written(sv__wal *w);
+
+/* For the write path's counters (sv_db_write_stats). */
+static inline int64_t sv__monotonic_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 /* Returns once commit (and every one before it) is durable; SV_ERR_IO if a sync
  * failed, now or before. */
 sv_err sv__wal_sync(sv__wal *w, int64_t commit, sv_buf *reterr);
-void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints);
+void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints, int64_t *ret_sync_ns);
 
 sv__write_gate *sv__gate_acquire(const char *uri, const sv_db_options *opt);
 void sv__gate_release(sv__write_gate *g);

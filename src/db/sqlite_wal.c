@@ -207,9 +207,12 @@ sv_err sv__wal_sync(sv__wal *w, int64_t commit, sv_buf *reterr)
         int64_t covers = w->written; /* each of them wrote its frames before it counted */
         int fd = log_fd(w);
         pthread_mutex_unlock(&w->mutex);
+        int64_t began = sv__monotonic_ns();
         int rc = fd >= 0 ? fdatasync(fd) : -1;
         int err = rc ? errno : 0;
+        int64_t took = sv__monotonic_ns() - began;
         pthread_mutex_lock(&w->mutex);
+        w->sync_ns += took;
         w->syncing = false;
         if (rc == 0) {
             w->syncs++;
@@ -235,10 +238,11 @@ sv_err sv__wal_sync(sv__wal *w, int64_t commit, sv_buf *reterr)
     return SV_OK;
 }
 
-void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints)
+void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints, int64_t *ret_sync_ns)
 {
     pthread_mutex_lock(&w->mutex);
     *ret_syncs = w->syncs;
+    *ret_sync_ns = w->sync_ns;
     *ret_checkpoints = w->checkpoints;
     pthread_mutex_unlock(&w->mutex);
 }

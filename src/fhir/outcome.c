@@ -31,6 +31,17 @@ void sv_outcome_clear(sv_outcome *o)
     sv_outcome_init(o);
 }
 
+void sv_outcome_truncate(sv_outcome *o, size_t len)
+{
+    for (; o->len > len; o->len--) {
+        sv_issue *is = &o->issues[o->len - 1];
+        if (is->severity == SV_SEV_FATAL || is->severity == SV_SEV_ERROR)
+            o->errors--;
+        free(is->diagnostics);
+        free(is->expression);
+    }
+}
+
 /* Diagnostics often echo what the client sent; jansson refuses a string that is
  * not UTF-8 (json_string returns NULL), which would drop the issue's text. */
 static char *valid_copy(const char *s)

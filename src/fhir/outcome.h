@@ -42,6 +42,8 @@ typedef struct sv_outcome {
 
 void sv_outcome_init(sv_outcome *o);
 void sv_outcome_clear(sv_outcome *o); /* frees issues; o reusable; accepts NULL */
+/* Drops the issues after the first len (what was added since o->len was len). */
+void sv_outcome_truncate(sv_outcome *o, size_t len);
 /* expression may be NULL; fmt is printf-style diagnostics. */
 void sv_outcome_add(sv_outcome *o, sv_severity sev, const char *code, const char *expression,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -102,6 +102,21 @@ void sv_medcom_result_clear(sv_medcom_result *res);
  */
 sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res);
 
+/* The writer of incoming messages waits up to ms milliseconds after it takes its
+ * turn, for more messages to share its transaction (like PostgreSQL's commit_delay:
+ * fewer, larger commits for more latency); 0 (the default): it takes what is queued.
+ * Set before serving. */
+void sv_medcom_set_batch_wait(int ms);
+
+/* Counters of the writer of incoming messages since start (this process). */
+typedef struct sv_medcom_writer_stats {
+    int64_t batches;  /* write transactions of the writer */
+    int64_t messages; /* messages applied in them (duplicates too) */
+    int64_t refusals; /* messages refused for their content (their batch was done again) */
+    int64_t apply_ns; /* wall time applying them (the writer's turn, without the commit) */
+} sv_medcom_writer_stats;
+void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats);
+
 /* ---- outgoing (outgoing.c) ---- */
 
 /* Who we are when we send: our organisation as a MedCom Organization resource

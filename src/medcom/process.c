@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/datetime.h"
 #include "medcom/internal.h"
@@ -120,11 +121,11 @@ static json_t *ack_receipt(void)
  *
  * A message is checked on its own worker thread; what writes is queued.  The
  * first worker to find no writer running becomes the writer: it takes every
- * queued message of its database, applies each inside its own SAVEPOINT of one
+ * queued message of its database, applies them one after another in one
  * transaction on its connection, and commits once, so that one fsync and one
  * write of each touched page serve many messages (a commit per message spent
  * most of its time writing the same index pages to the WAL again).  A message
- * refused for its content is rolled back to its savepoint and logged; a storage
+ * refused for its content is logged and the others applied again without it; a storage
  * failure ends the whole batch with transient-error for every message in it.
  * Acknowledgements leave only after the commit. */
 
@@ -143,7 +144,9 @@ typedef struct job {
     sv__medcom_log_row row;
     sv_medcom_event ev;
     job_outcome outcome;
-    bool taken; /* in a writer's batch */
+    bool taken;          /* in a writer's batch */
+    bool refused;        /* for its content: logged, not applied, when the batch is done again */
+    size_t parse_issues; /* issues of the check, before apply_one adds its own */
     bool done;
     struct job *next;
 } job;
@@ -152,26 +155,66 @@ static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_done = PTHREAD_COND_INITIALIZER;
 static job *queue_head;
 static bool writer_running;
+static sv_medcom_writer_stats writer_stats;                  /* under queue_lock */
+static pthread_cond_t queue_more = PTHREAD_COND_INITIALIZER; /* a message was queued */
+static int batch_wait_ms;
 
-static const char SQL_SAVEPOINT[] = "SAVEPOINT medcom_message";
-static const char SQL_RELEASE[] = "RELEASE medcom_message";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO medcom_message";
+void sv_medcom_set_batch_wait(int ms)
+{
+    batch_wait_ms = ms > 0 ? ms : 0;
+}
 
-/* Applies one message inside the open transaction.  Returns a storage error
- * (the batch must end) or SV_OK with job->outcome set.  first: nothing has been
- * written in the transaction yet, so that the message needs no savepoint of its
- * own (a refusal rolls the whole transaction back and begins it again): SQLite
- * copies the original of every page a savepoint's writes touch into its
- * statement journal, some 130 pages per admission. */
-static sv_err apply_one(sv_db *db, job *j, bool first)
+/* Under queue_lock: how many messages of identity are queued. */
+static size_t queued(const void *identity)
+{
+    size_t n = 0;
+    for (const job *p = queue_head; p; p = p->next)
+        n += p->identity == identity;
+    return n;
+}
+
+/* Under queue_lock, by a new writer: waits up to batch_wait_ms for a full batch. */
+static void wait_for_batch(const void *identity)
+{
+    if (batch_wait_ms <= 0)
+        return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = until.tv_nsec + (int64_t)batch_wait_ms * 1000000;
+    until.tv_sec += ns / 1000000000;
+    until.tv_nsec = ns % 1000000000;
+    while (queued(identity) < BATCH_MAX &&
+           pthread_cond_timedwait(&queue_more, &queue_lock, &until) == 0)
+        ;
+}
+
+void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats)
+{
+    pthread_mutex_lock(&queue_lock);
+    *ret_stats = writer_stats;
+    pthread_mutex_unlock(&queue_lock);
+}
+
+/* Applies one message inside the open transaction, without a savepoint of its own
+ * (SQLite copies the original of every page a savepoint's writes touch into its
+ * statement journal, some 130 pages an admission).  Returns a storage error (the
+ * batch must end) or SV_OK with job->outcome set; JOB_FATAL (refused for its
+ * content) leaves its partial writes in the transaction, which the caller then
+ * undoes whole and does again without it (apply_batch). */
+static sv_err apply_one(sv_db *db, job *j)
 {
     sv__medcom_msg *msg = j->msg;
     sv_rest *r = &j->rest;
     r->db = db;
+    /* Again from the start when the batch is done again. */
+    sv_outcome_truncate(j->issues, j->parse_issues);
+    sv_buf_reset(&j->res->body);
+    j->res->handled = false;
+    memset(&j->row, 0, sizeof(j->row));
+    memset(&j->ev, 0, sizeof(j->ev));
     sv__medcom_logged seen;
     sv_err e = sv__medcom_log_find(db, msg->message_id, &seen);
     if (e == SV_OK) {
-        sv_buf_reset(&j->res->body);
         sv_buf_adds(&j->res->body, seen.ack);
         j->res->code = strcmp(seen.code, "ok") == 0            ? "ok"
                        : strcmp(seen.code, "fatal-error") == 0 ? "fatal-error"
@@ -181,9 +224,6 @@ static sv_err apply_one(sv_db *db, job *j, bool first)
         return SV_OK;
     }
     if (e != SV_ERR_NOT_FOUND)
-        return e;
-    e = first ? SV_OK : sv_db_exec(db, SQL_SAVEPOINT, NULL);
-    if (e)
         return e;
     j->row.message_id = msg->message_id;
     j->row.kind = sv_medcom_kind_name(msg->kind);
@@ -205,25 +245,8 @@ static sv_err apply_one(sv_db *db, job *j, bool first)
     if (e && is_transient(e))
         return e;
     if (e) {
-        /* Refused for its content: nothing of it stays but its log line. */
-        if (first) {
-            sv_db_rollback(db);
-            e = sv_db_begin(db, SV_TX_WRITE, NULL);
-        } else {
-            e = sv_db_exec(db, SQL_ROLLBACK_TO, NULL);
-            if (!e)
-                e = sv_db_exec(db, SQL_RELEASE, NULL);
-        }
-        if (e)
-            return e;
-        answer(j->res, msg, "fatal-error", j->issues);
-        sv__medcom_log_row refused = {.message_id = msg->message_id,
-                                      .kind = j->row.kind,
-                                      .activity = msg->activity,
-                                      .code = "fatal-error",
-                                      .ack = j->res->body.ptr};
         j->outcome = JOB_FATAL;
-        return sv__medcom_log_add(db, &refused);
+        return SV_OK;
     }
     /* The citizens whose grants the message's writes changed, derived once each. */
     for (size_t i = 0; i < grants.len; i++)
@@ -233,12 +256,10 @@ static sv_err apply_one(sv_db *db, job *j, bool first)
         return e; /* the batch ends: nothing of it is kept */
     if (msg->kind == SV_MEDCOM_ACKNOWLEDGEMENT) {
         json_t *receipt = ack_receipt();
-        sv_buf_reset(&j->res->body);
         sv_fhir_dump(receipt, &j->res->body);
         json_decref(receipt);
         j->res->status = 200;
     } else if (j->ok_ack->len) {
-        sv_buf_reset(&j->res->body);
         sv_buf_add(&j->res->body, j->ok_ack->ptr, j->ok_ack->len);
         j->res->code = "ok";
         j->res->status = 200;
@@ -253,10 +274,21 @@ static sv_err apply_one(sv_db *db, job *j, bool first)
         e = apply_hook(apply_hook_ctx, r, &j->ev, &j->res->handled);
     if (!e)
         e = sv__medcom_log_add(db, &j->row);
-    if (!e && !first)
-        e = sv_db_exec(db, SQL_RELEASE, NULL);
     j->outcome = JOB_OK;
     return e;
+}
+
+/* A message refused for its content: nothing of it stays but its log line, with
+ * the fatal-error acknowledgement that a resend of its id gets again. */
+static sv_err log_refusal(sv_db *db, job *j)
+{
+    answer(j->res, j->msg, "fatal-error", j->issues);
+    sv__medcom_log_row refused = {.message_id = j->msg->message_id,
+                                  .kind = sv_medcom_kind_name(j->msg->kind),
+                                  .activity = j->msg->activity,
+                                  .code = "fatal-error",
+                                  .ack = j->res->body.ptr};
+    return sv__medcom_log_add(db, &refused);
 }
 
 /* Under queue_lock: moves the queued jobs of identity into batch (holding n),
@@ -276,21 +308,33 @@ static size_t take_jobs(const void *identity, job **batch, size_t n)
 }
 
 /* The writer: one transaction for the batch, which takes in the messages queued
- * meanwhile, so that one commit serves as many as arrive while it runs.  Returns
- * the batch's length; end_batch commits it.  On a shared writer (SQLite) the
- * writer role passes on as soon as the queue is empty, before the commit: the
- * next batch runs after this one on the database's writer and sees its writes,
- * while this commit waits for its sync (docs/medcom.md, "Group commit"). */
+ * meanwhile, so that one commit serves as many as arrive while it runs.  A message
+ * refused for its content is rare: the transaction is then undone and the batch
+ * done again from its first message, the refused one logged instead of applied
+ * (each pass refuses one more, so it ends).  Returns the batch's length; end_batch
+ * commits it.  On a shared writer (SQLite) the writer role passes on as soon as
+ * the queue is empty, before the commit: the next batch runs after this one on the
+ * database's writer and sees its writes, while this commit waits for its sync
+ * (docs/medcom.md, "Group commit"). */
 static size_t apply_batch(sv_db *db, job **batch, size_t n, sv_err *ret_err, bool *ret_passed)
 {
     sv_err e = sv_db_begin(db, SV_TX_WRITE, NULL);
     size_t applied = 0;
-    bool written = false; /* the first message with writes runs without a savepoint */
     *ret_passed = false;
     while (!e) {
         for (; !e && applied < n; applied++) {
-            e = apply_one(db, batch[applied], !written);
-            written = written || batch[applied]->outcome != JOB_DUPLICATE;
+            job *j = batch[applied];
+            if (j->refused) {
+                e = log_refusal(db, j);
+                continue;
+            }
+            e = apply_one(db, j);
+            if (!e && j->outcome == JOB_FATAL) {
+                j->refused = true;
+                sv_db_rollback(db);
+                e = sv_db_begin(db, SV_TX_WRITE, NULL);
+                applied = (size_t)-1; /* from the first again */
+            }
         }
         if (e)
             break;
@@ -332,22 +376,33 @@ static void submit(job *j, sv_db *own)
     while (*tail)
         tail = &(*tail)->next;
     *tail = j;
+    pthread_cond_signal(&queue_more);
     while (!j->done) {
         if (writer_running || j->taken) {
             pthread_cond_wait(&queue_done, &queue_lock);
             continue;
         }
         writer_running = true;
+        wait_for_batch(j->identity);
         job *batch[BATCH_MAX];
         size_t n = take_jobs(j->identity, batch, 0);
         pthread_mutex_unlock(&queue_lock);
         sv_err e = SV_OK;
         bool passed = false;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         n = apply_batch(own, batch, n, &e, &passed);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
         end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
-        for (size_t i = 0; i < n; i++)
+        writer_stats.batches++;
+        writer_stats.apply_ns +=
+            (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+        writer_stats.messages += (int64_t)n;
+        for (size_t i = 0; i < n; i++) {
+            writer_stats.refusals += batch[i]->refused;
             batch[i]->done = true;
+        }
         if (!passed)
             writer_running = false;
         pthread_cond_broadcast(&queue_done);
@@ -395,6 +450,7 @@ sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res
     j.msg = msg;
     j.parsed = parsed;
     j.issues = &issues;
+    j.parse_issues = issues.len;
     j.res = res;
     submit(&j, r->db);
     res->status = 200;

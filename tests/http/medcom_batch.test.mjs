@@ -1,9 +1,9 @@
 // medcom_batch.test.mjs - messages that arrive together share one write transaction
 // (docs/medcom.md "Group commit"); a message refused for its content after it had
 // written (here: a new citizen created, then the stay found to belong to another
-// CPR-nummer) must leave nothing behind, whether it was the first of its transaction
-// (rolled back whole and begun again) or came after others (rolled back to its
-// savepoint), and the others must keep everything.  Which messages share a
+// CPR-nummer) must leave nothing behind, wherever it was in its transaction (the
+// transaction is undone and the others applied again without it), and the others must
+// keep everything.  Which messages share a
 // transaction depends on timing; what is asserted holds for every grouping.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -81,7 +81,22 @@ test('$process-message: a refusal after writes leaves nothing, alone or in a bat
     // 1 + 4 x 6 citizens and stays; the refused ones left no Patient, no Encounter
     assert.equal(await count(srv, '/fhir/Patient'), 25);
     assert.equal(await count(srv, '/fhir/Encounter'), 25);
+
+    // The writer's counters in /metrics: every message (34, duplicates and refusals too)
+    // was applied in one of its batches, and the five refused ones are counted.
+    const metrics = await srv.fetch('/metrics');
+    assert.equal(metrics.status, 200);
+    const metric = (name) => {
+      const m = metrics.text.match(new RegExp(`^${name} (\\d+)$`, 'm'));
+      assert.ok(m, `${name} in /metrics`);
+      return Number(m[1]);
+    };
+    const batches = metric('samverka_medcom_batches_total');
+    assert.equal(metric('samverka_medcom_batch_messages_total'), 34);
+    assert.ok(batches >= 1 && batches <= 34, `${batches} batches`);
+    assert.equal(metric('samverka_medcom_refusals_total'), 5);
   } finally {
     await srv.stop();
   }
 });
+

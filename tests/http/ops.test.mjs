@@ -20,7 +20,7 @@ function parse(text) {
   const samples = new Map();
   for (const line of text.split('\n')) {
     if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[a-z_]+="(?:[^"\\]|\\.)*"(?:,[a-z_]+="(?:[^"\\]|\\.)*")*\})?) (-?[0-9.e+]+|NaN|\+Inf)$/);
+    const m = line.match(/^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[a-z_]+="(?:[^"\\]|\\.)*"(?:,[a-z_]+="(?:[^"\\]|\\.)*")*\})?) (-?[0-9.]+(?:e[+-]?[0-9]+)?|NaN|\+Inf)$/);
     assert.ok(m, `not a Prometheus sample line: ${line}`);
     samples.set(m[1], Number(m[2]));
   }
