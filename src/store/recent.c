@@ -17,10 +17,13 @@
 #include "base/json.h"
 #include "store/resource.h"
 
-#define RECENT_SLOTS 4
+/* A message's citizen and stay, and the Organizations its rules look up, for the
+ * few messages of a batch (one transaction) that come from one department. */
+#define RECENT_SLOTS 8
 
 typedef struct entry {
     uint64_t serial; /* 0: empty */
+    uint64_t used;   /* when last put or found: the least recent gives way */
     char type[32];
     char id[65];
     int64_t version;
@@ -29,7 +32,7 @@ typedef struct entry {
 
 typedef struct recent {
     entry slots[RECENT_SLOTS];
-    unsigned next; /* the slot the next entry takes when none is free */
+    uint64_t clock;
 } recent;
 
 static void entry_clear(entry *en)
@@ -87,10 +90,15 @@ static void put(sv_db *db, uint64_t serial, const char *type, const char *id, in
     for (size_t i = 0; !en && i < RECENT_SLOTS; i++)
         if (m->slots[i].serial != serial) /* empty, or of a state that has passed */
             en = &m->slots[i];
-    if (!en)
-        en = &m->slots[m->next++ % RECENT_SLOTS];
+    if (!en) { /* all of this state: the least recently used gives way */
+        en = &m->slots[0];
+        for (size_t i = 1; i < RECENT_SLOTS; i++)
+            if (m->slots[i].used < en->used)
+                en = &m->slots[i];
+    }
     entry_clear(en);
     en->serial = serial;
+    en->used = ++m->clock;
     strcpy(en->type, type);
     strcpy(en->id, id);
     en->version = version;
@@ -116,9 +124,11 @@ bool sv_store_recent_get(sv_db *db, const char *type, const char *id, json_t **r
                          int64_t *ret_version)
 {
     uint64_t serial = sv_db_tx_serial(db);
-    entry *en = serial ? find(recent_of(db, false), serial, type, id) : NULL;
+    recent *m = recent_of(db, false);
+    entry *en = serial ? find(m, serial, type, id) : NULL;
     if (!en)
         return false;
+    en->used = ++m->clock;
     *ret_json = json_incref(en->json);
     if (ret_version)
         *ret_version = en->version;

@@ -145,6 +145,43 @@ static void test_rollback_and_next_transaction(void **state)
     assert_false(sv_store_recent_get(db, "Patient", "p1", &j, NULL));
 }
 
+/* More resources than the memo holds: the least recently used give way, and are
+ * read again when asked for. */
+static void test_least_recent_gives_way(void **state)
+{
+    (void)state;
+    assert_int_equal(sv_db_begin(db, SV_TX_WRITE, NULL), SV_OK);
+    char id[16], name[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "o%d", i);
+        snprintf(name, sizeof(name), "org %d", i);
+        put("Organization", id, 1, name);
+    }
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "o%d", i);
+        snprintf(name, sizeof(name), "org %d", i);
+        assert_string_equal(name_of("Organization", id, NULL), name);
+        if (i == 7) /* o0 used again: o1 and o2 are now the least recent */
+            assert_string_equal(name_of("Organization", "o0", NULL), "org 0");
+    }
+    json_t *j = NULL;
+    int held = 0;
+    for (int i = 0; i < 10; i++) {
+        snprintf(id, sizeof(id), "o%d", i);
+        bool in = sv_store_recent_get(db, "Organization", id, &j, NULL);
+        held += in;
+        if (in)
+            json_decref(j);
+        if (i == 1 || i == 2)
+            assert_false(in);
+        else
+            assert_true(in);
+    }
+    assert_int_equal(held, 8);
+    assert_string_equal(name_of("Organization", "o1", NULL), "org 1");
+    sv_db_rollback(db);
+}
+
 int main(void)
 {
     TMPDB_SKIP_WITHOUT_BACKEND("store/test_recent_postgres");
@@ -152,6 +189,7 @@ int main(void)
         cmocka_unit_test(test_reads_once),
         cmocka_unit_test(test_write_forgets),
         cmocka_unit_test(test_rollback_and_next_transaction),
+        cmocka_unit_test(test_least_recent_gives_way),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
