@@ -45,6 +45,9 @@ trap cleanup EXIT
 
 args=(serve --listen 127.0.0.1:0 --db "$work/bench.db" --log-level warn)
 [ -z "$server_threads" ] || args+=(--threads "$server_threads")
+# BENCH_SERVER_ARGS: more arguments for the server (e.g. "--medcom-batch-wait 1").
+read -r -a extra_args <<<"${BENCH_SERVER_ARGS:-}"
+args+=("${extra_args[@]}")
 "$bin" "${args[@]}" >"$work/stdout" 2>"$work/stderr" &
 server_pid=$!
 base=
@@ -100,6 +103,7 @@ printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per mess
 secs() { echo "$1" | awk '{t = 0; for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); t += a[1] * 60 + a[2]} print t}'; }
 printf 'bench: client (wrk) CPU %.0f us per message\n' \
     "$(echo "($(secs "$client_after") - $(secs "$client_before")) * 1000000 / ($ok + 0.000001)" | bc -l)"
+echo "bench: server resident memory after the run: $(awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server_pid/status")"
 echo "bench: load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The writer's counters: transactions per commit, messages per batch, how many ran in a savepoint.
 metrics=$(curl -sf "$base/metrics" || true)

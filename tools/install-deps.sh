@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 debian_packages=(
     build-essential cmake pkg-config
     libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libsodium-dev libcmocka-dev libxml2-dev
-    libcurl4-openssl-dev libssl-dev
+    libcurl4-openssl-dev libssl-dev libmimalloc-dev
     sqlite3 postgresql curl
     chromium
 )

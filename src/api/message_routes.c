@@ -103,7 +103,13 @@ void sv__api_process_message(sv_api *api, sv_rest *rest, const sv_http_request *
     } else {
         res->status = mr.status;
         res->content_type = SV_FHIR_JSON;
-        sv_buf_add(&res->body, mr.body.ptr, mr.body.len);
+        if (res->body.len == 0) { /* the acknowledgement moved, not copied */
+            sv_buf_release(&res->body);
+            res->body = mr.body;
+            sv_buf_init(&mr.body);
+        } else {
+            sv_buf_add(&res->body, mr.body.ptr, mr.body.len);
+        }
         if (mr.code)
             sv_http_response_header(res, "X-MedCom-Acknowledgement", mr.code);
         if (mr.duplicate)

@@ -267,6 +267,13 @@ static sv_err prescan(const unsigned char *p, size_t len, size_t max_depth, unsi
     return SV_OK;
 }
 
+static unsigned kind_of_value(const json_t *j)
+{
+    return json_is_object(j)  ? SV_JSON_TOP_OBJECT
+           : json_is_array(j) ? SV_JSON_TOP_ARRAY
+                              : SV_JSON_TOP_SCALAR;
+}
+
 sv_err sv_json_parse(const char *text, size_t len, size_t max_depth, unsigned top,
                      json_t **ret_json, sv_buf *reterr, size_t *ret_offset)
 {
@@ -281,16 +288,30 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
     if (!text)
         text = "";
 
+    size_t flags = JSON_REJECT_DUPLICATES;
+    if (top & SV_JSON_TOP_SCALAR)
+        flags |= JSON_DECODE_ANY;
+
+    /* One pass for a well-formed document: what the fast reader builds has no NUL
+     * byte, no byte order mark, no number out of range and no nesting beyond
+     * max_depth, so the scan below would have passed it.  Anything else takes the
+     * scan and jansson, which give the error with its offset and path. */
+    json_t *j = sv__json_read(text, len, flags, max_depth);
+    if (j) {
+        if (top & kind_of_value(j)) {
+            *ret_json = j;
+            return SV_OK;
+        }
+        json_decref(j);
+    }
+
     sv_err err =
         prescan((const unsigned char *)text, len, max_depth, top, reterr, ret_offset, ret_path);
     if (err != SV_OK)
         return err;
 
     json_error_t jerr;
-    size_t flags = JSON_REJECT_DUPLICATES;
-    if (top & SV_JSON_TOP_SCALAR)
-        flags |= JSON_DECODE_ANY;
-    json_t *j = sv_json_loadb(text, len, flags, &jerr);
+    j = sv_json_loadb(text, len, flags, &jerr);
     if (!j) {
         size_t offset = jerr.position >= 0 ? (size_t)jerr.position : 0;
         if (offset > len)
@@ -311,10 +332,7 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
     }
 
     /* prescan already refused the wrong kind; this only guards against the two disagreeing. */
-    unsigned kind = json_is_object(j)  ? SV_JSON_TOP_OBJECT
-                    : json_is_array(j) ? SV_JSON_TOP_ARRAY
-                                       : SV_JSON_TOP_SCALAR;
-    if (!(top & kind)) {
+    if (!(top & kind_of_value(j))) {
         json_decref(j);
         fail_at(reterr, ret_offset, 0, "unexpected kind of value at the top level");
         return SV_ERR_PARSE;
@@ -342,37 +360,44 @@ static void dump_real(double d, sv_buf *out)
         sv_buf_adds(out, ".0"); /* a real stays a real: 1.0 is not written as 1 */
 }
 
-static void dump_string(const char *s, size_t len, sv_buf *out)
+/* The bytes of a string that are written escaped: the quote, the backslash and
+ * control characters. */
+static const unsigned char needs_escape[256] = {[0x00 ... 0x1f] = 1, ['"'] = 1, ['\\'] = 1};
+
+void sv_json_add_string(sv_buf *out, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
     sv_buf_grow(out, len + 2);
     sv_buf_addc(out, '"');
     size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
+    for (size_t i = 0;; i++) {
+        while (i < len && !needs_escape[p[i]])
+            i++;
+        if (i >= len)
+            break;
+        unsigned char c = p[i];
         sv_buf_add(out, s + start, i - start);
         start = i + 1;
         switch (c) {
         case '"':
-            sv_buf_adds(out, "\\\"");
+            sv_buf_add(out, "\\\"", 2);
             break;
         case '\\':
-            sv_buf_adds(out, "\\\\");
+            sv_buf_add(out, "\\\\", 2);
             break;
         case '\n':
-            sv_buf_adds(out, "\\n");
+            sv_buf_add(out, "\\n", 2);
             break;
         case '\r':
-            sv_buf_adds(out, "\\r");
+            sv_buf_add(out, "\\r", 2);
             break;
         case '\t':
-            sv_buf_adds(out, "\\t");
+            sv_buf_add(out, "\\t", 2);
             break;
         default: {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            sv_buf_adds(out, u);
+            char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            sv_buf_add(out, u, sizeof(u));
         }
         }
     }
@@ -393,7 +418,7 @@ static void dump_value(const json_t *j, sv_buf *out)
             if (!first)
                 sv_buf_addc(out, ',');
             first = false;
-            dump_string(key, strlen(key), out);
+            sv_json_add_string(out, key, strlen(key));
             sv_buf_addc(out, ':');
             dump_value(v, out);
         }
@@ -414,7 +439,7 @@ static void dump_value(const json_t *j, sv_buf *out)
         break;
     }
     case JSON_STRING:
-        dump_string(json_string_value(j), json_string_length(j), out);
+        sv_json_add_string(out, json_string_value(j), json_string_length(j));
         break;
     case JSON_INTEGER:
         sv_buf_addf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(j));

@@ -71,6 +71,11 @@ sv_err sv_json_parse_at(const char *text, size_t len, size_t max_depth, unsigned
  */
 sv_err sv_json_dumpb(const json_t *j, sv_buf *out);
 
+/* Appends s[0..len) as a JSON string, quoted and escaped exactly as sv_json_dumpb
+ * writes a string value: for output built as text rather than as a tree.  The
+ * bytes are copied as they are (the caller gives UTF-8). */
+void sv_json_add_string(sv_buf *out, const char *s, size_t len);
+
 /*
  * json_loadb(text, len, flags, ret_error) with the same result, faster: a reader
  * of its own builds the value when it is sure jansson would build the same one,
@@ -79,5 +84,12 @@ sv_err sv_json_dumpb(const json_t *j, sv_buf *out);
  * json_loadb, which then answers (json_load.c).  New reference or NULL.
  */
 json_t *sv_json_loadb(const char *text, size_t len, size_t flags, json_error_t *ret_error);
+
+/* The fast reader of sv_json_loadb alone, nesting limited to max_depth as
+ * sv_json_parse counts it: the value jansson would build, or NULL whenever it is
+ * not sure (then nothing is said about the text).  It takes no number that
+ * sv_json_parse refuses as out of range, so sv_json_parse trusts a value it builds
+ * without its scan of the raw bytes. */
+json_t *sv__json_read(const char *text, size_t len, size_t flags, size_t max_depth);
 
 #endif

@@ -12,6 +12,7 @@
  * Depends on jansson only.
  */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 typedef struct reader {
     const unsigned char *p, *end;
     size_t flags;
+    int max_depth;
     char *scratch; /* unescaped strings */
     size_t cap;
 } reader;
@@ -100,18 +102,43 @@ static bool scratch_room(reader *r, size_t need)
     return true;
 }
 
+/* The bytes a string's scan must stop at: the quote, the backslash, control
+ * characters (refused) and the lead bytes of UTF-8 sequences (checked). */
+static const unsigned char string_stop[256] = {
+    [0x00 ... 0x1f] = 1,
+    ['"'] = 1,
+    ['\\'] = 1,
+    [0x80 ... 0xff] = 1,
+};
+
 /* A string at r->p (past its opening quote): *ret and *ret_len point into the text or
  * into r->scratch (valid until the next string).  false: hand it to jansson. */
 static bool read_string(reader *r, const char **ret, size_t *ret_len)
 {
     const unsigned char *s = r->p, *q = s;
-    while (q < r->end && *q != '"' && *q != '\\') {
+    for (;;) {
+        /* eight bytes at a time while none of them is a stop byte (SWAR: a byte below
+         * 0x20, equal to '"' or '\\', or with its high bit set) */
+        while (r->end - q >= 8) {
+            uint64_t w;
+            memcpy(&w, q, 8);
+            const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+            uint64_t quote = w ^ (ones * '"'), backslash = w ^ (ones * '\\');
+            /* high bit of each term: a byte >= 0x80, < 0x20, == '"', == '\\' (the
+             * usual "has less than" and "has zero" tests; they may flag a byte next to
+             * a stop byte, never miss one) */
+            uint64_t stop = w | ((w - ones * 0x20) & ~w) | ((quote - ones) & ~quote) |
+                            ((backslash - ones) & ~backslash);
+            if ((stop & high) != 0)
+                break;
+            q += 8;
+        }
+        while (q < r->end && !string_stop[*q])
+            q++;
+        if (q >= r->end || *q == '"' || *q == '\\')
+            break;
         if (*q < 0x20)
             return false;
-        if (*q < 0x80) {
-            q++;
-            continue;
-        }
         size_t n = utf8_len(q, r->end);
         if (!n)
             return false;
@@ -248,6 +275,10 @@ static json_t *read_number(reader *r)
     double d = strtod(buf, NULL);
     if (errno || !isfinite(d))
         return NULL;
+    /* Subnormal, or 0 from digits that are not all zero: sv_json_parse refuses these
+     * (json.h), so its fast path must not take them; jansson answers for them here. */
+    if (d != 0 ? fabs(d) < DBL_MIN : strcspn(buf, "123456789") < strcspn(buf, "eE"))
+        return NULL;
     return json_real(d);
 }
 
@@ -272,23 +303,31 @@ static json_t *read_object(reader *r, int depth)
         size_t klen;
         if (!read_string(r, &key, &klen))
             break;
-        /* the key may live in scratch, which the value's strings reuse */
+        /* A key with escapes lives in scratch, which the value's strings reuse: copied.
+         * Any other points into the text (jansson takes it with its length). */
         char small[128];
-        char *k = klen < sizeof(small) ? small : malloc(klen + 1);
-        if (!k)
-            break;
-        memcpy(k, key, klen);
-        k[klen] = '\0';
-        bool dup = (r->flags & JSON_REJECT_DUPLICATES) && json_object_getn(o, k, klen);
+        const char *k = key;
+        char *copy = NULL;
+        if (key == r->scratch) {
+            copy = klen < sizeof(small) ? small : malloc(klen + 1);
+            if (!copy)
+                break;
+            memcpy(copy, key, klen);
+            k = copy;
+        }
         json_t *v = NULL;
         skip_space(r);
-        if (!dup && r->p < r->end && *r->p == ':') {
+        if (r->p < r->end && *r->p == ':') {
             r->p++;
             v = read_value(r, depth);
         }
-        bool ok = v && json_object_setn_new_nocheck(o, k, klen, v) == 0;
-        if (k != small)
-            free(k);
+        /* A duplicate replaces the first value and leaves the size as it was: no
+         * lookup of its own is needed to refuse it. */
+        size_t size = json_object_size(o);
+        bool ok = v && json_object_setn_new_nocheck(o, k, klen, v) == 0 &&
+                  (!(r->flags & JSON_REJECT_DUPLICATES) || json_object_size(o) > size);
+        if (copy != small)
+            free(copy);
         if (!ok)
             break;
         skip_space(r);
@@ -351,7 +390,7 @@ static json_t *read_value(reader *r, int depth)
     switch (*r->p) {
     case '{':
     case '[':
-        if (depth + 1 > FAST_MAX_DEPTH)
+        if (depth + 1 > r->max_depth)
             return NULL;
         return *r->p++ == '{' ? read_object(r, depth + 1) : read_array(r, depth + 1);
     case '"': {
@@ -371,23 +410,30 @@ static json_t *read_value(reader *r, int depth)
     }
 }
 
+json_t *sv__json_read(const char *text, size_t len, size_t flags, size_t max_depth)
+{
+    if (!text || (flags & ~(size_t)FAST_FLAGS))
+        return NULL;
+    reader r = {.p = (const unsigned char *)text,
+                .end = (const unsigned char *)text + len,
+                .flags = flags,
+                .max_depth = max_depth < FAST_MAX_DEPTH ? (int)max_depth : FAST_MAX_DEPTH};
+    skip_space(&r);
+    json_t *j = NULL;
+    if (r.p < r.end && ((flags & JSON_DECODE_ANY) || *r.p == '{' || *r.p == '['))
+        j = read_value(&r, 0);
+    free(r.scratch);
+    if (j) {
+        skip_space(&r);
+        if (r.p == r.end)
+            return j;
+        json_decref(j);
+    }
+    return NULL;
+}
+
 json_t *sv_json_loadb(const char *text, size_t len, size_t flags, json_error_t *ret_error)
 {
-    if (text && !(flags & ~(size_t)FAST_FLAGS)) {
-        reader r = {.p = (const unsigned char *)text,
-                    .end = (const unsigned char *)text + len,
-                    .flags = flags};
-        skip_space(&r);
-        json_t *j = NULL;
-        if (r.p < r.end && ((flags & JSON_DECODE_ANY) || *r.p == '{' || *r.p == '['))
-            j = read_value(&r, 0);
-        free(r.scratch);
-        if (j) {
-            skip_space(&r);
-            if (r.p == r.end)
-                return j;
-            json_decref(j);
-        }
-    }
-    return json_loadb(text, len, flags, ret_error);
+    json_t *j = sv__json_read(text, len, flags, FAST_MAX_DEPTH);
+    return j ? j : json_loadb(text, len, flags, ret_error);
 }

@@ -527,14 +527,30 @@ static const char *check_base64(const char *s, size_t len)
     return NULL;
 }
 
+/* Classes of bytes for check_chars, looked up once per byte: a control character
+ * other than tab, CR and LF; whitespace as is_space has it (\f and \v are both). */
+#define CHAR_CONTROL 0x1
+#define CHAR_SPACE 0x2
+static const unsigned char char_class[256] = {
+    [0x00 ... 0x08] = CHAR_CONTROL,
+    ['\t'] = CHAR_SPACE,
+    ['\n'] = CHAR_SPACE,
+    ['\v'] = CHAR_CONTROL | CHAR_SPACE,
+    ['\f'] = CHAR_CONTROL | CHAR_SPACE,
+    ['\r'] = CHAR_SPACE,
+    [0x0e ... 0x1f] = CHAR_CONTROL,
+    [' '] = CHAR_SPACE,
+};
+
 static const char *check_chars(const char *s, size_t len, bool allow_space)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    unsigned refused = allow_space ? CHAR_CONTROL : CHAR_CONTROL | CHAR_SPACE;
     for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 && ch != '\t' && ch != '\r' && ch != '\n')
-            return "contains a control character";
-        if (!allow_space && is_space((char)ch))
-            return "must not contain whitespace";
+        unsigned cls = char_class[p[i]] & refused;
+        if (cls == 0)
+            continue;
+        return cls & CHAR_CONTROL ? "contains a control character" : "must not contain whitespace";
     }
     return NULL;
 }
@@ -1229,6 +1245,15 @@ static void check_object(vctx *c, const json_t *obj, const sv_model_element *kid
         return;
     }
     memset(seen, 0, n);
+    /* Most objects have no "_name" member: then no primitive needs a lookup for one. */
+    bool has_ext = false;
+    json_object_foreach((json_t *)obj, key, val)
+    {
+        if (key[0] == '_') {
+            has_ext = true;
+            break;
+        }
+    }
     json_object_foreach((json_t *)obj, key, val)
     {
         if (c->stopped)
@@ -1271,7 +1296,7 @@ static void check_object(vctx *c, const json_t *obj, const sv_model_element *kid
         } else {
             const json_t *ext = NULL;
             char ext_key[128];
-            if (t->kind == SV_MODEL_KIND_PRIMITIVE && len + 2 <= sizeof(ext_key)) {
+            if (has_ext && t->kind == SV_MODEL_KIND_PRIMITIVE && len + 2 <= sizeof(ext_key)) {
                 ext_key[0] = '_';
                 memcpy(ext_key + 1, name, len + 1);
                 ext = json_object_get(obj, ext_key);

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/datetime.h"
+#include "base/id.h"
 #include "db/db.h"
 #include "fhir/outcome.h"
 #include "fhir/rest.h"
@@ -107,10 +109,22 @@ sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_s
 
 /* ---- ack.c ---- */
 
-/* The Acknowledgement Bundle for msg (new reference).  code: "ok",
- * "transient-error" or "fatal-error"; issues (may be NULL) go into its
- * OperationOutcome when code is not "ok". */
-json_t *sv__medcom_ack_build(const sv__medcom_msg *msg, const char *code, const sv_outcome *issues);
+/* The ids and the instant an acknowledgement is made with: new uuids and now. */
+typedef struct sv__medcom_ack_ids {
+    char bundle[SV_UUID_LEN], header[SV_UUID_LEN], outcome[SV_UUID_LEN], provenance[SV_UUID_LEN];
+    char now[SV_INSTANT_LEN];
+} sv__medcom_ack_ids;
+void sv__medcom_ack_ids_new(sv__medcom_ack_ids *ret);
+
+/* Appends the Acknowledgement Bundle for msg to out as compact JSON text, written
+ * directly (no jansson tree): what sv_json_dumpb would write for the same Bundle.
+ * code: "ok", "transient-error" or "fatal-error"; issues (may be NULL) go into its
+ * OperationOutcome when code is not "ok".  msg->message_id must be set. */
+void sv__medcom_ack_write(const sv__medcom_msg *msg, const char *code, const sv_outcome *issues,
+                          const sv__medcom_ack_ids *ids, sv_buf *out);
+/* The same with new ids (sv__medcom_ack_ids_new). */
+void sv__medcom_ack_text(const sv__medcom_msg *msg, const char *code, const sv_outcome *issues,
+                         sv_buf *out);
 
 /* ---- stay.c, thread.c ---- */
 

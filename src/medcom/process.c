@@ -82,10 +82,8 @@ static void move_issues(sv_outcome *from, sv_outcome *to)
 static void answer(sv_medcom_result *res, const sv__medcom_msg *msg, const char *code,
                    const sv_outcome *issues)
 {
-    json_t *ack = sv__medcom_ack_build(msg, code, issues);
     sv_buf_reset(&res->body);
-    sv_fhir_dump(ack, &res->body);
-    json_decref(ack);
+    sv__medcom_ack_text(msg, code, issues, &res->body);
     res->code = code;
     res->status = 200;
 }
@@ -437,11 +435,8 @@ sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res
     /* The ok acknowledgement depends on the message alone: built here, outside the
      * single writer's turn, which only copies it. */
     sv_buf ok_ack = SV_BUF_INIT;
-    if (!parsed && msg->kind != SV_MEDCOM_ACKNOWLEDGEMENT) {
-        json_t *ack = sv__medcom_ack_build(msg, "ok", NULL);
-        sv_fhir_dump(ack, &ok_ack);
-        json_decref(ack);
-    }
+    if (!parsed && msg->kind != SV_MEDCOM_ACKNOWLEDGEMENT)
+        sv__medcom_ack_text(msg, "ok", NULL, &ok_ack);
     job j;
     memset(&j, 0, sizeof(j));
     j.ok_ack = &ok_ack;

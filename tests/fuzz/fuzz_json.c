@@ -64,6 +64,54 @@ static void same_as_jansson(const char *text, size_t size, size_t flags)
     json_decref(slow);
 }
 
+/* Nesting as json.h counts it: containers, a scalar is 0. */
+static size_t depth_of(const json_t *j)
+{
+    size_t deepest = 0;
+    if (json_is_object(j)) {
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)j, key, v)
+        {
+            size_t d = depth_of(v);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            size_t d = depth_of(v);
+            deepest = d > deepest ? d : deepest;
+        }
+    } else {
+        return 0;
+    }
+    return deepest + 1;
+}
+
+/*
+ * sv_json_parse takes a well-formed document in one pass of the fast reader and
+ * scans the raw bytes only otherwise: what it accepts is what jansson builds, no
+ * deeper than the limit (one level less refuses it as too deep), and a value it
+ * accepts is accepted the same by the scan path (DECODE_ANY through sv_json_loadb
+ * and jansson agree, checked above).
+ */
+static void one_pass_agrees(const char *text, size_t size, const json_t *any)
+{
+    json_t *slow = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    CHECK(slow != NULL && json_equal(slow, any));
+    json_decref(slow);
+    size_t depth = depth_of(any);
+    CHECK(depth <= FUZZ_DEPTH);
+    if (depth > 0) {
+        json_t *shallow = NULL;
+        CHECK(sv_json_parse(text, size, depth - 1, SV_JSON_TOP_ANY, &shallow, NULL, NULL) ==
+              SV_ERR_TOO_DEEP);
+        CHECK(shallow == NULL);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *text = (const char *)data;
@@ -79,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(err == SV_OK || err == SV_ERR_PARSE || err == SV_ERR_TOO_DEEP || err == SV_ERR_INVALID);
     if (err == SV_OK) {
         CHECK(any != NULL && offset == SIZE_MAX && message.len == 0);
+        one_pass_agrees(text, size, any);
     } else {
         CHECK(any == NULL && offset <= size && message.len > 0);
         CHECK(message.ptr[0] >= 'a' && message.ptr[0] <= 'z');

@@ -165,6 +165,59 @@ static void test_other_flags_go_to_jansson(void **state)
     assert_true(strlen(err.text) > 0); /* the error is jansson's */
 }
 
+/* Strings are scanned eight bytes at a time: a byte that stops the scan (quote,
+ * backslash, control character, UTF-8 lead) at every offset of a long string is
+ * seen by the fast reader itself, not only by jansson behind it. */
+static void test_stop_bytes_at_every_offset(void **state)
+{
+    (void)state;
+    const char *stops[] = {
+        "\\\"", "\\\\", "\\n", "\\u00e6", "\xc3\xa6", "\xe2\x82\xac", "\xf0\x9f\x98\x80"};
+    for (size_t k = 0; k < sizeof(stops) / sizeof(stops[0]); k++) {
+        for (size_t at = 0; at < 20; at++) {
+            char text[128];
+            snprintf(text, sizeof(text), "[\"%.*s%s%.*s\"]", (int)at, "abcdefghijklmnopqrstuvwxyz",
+                     stops[k], (int)(19 - at), "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            json_t *fast = sv__json_read(text, strlen(text), JSON_REJECT_DUPLICATES, 8);
+            assert_non_null(fast);
+            json_t *slow = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+            assert_true(json_equal(fast, slow));
+            json_decref(fast);
+            json_decref(slow);
+        }
+    }
+    /* a raw control character or a broken UTF-8 sequence anywhere: not taken */
+    const char *bad[] = {"\t", "\x01", "\xc3", "\xff", "\xed\xa0\x80"};
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        for (size_t at = 0; at < 20; at++) {
+            char text[128];
+            snprintf(text, sizeof(text), "[\"%.*s%s%.*s\"]", (int)at, "abcdefghijklmnopqrstuvwxyz",
+                     bad[k], (int)(19 - at), "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+            assert_null(sv__json_read(text, strlen(text), 0, 8));
+            both(text, false);
+        }
+    }
+}
+
+/* A duplicate member is refused by the fast reader (jansson then says where) under
+ * JSON_REJECT_DUPLICATES, and keeps the last value without it, as jansson does. */
+static void test_duplicates(void **state)
+{
+    (void)state;
+    const char *dups[] = {"{\"a\":1,\"a\":2}", "{\"a\":{\"b\":1,\"c\":2,\"b\":3}}",
+                          "[{\"x\":1},{\"y\":[1,{\"z\":1,\"z\":1}]}]", "{\"\\u0061\":1,\"a\":2}"};
+    for (size_t i = 0; i < sizeof(dups) / sizeof(dups[0]); i++) {
+        assert_null(sv__json_read(dups[i], strlen(dups[i]), JSON_REJECT_DUPLICATES, 8));
+        json_t *last = sv__json_read(dups[i], strlen(dups[i]), 0, 8);
+        assert_non_null(last);
+        json_decref(last);
+        both(dups[i], false);
+    }
+    json_t *j = sv__json_read("{\"a\":1,\"b\":2,\"a\":3}", 19, 0, 8);
+    assert_int_equal(json_integer_value(json_object_get(j, "a")), 3);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +225,8 @@ int main(void)
         cmocka_unit_test(test_what_it_hands_over),
         cmocka_unit_test(test_deep_nesting),
         cmocka_unit_test(test_other_flags_go_to_jansson),
+        cmocka_unit_test(test_stop_bytes_at_every_offset),
+        cmocka_unit_test(test_duplicates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,8 @@ static void echo(void *ctx, const sv_http_request *req, sv_http_response *res)
     sv_http_response_header(res, "X-Second", "two words");
 }
 
+static unsigned drain_ms = 2000; /* how long a stop waits for requests in flight */
+
 static sv_http_server *start(unsigned port, sv_err *ret_err, sv_buf *reterr)
 {
     sv_http_config cfg = {
@@ -66,7 +68,7 @@ static sv_http_server *start(unsigned port, sv_err *ret_err, sv_buf *reterr)
         .max_body = MAX_BODY,
         .threads = 2,
         .timeout_s = 10,
-        .drain_ms = 2000,
+        .drain_ms = drain_ms,
         .handler = echo,
     };
     sv_http_server *s = NULL;
@@ -503,7 +505,9 @@ static void test_stop_when_idle_is_prompt(void **state)
 {
     (void)state;
     sv_err e;
+    drain_ms = 120000; /* a stop that waited for it would stand out on any machine */
     sv_http_server *s = start(0, &e, NULL);
+    drain_ms = 2000;
     assert_int_equal(e, SV_OK);
     unsigned port = sv_http_server_port(s);
     reply r;
@@ -512,7 +516,7 @@ static void test_stop_when_idle_is_prompt(void **state)
     int64_t t0 = now_ms();
     sv_http_server_stop(s);
     int64_t took = now_ms() - t0;
-    assert_true(took < 1000); /* drain_ms is 2000: nothing was in flight to wait for */
+    assert_true(took < 60000); /* nothing was in flight to wait for */
     /* the port no longer accepts */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
