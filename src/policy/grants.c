@@ -7,7 +7,6 @@
  * their period ends, so that a grant row is one [from, to) with one mask and a
  * query needs only "a live row with a shared bit".
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,29 +257,35 @@ static void from_consent(derivation *d, const json_t *c)
 
 typedef void (*source_fn)(derivation *d, const json_t *resource);
 
-typedef struct load_ctx {
-    derivation *d;
-    source_fn fn;
-} load_ctx;
+/* The resources that make up the citizen's relationships and consents: who refers to
+ * the Patient through which parameter, and what each says. */
+static const sv_store_ref_source sources[] = {
+    {"CareTeam", "subject"},
+    {"Encounter", "subject"},
+    {"EpisodeOfCare", "patient"},
+    {"Consent", "patient"},
+};
+static const source_fn source_fns[] = {from_care_team, from_encounter, from_episode, from_consent};
 
-static bool on_resource(void *ctx, int64_t rid, const sv_stored *s)
+static bool on_resource(void *ctx, size_t source, int64_t rid, const sv_stored *s)
 {
     (void)rid;
-    load_ctx *l = ctx;
+    derivation *d = ctx;
     json_t *j = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
     if (j)
-        l->fn(l->d, j);
+        source_fns[source](d, j);
     json_decref(j);
     return true;
 }
 
-static void load(derivation *d, const char *type, const char *param, source_fn fn)
+/* One statement for all the sources; what they add does not depend on their order. */
+static void load(derivation *d)
 {
-    if (d->err)
-        return;
-    load_ctx l = {d, fn};
-    d->err = sv_store_refs_to(d->db, NULL, "Patient", d->patient, param, type, MAX_LOADED,
-                              on_resource, &l, d->reterr);
+    _Static_assert(sizeof(sources) / sizeof(sources[0]) <= SV_STORE_REF_SOURCES_MAX,
+                   "one statement reads every source");
+    d->err = sv_store_refs_to_sources(d->db, "Patient", d->patient, sources,
+                                      sizeof(sources) / sizeof(sources[0]), MAX_LOADED, on_resource,
+                                      d, d->reterr);
 }
 
 /* ---- from facts and rules to grants ------------------------------------------------ */
@@ -328,14 +333,15 @@ static int mask_at(const derivation *d, const char *holder, bool relative, int64
 typedef struct grants {
     sv_access_grant *v;
     size_t len, cap;
-    char **holders; /* owned copies the grants point at */
+    const char **holders; /* borrowed: the derivation's facts and rules, or self */
     size_t nholders, capholders;
 } grants;
 
 static void grants_for(const derivation *d, const char *holder, bool relative, grants *out)
 {
     size_t cap = 2 + 2 * (d->nfacts + d->nrules), n = 0;
-    int64_t *pts = malloc(cap * sizeof(*pts));
+    int64_t small[64];
+    int64_t *pts = cap <= sizeof(small) / sizeof(small[0]) ? small : malloc(cap * sizeof(*pts));
     if (!pts)
         abort();
     pts[n++] = SV_ACCESS_NEVER;
@@ -351,8 +357,8 @@ static void grants_for(const derivation *d, const char *holder, bool relative, g
         }
     qsort(pts, n, sizeof(*pts), cmp_i64);
     out->holders = grow(out->holders, &out->capholders, out->nholders, sizeof(char *));
-    char *h = strdup(holder);
-    out->holders[out->nholders++] = h;
+    out->holders[out->nholders++] = holder;
+    const char *h = holder;
     int prev = 0;
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && pts[i] == pts[i - 1])
@@ -370,7 +376,8 @@ static void grants_for(const derivation *d, const char *holder, bool relative, g
         }
         prev = m;
     }
-    free(pts);
+    if (pts != small)
+        free(pts);
 }
 
 static bool seen_holder(const grants *g, const char *holder)
@@ -406,17 +413,18 @@ sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *curr
             goto out;
         }
     }
-    load(&d, "CareTeam", "subject", from_care_team);
-    load(&d, "Encounter", "subject", from_encounter);
-    load(&d, "EpisodeOfCare", "patient", from_episode);
-    load(&d, "Consent", "patient", from_consent);
+    load(&d);
     if (d.err)
         goto out;
-    char self[SV_POLICY_NAME_MAX];
-    snprintf(self, sizeof(self), "Patient/%s", patient);
+    char self[SV_POLICY_NAME_MAX] = "Patient/";
+    size_t plen = strlen(patient); /* cut as a snprintf would */
+    if (plen > sizeof(self) - sizeof("Patient/"))
+        plen = sizeof(self) - sizeof("Patient/");
+    memcpy(self + strlen("Patient/"), patient, plen);
+    self[strlen("Patient/") + plen] = '\0';
     if (exists) {
         g.holders = grow(g.holders, &g.capholders, g.nholders, sizeof(char *));
-        g.holders[g.nholders++] = strdup(self);
+        g.holders[g.nholders++] = self;
         g.v = grow(g.v, &g.cap, g.len, sizeof(*g.v));
         g.v[g.len++] =
             (sv_access_grant){g.holders[0], SV_CAT_ALL, SV_ACCESS_NEVER, SV_ACCESS_FOREVER};
@@ -439,8 +447,6 @@ out:
     }
     free(d.rules);
     free(d.facts);
-    for (size_t i = 0; i < g.nholders; i++)
-        free(g.holders[i]);
     free(g.holders);
     free(g.v);
     return d.err;

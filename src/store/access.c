@@ -1,6 +1,7 @@
 /* access.c - see access.h.  Every piece of SQL below is a constant. */
 #include "store/access.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "store/combined.h"
@@ -19,6 +20,14 @@ static const char SQL_GRANTS_OF[] =
     "SELECT mask, t_from, t_to FROM access_grant WHERE patient = ? AND holder IN (?, ?)";
 static const char SQL_DELETE_DERIVED[] =
     "DELETE FROM access_grant WHERE patient = ? AND derived = 1";
+static const char SQL_DERIVED[] =
+    "SELECT holder, mask, t_from, t_to FROM access_grant WHERE patient = ? AND derived = 1";
+static const char SQL_DELETE_ONE[] =
+    "DELETE FROM access_grant WHERE patient = ? AND holder = ? AND t_from = ? AND t_to = ?"
+    " AND mask = ? AND derived = 1";
+static const char SQL_UPDATE_ONE[] =
+    "UPDATE access_grant SET mask = ?, t_to = ? WHERE patient = ? AND holder = ? AND t_from = ?"
+    " AND t_to = ? AND mask = ? AND derived = 1";
 static const char SQL_INSERT[] =
     "INSERT INTO access_grant (patient, holder, mask, t_from, t_to, derived, reason)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -173,8 +182,11 @@ static sv_err insert(sv_db *db, const char *patient, const sv_access_grant *g, b
     return sv_stmt_run(st, reterr);
 }
 
-sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_grant *grants,
-                                size_t n, sv_buf *reterr)
+/* Every derived grant of patient deleted and grants[0..n) written, all copies taken again:
+ * the way when the stored rows cannot be told apart by their values (one is stored more
+ * often than grants holds it). */
+static sv_err replace_all(sv_db *db, const char *patient, const sv_access_grant *grants, size_t n,
+                          sv_buf *reterr)
 {
     sv_stmt *st = NULL;
     sv_err e = sv_db_stmt(db, SQL_DELETE_DERIVED, &st, reterr);
@@ -186,6 +198,174 @@ sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_
         e = insert(db, patient, &grants[k], true, NULL, reterr);
     if (!e) /* the worklist rows' copies of these grants (store/combined.h) */
         e = sv__combined_restamp(db, patient, reterr);
+    return e;
+}
+
+/* A stored derived grant that the new set does not hold; its holder is at holder in
+ * the diff's text. */
+typedef struct stale_grant {
+    size_t holder;
+    int mask;
+    int64_t from, to;
+} stale_grant;
+
+/* The stored derived grants of one citizen against the new set want[0..n). */
+typedef struct grant_diff {
+    const sv_access_grant *want;
+    size_t n;
+    bool *stored; /* stored[k]: want[k] is stored already */
+    stale_grant *stale;
+    size_t nstale, capstale;
+    sv_buf text;          /* the stale grants' holders, each NUL-terminated */
+    bool duplicate;       /* a row is stored more often than wanted (no derivation does it) */
+    const char **changed; /* the holders whose grants are written */
+    size_t nchanged;
+} grant_diff;
+
+static bool same_holder(const char *holder, const char *text, size_t len)
+{
+    return strncmp(holder, text, len) == 0 && holder[len] == '\0';
+}
+
+static bool same_grant(const sv_access_grant *g, const char *holder, size_t len, int mask,
+                       int64_t from, int64_t to)
+{
+    return g->mask == mask && g->from == from && g->to == to && same_holder(g->holder, holder, len);
+}
+
+/* One stored row: it matches a wanted grant not matched yet, or it is stale. */
+static void diff_stored(grant_diff *d, const char *holder, size_t len, int mask, int64_t from,
+                        int64_t to)
+{
+    bool wanted = false;
+    for (size_t k = 0; k < d->n; k++)
+        if (same_grant(&d->want[k], holder, len, mask, from, to)) {
+            if (!d->stored[k]) {
+                d->stored[k] = true;
+                return;
+            }
+            wanted = true;
+        }
+    if (wanted) { /* stored more often than wanted */
+        d->duplicate = true;
+        return;
+    }
+    for (size_t i = 0; i < d->nstale; i++) {
+        const stale_grant *s = &d->stale[i];
+        if (s->mask == mask && s->from == from && s->to == to &&
+            same_holder(d->text.ptr + s->holder, holder, len))
+            d->duplicate = true;
+    }
+    if (d->nstale == d->capstale) {
+        d->capstale = d->capstale ? 2 * d->capstale : 8;
+        d->stale = realloc(d->stale, d->capstale * sizeof(*d->stale));
+        if (!d->stale)
+            abort();
+    }
+    d->stale[d->nstale++] = (stale_grant){d->text.len, mask, from, to};
+    sv_buf_add(&d->text, holder, len);
+    sv_buf_addc(&d->text, '\0');
+}
+
+static sv_err diff_read(sv_db *db, const char *patient, grant_diff *d, sv_buf *reterr)
+{
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_DERIVED, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, patient);
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        size_t len = 0;
+        const char *holder = sv_stmt_column_text(st, 0, &len);
+        diff_stored(d, holder ? holder : "", holder ? len : 0, (int)sv_stmt_column_int64(st, 1),
+                    sv_stmt_column_int64(st, 2), sv_stmt_column_int64(st, 3));
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
+static void diff_changed(grant_diff *d, const char *holder)
+{
+    for (size_t i = 0; i < d->nchanged; i++)
+        if (strcmp(d->changed[i], holder) == 0)
+            return;
+    d->changed[d->nchanged++] = holder;
+}
+
+/* The stale grant s becomes the wanted grant of its holder that starts when it does
+ * (a period that ends elsewhere, a mask that changed), else goes. */
+static sv_err diff_stale(sv_db *db, const char *patient, grant_diff *d, const stale_grant *s,
+                         sv_buf *reterr)
+{
+    const char *holder = d->text.ptr + s->holder;
+    size_t k = 0;
+    while (k < d->n &&
+           (d->stored[k] || d->want[k].from != s->from || strcmp(d->want[k].holder, holder) != 0))
+        k++;
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, k < d->n ? SQL_UPDATE_ONE : SQL_DELETE_ONE, &st, reterr);
+    if (e)
+        return e;
+    int i = 1;
+    if (k < d->n) {
+        d->stored[k] = true;
+        sv_stmt_bind_int64(st, i++, d->want[k].mask);
+        sv_stmt_bind_int64(st, i++, d->want[k].to);
+    }
+    sv_stmt_bind_text(st, i++, patient);
+    sv_stmt_bind_text(st, i++, holder);
+    sv_stmt_bind_int64(st, i++, s->from);
+    sv_stmt_bind_int64(st, i++, s->to);
+    sv_stmt_bind_int64(st, i++, s->mask);
+    diff_changed(d, holder);
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_grant *grants,
+                                size_t n, sv_buf *reterr)
+{
+    bool stored_small[32] = {false};
+    grant_diff d = {.want = grants, .n = n, .stored = stored_small, .text = SV_BUF_INIT};
+    if (n > sizeof(stored_small) / sizeof(stored_small[0])) {
+        d.stored = calloc(n, sizeof(*d.stored));
+        if (!d.stored)
+            abort();
+    }
+    sv_err e = diff_read(db, patient, &d, reterr);
+    if (e)
+        goto out;
+    if (d.duplicate) {
+        e = replace_all(db, patient, grants, n, reterr);
+        goto out;
+    }
+    size_t missing = 0;
+    for (size_t k = 0; k < n; k++)
+        missing += !d.stored[k];
+    if (d.nstale == 0 && missing == 0) /* the derivation changed nothing: nothing is written */
+        goto out;
+    d.changed = malloc((d.nstale + n) * sizeof(*d.changed));
+    if (!d.changed)
+        abort();
+    for (size_t i = 0; !e && i < d.nstale; i++)
+        e = diff_stale(db, patient, &d, &d.stale[i], reterr);
+    for (size_t k = 0; !e && k < n; k++)
+        if (!d.stored[k]) {
+            e = insert(db, patient, &grants[k], true, NULL, reterr);
+            diff_changed(&d, grants[k].holder);
+        }
+    /* the worklist rows' copies of the grants that changed (store/combined.h) */
+    for (size_t i = 0; !e && i < d.nchanged; i++)
+        e = sv__combined_restamp_holder(db, patient, d.changed[i], reterr);
+out:
+    if (d.stored != stored_small)
+        free(d.stored);
+    free(d.stale);
+    free(d.changed);
+    sv_buf_release(&d.text);
     return e;
 }
 

@@ -111,7 +111,11 @@ typedef struct sv_access_grant {
 } sv_access_grant;
 
 /* Replaces the derived grants of patient with grants[0..n) (break-the-glass
- * grants stay).  Inside the caller's write transaction. */
+ * grants stay).  Inside the caller's write transaction.  It reads the stored ones
+ * and writes only the difference - a grant deleted, inserted, or updated when one
+ * starting at the same time for the same holder changed its end or mask - and takes
+ * the worklist copies (store/combined.h) of the holders whose grants changed again:
+ * a derivation that changed nothing writes nothing. */
 sv_err sv_access_grants_replace(sv_db *db, const char *patient, const sv_access_grant *grants,
                                 size_t n, sv_buf *reterr);
 /* Calls fn for each grant of patient held by holder1 or holder2 (any time). */

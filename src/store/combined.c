@@ -53,6 +53,10 @@ static const char SQL_ADD[] =
 static const char SQL_STAMP_RID[] =
     "UPDATE idx_combined SET " SET_STAMP " WHERE rid = ? AND patient IS NOT NULL";
 static const char SQL_STAMP_PATIENT[] = "UPDATE idx_combined SET " SET_STAMP " WHERE patient = ?";
+/* The rows that can hold a copy of one holder's grants: target_type || '/' || target_id
+ * is the holder and target_id has no '/' (the others hold none, SET_STAMP). */
+static const char SQL_STAMP_HOLDER[] =
+    "UPDATE idx_combined SET " SET_STAMP " WHERE patient = ? AND target_type = ? AND target_id = ?";
 static const char SQL_SET_CATEGORY[] =
     "UPDATE idx_combined SET g_cat = g_mask & ? WHERE rid = (SELECT r.rid FROM resource r"
     " WHERE r.type = ? AND r.id = ?) AND patient IS NOT NULL";
@@ -263,6 +267,23 @@ sv_err sv__combined_restamp(sv_db *db, const char *patient, sv_buf *reterr)
         return e;
     sv_stmt_bind_int64(st, 1, sv_clock_now_ms());
     sv_stmt_bind_text(st, 2, patient);
+    return sv_stmt_run(st, reterr);
+}
+
+sv_err sv__combined_restamp_holder(sv_db *db, const char *patient, const char *holder,
+                                   sv_buf *reterr)
+{
+    const char *slash = strrchr(holder, '/');
+    if (!slash) /* no worklist target is named so ("user:NAME"): no row has its copy */
+        return SV_OK;
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_STAMP_HOLDER, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, sv_clock_now_ms());
+    sv_stmt_bind_text(st, 2, patient);
+    sv_stmt_bind_textn(st, 3, holder, (size_t)(slash - holder));
+    sv_stmt_bind_text(st, 4, slash + 1);
     return sv_stmt_run(st, reterr);
 }
 

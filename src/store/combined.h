@@ -35,8 +35,10 @@
  * resource's category (resource.category).  They are kept true by every write that
  * could change them, in its transaction: the resource's write (sv__combined_write),
  * its category (sv_access_set_category) and its citizen's grants
- * (sv_access_grants_replace, the only writer of derived grants), so that a copy is
- * always a grant that exists.  Time passing makes a copy stale but not wrong: the
+ * (sv_access_grants_replace, the only writer of derived grants: it rewrites the copies
+ * of the holders whose grants it changed, and only those, since a copy of an unchanged
+ * holder's grant is still a grant that exists), so that a copy is always a grant that
+ * exists.  Time passing makes a copy stale but not wrong: the
  * reader checks the copy's period itself.  Depends on db/, base/.
  */
 #ifndef SV_STORE_COMBINED_H
@@ -67,6 +69,10 @@ sv_err sv__combined_write(sv_db *db, int64_t rid, const char *type, const sv_ind
 
 /* Takes the grant copies of patient's worklist rows again (after its grants changed). */
 sv_err sv__combined_restamp(sv_db *db, const char *patient, sv_buf *reterr);
+/* The same for the rows whose target is holder ("Organization/O") only: after the grants
+ * of that holder for patient changed.  The copies of other holders' grants stay true. */
+sv_err sv__combined_restamp_holder(sv_db *db, const char *patient, const char *holder,
+                                   sv_buf *reterr);
 
 /* The category of type/id's worklist rows (resource.category changed to category). */
 sv_err sv__combined_set_category(sv_db *db, const char *type, const char *id, int category,

@@ -30,6 +30,21 @@ static const char SQL_REFS_TO[] =
                     " JOIN resource_version v ON v.rid = s.rid AND v.version = s.version"
                     " WHERE x.type = ? AND x.param = ? AND x.target_id = ? AND x.target_type = ?"
                     " AND s.deleted = 0 AND " SV_ACCESS_VISIBLE("s.rid") " ORDER BY x.rid LIMIT ?";
+/* Several sources of one target, each its own range of the lookup index; merged in rid
+ * order (no sort: each range is in rid order), the source's number last.  ?1
+ * target_type, ?2 target_id. */
+#define REFS_TO_SOURCE(k, type, param)                                                             \
+    "SELECT x.rid, s.type, s.id, s.version, s.last_updated, v.json, v.seq, " k                     \
+    " FROM idx_reference x JOIN resource s ON s.rid = x.rid"                                       \
+    " JOIN resource_version v ON v.rid = s.rid AND v.version = s.version"                          \
+    " WHERE x.type = ?" type " AND x.param = ?" param " AND x.target_id = ?2"                      \
+    " AND x.target_type = ?1 AND s.deleted = 0"
+static const char SQL_REFS_TO_SOURCES[] =
+    REFS_TO_SOURCE("0", "3", "4") " UNION ALL " REFS_TO_SOURCE(
+        "1", "5",
+        "6") " UNION ALL " REFS_TO_SOURCE("2", "7",
+                                          "8") " UNION ALL " REFS_TO_SOURCE("3", "9",
+                                                                            "10") " ORDER BY 1";
 static const char SQL_REFERRERS[] =
     COLUMNS_OF("r") " FROM idx_reference x JOIN resource r ON r.rid = x.rid"
                     " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
@@ -136,6 +151,55 @@ sv_err sv_store_refs_to(sv_db *db, const sv_access_filter *acc, const char *targ
     return run(st, visit, ctx, reterr);
 }
 
+sv_err sv_store_refs_to_sources(sv_db *db, const char *target_type, const char *target_id,
+                                const sv_store_ref_source *sources, size_t nsources, int64_t limit,
+                                sv_store_visit_source visit, void *ctx, sv_buf *reterr)
+{
+    if (limit <= 0 || nsources == 0)
+        return SV_OK;
+    if (nsources > SV_STORE_REF_SOURCES_MAX) {
+        if (reterr)
+            sv_buf_addf(reterr, "more than %d reference sources", SV_STORE_REF_SOURCES_MAX);
+        return SV_ERR_INTERNAL;
+    }
+    sv_stmt *st = NULL;
+    sv_err e = sv_db_stmt(db, SQL_REFS_TO_SOURCES, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, target_type);
+    sv_stmt_bind_text(st, 2, target_id);
+    for (size_t k = 0; k < SV_STORE_REF_SOURCES_MAX; k++) { /* the unused: no type has no name */
+        sv_stmt_bind_text(st, 3 + 2 * (int)k, k < nsources ? sources[k].type : "");
+        sv_stmt_bind_text(st, 4 + 2 * (int)k, k < nsources ? sources[k].param : "");
+    }
+    /* The limit is each source's: counted here, as a LIMIT per source would need a
+     * subquery each and a sort of their union.  Past it a source's rows are skipped. */
+    int64_t seen[SV_STORE_REF_SOURCES_MAX] = {0};
+    size_t full = 0;
+    while (full < nsources) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        int64_t k = sv_stmt_column_int64(st, 7);
+        if (k < 0 || (size_t)k >= nsources || seen[k] >= limit)
+            continue;
+        full += ++seen[k] == limit;
+        sv_stored s;
+        memset(&s, 0, sizeof(s));
+        copy_column(st, 1, s.type, sizeof(s.type));
+        copy_column(st, 2, s.id, sizeof(s.id));
+        s.version = sv_stmt_column_int64(st, 3);
+        s.last_updated = sv_stmt_column_int64(st, 4);
+        s.json = (char *)sv_stmt_column_text(st, 5, &s.json_len);
+        s.seq = sv_stmt_column_int64(st, 6);
+        if (!visit(ctx, (size_t)k, sv_stmt_column_int64(st, 0), &s))
+            break;
+    }
+    sv_stmt_reset(st);
+    return e;
+}
+
 static int bind_referrers(sv_stmt *st, const sv_store_referrers_query *q)
 {
     int i = 1;
@@ -202,6 +266,7 @@ sv_err sv_store_include_explain(sv_db *db, sv_buf *ret_plan, sv_buf *reterr)
         {"refs_from", SQL_REFS_FROM_PARAM},
         {"refs_from_any", SQL_REFS_FROM_ANY},
         {"refs_to", SQL_REFS_TO},
+        {"refs_to_sources", SQL_REFS_TO_SOURCES},
         {"referrers", SQL_REFERRERS},
         {"referrers_keys", SQL_REFERRER_KEYS},
         {"by_rid", SQL_BY_RID},

@@ -43,6 +43,26 @@ sv_err sv_store_refs_to(sv_db *db, const sv_access_filter *acc, const char *targ
                         const char *target_id, const char *param, const char *source_type,
                         int64_t limit, sv_store_visit_rid visit, void *ctx, sv_buf *reterr);
 
+/* One kind of referrer: resources of type whose param references the target. */
+typedef struct sv_store_ref_source {
+    const char *type;
+    const char *param;
+} sv_store_ref_source;
+#define SV_STORE_REF_SOURCES_MAX 4
+/* Called per resource with the index of its source; s borrowed for the call.  Return
+ * false to stop. */
+typedef bool (*sv_store_visit_source)(void *ctx, size_t source, int64_t rid, const sv_stored *s);
+
+/*
+ * What sv_store_refs_to with a NULL filter visits for each of sources[0..nsources)
+ * (at most SV_STORE_REF_SOURCES_MAX), in one statement: the first limit resources of
+ * each source, in row id order within the source; the sources may interleave.  No
+ * access filter: for internal rule lookups (policy/grants.c).
+ */
+sv_err sv_store_refs_to_sources(sv_db *db, const char *target_type, const char *target_id,
+                                const sv_store_ref_source *sources, size_t nsources, int64_t limit,
+                                sv_store_visit_source visit, void *ctx, sv_buf *reterr);
+
 typedef struct sv_store_referrers_query {
     const char *param;       /* e.g. "_compartment" */
     const char *target_type; /* e.g. "Patient" */

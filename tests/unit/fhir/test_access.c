@@ -308,6 +308,100 @@ static void test_memo(void **state)
     sv_policy_memo_free(m);
 }
 
+static void derive(fixture *f, const char *patient)
+{
+    assert_int_equal(sv_db_begin(f->db, SV_TX_WRITE, NULL), SV_OK);
+    assert_int_equal(sv_policy_derive(f->db, patient, NULL), SV_OK);
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK);
+}
+
+/* Every source of the derivation (Patient, CareTeam, Encounter, EpisodeOfCare,
+ * Consent) read in one statement gives each its grant; derived again with nothing
+ * changed, no row is written - the grant rows keep a mark and the worklist copies a
+ * value that a rewrite would lose - and a change writes that holder's rows and copies
+ * only. */
+static void test_derive_again_writes_only_the_change(void **state)
+{
+    fixture *f = *state;
+    char got[256];
+    put(f, "Patient", "z",
+        "{\"resourceType\":\"Patient\",\"id\":\"z\",\"managingOrganization\":{\"reference\":"
+        "\"Organization/muni\"}}");
+    put(f, "CareTeam", "t",
+        "{\"resourceType\":\"CareTeam\",\"id\":\"t\",\"status\":\"active\",\"subject\":{"
+        "\"reference\":\"Patient/z\"},\"participant\":[{\"member\":{\"reference\":"
+        "\"Organization/team\"}}]}");
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":\"%s\",\"class\":{"
+        "\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"IMP\"},"
+        "\"subject\":{\"reference\":\"Patient/z\"},\"serviceProvider\":{\"reference\":"
+        "\"Organization/hosp\"}}";
+    char text[512];
+    snprintf(text, sizeof(text), enc, "in-progress");
+    put(f, "Encounter", "e", text);
+    put(f, "EpisodeOfCare", "eoc",
+        "{\"resourceType\":\"EpisodeOfCare\",\"id\":\"eoc\",\"status\":\"active\","
+        "\"patient\":{\"reference\":\"Patient/z\"},\"managingOrganization\":{\"reference\":"
+        "\"Organization/home\"},\"period\":{\"start\":\"2026-03-03\"}}");
+    put(f, "Consent", "c",
+        "{\"resourceType\":\"Consent\",\"id\":\"c\",\"status\":\"active\",\"scope\":{\"text\":"
+        "\"privacy\"},\"category\":[{\"text\":\"privacy\"}],\"patient\":{\"reference\":"
+        "\"Patient/z\"},\"provision\":{\"type\":\"permit\",\"actor\":[{\"role\":{\"text\":"
+        "\"recipient\"},\"reference\":{\"reference\":\"Organization/team\"}}],"
+        "\"securityLabel\":[{\"system\":\"http://samverka.dk/fhir/CodeSystem/category\","
+        "\"code\":\"social\"}]}}");
+    put(f, "Task", "th",
+        "{\"resourceType\":\"Task\",\"id\":\"th\",\"status\":\"requested\",\"intent\":"
+        "\"order\",\"for\":{\"reference\":\"Patient/z\"},\"owner\":{\"reference\":"
+        "\"Organization/hosp\"}}");
+    put(f, "Task", "tt",
+        "{\"resourceType\":\"Task\",\"id\":\"tt\",\"status\":\"requested\",\"intent\":"
+        "\"order\",\"for\":{\"reference\":\"Patient/z\"},\"owner\":{\"reference\":"
+        "\"Organization/team\"}}");
+    grants(f, "z", "Organization/muni", got, sizeof(got));
+    assert_string_equal(got, "1@-..+");
+    grants(f, "z", "Organization/team", got, sizeof(got));
+    assert_string_equal(got, "15@-..+"); /* the consent permits social */
+    grants(f, "z", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "7@-..+");
+    grants(f, "z", "Organization/home", got, sizeof(got));
+    assert_string_equal(got, "7@2..+");
+    static const char ROWS[] = "SELECT COUNT(*) FROM access_grant WHERE patient = 'z'";
+    assert_int_equal(tmpdb_int(f->db, ROWS), 5); /* and Patient/z's own */
+    /* the copies of the hospital's grant on its Task and on the Encounter's worklist row */
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_combined WHERE patient = 'z'"
+                                      " AND g_mask = 7"),
+                     2);
+    assert_int_equal(sv_db_exec(f->db,
+                                "UPDATE access_grant SET reason = 'kept' WHERE patient = 'z';"
+                                " UPDATE idx_combined SET g_from = 5 WHERE patient = 'z'",
+                                NULL),
+                     SV_OK);
+    derive(f, "z");
+    assert_int_equal(tmpdb_int(f->db, ROWS), 5);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM access_grant WHERE patient = 'z'"
+                                      " AND reason = 'kept'"),
+                     5);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_combined WHERE patient = 'z'"
+                                      " AND g_from = 5"),
+                     3);
+    /* the stay ends: the hospital's grant goes, and the copy on its Task with it */
+    snprintf(text, sizeof(text), enc, "finished");
+    put(f, "Encounter", "e", text);
+    grants(f, "z", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "");
+    assert_int_equal(tmpdb_int(f->db, ROWS), 4);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM access_grant WHERE patient = 'z'"
+                                      " AND reason = 'kept'"),
+                     4);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_combined c JOIN resource r"
+                                      " ON r.rid = c.rid WHERE r.id = 'th' AND c.g_mask IS NULL"),
+                     1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_combined c JOIN resource r"
+                                      " ON r.rid = c.rid WHERE r.id = 'tt' AND c.g_from = 5"),
+                     1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +410,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_compartment_and_no_self_grant, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_derive_again_writes_only_the_change, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

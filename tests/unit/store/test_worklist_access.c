@@ -18,10 +18,13 @@
  *   t6 p6 owner o2 o1 holds coordination for p6
  *   t7 p1
  *   t8 p1          owner written as this server's absolute url of o1 only: no copy
+ * and, for the derivation that writes only what changed (the last case):
+ *   t9 p9, t10 p9 owner o2, t11 p9 owner o3
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -56,7 +59,7 @@ static void write_task(const char *id, const char *owner, const char *p, const c
     snprintf(ref, sizeof(ref), "Organization/%s", owner);
     sv_index_rows_add(&rows, SV_INDEX_REFERENCE, "owner", "Organization", owner, ref);
     sv_index_rows_add(&rows, SV_INDEX_TOKEN, "status", NULL, "requested", NULL);
-    snprintf(deadline, sizeof(deadline), "2024-05-0%c", id[1]);
+    snprintf(deadline, sizeof(deadline), "2024-05-%02d", atoi(id + 1));
     sv_datetime_range r;
     assert_true(sv_datetime_parse(deadline, strlen(deadline), &r));
     sv_index_row *d = sv_index_rows_add(&rows, SV_INDEX_DATE, "deadline", NULL, NULL, NULL);
@@ -305,6 +308,109 @@ static void test_backfill_equals_writer(void **state)
     sv_buf_release(&backfilled);
 }
 
+static int64_t count(const char *sql)
+{
+    return tmpdb_int(db, sql);
+}
+
+static void exec(const char *sql)
+{
+    assert_int_equal(sv_db_exec(db, sql, NULL), SV_OK);
+}
+
+/* p9's grants derived again: the same set (in another order) writes nothing - the
+ * stored rows keep a mark a delete and insert would lose, and the worklist copies a
+ * value a restamp would overwrite; a changed set writes exactly the change, and only
+ * the copies of the holder whose grants changed are taken again. */
+static void test_derivation_writes_only_the_change(void **state)
+{
+    (void)state;
+    static const char O2[] = "Organization/o2", O3[] = "Organization/o3";
+    const sv_access_grant first[] = {
+        {O1, SV_CAT_COORDINATION, SV_ACCESS_NEVER, SV_ACCESS_FOREVER},
+        {O2, SV_CAT_ALL, SV_ACCESS_NEVER, now + HOUR},
+        {"Patient/p9", SV_CAT_ALL, SV_ACCESS_NEVER, SV_ACCESS_FOREVER}};
+    grants("p9", first, 3);
+    write_task("t9", "o1", "p9", NULL, SV_CAT_COORDINATION);
+    write_task("t10", "o2", "p9", NULL, SV_CAT_COORDINATION);
+    write_task("t11", "o3", "p9", NULL, SV_CAT_COORDINATION);
+    assert_int_equal(count("SELECT COUNT(*) FROM idx_combined WHERE patient = 'p9'"
+                           " AND g_mask IS NOT NULL"),
+                     2);
+    exec("UPDATE access_grant SET reason = 'kept' WHERE patient = 'p9'");
+    exec("UPDATE idx_combined SET g_from = 7 WHERE patient = 'p9'");
+
+    const sv_access_grant same[] = {first[2], first[1], first[0]};
+    grants("p9", same, 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"), 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"
+                           " AND reason = 'kept'"),
+                     3);
+    assert_int_equal(count("SELECT COUNT(*) FROM idx_combined WHERE patient = 'p9'"
+                           " AND g_from = 7"),
+                     3);
+
+    /* o2's grant ends later: its row changes, its copy follows; o1's stay as they were */
+    const sv_access_grant later[] = {
+        first[0], {O2, SV_CAT_ALL, SV_ACCESS_NEVER, now + 2 * HOUR}, first[2]};
+    grants("p9", later, 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"), 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"
+                           " AND reason = 'kept' AND holder <> 'Organization/o2'"),
+                     2);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM access_grant WHERE patient = 'p9' AND holder ="
+             " 'Organization/o2' AND mask = 31 AND t_to = %lld",
+             (long long)(now + 2 * HOUR));
+    assert_int_equal(count(sql), 1);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM idx_combined c JOIN resource r ON r.rid = c.rid"
+             " WHERE r.id = 't10' AND c.g_from <> 7 AND c.g_to = %lld",
+             (long long)(now + 2 * HOUR));
+    assert_int_equal(count(sql), 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM idx_combined WHERE patient = 'p9'"
+                           " AND g_from = 7"),
+                     2); /* t9's (o1) and t11's (o3, which has none) */
+
+    /* o2 gone, o3 in: one row deleted, one inserted; t10's copy goes, t11's comes */
+    const sv_access_grant swap[] = {
+        first[0], first[2], {O3, SV_CAT_COORDINATION, now - HOUR, SV_ACCESS_FOREVER}};
+    grants("p9", swap, 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"), 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"
+                           " AND reason = 'kept'"),
+                     2);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"
+                           " AND holder = 'Organization/o3' AND reason IS NULL"),
+                     1);
+    assert_int_equal(count("SELECT COUNT(*) FROM idx_combined c JOIN resource r ON r.rid = c.rid"
+                           " WHERE r.id = 't10' AND c.g_mask IS NULL"),
+                     1);
+    snprintf(sql, sizeof(sql),
+             "SELECT COUNT(*) FROM idx_combined c JOIN resource r ON r.rid = c.rid"
+             " WHERE r.id = 't11' AND c.g_mask = 1 AND c.g_from = %lld",
+             (long long)(now - HOUR));
+    assert_int_equal(count(sql), 1);
+    assert_int_equal(count("SELECT COUNT(*) FROM idx_combined c JOIN resource r ON r.rid = c.rid"
+                           " WHERE r.id = 't9' AND c.g_from = 7"),
+                     1);
+
+    /* a row stored twice (no derivation writes one): the set replaces it whole */
+    exec("INSERT INTO access_grant (patient, holder, mask, t_from, t_to, derived)"
+         " SELECT patient, holder, mask, t_from, t_to, derived FROM access_grant"
+         " WHERE patient = 'p9' AND holder = 'Organization/o1'");
+    grants("p9", swap, 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"), 3);
+    assert_int_equal(count("SELECT COUNT(*) FROM access_grant WHERE patient = 'p9'"
+                           " AND holder = 'Organization/o1'"),
+                     1);
+    assert_int_equal(count("SELECT COUNT(*) FROM idx_combined WHERE patient = 'p9'"
+                           " AND g_from = 7"),
+                     0);
+    expect_at("o1", O1, now, 50, "t1 t7 t9", 3);
+}
+
 int main(void)
 {
     TMPDB_SKIP_WITHOUT_BACKEND("store/test_worklist_access_postgres");
@@ -313,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_copies_follow_category_and_grants),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_backfill_equals_writer),
+        cmocka_unit_test(test_derivation_writes_only_the_change),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
