@@ -112,6 +112,10 @@ void sv_db_close(sv_db *db)
     for (size_t i = 0; i < db->text_cache_len; i++)
         text_finalize(db->text_cache[i]);
     db->text_cache_len = 0;
+    if (db->memo_free)
+        db->memo_free(db->memo);
+    db->memo = NULL;
+    db->memo_free = NULL;
     db->be->close(db);
 }
 

@@ -162,6 +162,11 @@ struct sv_db {
     /* sv_db_after_commit: run once when this connection's transaction commits. */
     void (*after_commit[SV_DB_AFTER_COMMIT_MAX])(void);
     int after_commit_len;
+    /* One value a layer above keeps per connection (store/memo.c: the resources
+     * the transaction last read or wrote, valid while sv_db_tx_serial stays the
+     * same); sv_db_close frees it with memo_free.  NULL: none. */
+    void *memo;
+    void (*memo_free)(void *memo);
 };
 
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr);

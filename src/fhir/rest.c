@@ -325,6 +325,8 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     if (!e) /* the category with the row: the worklist rows take it as they are written */
         e = sv_store_write_category(r->db, type, id, version, now, method, res->body.ptr,
                                     res->body.len, &rows, category, &err);
+    if (!e && res->keep_recent) /* stored shares the caller's values, which it leaves alone */
+        sv_store_recent_put(r->db, type, id, version, stored);
     if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
         for (size_t i = 0; i < before.len; i++)
             sv_policy_patients_add(r->defer_grants, before.ids[i]);
@@ -344,6 +346,8 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     if (!e && r->hooks && r->hooks->after_write)
         e = r->hooks->after_write(r->hooks->ctx, r, type, id, version, old, stored, &res->outcome);
 out:
+    if (e && res->keep_recent)
+        sv_store_recent_forget(r->db, type, id);
     sv_policy_patients_clear(&before);
     sv_index_rows_clear(&rows);
     sv_buf_release(&err);

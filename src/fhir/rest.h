@@ -78,6 +78,11 @@ typedef struct sv_rest_result {
     int64_t last_updated;
     bool created;       /* a new resource (Location header) */
     sv_outcome outcome; /* the issues of a failure (and warnings) */
+    /* Set by the caller of a create or update that will not change its resource
+     * afterwards: the version written is entered as it is stored into the
+     * transaction's memo (sv_store_recent_put), so that the readers after it in
+     * the transaction need not read and parse it again. */
+    bool keep_recent;
 } sv_rest_result;
 
 void sv_rest_result_init(sv_rest_result *res);

@@ -134,19 +134,29 @@ sv_err sv__medcom_apply_stay(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_l
 /* Applies a CareCommunication inside the caller's write transaction. */
 sv_err sv__medcom_apply_thread(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_log_row *row,
                                sv_medcom_event *ev, sv_outcome *out);
-/* Finds or creates our Patient for the message's CPR; ret_before: its version
- * before this message (0 when created).  Shared by stay.c and thread.c.
- * home (may be NULL): "Organization/id" of the home municipality the message
- * implies (sv__medcom_receiver_home), written as managingOrganization when the
- * citizen has neither one nor an address with a municipality code. */
-sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *home, char ret_id[65],
-                          int64_t *ret_before, sv_outcome *out);
 /* The home municipality a HospitalNotification implies: it is sent to the care
  * provider of the citizen's home municipality (Retssikkerhedsloven §12c), so its
  * receiver (destination[0].receiver, found by SOR) - or the first Organization up
- * its partOf chain that carries a municipality code - as "Organization/id". */
-sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_ref[100],
+ * its partOf chain that carries a municipality code.  The receiver is found (or
+ * created) for every message; the chain is read only when a citizen needs it. */
+typedef struct sv__medcom_home {
+    char receiver[65]; /* our Organization for the receiver */
+    char ref[100];     /* "Organization/id" once sv__medcom_home_ref found it */
+    bool walked;
+} sv__medcom_home;
+
+sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home *ret,
                                 sv_outcome *out);
+/* "Organization/id" of the home municipality (borrowed from home), read up the
+ * receiver's partOf chain on the first call. */
+sv_err sv__medcom_home_ref(sv_rest *r, sv__medcom_home *home, const char **ret_ref);
+/* Finds or creates our Patient for the message's CPR; ret_before: its version
+ * before this message (0 when created).  Shared by stay.c and thread.c.
+ * home (may be NULL): the home municipality the message implies, written as
+ * managingOrganization when the citizen has neither one nor an address with a
+ * municipality code. */
+sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home *home,
+                          char ret_id[65], int64_t *ret_before, sv_outcome *out);
 /* Finds or creates our Organization for a message's Organization (by its SOR
  * identifier when it has one). */
 sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], sv_outcome *out);

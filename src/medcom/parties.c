@@ -81,27 +81,35 @@ static sv_err load_current(sv_db *db, const char *type, const char *id, json_t *
     return e;
 }
 
-/* An existing citizen without a home municipality gets the message's. */
-static sv_err register_home(sv_rest *r, const char *id, const char *home, sv_outcome *out)
+/* An existing citizen (current: shared, never changed) without a home
+ * municipality gets the message's. */
+static sv_err register_home(sv_rest *r, const char *id, const json_t *current, sv__medcom_home *at,
+                            sv_outcome *out)
 {
-    json_t *p;
-    sv_err e = load_current(r->db, "Patient", id, &p);
-    if (!e && p && !has_municipality(p)) {
-        json_object_del(p, "meta");
-        json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
-        sv_rest_result rr;
-        sv_rest_result_init(&rr);
-        e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
-        if (e)
-            copy_issues(&rr.outcome, out);
-        sv_rest_result_clear(&rr);
-    }
+    if (!current || !at || has_municipality(current))
+        return SV_OK;
+    const char *home = NULL;
+    sv_err e = sv__medcom_home_ref(r, at, &home);
+    if (e || !home[0])
+        return e;
+    json_t *p = json_deep_copy(current);
+    if (!p)
+        return SV_ERR_NOMEM;
+    json_object_del(p, "meta");
+    json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
+    sv_rest_result rr;
+    sv_rest_result_init(&rr);
+    rr.keep_recent = true;
+    e = sv_rest_update(r, "Patient", id, p, NULL, &rr);
+    if (e)
+        copy_issues(&rr.outcome, out);
+    sv_rest_result_clear(&rr);
     json_decref(p);
     return e;
 }
 
-sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *home, char ret_id[65],
-                          int64_t *ret_before, sv_outcome *out)
+sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home *at,
+                          char ret_id[65], int64_t *ret_before, sv_outcome *out)
 {
     char ids[2][65];
     int count = 0;
@@ -118,22 +126,34 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, const char *hom
         return SV_ERR_PROCESSING;
     }
     if (count == 1) {
-        sv_stored s;
-        memset(&s, 0, sizeof(s));
-        e = sv_store_current(r->db, "Patient", ids[0], false, &s, NULL);
+        /* Read through the transaction's memo: the grant derivation and the stay
+         * rules after this read the same Patient again. */
+        json_t *current = NULL;
+        int64_t version = 0;
+        e = sv_store_current_json(r->db, "Patient", ids[0], &current, &version, NULL);
         if (!e) {
             snprintf(ret_id, 65, "%s", ids[0]);
-            *ret_before = s.version;
+            *ret_before = version;
         }
-        sv_stored_clear(&s);
-        return !e && home && home[0] ? register_home(r, ret_id, home, out) : e;
+        if (!e)
+            e = register_home(r, ret_id, current, at, out);
+        json_decref(current);
+        return e;
     }
     json_t *p =
         pick("Patient", msg->patient, patient_keys, sizeof(patient_keys) / sizeof(patient_keys[0]));
-    if (home && home[0] && !has_municipality(p))
+    const char *home = NULL;
+    if (at && !has_municipality(p))
+        e = sv__medcom_home_ref(r, at, &home);
+    if (e) {
+        json_decref(p);
+        return e;
+    }
+    if (home && home[0])
         json_object_set_new(p, "managingOrganization", json_pack("{s:s}", "reference", home));
     sv_rest_result rr;
     sv_rest_result_init(&rr);
+    rr.keep_recent = true;
     e = sv_rest_create(r, "Patient", p, NULL, &rr);
     json_decref(p);
     if (e)
@@ -237,29 +257,34 @@ static bool is_municipality(const json_t *org)
     return false;
 }
 
-sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_ref[100],
+sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home *ret,
                                 sv_outcome *out)
 {
-    ret_ref[0] = '\0';
-    char id[65];
-    sv_err e = sv__medcom_organization(r, msg->receiver_org, id, out);
-    if (e)
-        return e;
-    snprintf(ret_ref, 100, "Organization/%s", id);
+    memset(ret, 0, sizeof(*ret));
+    return sv__medcom_organization(r, msg->receiver_org, ret->receiver, out);
+}
+
+sv_err sv__medcom_home_ref(sv_rest *r, sv__medcom_home *home, const char **ret_ref)
+{
+    *ret_ref = home->ref;
+    if (home->walked)
+        return SV_OK;
+    snprintf(home->ref, sizeof(home->ref), "Organization/%s", home->receiver);
     /* up the partOf chain (bounded: a loop in the data must not hang a message) */
     char at[65];
-    snprintf(at, sizeof(at), "%s", id);
+    snprintf(at, sizeof(at), "%s", home->receiver);
+    sv_err e = SV_OK;
     for (int depth = 0; depth < 8; depth++) {
         json_t *o;
         e = load_current(r->db, "Organization", at, &o);
-        if (e == SV_ERR_NOT_FOUND) /* a partOf that dangles: the receiver itself */
-            return SV_OK;
-        if (e)
-            return e;
-        if (!o)
+        if (e == SV_ERR_NOT_FOUND) { /* a partOf that dangles: the receiver itself */
+            e = SV_OK;
+            break;
+        }
+        if (e || !o)
             break;
         if (is_municipality(o)) {
-            snprintf(ret_ref, 100, "Organization/%s", at);
+            snprintf(home->ref, sizeof(home->ref), "Organization/%s", at);
             json_decref(o);
             break;
         }
@@ -272,5 +297,6 @@ sv_err sv__medcom_receiver_home(sv_rest *r, const sv__medcom_msg *msg, char ret_
         if (!next)
             break;
     }
-    return SV_OK;
+    home->walked = !e;
+    return e;
 }

@@ -121,13 +121,14 @@ static bool report_of_admission_requested(const json_t *header)
 static json_t *encounter_from_message(const sv__medcom_msg *msg, const char *patient_id,
                                       const char *provider_id)
 {
-    json_t *enc = json_deep_copy(msg->focus);
+    /* A shallow copy: only its own members are set and removed below, and the
+     * values it shares with the message are never changed (a deep copy here was a
+     * tenth of the Encounter's write, which copies what its hooks get anyway). */
+    json_t *enc = json_copy(msg->focus);
     if (report_of_admission_requested(msg->header)) {
         json_t *ext = json_object_get(enc, "extension");
-        if (!json_is_array(ext)) {
-            ext = json_array();
-            json_object_set_new(enc, "extension", ext);
-        }
+        ext = json_is_array(ext) ? json_copy(ext) : json_array(); /* ours: appended to */
+        json_object_set_new(enc, "extension", ext);
         json_array_append_new(
             ext, json_pack("{s:s, s:b}", "url", EXT_ADMISSION_REPORT, "valueBoolean", 1));
     }
@@ -168,10 +169,13 @@ static json_t *load_version(sv_db *db, const char *type, const char *id, int64_t
     return j;
 }
 
+/* Writes resource, which the caller then only releases: the version stays in
+ * the transaction's memo for the grant derivation and the stay rules after us. */
 static sv_err write(sv_rest *r, const char *type, const char *id, json_t *resource, sv_outcome *out)
 {
     sv_rest_result rr;
     sv_rest_result_init(&rr);
+    rr.keep_recent = true;
     json_object_set_new(resource, "id", json_string(id)); /* an update names its resource */
     sv_err e = sv_rest_update(r, type, id, resource, NULL, &rr);
     if (e)
@@ -237,10 +241,10 @@ sv_err sv__medcom_apply_stay(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_l
         return refuse(out, "business-rule", msg->focus_index, "status", what);
     }
     int64_t patient_before = 0;
-    char home[100];
-    sv_err e = sv__medcom_receiver_home(r, msg, home, out);
+    sv__medcom_home home;
+    sv_err e = sv__medcom_receiver_home(r, msg, &home, out);
     if (!e)
-        e = sv__medcom_patient(r, msg, home, patient_id, &patient_before, out);
+        e = sv__medcom_patient(r, msg, &home, patient_id, &patient_before, out);
     if (e)
         return e;
     const char *provider = NULL;

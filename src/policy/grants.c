@@ -401,19 +401,13 @@ sv_err sv_policy_derive_known(sv_db *db, const char *patient, const json_t *curr
     if (current) {
         from_patient(&d, current);
     } else {
-        sv_stored s;
-        memset(&s, 0, sizeof(s));
-        sv_buf err = SV_BUF_INIT;
-        sv_err e = sv_store_current(db, "Patient", patient, true, &s, &err);
-        sv_buf_release(&err);
-        exists = !e && !s.deleted && s.json;
-        if (exists) {
-            json_t *p = sv_json_loadb(s.json, s.json_len, 0, NULL);
-            if (p)
-                from_patient(&d, p);
-            json_decref(p);
-        }
-        sv_stored_clear(&s);
+        /* through the transaction's memo: a message's parties read it just before */
+        json_t *p = NULL;
+        sv_err e = sv_store_current_json(db, "Patient", patient, &p, NULL, NULL);
+        exists = !e && p;
+        if (exists)
+            from_patient(&d, p);
+        json_decref(p);
         if (e && e != SV_ERR_NOT_FOUND) {
             d.err = e;
             goto out;

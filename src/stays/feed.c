@@ -14,8 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/id.h"
 #include "base/json.h"
 #include "store/audit.h"
+#include "store/resource.h"
 #include "stays/internal.h"
 
 static const char SQL_NEXT[] =
@@ -61,20 +63,51 @@ static sv_err next(sv_db *db, int64_t after, row *ret, bool *found, sv_buf *rete
     return e;
 }
 
-static sv_err act(sv_rest *r, sv_stays *s, const row *w, sv_buf *reterr)
+/* The stay's Encounter (and its citizen's Patient when at hand) as now stored,
+ * through the transaction's memo (store/recent.c): after a message they are what
+ * the message just wrote or read, so nothing is read or parsed again.  Shared:
+ * read only.  enc NULL after load: the Encounter is gone, nothing to act on. */
+typedef struct loaded {
+    json_t *enc, *citizen;
+    int64_t version;
+    bool peeked; /* enc came from the memo alone */
+} loaded;
+
+/* From the memo alone, with no statement: before the savepoint, whose exec starts
+ * a new state of the memo, and where a failed read would abort a PostgreSQL
+ * transaction that only the savepoint may undo. */
+static void peek(sv_db *db, const row *w, loaded *ret)
 {
+    memset(ret, 0, sizeof(*ret));
     if (!w->patient[0] || !w->encounter[0])
+        return;
+    ret->peeked = sv_store_recent_get(db, "Encounter", w->encounter, &ret->enc, &ret->version);
+    if (ret->peeked && !sv_store_recent_get(db, "Patient", w->patient, &ret->citizen, NULL))
+        ret->citizen = NULL;
+}
+
+/* What peek did not find, read (inside the rules' savepoint or transaction). */
+static sv_err load(sv_db *db, const row *w, loaded *l, sv_buf *reterr)
+{
+    if (l->peeked || !w->patient[0] || !w->encounter[0] ||
+        !sv_id_valid(w->encounter, strlen(w->encounter)))
         return SV_OK;
-    sv_rest_result rr;
-    sv_rest_result_init(&rr);
-    sv_err e = sv_rest_read(r, "Encounter", w->encounter, &rr);
-    json_t *enc = e ? NULL : sv_json_loadb(rr.body.ptr, rr.body.len, 0, NULL);
-    int64_t version = rr.version;
-    sv_rest_result_clear(&rr);
-    if (e == SV_ERR_NOT_FOUND || e == SV_ERR_GONE)
-        return SV_OK; /* deleted since: nothing to act on */
+    sv_err e = sv_store_current_json(db, "Encounter", w->encounter, &l->enc, &l->version, reterr);
+    return e == SV_ERR_NOT_FOUND ? SV_OK : e; /* deleted since: nothing to act on */
+}
+
+static void loaded_clear(loaded *l)
+{
+    json_decref(l->enc);
+    json_decref(l->citizen);
+    memset(l, 0, sizeof(*l));
+}
+
+static sv_err act(sv_rest *r, sv_stays *s, const row *w, const loaded *l, sv_buf *reterr)
+{
+    const json_t *enc = l->enc;
     if (!enc)
-        return e ? e : SV_ERR_INTERNAL;
+        return SV_OK;
     char patient[SV_COORD_REF_LEN], encounter[SV_COORD_REF_LEN], detail[120];
     snprintf(patient, sizeof(patient), "Patient/%s", w->patient);
     snprintf(encounter, sizeof(encounter), "Encounter/%s", w->encounter);
@@ -97,12 +130,22 @@ static sv_err act(sv_rest *r, sv_stays *s, const row *w, sv_buf *reterr)
                          .patient = patient,
                          .encounter = encounter,
                          .resource = enc,
-                         .version = version,
+                         .version = l->version,
+                         .citizen = l->citizen,
                          .at = at,
                          .detail = revision ? detail : NULL};
-    e = sv__stays_run(r, s, &ev, reterr);
-    json_decref(enc);
-    return e;
+    return sv__stays_run(r, s, &ev, reterr);
+}
+
+/* The savepoint and its release as cached statements: an sv_db_exec parsed its
+ * text anew each time, a tenth of the rules' cost.  Neither undoes anything, so
+ * neither need start a new state of the transaction's memo as an exec does; the
+ * ROLLBACK TO, which undoes, stays an exec. */
+static sv_err run_sql(sv_db *db, const char *sql, sv_buf *reterr)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, sql, &st, reterr);
+    return e ? e : sv_stmt_run(st, reterr);
 }
 
 static bool is_stay_kind(const char *kind)
@@ -142,9 +185,13 @@ sv_err sv_stays_feed_event(sv_rest *caller, sv_stays *s, const sv_medcom_event *
     snprintf(w.activity, sizeof(w.activity), "%s", ev->activity ? ev->activity : "");
     snprintf(w.patient, sizeof(w.patient), "%s", ev->patient_id);
     snprintf(w.encounter, sizeof(w.encounter), "%s", ev->encounter_id);
-    e = sv_db_exec(r.db, SQL_SAVEPOINT, reterr);
-    if (e)
+    loaded l;
+    peek(r.db, &w, &l);
+    e = run_sql(r.db, SQL_SAVEPOINT, reterr);
+    if (e) {
+        loaded_clear(&l);
         return e;
+    }
     sv_stmt *st;
     e = sv_db_stmt(r.db, SQL_CLAIM, &st, reterr);
     if (!e) {
@@ -153,9 +200,12 @@ sv_err sv_stays_feed_event(sv_rest *caller, sv_stays *s, const sv_medcom_event *
     }
     bool claimed = !e && sv_db_changes(r.db) == 1;
     if (claimed)
-        e = act(&r, s, &w, reterr);
+        e = load(r.db, &w, &l, reterr);
+    if (claimed && !e)
+        e = act(&r, s, &w, &l, reterr);
+    loaded_clear(&l);
     if (!e) {
-        e = sv_db_exec(r.db, SQL_RELEASE, reterr);
+        e = run_sql(r.db, SQL_RELEASE, reterr);
         *ret_handled = !e && claimed;
         return e;
     }
@@ -201,8 +251,13 @@ sv_err sv_stays_feed(sv_rest *caller, sv_stays *s, int *ret_done, sv_buf *reterr
             e = sv_stmt_run(st, reterr);
         }
         bool claimed = !e && sv_db_changes(r.db) == 1;
-        if (!e && claimed)
-            e = act(&r, s, &w, reterr);
+        if (!e && claimed) {
+            loaded l = {0};
+            e = load(r.db, &w, &l, reterr);
+            if (!e)
+                e = act(&r, s, &w, &l, reterr);
+            loaded_clear(&l);
+        }
         if (!e)
             e = sv_db_commit(r.db, reterr);
         if (e) {

@@ -54,6 +54,7 @@ typedef struct sv__stay_event {
     const char *encounter;  /* "Encounter/y" or NULL */
     const json_t *resource; /* the Encounter (or CarePlan, CareTeam) as now stored */
     int64_t version;        /* its version, 0 when unknown */
+    const json_t *citizen;  /* the Patient as now stored, when the caller has it; else NULL */
     int64_t at;             /* when it happened */
     const char *detail;     /* what changed, for corrections; or NULL */
 } sv__stay_event;
@@ -67,7 +68,9 @@ typedef struct sv__parties {
     const char *municipality_from; /* "managingOrganization", "address", NULL */
 } sv__parties;
 
-sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter, sv__parties *ret);
+/* citizen: the Patient as now stored, or NULL to read it. */
+sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter,
+                         const json_t *citizen, sv__parties *ret);
 /* The ruleset for the stay: the Organization extension ruleset on the service
  * provider or an organisation it is partOf, else by the provider's or the
  * citizen's country.  NULL when none applies. */

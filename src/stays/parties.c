@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "coord/team.h"
+#include "store/resource.h"
 #include "stays/internal.h"
 
 typedef struct first_ctx {
@@ -62,14 +63,17 @@ static sv_err from_address(sv_db *db, const json_t *patient, char out[SV_COORD_R
     return sv__coord_find(db, "Organization", names, values, 1, 1, take_first, &f);
 }
 
-sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter, sv__parties *ret)
+sv_err sv__stays_parties(sv_db *db, const char *patient, const json_t *encounter,
+                         const json_t *citizen, sv__parties *ret)
 {
     memset(ret, 0, sizeof(*ret));
     if (encounter)
         sv__coord_ref(json_object_get(encounter, "serviceProvider"), ret->department);
-    json_t *p = NULL;
-    sv_err e = sv__coord_load_checked(db, patient, &p);
-    if (e)
+    /* Shared with the transaction's memo (or the caller): read, never changed. */
+    json_t *p = citizen ? json_incref((json_t *)citizen) : NULL;
+    const char *id = sv__coord_ref_id(patient, "Patient");
+    sv_err e = p || !id ? SV_OK : sv_store_current_json(db, "Patient", id, &p, NULL, NULL);
+    if (e || !p)
         return e == SV_ERR_NOT_FOUND ? SV_OK : e;
     if (sv__coord_ref(json_object_get(p, "managingOrganization"), ret->municipality) &&
         sv__coord_ref_id(ret->municipality, "Organization")) {

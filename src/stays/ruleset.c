@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "stays/internal.h"
+#include "store/resource.h"
 
 static const char *const events[] = {
     "encounter.admitted",
@@ -401,6 +402,23 @@ static const sv__ruleset *by_country(const sv_stays *s, const char *country)
     return sv__stays_ruleset(s, strcmp(country, "DK") == 0 ? "dk" : "se");
 }
 
+/* The current JSON of ref ("Type/id") through the transaction's memo: a batch of
+ * messages from one department asks for the same Organizations again.  Shared:
+ * read only.  NULL when missing, deleted or unreadable (as sv__coord_load). */
+static json_t *load_recent(sv_db *db, const char *ref)
+{
+    char type[64];
+    const char *slash = ref ? strchr(ref, '/') : NULL;
+    if (!slash || (size_t)(slash - ref) >= sizeof(type))
+        return NULL;
+    memcpy(type, ref, (size_t)(slash - ref));
+    type[slash - ref] = '\0';
+    json_t *j = NULL;
+    if (sv_store_current_json(db, type, slash + 1, &j, NULL, NULL) != SV_OK)
+        return NULL;
+    return j;
+}
+
 const sv__ruleset *sv__stays_choose(sv_db *db, const sv_stays *s, const char *patient,
                                     const json_t *encounter)
 {
@@ -409,7 +427,7 @@ const sv__ruleset *sv__stays_choose(sv_db *db, const sv_stays *s, const char *pa
     const sv__ruleset *found = NULL;
     bool has = sv__coord_ref(json_object_get(encounter, "serviceProvider"), ref);
     for (int hop = 0; has && hop < 8 && !found; hop++) {
-        json_t *org = sv__coord_load(db, ref);
+        json_t *org = load_recent(db, ref);
         if (!org)
             break;
         const json_t *ext = sv__coord_extension(org, SV_EXT_RULESET);
@@ -426,7 +444,7 @@ const sv__ruleset *sv__stays_choose(sv_db *db, const sv_stays *s, const char *pa
         return found;
     if (country)
         return by_country(s, country);
-    json_t *p = patient ? sv__coord_load(db, patient) : NULL;
+    json_t *p = patient ? load_recent(db, patient) : NULL;
     found = by_country(s, country_of(p));
     json_decref(p);
     return found;

@@ -340,7 +340,7 @@ sv_err sv__stays_run(sv_rest *r, const sv_stays *s, const sv__stay_event *ev, sv
 {
     const json_t *enc = ev->encounter ? ev->resource : NULL;
     sv__parties p;
-    sv_err e = sv__stays_parties(r->db, ev->patient, enc, &p);
+    sv_err e = sv__stays_parties(r->db, ev->patient, enc, ev->citizen, &p);
     if (e)
         return e;
     const sv__ruleset *set = NULL;

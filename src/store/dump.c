@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "store/resource.h"
+
 /* ---- the copied tables, in an order that satisfies their foreign keys ---- */
 
 static const char *const c_audit[] = {"seq",
@@ -254,6 +256,7 @@ static sv_err bind_value(sv_stmt *st, int idx, json_t *v)
 
 sv_err sv_dump_insert(sv_db *db, const sv_dump_table *t, json_t *row, sv_buf *reterr)
 {
+    sv_store_recent_forget(db, NULL, NULL); /* rows written under sv_store_write's feet */
     if (!json_is_object(row)) {
         if (reterr)
             sv_buf_addf(reterr, "%s: a row is not a JSON object", t->name);

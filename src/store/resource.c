@@ -389,6 +389,7 @@ sv_err sv_store_write_category(sv_db *db, const char *type, const char *id, int6
         return SV_ERR_INTERNAL;
     }
     bool deleted = json == NULL;
+    sv_store_recent_forget(db, type, id);
     if (sv_db_dialect_of(db) == SV_DIALECT_POSTGRES) {
         int64_t rid = 0;
         sv_err e = sv__pg_write(db, type, id, version, last_updated, deleted, method, json,

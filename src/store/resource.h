@@ -11,6 +11,7 @@
 #ifndef SV_STORE_RESOURCE_H
 #define SV_STORE_RESOURCE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -57,6 +58,35 @@ sv_err sv_store_write_category(sv_db *db, const char *type, const char *id, int6
                                int64_t last_updated, const char *method, const char *json,
                                size_t json_len, const sv_index_rows *rows, int category,
                                sv_buf *reterr);
+
+/*
+ * The current version of type/id parsed, as sv_store_current (with json) and
+ * sv_json_loadb give it, from a memo of the few resources the connection's open
+ * transaction read or wrote last (store/recent.c), so that the layers one
+ * MedCom message passes through (its parties, the grant derivation, the stay
+ * rules) read and parse the citizen once.  *ret_json is a new reference that is
+ * shared with the memo: never change it.  A deleted resource gives SV_OK with
+ * *ret_json NULL; a missing one SV_ERR_NOT_FOUND.  *ret_version may be NULL.
+ * Outside a transaction it reads every time.  An entry lives while
+ * sv_db_tx_serial stays the same (so no ROLLBACK TO can have undone what it
+ * holds) and until sv_store_write writes its resource.
+ */
+sv_err sv_store_current_json(sv_db *db, const char *type, const char *id, json_t **ret_json,
+                             int64_t *ret_version, sv_buf *reterr);
+/* Enters json as the current version of type/id, which the caller has just
+ * written in db's open transaction: the very value whose text sv_store_write
+ * stored, which nobody may change from now on (the memo takes a reference).
+ * Does nothing outside a transaction. */
+void sv_store_recent_put(sv_db *db, const char *type, const char *id, int64_t version,
+                         json_t *json);
+/* What sv_store_current_json would give from the memo alone, with no statement
+ * (that could fail, which on PostgreSQL aborts the transaction): true with a new
+ * reference in *ret_json (never NULL) when the memo holds type/id. */
+bool sv_store_recent_get(sv_db *db, const char *type, const char *id, json_t **ret_json,
+                         int64_t *ret_version);
+/* Forgets type/id (both NULL: everything): what writes a resource other than
+ * through sv_store_write calls it. */
+void sv_store_recent_forget(sv_db *db, const char *type, const char *id);
 
 /* The ids of live resources of type that have the token index row (param, system,
  * value), at most two: matching a citizen by an identifier needs to know only

@@ -1,0 +1,142 @@
+/*
+ * test_feed.c - the stay rules of a MedCom message in the message's own
+ * transaction (sv_stays_feed_event as medcom's apply hook, api.c's wiring): the
+ * rules get the Encounter the message wrote and act once; and a failure inside
+ * the rules, wherever it strikes, leaves the message applied and its row for the
+ * drain (sv_stays_feed), which then acts on it - never half the rules' writes.
+ * test_feed_postgres.c runs the same on PostgreSQL, where a failed statement
+ * aborts the transaction unless the savepoint is rolled back to.
+ */
+#include "helpers.h"
+
+#include "medcom/medcom.h"
+
+static int fault_at; /* 0: none; else the nth db call from the hook on fails */
+
+static sv_err hook(void *ctx, sv_rest *r, const sv_medcom_event *ev, bool *ret_handled)
+{
+    if (fault_at)
+        sv_db_fault_inject(r->db, fault_at, SV_ERR_IO);
+    sv_err e = sv_stays_feed_event(r, ctx, ev, ret_handled, NULL);
+    bool fired = fault_at && !sv_db_fault_pending(r->db);
+    sv_db_fault_inject(r->db, 0, SV_OK);
+    if (fired && !e) /* inside the rules: undone (-1), or a read they did without (-2) */
+        fault_at = *ret_handled ? -2 : -1;
+    return e;
+}
+
+static json_t *message(void)
+{
+    json_error_t err;
+    json_t *j = json_load_file(SV_SOURCE_DIR "/tests/data/medcom/a1_stin.json", 0, &err);
+    if (!j)
+        fail_msg("a1_stin.json: %s", err.text);
+    return j;
+}
+
+static const char *process(fixture *f, json_t *m)
+{
+    static char code[32];
+    sv_rest r = f->rest;
+    r.hooks = sv_coord_hooks(); /* as api/message_routes.c */
+    sv_medcom_result res;
+    sv_medcom_result_init(&res);
+    assert_int_equal(sv_medcom_process(&r, m, &res), SV_OK);
+    snprintf(code, sizeof(code), "%s", res.code ? res.code : "");
+    sv_medcom_result_clear(&res);
+    return code;
+}
+
+static void citizen(fixture *f)
+{
+    dk_data(f);
+    put_ok(f, "{\"resourceType\":\"Patient\",\"id\":\"pa\",\"identifier\":[{\"system\":"
+              "\"urn:oid:1.2.208.176.1.2\",\"value\":\"0101401234\"}],\"managingOrganization\":"
+              "{\"reference\":\"Organization/morso\"}}");
+}
+
+static int64_t count(fixture *f, const char *sql)
+{
+    return tmpdb_int(f->db, sql);
+}
+
+static void test_acted_on_in_the_message(void **state)
+{
+    fixture *f = *state;
+    citizen(f);
+    sv_medcom_set_apply_hook(hook, rules);
+    fault_at = 0;
+    json_t *m = message();
+    assert_string_equal(process(f, m), "ok");
+    json_decref(m);
+    sv_medcom_set_apply_hook(NULL, NULL);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM medcom_event WHERE handled = 1"), 1);
+    assert_int_equal(notices(f, "stay-admitted", NULL, "Organization/morso"), 1);
+    /* the stay event names the version of the Encounter the message wrote */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM stay_event e JOIN resource r ON"
+                              " r.type = 'Encounter' AND r.id = e.encounter_id AND"
+                              " r.version = e.encounter_version WHERE e.source = 'medcom'"),
+                     1);
+    sv_buf err = SV_BUF_INIT;
+    int done = -1;
+    assert_int_equal(sv_stays_feed(&f->rest, rules, &done, &err), SV_OK);
+    sv_buf_release(&err);
+    assert_int_equal(done, 0); /* once */
+}
+
+static void test_a_rules_failure_leaves_the_message(void **state)
+{
+    (void)state;
+    int undone = 0;
+    for (int nth = 1; nth < 200; nth++) {
+        fixture *f = NULL;
+        stay_setup((void **)&f);
+        citizen(f);
+        sv_medcom_set_apply_hook(hook, rules);
+        fault_at = nth;
+        json_t *m = message();
+        const char *code = process(f, m);
+        int outcome = fault_at;
+        bool fired = outcome < 0 || !strcmp(code, "transient-error");
+        fault_at = 0;
+        sv_medcom_set_apply_hook(NULL, NULL);
+        if (outcome == -1) {
+            /* the message stands; nothing of the rules does; the row waits */
+            assert_string_equal(code, "ok");
+            assert_int_equal(count(f, "SELECT COUNT(*) FROM resource WHERE type = 'Encounter'"), 1);
+            assert_int_equal(count(f, "SELECT COUNT(*) FROM medcom_event WHERE handled = 0"), 1);
+            assert_int_equal(count(f, "SELECT COUNT(*) FROM stay_event"), 0);
+            assert_int_equal(notices(f, "stay-admitted", NULL, "Organization/morso"), 0);
+            sv_buf err = SV_BUF_INIT;
+            int done = -1;
+            assert_int_equal(sv_stays_feed(&f->rest, rules, &done, &err), SV_OK);
+            sv_buf_release(&err);
+            assert_int_equal(done, 1);
+            undone++;
+        } else if (fired && outcome != -2) {
+            /* before the rules' savepoint: the whole message is retried later */
+            assert_string_equal(code, "transient-error");
+            assert_int_equal(count(f, "SELECT COUNT(*) FROM medcom_event"), 0);
+        }
+        if (!fired || outcome < 0) { /* acted on once, now or by the drain */
+            assert_int_equal(notices(f, "stay-admitted", NULL, "Organization/morso"), 1);
+            assert_int_equal(count(f, "SELECT COUNT(*) FROM medcom_event WHERE handled = 1"), 1);
+            assert_int_equal(count(f, "SELECT COUNT(*) FROM stay_event"), 1);
+        }
+        json_decref(m);
+        fixture_teardown((void **)&f);
+        if (!fired)
+            break;
+    }
+    assert_true(undone > 5);
+}
+
+int main(void)
+{
+    TMPDB_SKIP_WITHOUT_BACKEND("stays/test_feed_postgres");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_acted_on_in_the_message, stay_setup, fixture_teardown),
+        cmocka_unit_test(test_a_rules_failure_leaves_the_message),
+    };
+    return cmocka_run_group_tests(tests, rules_setup, rules_teardown);
+}
