@@ -70,9 +70,10 @@ void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx);
  * transaction, so that the message, its consequences and the claim commit
  * together (one commit instead of a second transaction per message).  It sets
  * *ret_handled when it did; on SV_OK without it the row stays for the
- * durable consumer (the feed).  An error ends the message's batch as
- * transient-error: return one only for storage failures, after undoing what
- * the consumer did (its own SAVEPOINT).
+ * durable consumer (the feed).  It runs without a savepoint: on an error the
+ * writer undoes the whole transaction and applies its messages again, this
+ * one without the hook, so that the message stands, nothing of what the hook
+ * wrote does, and the row stays for the durable consumer.
  */
 typedef sv_err (*sv_medcom_apply_hook)(void *ctx, sv_rest *r, const sv_medcom_event *ev,
                                        bool *ret_handled);

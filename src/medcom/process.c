@@ -129,7 +129,8 @@ static json_t *ack_receipt(void)
 
 #define BATCH_MAX 64
 
-typedef enum job_outcome { JOB_OK, JOB_DUPLICATE, JOB_FATAL, JOB_TRANSIENT } job_outcome;
+/* JOB_REDO: the apply hook failed; the batch is undone and done again without it. */
+typedef enum job_outcome { JOB_OK, JOB_DUPLICATE, JOB_FATAL, JOB_TRANSIENT, JOB_REDO } job_outcome;
 
 typedef struct job {
     sv_rest rest;         /* the submitter's; .db replaced by the writer's connection */
@@ -144,6 +145,7 @@ typedef struct job {
     job_outcome outcome;
     bool taken;          /* in a writer's batch */
     bool refused;        /* for its content: logged, not applied, when the batch is done again */
+    bool without_hook;   /* the apply hook failed on it: applied again without the hook */
     size_t parse_issues; /* issues of the check, before apply_one adds its own */
     bool done;
     struct job *next;
@@ -268,11 +270,21 @@ static sv_err apply_one(sv_db *db, job *j)
     j->row.ack = j->res->body.ptr;
     j->ev.time = sv_clock_now_ms();
     e = sv__medcom_event_add(db, &j->ev, &j->ev.seq);
-    if (!e && apply_hook)
-        e = apply_hook(apply_hook_ctx, r, &j->ev, &j->res->handled);
+    j->outcome = JOB_OK;
+    if (!e && apply_hook && !j->without_hook) {
+        sv_err hooked = apply_hook(apply_hook_ctx, r, &j->ev, &j->res->handled);
+        if (hooked) {
+            /* The consumer's writes are in the transaction (no savepoint): the
+             * batch is undone and this message applied again without it; its
+             * event row then waits for the durable consumer. */
+            j->without_hook = true;
+            j->res->handled = false;
+            j->outcome = JOB_REDO;
+            return SV_OK;
+        }
+    }
     if (!e)
         e = sv__medcom_log_add(db, &j->row);
-    j->outcome = JOB_OK;
     return e;
 }
 
@@ -308,8 +320,9 @@ static size_t take_jobs(const void *identity, job **batch, size_t n)
 /* The writer: one transaction for the batch, which takes in the messages queued
  * meanwhile, so that one commit serves as many as arrive while it runs.  A message
  * refused for its content is rare: the transaction is then undone and the batch
- * done again from its first message, the refused one logged instead of applied
- * (each pass refuses one more, so it ends).  Returns the batch's length; end_batch
+ * done again from its first message, the refused one logged instead of applied;
+ * so is a message whose apply hook (the stay rules) failed, applied again without
+ * the hook.  Each pass settles one more message, so it ends.  Returns the batch's length; end_batch
  * commits it.  On a shared writer (SQLite) the writer role passes on as soon as
  * the queue is empty, before the commit: the next batch runs after this one on the
  * database's writer and sees its writes, while this commit waits for its sync
@@ -327,8 +340,8 @@ static size_t apply_batch(sv_db *db, job **batch, size_t n, sv_err *ret_err, boo
                 continue;
             }
             e = apply_one(db, j);
-            if (!e && j->outcome == JOB_FATAL) {
-                j->refused = true;
+            if (!e && (j->outcome == JOB_FATAL || j->outcome == JOB_REDO)) {
+                j->refused = j->outcome == JOB_FATAL;
                 sv_db_rollback(db);
                 e = sv_db_begin(db, SV_TX_WRITE, NULL);
                 applied = (size_t)-1; /* from the first again */
@@ -459,6 +472,7 @@ sv_err sv_medcom_process(sv_rest *r, const json_t *bundle, sv_medcom_result *res
     case JOB_TRANSIENT:
         answer(res, msg, "transient-error", NULL);
         break;
+    case JOB_REDO: /* never the last word: the batch applied it again */
     case JOB_OK:
         if (event_hook)
             event_hook(event_hook_ctx, &j.ev);

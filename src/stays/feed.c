@@ -9,7 +9,9 @@
  *
  * sv_stays_feed_event acts on one message's row inside that message's own
  * transaction (medcom's apply hook), so that an ordinary message costs one
- * commit, not two; the drain above stays the durable path for the rest.
+ * commit, not two; the drain above stays the durable path for the rest, also
+ * for a message whose rules failed (medcom's writer undoes the transaction and
+ * applies the message again without them: src/medcom/process.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,9 +30,6 @@ static const char SQL_CLAIM[] = "UPDATE medcom_event SET handled = 1 WHERE seq =
 /* An earlier row of the same stay still waiting: the drain must act on it first. */
 static const char SQL_EARLIER[] = "SELECT 1 FROM medcom_event WHERE handled = 0 AND seq < ?"
                                   " AND encounter_id = ? LIMIT 1";
-static const char SQL_SAVEPOINT[] = "SAVEPOINT stays_feed";
-static const char SQL_RELEASE[] = "RELEASE stays_feed";
-static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO stays_feed";
 
 typedef struct row {
     int64_t seq, time;
@@ -73,9 +72,7 @@ typedef struct loaded {
     bool peeked; /* enc came from the memo alone */
 } loaded;
 
-/* From the memo alone, with no statement: before the savepoint, whose exec starts
- * a new state of the memo, and where a failed read would abort a PostgreSQL
- * transaction that only the savepoint may undo. */
+/* From the memo alone, with no statement. */
 static void peek(sv_db *db, const row *w, loaded *ret)
 {
     memset(ret, 0, sizeof(*ret));
@@ -86,7 +83,7 @@ static void peek(sv_db *db, const row *w, loaded *ret)
         ret->citizen = NULL;
 }
 
-/* What peek did not find, read (inside the rules' savepoint or transaction). */
+/* What peek did not find, read. */
 static sv_err load(sv_db *db, const row *w, loaded *l, sv_buf *reterr)
 {
     if (l->peeked || !w->patient[0] || !w->encounter[0] ||
@@ -137,17 +134,6 @@ static sv_err act(sv_rest *r, sv_stays *s, const row *w, const loaded *l, sv_buf
     return sv__stays_run(r, s, &ev, reterr);
 }
 
-/* The savepoint and its release as cached statements: an sv_db_exec parsed its
- * text anew each time, a tenth of the rules' cost.  Neither undoes anything, so
- * neither need start a new state of the transaction's memo as an exec does; the
- * ROLLBACK TO, which undoes, stays an exec. */
-static sv_err run_sql(sv_db *db, const char *sql, sv_buf *reterr)
-{
-    sv_stmt *st;
-    sv_err e = sv_db_stmt(db, sql, &st, reterr);
-    return e ? e : sv_stmt_run(st, reterr);
-}
-
 static bool is_stay_kind(const char *kind)
 {
     return kind && (strncmp(kind, "encounter.", 10) == 0 || strcmp(kind, "patient.died") == 0);
@@ -187,11 +173,6 @@ sv_err sv_stays_feed_event(sv_rest *caller, sv_stays *s, const sv_medcom_event *
     snprintf(w.encounter, sizeof(w.encounter), "%s", ev->encounter_id);
     loaded l;
     peek(r.db, &w, &l);
-    e = run_sql(r.db, SQL_SAVEPOINT, reterr);
-    if (e) {
-        loaded_clear(&l);
-        return e;
-    }
     sv_stmt *st;
     e = sv_db_stmt(r.db, SQL_CLAIM, &st, reterr);
     if (!e) {
@@ -204,16 +185,8 @@ sv_err sv_stays_feed_event(sv_rest *caller, sv_stays *s, const sv_medcom_event *
     if (claimed && !e)
         e = act(&r, s, &w, &l, reterr);
     loaded_clear(&l);
-    if (!e) {
-        e = run_sql(r.db, SQL_RELEASE, reterr);
-        *ret_handled = !e && claimed;
-        return e;
-    }
-    /* Undone with its claim: the drain acts on the row later. */
-    sv_err undo = sv_db_exec(r.db, SQL_ROLLBACK_TO, NULL);
-    if (!undo)
-        undo = sv_db_exec(r.db, SQL_RELEASE, NULL);
-    return undo;
+    *ret_handled = !e && claimed;
+    return e;
 }
 
 sv_err sv_stays_feed(sv_rest *caller, sv_stays *s, int *ret_done, sv_buf *reterr)

@@ -3,9 +3,10 @@
  * transaction (sv_stays_feed_event as medcom's apply hook, api.c's wiring): the
  * rules get the Encounter the message wrote and act once; and a failure inside
  * the rules, wherever it strikes, leaves the message applied and its row for the
- * drain (sv_stays_feed), which then acts on it - never half the rules' writes.
- * test_feed_postgres.c runs the same on PostgreSQL, where a failed statement
- * aborts the transaction unless the savepoint is rolled back to.
+ * drain (sv_stays_feed), which then acts on it - never half the rules' writes:
+ * the rules run without a savepoint, and medcom's writer undoes the transaction
+ * and applies the message again without them.  test_feed_postgres.c runs the same
+ * on PostgreSQL, where a failed statement aborts the whole transaction.
  */
 #include "helpers.h"
 
@@ -15,13 +16,13 @@ static int fault_at; /* 0: none; else the nth db call from the hook on fails */
 
 static sv_err hook(void *ctx, sv_rest *r, const sv_medcom_event *ev, bool *ret_handled)
 {
-    if (fault_at)
+    if (fault_at > 0)
         sv_db_fault_inject(r->db, fault_at, SV_ERR_IO);
     sv_err e = sv_stays_feed_event(r, ctx, ev, ret_handled, NULL);
-    bool fired = fault_at && !sv_db_fault_pending(r->db);
+    bool fired = fault_at > 0 && !sv_db_fault_pending(r->db);
     sv_db_fault_inject(r->db, 0, SV_OK);
-    if (fired && !e) /* inside the rules: undone (-1), or a read they did without (-2) */
-        fault_at = *ret_handled ? -2 : -1;
+    if (fired) /* inside the rules: failed, to be undone (-1), or a read they did without (-2) */
+        fault_at = e ? -1 : -2;
     return e;
 }
 
