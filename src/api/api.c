@@ -218,6 +218,8 @@ void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts)
     ret_counts->joined = stats.joined;
     ret_counts->commit_ns = stats.commit_ns;
     ret_counts->sync_ns = stats.sync_ns;
+    ret_counts->frames = stats.frames;
+    ret_counts->own_checkpoint_ns = stats.own_checkpoint_ns;
     ret_counts->syncs = stats.syncs;
     ret_counts->checkpoints = stats.checkpoints;
 }

@@ -57,7 +57,8 @@ void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL *
  * the syncs of the log that made those durable and the log's checkpoints, since the
  * database was opened in this process; all 0 when unknown (PostgreSQL). */
 typedef struct sv_api_write_counts_t {
-    int64_t transactions, commits, joined, syncs, checkpoints, commit_ns, sync_ns;
+    int64_t transactions, commits, joined, syncs, checkpoints, commit_ns, sync_ns, frames,
+        own_checkpoint_ns;
 } sv_api_write_counts_t;
 void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts);
 /* The http/ handler: ctx is the sv_api. */

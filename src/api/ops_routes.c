@@ -112,6 +112,13 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
                             "Time the writer spent in the groups' COMMITs, writing the log "
                             "(SQLite).",
                             (double)writes.commit_ns / 1e9);
+    sv_metrics_render_value(out, "samverka_db_writer_checkpoint_seconds_total", "counter",
+                            "Of the COMMIT time, the writer's own checkpoints (which let the "
+                            "log restart, SQLite).",
+                            (double)writes.own_checkpoint_ns / 1e9);
+    sv_metrics_render_value(out, "samverka_db_log_frames_total", "counter",
+                            "Pages appended to the log by the commits (SQLite).",
+                            (double)writes.frames);
     sv_metrics_render_value(out, "samverka_db_log_sync_seconds_total", "counter",
                             "Time spent syncing the log (SQLite).", (double)writes.sync_ns / 1e9);
     sv_metrics_render_value(out, "samverka_db_checkpoints_total", "counter",

@@ -77,10 +77,12 @@ typedef struct sv_db_write_stats {
     int64_t joined; /* transactions that joined an open group (ran in a savepoint: SQLite copies
                        each page they touch into its statement journal) */
     int64_t syncs;  /* syncs of the log that made the commits durable (one can serve several) */
-    int64_t checkpoints; /* checkpoints of the log (SQLite: run off the writer's turn) */
-    int64_t commit_ns;   /* wall time in the groups' COMMITs (writing the log, in the turn) */
-    int64_t sync_ns;     /* wall time in syncs of the log (after the turn) */
-    int waiting;         /* write transactions waiting for their turn right now */
+    int64_t checkpoints;       /* checkpoints of the log (SQLite: run off the writer's turn) */
+    int64_t commit_ns;         /* wall time in the groups' COMMITs (writing the log, in the turn) */
+    int64_t sync_ns;           /* wall time in syncs of the log (after the turn) */
+    int64_t frames;            /* pages appended to the log (SQLite WAL frames) */
+    int64_t own_checkpoint_ns; /* of commit_ns: the writer's own checkpoints (log restarts) */
+    int waiting;               /* write transactions waiting for their turn right now */
 } sv_db_write_stats;
 
 typedef struct sv_db_backend {

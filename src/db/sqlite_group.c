@@ -383,5 +383,5 @@ void sv__group_stats(sqlite_db *db, sv_db_write_stats *ret_stats)
     ret_stats->commit_ns = g->commit_ns;
     ret_stats->waiting = g->waiting;
     pthread_mutex_unlock(&g->mutex);
-    sv__wal_stats(&g->wal, &ret_stats->syncs, &ret_stats->checkpoints, &ret_stats->sync_ns);
+    sv__wal_stats(&g->wal, ret_stats);
 }

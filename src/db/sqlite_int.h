@@ -59,11 +59,13 @@ typedef struct sv__wal {
     bool failed;           /* a sync failed: no commit is acknowledged any more */
     int failed_errno;
     int64_t syncs, checkpoints;
-    int64_t sync_ns;  /* wall time in fdatasync */
-    int frames;       /* frames in the log after the last commit */
-    int checkpointed; /* frames in the log when the last checkpoint ran */
-    int caught_up;    /* frames when the writer last completed a checkpoint itself */
-    pthread_t thread; /* the checkpointer */
+    int64_t sync_ns;           /* wall time in fdatasync */
+    int64_t frames_written;    /* frames appended by the writer's commits */
+    int64_t own_checkpoint_ns; /* wall time of the writer's own checkpoints (in its turn) */
+    int frames;                /* frames in the log after the last commit */
+    int checkpointed;          /* frames in the log when the last checkpoint ran */
+    int caught_up;             /* frames when the writer last completed a checkpoint itself */
+    pthread_t thread;          /* the checkpointer */
     bool thread_started, thread_failed, stop;
 } sv__wal;
 
@@ -86,7 +88,8 @@ static inline int64_t sv__monotonic_ns(void)
 /* Returns once commit (and every one before it) is durable; SV_ERR_IO if a sync
  * failed, now or before. */
 sv_err sv__wal_sync(sv__wal *w, int64_t commit, sv_buf *reterr);
-void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints, int64_t *ret_sync_ns);
+/* Into the write path's counters (db.h): syncs, checkpoints, their times, frames. */
+void sv__wal_stats(sv__wal *w, sv_db_write_stats *ret_stats);
 
 sv__write_gate *sv__gate_acquire(const char *uri, const sv_db_options *opt);
 void sv__gate_release(sv__write_gate *g);

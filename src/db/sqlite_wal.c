@@ -128,6 +128,9 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
     if (frames < w->frames) {
         w->checkpointed = 0; /* the log restarted from its beginning */
         w->caught_up = 0;
+        w->frames_written += frames;
+    } else {
+        w->frames_written += frames - w->frames;
     }
     w->frames = frames;
     if (frames >= RESTART_FRAMES && frames - w->caught_up >= CHECKPOINT_FRAMES && !w->stop) {
@@ -149,8 +152,11 @@ static int wal_hook(void *arg, sqlite3 *h, const char *name, int frames)
         return SQLITE_OK;
     /* On the writer: the catch-up that lets the log restart, or, without a thread,
      * every checkpoint (as SQLite's own auto-checkpoint). */
+    int64_t began = sv__monotonic_ns();
     int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    int64_t took = sv__monotonic_ns() - began;
     pthread_mutex_lock(&w->mutex);
+    w->own_checkpoint_ns += took;
     if (rc == SQLITE_OK) {
         w->checkpoints++;
         w->checkpointed = frames;
@@ -246,11 +252,13 @@ sv_err sv__wal_sync(sv__wal *w, int64_t commit, sv_buf *reterr)
     return SV_OK;
 }
 
-void sv__wal_stats(sv__wal *w, int64_t *ret_syncs, int64_t *ret_checkpoints, int64_t *ret_sync_ns)
+void sv__wal_stats(sv__wal *w, sv_db_write_stats *ret_stats)
 {
     pthread_mutex_lock(&w->mutex);
-    *ret_syncs = w->syncs;
-    *ret_sync_ns = w->sync_ns;
-    *ret_checkpoints = w->checkpoints;
+    ret_stats->syncs = w->syncs;
+    ret_stats->frames = w->frames_written;
+    ret_stats->own_checkpoint_ns = w->own_checkpoint_ns;
+    ret_stats->sync_ns = w->sync_ns;
+    ret_stats->checkpoints = w->checkpoints;
     pthread_mutex_unlock(&w->mutex);
 }
