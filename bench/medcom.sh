@@ -113,7 +113,8 @@ echo "bench: writer: $(metric samverka_db_write_transactions_total) transactions
     "$(metric samverka_db_log_syncs_total) syncs, $(metric samverka_db_checkpoints_total) checkpoints;" \
     "medcom $(metric samverka_medcom_batches_total) batches, $(metric samverka_medcom_batch_messages_total) messages," \
     "$(metric samverka_medcom_refusals_total) refused;" \
-    "seconds: applying $(metric samverka_medcom_apply_seconds_total)," \
+    "seconds: applying $(metric samverka_medcom_apply_seconds_total)" \
+    "(CPU $(metric samverka_medcom_apply_cpu_seconds_total))," \
     "in COMMIT $(metric samverka_db_commit_seconds_total) (of it the writer's checkpoints" \
     "$(metric samverka_db_writer_checkpoint_seconds_total)), syncing $(metric samverka_db_log_sync_seconds_total);" \
     "log frames $(metric samverka_db_log_frames_total)"

@@ -138,8 +138,12 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
                             "batch was applied again without them).",
                             (double)mc.refusals);
     sv_metrics_render_value(out, "samverka_medcom_apply_seconds_total", "counter",
-                            "Time the writer spent applying them (its turn, without the commit).",
+                            "Time the writer spent applying them (from its wait for the "
+                            "database's writer to the end, without the commit).",
                             (double)mc.apply_ns / 1e9);
+    sv_metrics_render_value(out, "samverka_medcom_apply_cpu_seconds_total", "counter",
+                            "CPU time of the writer's thread meanwhile.",
+                            (double)mc.apply_cpu_ns / 1e9);
     sv_metrics_render_value(out, "samverka_notification_waiters", "gauge",
                             "Long polls on /notifications parked in this process (at most "
                             "--long-polls).",

@@ -111,10 +111,12 @@ void sv_medcom_set_batch_wait(int ms);
 
 /* Counters of the writer of incoming messages since start (this process). */
 typedef struct sv_medcom_writer_stats {
-    int64_t batches;  /* write transactions of the writer */
-    int64_t messages; /* messages applied in them (duplicates too) */
-    int64_t refusals; /* messages refused for their content (their batch was done again) */
-    int64_t apply_ns; /* wall time applying them (the writer's turn, without the commit) */
+    int64_t batches;      /* write transactions of the writer */
+    int64_t messages;     /* messages applied in them (duplicates too) */
+    int64_t refusals;     /* messages refused for their content (their batch was done again) */
+    int64_t apply_ns;     /* wall time applying them: from the wait for the database's
+                             writer (its previous commit) to the end, without the commit */
+    int64_t apply_cpu_ns; /* CPU time of the writer's thread meanwhile */
 } sv_medcom_writer_stats;
 void sv_medcom_writer_stats_get(sv_medcom_writer_stats *ret_stats);
 

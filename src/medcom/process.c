@@ -400,15 +400,19 @@ static void submit(job *j, sv_db *own)
         pthread_mutex_unlock(&queue_lock);
         sv_err e = SV_OK;
         bool passed = false;
-        struct timespec t0, t1;
+        struct timespec t0, t1, c0, c1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
         n = apply_batch(own, batch, n, &e, &passed);
         clock_gettime(CLOCK_MONOTONIC, &t1);
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
         end_batch(own, batch, n, e);
         pthread_mutex_lock(&queue_lock);
         writer_stats.batches++;
         writer_stats.apply_ns +=
             (int64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 + (t1.tv_nsec - t0.tv_nsec);
+        writer_stats.apply_cpu_ns +=
+            (int64_t)(c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec);
         writer_stats.messages += (int64_t)n;
         for (size_t i = 0; i < n; i++) {
             writer_stats.refusals += batch[i]->refused;
