@@ -174,14 +174,6 @@ sv_err sv__wal_attach(sv__wal *w, sqlite3 *writer, sv_buf *reterr)
         if (e)
             return e;
     }
-    /* The writer is the only connection that writes, so its page cache stays valid
-     * from one transaction to the next; SQLite's default (2 MB) held too few of the
-     * index pages that writes touch at random keys, and each miss read its page
-     * again (pread: from the log or the file).  The cache grows only as pages are
-     * read; 32 MB bounds it. */
-    sv_err e = sv__sqlite_run(writer, "PRAGMA cache_size=-32768", reterr);
-    if (e)
-        return e;
     sqlite3_wal_hook(writer, wal_hook, w); /* replaces the auto-checkpoint */
     return SV_OK;
 }
