@@ -23,27 +23,9 @@ paths=${3:?}
 n=${4:?}
 db=${5:?usage: icount.sh BIN on|off PATHS N DB}
 warm=${BENCH_WARM:-50}
-for tool in valgrind callgrind_control curl; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "icount: $tool is missing" >&2; exit 1; }
-done
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-mkfifo "$work/out"
-valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
-    "$bin" serve --listen 127.0.0.1:0 --db "$db" --log-level warn --auth "$mode" --watchdog 0 \
-    --threads 1 >"$work/out" 2>"$work/log" &
-server_pid=$!
-exec 3<"$work/out"
-read -r -t 600 -u 3 line || { echo "icount: the server did not start" >&2; exit 1; }
-port=${line##*:}
+bench_name=icount cg_tools=curl
+. "$(cd "$(dirname "$0")" && pwd)/callgrind.sh"
+cg_start "$db" --auth "$mode"
 header=()
 if [ "$mode" = on ]; then
     cookie=$(curl -s -D - -o /dev/null -H 'Content-Type: application/json' \
@@ -58,10 +40,9 @@ awk -v n=$((n + warm)) '{a[NR] = $0} END {for (i = 0; i < n; i++) print a[1 + (i
 head -n $((2 * warm)) "$work/urls" >"$work/warm"
 tail -n +$((2 * warm + 1)) "$work/urls" >"$work/timed"
 [ "$warm" -eq 0 ] || curl -s "${header[@]}" -K "$work/warm"
-callgrind_control -z "$server_pid" >/dev/null 2>&1
+cg_zero
 codes=$(curl -s -w '%{http_code}\n' "${header[@]}" -K "$work/timed" | sort | uniq -c | tr -s ' \n' ' ')
-callgrind_control -d "$server_pid" >/dev/null 2>&1
-sleep 1
-total=$(cat "$work"/cg.*.1 2>/dev/null | awk '/^summary:/ {s += $2} END {print s + 0}')
+cg_dump
+total=$(cg_total 1)
 echo "$(basename "$paths") auth $mode: $n requests (status: $codes) $(awk -v t="$total" -v n="$n" \
     'BEGIN {printf "%.0f", t / n}') instructions/request"

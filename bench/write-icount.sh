@@ -13,27 +13,9 @@ set -euo pipefail
 bin=${1:?usage: write-icount.sh BIN N}
 n=${2:?}
 warm=${BENCH_WARM:-50}
-for tool in valgrind callgrind_control node; do
-    command -v "$tool" >/dev/null 2>&1 || { echo "write-icount: $tool is missing" >&2; exit 1; }
-done
-work=$(mktemp -d)
-server_pid=""
-cleanup() {
-    if [ -n "$server_pid" ]; then
-        kill -TERM "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
-mkfifo "$work/out"
-valgrind --tool=callgrind --callgrind-out-file="$work/cg.%p" \
-    "$bin" serve --listen 127.0.0.1:0 --db "$work/db" --log-level warn --auth off --watchdog 0 \
-    --threads 1 >"$work/out" 2>"$work/log" &
-server_pid=$!
-exec 3<"$work/out"
-read -r -t 600 -u 3 line || { echo "write-icount: the server did not start" >&2; exit 1; }
-port=${line##*:}
+bench_name=write-icount cg_tools=node
+. "$(cd "$(dirname "$0")" && pwd)/callgrind.sh"
+cg_start "$work/db" --auth off
 # send.mjs MODE FROM COUNT VARIANT: creates (post) or puts of Patients FROM..FROM+COUNT-1,
 # with the first (0) or second (1) phone number and family name
 cat >"$work/send.mjs" <<'EOF'
@@ -77,19 +59,15 @@ for (let i = Number(from); i < Number(from) + Number(count); i++) await send(i);
 agent.destroy();
 EOF
 send() { node "$work/send.mjs" "$port" "$@"; }
-# count PART: the instructions of callgrind's dump PART (1 the first dump, 2 the second)
-count() { cat "$work"/cg.*."$1" 2>/dev/null | awk '/^summary:/ {s += $2} END {print s + 0}'; }
 send post 1000000 "$warm" 0
-callgrind_control -z "$server_pid" >/dev/null 2>&1
+cg_zero
 send post 0 "$n" 0
-callgrind_control -d "$server_pid" >/dev/null 2>&1
-sleep 1
-create=$(count 1)
+cg_dump
+create=$(cg_total 1)
 send put 0 "$n" 0 # Patients p0.. (update as create), not counted
-callgrind_control -z "$server_pid" >/dev/null 2>&1
+cg_zero
 send put 0 "$n" 1
-callgrind_control -d "$server_pid" >/dev/null 2>&1
-sleep 1
-update=$(count 2)
+cg_dump
+update=$(cg_total 2)
 awk -v c="$create" -v u="$update" -v n="$n" \
     'BEGIN {printf "create: %.0f instructions/request\nupdate: %.0f instructions/request\n", c / n, u / n}'
