@@ -594,7 +594,7 @@ static int cmd_serve(settings *s)
     sv_log(SV_LOG_INFO, "event=stopping signal=%d", sig);
     sv_api_set_waker(api, NULL, NULL); /* before srv goes */
     sv_http_server_stop(srv);
-    sv_api_write_counts_t writes;
+    sv_db_write_stats writes;
     sv_api_write_counts(api, &writes);
     sv_medcom_writer_stats mc;
     sv_medcom_writer_stats_get(&mc);

@@ -206,22 +206,13 @@ void sv_api_free(sv_api *api)
     free(api);
 }
 
-void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts)
+void sv_api_write_counts(sv_api *api, sv_db_write_stats *ret_stats)
 {
-    sv_db_write_stats stats = {0};
+    memset(ret_stats, 0, sizeof(*ret_stats));
     pthread_mutex_lock(&api->lock);
     if (api->conns)
-        sv_db_write_stats_get(api->conns->db, &stats);
+        sv_db_write_stats_get(api->conns->db, ret_stats);
     pthread_mutex_unlock(&api->lock);
-    ret_counts->transactions = stats.transactions;
-    ret_counts->commits = stats.commits;
-    ret_counts->joined = stats.joined;
-    ret_counts->commit_ns = stats.commit_ns;
-    ret_counts->sync_ns = stats.sync_ns;
-    ret_counts->frames = stats.frames;
-    ret_counts->own_checkpoint_ns = stats.own_checkpoint_ns;
-    ret_counts->syncs = stats.syncs;
-    ret_counts->checkpoints = stats.checkpoints;
 }
 
 sv_stays *sv__api_stays(sv_api *api)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "base/error.h"
+#include "db/db.h"
 #include "http/server.h"
 
 typedef struct sv_api_config {
@@ -53,14 +54,10 @@ void sv_api_set_base_url(sv_api *api, const char *base_url);
  * is stopped). */
 void sv_api_set_waker(sv_api *api, void (*fn)(void *ctx), void *ctx);
 void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL */
-/* Write transactions committed, the commits that carried them (group commit, db.h),
- * the syncs of the log that made those durable and the log's checkpoints, since the
- * database was opened in this process; all 0 when unknown (PostgreSQL). */
-typedef struct sv_api_write_counts_t {
-    int64_t transactions, commits, joined, syncs, checkpoints, commit_ns, sync_ns, frames,
-        own_checkpoint_ns;
-} sv_api_write_counts_t;
-void sv_api_write_counts(sv_api *api, sv_api_write_counts_t *ret_counts);
+/* The write path's counters since the database was opened in this process
+ * (sv_db_write_stats, db.h: group commit, log syncs and frames, checkpoints, their
+ * times); all 0 when unknown (PostgreSQL). */
+void sv_api_write_counts(sv_api *api, sv_db_write_stats *ret_stats);
 /* The http/ handler: ctx is the sv_api. */
 void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res);
 

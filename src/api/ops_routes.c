@@ -91,59 +91,58 @@ void sv__api_metrics(sv_api *api, const sv_http_request *req, sv_http_response *
     }
     sv_buf *out = &res->body;
     sv_metrics_render_requests(out);
-    sv_api_write_counts_t writes;
-    sv_api_write_counts(api, &writes);
-    sv_metrics_render_value(out, "samverka_db_write_transactions_total", "counter",
-                            "Write transactions committed by this process (SQLite).",
-                            (double)writes.transactions);
-    sv_metrics_render_value(out, "samverka_db_commits_total", "counter",
-                            "Durable commits that carried them (group commit: transactions per "
-                            "commit is the group size).",
-                            (double)writes.commits);
-    sv_metrics_render_value(out, "samverka_db_write_transactions_joined_total", "counter",
-                            "Write transactions that joined a group already open (each in a "
-                            "savepoint, SQLite).",
-                            (double)writes.joined);
-    sv_metrics_render_value(out, "samverka_db_log_syncs_total", "counter",
-                            "Syncs of the log that made those commits durable (one can serve "
-                            "several, SQLite).",
-                            (double)writes.syncs);
-    sv_metrics_render_value(out, "samverka_db_commit_seconds_total", "counter",
-                            "Time the writer spent in the groups' COMMITs, writing the log "
-                            "(SQLite).",
-                            (double)writes.commit_ns / 1e9);
-    sv_metrics_render_value(out, "samverka_db_writer_checkpoint_seconds_total", "counter",
-                            "Of the COMMIT time, the writer's own checkpoints (which let the "
-                            "log restart, SQLite).",
-                            (double)writes.own_checkpoint_ns / 1e9);
-    sv_metrics_render_value(out, "samverka_db_log_frames_total", "counter",
-                            "Pages appended to the log by the commits (SQLite).",
-                            (double)writes.frames);
-    sv_metrics_render_value(out, "samverka_db_log_sync_seconds_total", "counter",
-                            "Time spent syncing the log (SQLite).", (double)writes.sync_ns / 1e9);
-    sv_metrics_render_value(out, "samverka_db_checkpoints_total", "counter",
-                            "Checkpoints of the log into the database file, off the writer "
-                            "(SQLite).",
-                            (double)writes.checkpoints);
+    sv_db_write_stats w;
+    sv_api_write_counts(api, &w);
     sv_medcom_writer_stats mc;
     sv_medcom_writer_stats_get(&mc);
-    sv_metrics_render_value(out, "samverka_medcom_batches_total", "counter",
-                            "Write transactions of the incoming MedCom messages' writer.",
-                            (double)mc.batches);
-    sv_metrics_render_value(out, "samverka_medcom_batch_messages_total", "counter",
-                            "Incoming MedCom messages applied in those transactions.",
-                            (double)mc.messages);
-    sv_metrics_render_value(out, "samverka_medcom_refusals_total", "counter",
-                            "Of those, messages refused for their content (the rest of their "
-                            "batch was applied again without them).",
-                            (double)mc.refusals);
-    sv_metrics_render_value(out, "samverka_medcom_apply_seconds_total", "counter",
-                            "Time the writer spent applying them (from its wait for the "
-                            "database's writer to the end, without the commit).",
-                            (double)mc.apply_ns / 1e9);
-    sv_metrics_render_value(out, "samverka_medcom_apply_cpu_seconds_total", "counter",
-                            "CPU time of the writer's thread meanwhile.",
-                            (double)mc.apply_cpu_ns / 1e9);
+    /* The write path (SQLite; 0 on PostgreSQL) and the MedCom writer: counters all. */
+    const struct {
+        const char *name, *help;
+        double value;
+    } counters[] = {
+        {"samverka_db_write_transactions_total",
+         "Write transactions committed by this process (SQLite).", (double)w.transactions},
+        {"samverka_db_commits_total",
+         "Durable commits that carried them (group commit: transactions per commit is the "
+         "group size).",
+         (double)w.commits},
+        {"samverka_db_write_transactions_joined_total",
+         "Write transactions that joined a group already open (each in a savepoint, SQLite).",
+         (double)w.joined},
+        {"samverka_db_log_syncs_total",
+         "Syncs of the log that made those commits durable (one can serve several, SQLite).",
+         (double)w.syncs},
+        {"samverka_db_commit_seconds_total",
+         "Time the writer spent in the groups' COMMITs, writing the log (SQLite).",
+         (double)w.commit_ns / 1e9},
+        {"samverka_db_writer_checkpoint_seconds_total",
+         "Of the COMMIT time, the writer's own checkpoints (which let the log restart, SQLite).",
+         (double)w.own_checkpoint_ns / 1e9},
+        {"samverka_db_log_frames_total", "Pages appended to the log by the commits (SQLite).",
+         (double)w.frames},
+        {"samverka_db_log_sync_seconds_total", "Time spent syncing the log (SQLite).",
+         (double)w.sync_ns / 1e9},
+        {"samverka_db_checkpoints_total",
+         "Checkpoints of the log into the database file, off the writer (SQLite).",
+         (double)w.checkpoints},
+        {"samverka_medcom_batches_total",
+         "Write transactions of the incoming MedCom messages' writer.", (double)mc.batches},
+        {"samverka_medcom_batch_messages_total",
+         "Incoming MedCom messages applied in those transactions.", (double)mc.messages},
+        {"samverka_medcom_refusals_total",
+         "Of those, messages refused for their content (the rest of their batch was applied "
+         "again without them).",
+         (double)mc.refusals},
+        {"samverka_medcom_apply_seconds_total",
+         "Time the writer spent applying them (from its wait for the database's writer to the "
+         "end, without the commit).",
+         (double)mc.apply_ns / 1e9},
+        {"samverka_medcom_apply_cpu_seconds_total", "CPU time of the writer's thread meanwhile.",
+         (double)mc.apply_cpu_ns / 1e9},
+    };
+    for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
+        sv_metrics_render_value(out, counters[i].name, "counter", counters[i].help,
+                                counters[i].value);
     sv_metrics_render_value(out, "samverka_notification_waiters", "gauge",
                             "Long polls on /notifications parked in this process (at most "
                             "--long-polls).",

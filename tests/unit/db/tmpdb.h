@@ -102,6 +102,34 @@ static inline int64_t tmpdb_int(sv_db *db, const char *sql)
     return v;
 }
 
+/* Appends the rows of a constant query to out, one line each, its first columns
+ * columns as text joined by '|' ("-" for NULL); aborts on error. */
+static inline void tmpdb_rows(sv_db *db, const char *sql, int columns, sv_buf *out)
+{
+    sv_stmt *st = NULL;
+    sv_buf err = SV_BUF_INIT;
+    if (sv_db_prepare(db, sql, &st, &err)) {
+        fprintf(stderr, "tmpdb_rows '%s': %s\n", sql, err.ptr);
+        abort();
+    }
+    for (;;) {
+        bool row = false;
+        if (sv_stmt_step(st, &row, &err)) {
+            fprintf(stderr, "tmpdb_rows '%s': %s\n", sql, err.ptr);
+            abort();
+        }
+        if (!row)
+            break;
+        for (int c = 0; c < columns; c++) {
+            sv_buf_adds(out,
+                        sv_stmt_column_is_null(st, c) ? "-" : sv_stmt_column_text(st, c, NULL));
+            sv_buf_addc(out, c < columns - 1 ? '|' : '\n');
+        }
+    }
+    sv_stmt_finalize(st);
+    sv_buf_release(&err);
+}
+
 /* Aborts with the message when e is an error (helpers only; tests assert). */
 static inline void tmpdb_check(sv_err e, const char *what, const sv_buf *err)
 {

@@ -235,21 +235,7 @@ static void snapshot(sv_buf *ret)
     static const char SQL[] =
         "SELECT rid, type, param, target_type, target_id, code, low, high, multi FROM idx_combined"
         " ORDER BY rid, param, target_id, code";
-    sv_stmt *st = NULL;
-    assert_int_equal(sv_db_prepare(db, SQL, &st, NULL), SV_OK);
-    for (;;) {
-        bool row = false;
-        assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
-        if (!row)
-            break;
-        for (int c = 0; c < 9; c++) {
-            size_t n = 0;
-            const char *t = sv_stmt_column_is_null(st, c) ? "-" : sv_stmt_column_text(st, c, &n);
-            sv_buf_adds(ret, t);
-            sv_buf_addc(ret, c < 8 ? '|' : '\n');
-        }
-    }
-    sv_stmt_finalize(st);
+    tmpdb_rows(db, SQL, 9, ret);
 }
 
 /* Migration 8 on a database that has the resources already: the rows the writer wrote. */

@@ -266,21 +266,7 @@ static void snapshot(sv_buf *ret)
     static const char SQL[] =
         "SELECT rid, param, target_id, patient, g_mask, g_cat, g_from, g_to FROM idx_combined"
         " ORDER BY rid, param, target_id, code";
-    sv_stmt *st = NULL;
-    assert_int_equal(sv_db_prepare(db, SQL, &st, NULL), SV_OK);
-    for (;;) {
-        bool row = false;
-        assert_int_equal(sv_stmt_step(st, &row, NULL), SV_OK);
-        if (!row)
-            break;
-        for (int c = 0; c < 8; c++) {
-            size_t n = 0;
-            const char *t = sv_stmt_column_is_null(st, c) ? "-" : sv_stmt_column_text(st, c, &n);
-            sv_buf_adds(ret, t);
-            sv_buf_addc(ret, c < 7 ? '|' : '\n');
-        }
-    }
-    sv_stmt_finalize(st);
+    tmpdb_rows(db, SQL, 8, ret);
 }
 
 /* Migration 14 on a database that has the rows already: the copies the writer took. */
