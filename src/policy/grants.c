@@ -271,7 +271,14 @@ static bool on_resource(void *ctx, size_t source, int64_t rid, const sv_stored *
 {
     (void)rid;
     derivation *d = ctx;
-    json_t *j = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
+    /* A source the transaction has just written (a message's stay) is in its memo
+     * as a tree: that version's text is not parsed again. */
+    json_t *j = NULL;
+    int64_t version = 0;
+    if (!sv_store_recent_get(d->db, s->type, s->id, &j, &version) || version != s->version) {
+        json_decref(j);
+        j = s->json ? sv_json_loadb(s->json, s->json_len, 0, NULL) : NULL;
+    }
     if (j)
         source_fns[source](d, j);
     json_decref(j);
