@@ -113,11 +113,16 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home
 {
     char ids[2][65];
     int count = 0;
-    sv_err e = sv_store_find_token(r->db, "Patient", "identifier", SV_IDENT_SYSTEM_CPR, msg->cpr,
-                                   ids, &count, NULL);
+    /* The citizen found and read by one statement, into the transaction's memo: the
+     * grant derivation and the stay rules after this read the same Patient again. */
+    json_t *current = NULL;
+    int64_t version = 0;
+    sv_err e = sv_store_find_token_json(r->db, "Patient", "identifier", SV_IDENT_SYSTEM_CPR,
+                                        msg->cpr, ids, &count, &current, &version, NULL);
     if (e)
         return e;
     if (count > 1) {
+        json_decref(current);
         char path[96];
         sv__medcom_path(path, sizeof(path), msg->patient_index, "identifier");
         sv_outcome_add(out, SV_SEV_ERROR, "multiple-matches", path,
@@ -126,17 +131,9 @@ sv_err sv__medcom_patient(sv_rest *r, const sv__medcom_msg *msg, sv__medcom_home
         return SV_ERR_PROCESSING;
     }
     if (count == 1) {
-        /* Read through the transaction's memo: the grant derivation and the stay
-         * rules after this read the same Patient again. */
-        json_t *current = NULL;
-        int64_t version = 0;
-        e = sv_store_current_json(r->db, "Patient", ids[0], &current, &version, NULL);
-        if (!e) {
-            snprintf(ret_id, 65, "%s", ids[0]);
-            *ret_before = version;
-        }
-        if (!e)
-            e = register_home(r, ret_id, current, at, out);
+        snprintf(ret_id, 65, "%s", ids[0]);
+        *ret_before = version;
+        e = register_home(r, ret_id, current, at, out);
         json_decref(current);
         return e;
     }

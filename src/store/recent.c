@@ -158,3 +158,67 @@ sv_err sv_store_current_json(sv_db *db, const char *type, const char *id, json_t
     *ret_json = j;
     return SV_OK;
 }
+
+/* sv_store_find_token's statement with the current version's text of each match. */
+static const char SQL_FIND_TOKEN_JSON[] =
+    "SELECT r.id, r.version, v.json FROM idx_token t JOIN resource r ON r.rid = t.rid"
+    " JOIN resource_version v ON v.rid = r.rid AND v.version = r.version"
+    " WHERE t.type = ? AND t.param = ? AND t.value = ? AND t.system = ? AND r.deleted = 0"
+    " LIMIT 2";
+
+sv_err sv_store_find_token_json(sv_db *db, const char *type, const char *param, const char *system,
+                                const char *value, char ret_ids[2][65], int *ret_count,
+                                json_t **ret_json, int64_t *ret_version, sv_buf *reterr)
+{
+    uint64_t serial = sv_db_tx_serial(db);
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_FIND_TOKEN_JSON, &st, reterr);
+    if (e)
+        return e;
+    sv_stmt_bind_text(st, 1, type);
+    sv_stmt_bind_text(st, 2, param);
+    sv_stmt_bind_text(st, 3, value);
+    sv_stmt_bind_text(st, 4, system);
+    int n = 0;
+    json_t *first = NULL;
+    int64_t version = 0;
+    for (;;) {
+        bool row = false;
+        e = sv_stmt_step(st, &row, reterr);
+        if (e || !row)
+            break;
+        size_t len = 0;
+        const char *id = sv_stmt_column_text(st, 0, &len);
+        if (!id || len >= 65 || n >= 2)
+            continue;
+        memcpy(ret_ids[n], id, len);
+        ret_ids[n][len] = '\0';
+        if (n++ > 0) /* more than one: no JSON is given */
+            continue;
+        /* the text is the statement's until its next step: parsed now, unless the
+         * memo holds this version already */
+        version = sv_stmt_column_int64(st, 1);
+        int64_t kept = 0;
+        if (!sv_store_recent_get(db, type, ret_ids[0], &first, &kept) || kept != version) {
+            json_decref(first);
+            size_t json_len = 0;
+            const char *json = sv_stmt_column_text(st, 2, &json_len);
+            first = json ? sv_json_loadb(json, json_len, 0, NULL) : NULL;
+            if (!first) {
+                e = SV_ERR_NOMEM;
+                break;
+            }
+        }
+    }
+    sv_stmt_reset(st);
+    if (!e && n == 1) {
+        put(db, serial, type, ret_ids[0], version, first);
+        *ret_json = first;
+        *ret_version = version;
+        first = NULL;
+    }
+    json_decref(first);
+    if (!e)
+        *ret_count = n;
+    return e;
+}

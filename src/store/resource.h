@@ -94,6 +94,13 @@ void sv_store_recent_forget(sv_db *db, const char *type, const char *id);
  * a search would plan and prepare its own.  *ret_count is 0, 1 or 2. */
 sv_err sv_store_find_token(sv_db *db, const char *type, const char *param, const char *system,
                            const char *value, char ret_ids[2][65], int *ret_count, sv_buf *reterr);
+/* The same, and when there is exactly one: its current version parsed (a new
+ * reference shared with the transaction's memo, as sv_store_current_json gives
+ * it: never change it) and that version, read by the same statement.  With none
+ * or two, *ret_json and *ret_version are left alone. */
+sv_err sv_store_find_token_json(sv_db *db, const char *type, const char *param, const char *system,
+                                const char *value, char ret_ids[2][65], int *ret_count,
+                                json_t **ret_json, int64_t *ret_version, sv_buf *reterr);
 
 /* Called per history entry, newest first; return false to stop.  s is borrowed. */
 typedef bool (*sv_store_visit)(void *ctx, const sv_stored *s);
