@@ -320,14 +320,19 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
         fail(res, e, NULL, "%s", err.ptr ? err.ptr : "forbidden");
         goto out;
     }
-    if (!e && sv_policy_type_grants(type))
+    /* What the grants are derived from is as it was (old: only with hooks): no
+     * citizen's grants change, nothing is derived. */
+    bool grants_kept = sv_policy_grant_inputs_same(type, old, stored);
+    if (!e && sv_policy_type_grants(type) && !grants_kept)
         e = sv_policy_patients_of(r->db, type, id, &before, &err);
     if (!e) /* the category with the row: the worklist rows take it as they are written */
         e = sv_store_write_category(r->db, type, id, version, now, method, res->body.ptr,
                                     res->body.len, &rows, category, &err);
     if (!e && res->keep_recent) /* stored shares the caller's values, which it leaves alone */
         sv_store_recent_put(r->db, type, id, version, stored);
-    if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
+    if (!e && grants_kept) {
+        /* nothing to derive */
+    } else if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
         for (size_t i = 0; i < before.len; i++)
             sv_policy_patients_add(r->defer_grants, before.ids[i]);
         e = sv_policy_patients_of(r->db, type, id, r->defer_grants, &err);

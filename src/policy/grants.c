@@ -182,13 +182,19 @@ static void from_care_team(derivation *d, const json_t *ct)
     }
 }
 
-static void from_encounter(derivation *d, const json_t *enc)
+static bool encounter_live(const json_t *enc)
 {
     static const char *const live[] = {"arrived", "triaged", "in-progress", "onleave"};
     const char *status = str(enc, "status");
     bool ok = false;
     for (size_t i = 0; status && i < sizeof(live) / sizeof(live[0]); i++)
         ok = ok || strcmp(status, live[i]) == 0;
+    return ok;
+}
+
+static void from_encounter(derivation *d, const json_t *enc)
+{
+    bool ok = encounter_live(enc);
     const char *org = ref_of_type(json_object_get(enc, "serviceProvider"), "Organization");
     if (ok && org)
         add_fact(d, org, SV_CAT_ALL, SV_ACCESS_NEVER, SV_ACCESS_FOREVER);
@@ -253,6 +259,44 @@ static void from_consent(derivation *d, const json_t *c)
             h = "-";
         r->actors[r->nactors++] = strdup(h);
     }
+}
+
+/* What the derivation reads of each type (from_patient, role_organisation and the
+ * from_ functions above; the reference of sources[] below): kept next to them. */
+static bool same_members(const json_t *old, const json_t *cur, const char *const *keys)
+{
+    for (; *keys; keys++) {
+        const json_t *a = json_object_get(old, *keys), *b = json_object_get(cur, *keys);
+        if ((a || b) && !(a && b && json_equal(a, b)))
+            return false;
+    }
+    return true;
+}
+
+bool sv_policy_grant_inputs_same(const char *type, const json_t *old, const json_t *cur)
+{
+    static const char *const patient[] = {"managingOrganization", "generalPractitioner", NULL};
+    static const char *const role[] = {"organization", "active", NULL};
+    static const char *const care_team[] = {"subject", "status", "period", "participant", NULL};
+    static const char *const encounter[] = {"subject", "serviceProvider", NULL};
+    static const char *const episode[] = {"patient", "status", "managingOrganization", "period",
+                                          NULL};
+    static const char *const consent[] = {"patient", "status", "provision", NULL};
+    if (!type || !json_is_object(old) || !json_is_object(cur))
+        return false;
+    if (strcmp(type, "Patient") == 0)
+        return same_members(old, cur, patient);
+    if (strcmp(type, "PractitionerRole") == 0)
+        return same_members(old, cur, role);
+    if (strcmp(type, "CareTeam") == 0)
+        return same_members(old, cur, care_team);
+    if (strcmp(type, "Encounter") == 0) /* its status counts only as live or not */
+        return encounter_live(old) == encounter_live(cur) && same_members(old, cur, encounter);
+    if (strcmp(type, "EpisodeOfCare") == 0)
+        return same_members(old, cur, episode);
+    if (strcmp(type, "Consent") == 0)
+        return same_members(old, cur, consent);
+    return false;
 }
 
 typedef void (*source_fn)(derivation *d, const json_t *resource);

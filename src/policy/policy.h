@@ -141,6 +141,14 @@ bool sv_policy_type_grants(const char *type);
 sv_err sv_policy_patients_of(sv_db *db, const char *type, const char *id, sv_policy_patients *list,
                              sv_buf *reterr);
 
+/* True when a write of type from old to cur (both the resource's content; NULL:
+ * none, which is never the same) leaves everything the derivation reads of it as
+ * it was: the members that make its facts or rules, and the reference that makes
+ * it a source of its citizen.  The grants are derived in the transaction of every
+ * change of a source, so such a write changes no citizen's grants and needs no
+ * derivation. */
+bool sv_policy_grant_inputs_same(const char *type, const json_t *old, const json_t *cur);
+
 /* Derives the grants of patient again (inside the caller's write transaction). */
 sv_err sv_policy_derive(sv_db *db, const char *patient, sv_buf *reterr);
 /* The same, with the Patient's current version as the caller has just written it

@@ -402,6 +402,166 @@ static void test_derive_again_writes_only_the_change(void **state)
                      1);
 }
 
+static json_t *parse(const char *text)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(text, 0, &jerr);
+    if (!j)
+        fail_msg("bad json in the test: %s", jerr.text);
+    return j;
+}
+
+/* True when a write of type from a to b keeps what the grants are derived from. */
+static bool same(const char *type, const char *a, const char *b)
+{
+    json_t *x = parse(a), *y = parse(b);
+    bool r = sv_policy_grant_inputs_same(type, x, y);
+    json_decref(x);
+    json_decref(y);
+    return r;
+}
+
+/* What the derivation reads of each source type: a change of any of it is a change;
+ * of anything else, or of an Encounter's status from live to live, is none. */
+static void test_grant_inputs(void **state)
+{
+    (void)state;
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"status\":\"in-progress\",\"subject\":{\"reference\":"
+        "\"Patient/z\"},\"serviceProvider\":{\"reference\":\"Organization/hosp\"}}";
+    assert_true(same("Encounter", enc, enc));
+    assert_true(same("Encounter", enc,
+                     "{\"resourceType\":\"Encounter\",\"status\":\"onleave\",\"subject\":{"
+                     "\"reference\":\"Patient/z\"},\"serviceProvider\":{\"reference\":"
+                     "\"Organization/hosp\"},\"period\":{\"start\":\"2026-03-01\"}}"));
+    assert_false(same("Encounter", enc,
+                      "{\"resourceType\":\"Encounter\",\"status\":\"finished\",\"subject\":{"
+                      "\"reference\":\"Patient/z\"},\"serviceProvider\":{\"reference\":"
+                      "\"Organization/hosp\"}}"));
+    assert_false(same("Encounter", enc,
+                      "{\"resourceType\":\"Encounter\",\"status\":\"in-progress\",\"subject\":{"
+                      "\"reference\":\"Patient/z\"},\"serviceProvider\":{\"reference\":"
+                      "\"Organization/other\"}}"));
+    assert_false(same("Encounter", enc,
+                      "{\"resourceType\":\"Encounter\",\"status\":\"in-progress\",\"subject\":{"
+                      "\"reference\":\"Patient/y\"},\"serviceProvider\":{\"reference\":"
+                      "\"Organization/hosp\"}}"));
+    assert_false(same("Encounter", enc,
+                      "{\"resourceType\":\"Encounter\",\"status\":\"in-progress\",\"subject\":{"
+                      "\"reference\":\"Patient/z\"}}"));
+    assert_true(same("Patient", "{\"managingOrganization\":{\"reference\":\"Organization/m\"}}",
+                     "{\"managingOrganization\":{\"reference\":\"Organization/m\"},"
+                     "\"deceasedBoolean\":true}"));
+    assert_false(same("Patient", "{\"managingOrganization\":{\"reference\":\"Organization/m\"}}",
+                      "{\"managingOrganization\":{\"reference\":\"Organization/n\"}}"));
+    assert_false(
+        same("Patient", "{}", "{\"generalPractitioner\":[{\"reference\":\"Organization/gp\"}]}"));
+    assert_true(same("PractitionerRole", "{\"organization\":{\"reference\":\"Organization/o\"}}",
+                     "{\"organization\":{\"reference\":\"Organization/o\"},\"code\":[]}"));
+    assert_false(same("PractitionerRole", "{\"organization\":{\"reference\":\"Organization/o\"}}",
+                      "{\"organization\":{\"reference\":\"Organization/o\"},\"active\":false}"));
+    static const char team[] =
+        "{\"status\":\"active\",\"subject\":{\"reference\":\"Patient/z\"},\"participant\":[{"
+        "\"member\":{\"reference\":\"Organization/t\"}}]}";
+    assert_true(same("CareTeam", team,
+                     "{\"status\":\"active\",\"name\":\"x\",\"subject\":{\"reference\":"
+                     "\"Patient/z\"},\"participant\":[{\"member\":{\"reference\":"
+                     "\"Organization/t\"}}]}"));
+    assert_false(same("CareTeam", team,
+                      "{\"status\":\"active\",\"subject\":{\"reference\":\"Patient/z\"},"
+                      "\"participant\":[{\"member\":{\"reference\":\"Organization/t\"},"
+                      "\"period\":{\"end\":\"2026-03-05\"}}]}"));
+    assert_false(same("CareTeam", team,
+                      "{\"status\":\"inactive\",\"subject\":{\"reference\":\"Patient/z\"},"
+                      "\"participant\":[{\"member\":{\"reference\":\"Organization/t\"}}]}"));
+    assert_false(same("CareTeam", team,
+                      "{\"status\":\"active\",\"period\":{\"start\":\"2026-03-02\"},"
+                      "\"subject\":{\"reference\":\"Patient/z\"},\"participant\":[{\"member\":"
+                      "{\"reference\":\"Organization/t\"}}]}"));
+    assert_false(same("EpisodeOfCare", "{\"status\":\"active\"}", "{\"status\":\"finished\"}"));
+    assert_false(same("EpisodeOfCare", "{\"period\":{\"start\":\"2026-03-02\"}}", "{}"));
+    assert_false(same("EpisodeOfCare", "{\"managingOrganization\":{\"reference\":\"O/a\"}}",
+                      "{\"managingOrganization\":{\"reference\":\"O/b\"}}"));
+    assert_true(
+        same("EpisodeOfCare", "{\"status\":\"active\"}", "{\"status\":\"active\",\"type\":[]}"));
+    assert_false(same("Consent", "{\"provision\":{\"type\":\"permit\"}}",
+                      "{\"provision\":{\"type\":\"deny\"}}"));
+    assert_false(same("Consent", "{\"patient\":{\"reference\":\"Patient/z\"}}",
+                      "{\"patient\":{\"reference\":\"Patient/y\"}}"));
+    assert_true(same("Consent", "{\"status\":\"active\"}",
+                     "{\"status\":\"active\",\"dateTime\":\"2026-03-01\"}"));
+    assert_false(same("Task", "{}", "{}")); /* not a source */
+    assert_false(sv_policy_grant_inputs_same("Encounter", NULL, NULL));
+}
+
+/* Through the writes (with write hooks, which read the version before): a change of
+ * what the grants are derived from derives them, deferred or at once; a write that
+ * changes none of it derives nothing (the row removed below is not put back). */
+static void test_unchanged_inputs_derive_nothing(void **state)
+{
+    fixture *f = *state;
+    static const sv_rest_hooks hooks = {0};
+    f->rest.hooks = &hooks;
+    char got[256];
+    put(f, "Patient", "z", "{\"resourceType\":\"Patient\",\"id\":\"z\"}");
+    put(f, "Patient", "y", "{\"resourceType\":\"Patient\",\"id\":\"y\"}");
+    static const char enc[] =
+        "{\"resourceType\":\"Encounter\",\"id\":\"e\",\"status\":\"%s\",\"class\":{"
+        "\"system\":\"http://terminology.hl7.org/CodeSystem/v3-ActCode\",\"code\":\"IMP\"},"
+        "\"subject\":{\"reference\":\"Patient/%s\"},\"serviceProvider\":{\"reference\":"
+        "\"Organization/%s\"}}";
+    char text[512];
+    snprintf(text, sizeof(text), enc, "in-progress", "z", "hosp");
+    put(f, "Encounter", "e", text);
+    grants(f, "z", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "7@-..+");
+    static const char DROP[] = "DELETE FROM access_grant WHERE holder = 'Organization/hosp'";
+    assert_int_equal(sv_db_exec(f->db, DROP, NULL), SV_OK);
+    snprintf(text, sizeof(text), enc, "onleave", "z", "hosp"); /* live to live */
+    put(f, "Encounter", "e", text);
+    grants(f, "z", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "");
+    /* deferred (a MedCom message's writes): the citizen is listed only on a change */
+    sv_policy_patients later = {0};
+    f->rest.defer_grants = &later;
+    assert_int_equal(sv_db_begin(f->db, SV_TX_WRITE, NULL), SV_OK);
+    snprintf(text, sizeof(text), enc, "in-progress", "z", "hosp");
+    put(f, "Encounter", "e", text);
+    assert_int_equal(later.len, 0);
+    snprintf(text, sizeof(text), enc, "in-progress", "z", "other");
+    put(f, "Encounter", "e", text);
+    assert_int_equal(later.len, 1);
+    assert_string_equal(later.ids[0], "z");
+    assert_int_equal(sv_policy_derive(f->db, "z", NULL), SV_OK);
+    assert_int_equal(sv_db_commit(f->db, NULL), SV_OK);
+    sv_policy_patients_clear(&later);
+    f->rest.defer_grants = NULL;
+    grants(f, "z", "Organization/other", got, sizeof(got));
+    assert_string_equal(got, "7@-..+");
+    /* at once: each input changed derives */
+    snprintf(text, sizeof(text), enc, "in-progress", "z", "hosp");
+    put(f, "Encounter", "e", text);
+    grants(f, "z", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "7@-..+");
+    grants(f, "z", "Organization/other", got, sizeof(got));
+    assert_string_equal(got, "");
+    snprintf(text, sizeof(text), enc, "in-progress", "y", "hosp"); /* the citizen */
+    put(f, "Encounter", "e", text);
+    grants(f, "z", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "");
+    grants(f, "y", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "7@-..+");
+    snprintf(text, sizeof(text), enc, "finished", "y", "hosp"); /* live to not */
+    put(f, "Encounter", "e", text);
+    grants(f, "y", "Organization/hosp", got, sizeof(got));
+    assert_string_equal(got, "");
+    put(f, "Patient", "y",
+        "{\"resourceType\":\"Patient\",\"id\":\"y\",\"managingOrganization\":{\"reference\":"
+        "\"Organization/muni\"}}");
+    grants(f, "y", "Organization/muni", got, sizeof(got));
+    assert_string_equal(got, "1@-..+");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +571,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_proxy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_compartment_and_no_self_grant, setup, teardown),
         cmocka_unit_test_setup_teardown(test_derive_again_writes_only_the_change, setup, teardown),
+        cmocka_unit_test(test_grant_inputs),
+        cmocka_unit_test_setup_teardown(test_unchanged_inputs_derive_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
