@@ -214,11 +214,47 @@ static sv_err find_registered(sv_rest *r, const json_t *org, const char *key, ch
     return sv__medcom_link_add(r->db, key, "Organization", ret_id);
 }
 
-sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], sv_outcome *out)
-{
+/* The organisations the messages of one transaction named: a batch (process.c) comes
+ * from few departments to few municipalities, so a message's two lookups are mostly
+ * those of the message before.  Each entry is trusted only under the transaction
+ * serial it was found or made under (sv_db_tx_serial: a new transaction, a rollback,
+ * any ROLLBACK TO changes it), so nothing an undone transaction created is handed
+ * out; the messages of one transaction are applied by one thread. */
+#define ORG_MEMO_SLOTS 4
+
+typedef struct org_memo_entry {
+    uint64_t serial; /* 0: empty */
     char key[300];
-    bool keyed = org_key(org, key, sizeof(key));
-    if (keyed) {
+    char id[65];
+} org_memo_entry;
+
+static _Thread_local org_memo_entry org_memo[ORG_MEMO_SLOTS];
+static _Thread_local unsigned org_memo_next;
+
+static bool org_memo_find(uint64_t serial, const char *key, char ret_id[65])
+{
+    for (size_t i = 0; serial && i < ORG_MEMO_SLOTS; i++)
+        if (org_memo[i].serial == serial && strcmp(org_memo[i].key, key) == 0) {
+            memcpy(ret_id, org_memo[i].id, sizeof(org_memo[i].id));
+            return true;
+        }
+    return false;
+}
+
+static void org_memo_keep(uint64_t serial, const char *key, const char *id)
+{
+    if (!serial)
+        return;
+    org_memo_entry *en = &org_memo[org_memo_next++ % ORG_MEMO_SLOTS];
+    en->serial = serial;
+    snprintf(en->key, sizeof(en->key), "%s", key);
+    snprintf(en->id, sizeof(en->id), "%s", id);
+}
+
+static sv_err organization(sv_rest *r, const json_t *org, const char *key, char ret_id[65],
+                           sv_outcome *out)
+{
+    if (key) {
         sv_err e = sv__medcom_link_find(r->db, key, ret_id);
         if (e != SV_ERR_NOT_FOUND)
             return e;
@@ -236,8 +272,21 @@ sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], s
     else
         snprintf(ret_id, 65, "%s", rr.id);
     sv_rest_result_clear(&rr);
-    if (!e && keyed)
+    if (!e && key)
         e = sv__medcom_link_add(r->db, key, "Organization", ret_id);
+    return e;
+}
+
+sv_err sv__medcom_organization(sv_rest *r, const json_t *org, char ret_id[65], sv_outcome *out)
+{
+    char key[300];
+    if (!org_key(org, key, sizeof(key)))
+        return organization(r, org, NULL, ret_id, out);
+    if (org_memo_find(sv_db_tx_serial(r->db), key, ret_id))
+        return SV_OK;
+    sv_err e = organization(r, org, key, ret_id, out);
+    if (!e) /* as the transaction now is: a savepoint of the create may have moved the serial */
+        org_memo_keep(sv_db_tx_serial(r->db), key, ret_id);
     return e;
 }
 

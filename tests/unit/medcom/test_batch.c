@@ -181,6 +181,61 @@ static void test_refusals_in_one_batch(void **state)
     fixture_free(f);
 }
 
+/* A batch on an empty database whose first message creates the two organisations
+ * (and the stay) and whose second is refused (the stay is another citizen's): the
+ * batch is undone and done again, and the first message creates them again rather
+ * than naming the ones the undone pass made (medcom/parties.c keeps the
+ * organisations a transaction found only for that transaction). */
+static void test_organisations_of_an_undone_batch(void **state)
+{
+    fixture *f = fixture_new();
+    (void)state;
+    sv_medcom_set_batch_wait(500);
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, 2);
+    sender senders[2];
+    pthread_t threads[2];
+    for (int i = 0; i < 2; i++) {
+        senders[i] = (sender){.f = f, .start = &start};
+        senders[i].message = admission(20 + i, "episode-u", 1400 + 2 * i);
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&threads[i], NULL, send_one, &senders[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(threads[i], NULL);
+    sv_medcom_set_batch_wait(0);
+    pthread_barrier_destroy(&start);
+    int ok = 0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(senders[i].e, SV_OK);
+        ok += strcmp(senders[i].res.code, "ok") == 0;
+    }
+    assert_int_equal(ok, 1);
+    /* the sender and the receiver, each once, and every link and reference to one */
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM resource WHERE type ="
+                                      " 'Organization' AND deleted = 0"),
+                     2);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM medcom_link l WHERE l.type ="
+                                      " 'Organization' AND NOT EXISTS (SELECT 1 FROM resource r"
+                                      " WHERE r.type = 'Organization' AND r.id = l.id)"),
+                     0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_reference x JOIN resource r"
+                                      " ON r.rid = x.rid WHERE r.type = 'Encounter' AND"
+                                      " x.target_type = 'Organization' AND NOT EXISTS (SELECT 1"
+                                      " FROM resource o WHERE o.type = 'Organization' AND"
+                                      " o.id = x.target_id)"),
+                     0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM idx_reference x JOIN resource r"
+                                      " ON r.rid = x.rid WHERE r.type = 'Encounter' AND"
+                                      " x.target_type = 'Organization'"),
+                     1);
+    for (int i = 0; i < 2; i++) {
+        sv_medcom_result_clear(&senders[i].res);
+        json_decref(senders[i].message);
+    }
+    fixture_free(f);
+}
+
 int main(void)
 {
 #ifdef TMPDB_POSTGRES
@@ -188,6 +243,7 @@ int main(void)
 #endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_refusals_in_one_batch),
+        cmocka_unit_test(test_organisations_of_an_undone_batch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
