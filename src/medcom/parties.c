@@ -243,12 +243,13 @@ static bool org_memo_find(uint64_t serial, const char *key, char ret_id[65])
 
 static void org_memo_keep(uint64_t serial, const char *key, const char *id)
 {
-    if (!serial)
+    size_t key_len = strlen(key), id_len = strlen(id);
+    if (!serial || key_len >= sizeof(org_memo[0].key) || id_len >= sizeof(org_memo[0].id))
         return;
     org_memo_entry *en = &org_memo[org_memo_next++ % ORG_MEMO_SLOTS];
     en->serial = serial;
-    snprintf(en->key, sizeof(en->key), "%s", key);
-    snprintf(en->id, sizeof(en->id), "%s", id);
+    memcpy(en->key, key, key_len + 1);
+    memcpy(en->id, id, id_len + 1);
 }
 
 static sv_err organization(sv_rest *r, const json_t *org, const char *key, char ret_id[65],
