@@ -177,17 +177,20 @@ static sv_err bind_filters(sv_stmt *st, const sv_coord_inbox_query *q)
     return sv_stmt_bind_text(st, 3, q->citizen);
 }
 
+const char *sv__coord_inbox_sql(const sv_coord_inbox_query *q, bool count)
+{
+    if (q->recipient)
+        return count ? SQL_UNREAD_RECIPIENT : SQL_LIST_RECIPIENT;
+    if (q->organization)
+        return count ? SQL_UNREAD_ORGANIZATION : SQL_LIST_ORGANIZATION;
+    return count ? SQL_UNREAD_ANY : SQL_LIST_ANY;
+}
+
 sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_list,
                       int64_t *ret_unread, sv_buf *reterr)
 {
-    const char *unread_sql = q->recipient      ? SQL_UNREAD_RECIPIENT
-                             : q->organization ? SQL_UNREAD_ORGANIZATION
-                                               : SQL_UNREAD_ANY;
-    const char *list_sql = q->recipient      ? SQL_LIST_RECIPIENT
-                           : q->organization ? SQL_LIST_ORGANIZATION
-                                             : SQL_LIST_ANY;
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, unread_sql, &st, reterr);
+    sv_err e = sv_db_stmt(db, sv__coord_inbox_sql(q, true), &st, reterr);
     if (e)
         return e;
     bind_filters(st, q);
@@ -197,7 +200,7 @@ sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_lis
         return e;
     int64_t unread = row ? sv_stmt_column_int64(st, 0) : 0;
     sv_stmt_reset(st);
-    e = sv_db_stmt(db, list_sql, &st, reterr);
+    e = sv_db_stmt(db, sv__coord_inbox_sql(q, false), &st, reterr);
     if (e)
         return e;
     bind_filters(st, q);
