@@ -43,7 +43,9 @@ typedef sv_migration_list migration_list;
     "DROP INDEX IF EXISTS coord_notification_citizen;"                                             \
     "DROP INDEX IF EXISTS audit_action;"                                                           \
     "DROP INDEX IF EXISTS audit_break_the_glass;"                                                  \
-    "CREATE INDEX audit_break_the_glass ON audit(time) WHERE action = 'break-the-glass';"
+    "CREATE INDEX audit_break_the_glass ON audit(time) WHERE action = 'break-the-glass';"          \
+    "DROP INDEX IF EXISTS idx_combined_patient;"                                                   \
+    "CREATE INDEX idx_combined_patient ON idx_combined(patient) WHERE patient IS NOT NULL;"
 
 /* A migration may be written before its PostgreSQL text, as {N, "sqlite SQL"}: the
  * missing text is NULL, and schema_check refuses to start on PostgreSQL with it. */
@@ -835,6 +837,8 @@ static const migration migrations[] = {
       * inbox by subject alone is a system's query and walks the notices newest
       * first, as it did (coord/notify.c).  audit_action becomes
       * audit_break_the_glass: the break-the-glass indicator is its only reader.
+      * idx_combined_patient leaves out the rows without a citizen (served-by):
+      * only "patient = ?" reads it.
       * medcom_event_pending holds only the rows still to act on (a message's own
       * rules write its row handled).  resource_version, medcom_event and
       * stay_event lose AUTOINCREMENT, which wrote sqlite_sequence on every insert:
