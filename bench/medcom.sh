@@ -77,13 +77,18 @@ if [ -n "${BENCH_PERF:-}" ]; then
     perf record ${BENCH_PERF_OPTS:--g} -q -o "$BENCH_PERF" -p "$server_pid" 2>/dev/null &
     perf_pid=$!
 fi
+# Read system calls of the server (/proc/PID/io syscr): the page-cache misses of
+# SQLite's connections are preads.
+reads() { awk '/^syscr/ {print $2}' "/proc/$server_pid/io"; }
 cpu_before=$(ticks)
+reads_before=$(reads)
 user_before=$(uticks)
 times >"$work/times"; client_before=$(tail -n 1 "$work/times")
 out=$(BENCH_WRK_DIR="$repo/bench/wrk" BENCH_MEDCOM_CITIZENS=$citizens BENCH_MEDCOM_TEMPLATE="$repo/tests/data/medcom/a1_stin.json" \
     wrk -t"$wrk_threads" -c"$connections" -d"${seconds}s" --latency \
     -s "$repo/bench/wrk/medcom.lua" "$base" 2>&1)
 cpu_after=$(ticks)
+reads_after=$(reads)
 user_after=$(uticks)
 times >"$work/times"; client_after=$(tail -n 1 "$work/times")
 if [ -n "$perf_pid" ]; then
@@ -101,6 +106,8 @@ printf 'bench: %s acknowledged messages, %.0f msg/s, server CPU %.0f us per mess
     "$(echo "($user_after - $user_before) * 1000000 / $hz / ($ok + 0.000001)" | bc -l)"
 # times: "0m1.234s 0m0.567s" for the shell's children (wrk), user and system.
 secs() { echo "$1" | awk '{t = 0; for (i = 1; i <= 2; i++) {split($i, a, /[ms]/); t += a[1] * 60 + a[2]} print t}'; }
+printf 'bench: server read system calls %.1f per message\n' \
+    "$(echo "($reads_after - $reads_before) / ($ok + 0.000001)" | bc -l)"
 printf 'bench: client (wrk) CPU %.0f us per message\n' \
     "$(echo "($(secs "$client_after") - $(secs "$client_before")) * 1000000 / ($ok + 0.000001)" | bc -l)"
 echo "bench: server resident memory after the run: $(awk '/^VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$server_pid/status")"

@@ -54,7 +54,8 @@ typedef struct settings {
     size_t max_body;
     size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
-    unsigned long_polls; /* parked long polls at most (sv_http_config.max_parked) */
+    unsigned write_threads; /* for requests that may write (sv_http_config.waiting_threads) */
+    unsigned long_polls;    /* parked long polls at most (sv_http_config.max_parked) */
     sv_log_level log_level;
     bool auth_on;               /* auth = on: /fhir needs a session or a bearer token */
     unsigned watchdog_s;        /* seconds between watchdog ticks; 0: no watchdog thread */
@@ -77,6 +78,7 @@ static void defaults(settings *s)
     snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
+    s->write_threads = 16;
     s->long_polls = 256;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
@@ -124,6 +126,11 @@ static int set_key(settings *s, const char *key, const char *value)
         if (!*value || *end || n < 1 || n > 256)
             return -1;
         s->threads = (unsigned)n;
+    } else if (strcmp(key, "write_threads") == 0) {
+        unsigned long n = strtoul(value, &end, 10);
+        if (!*value || *end || n > 1024)
+            return -1;
+        s->write_threads = (unsigned)n;
     } else if (strcmp(key, "medcom_batch_wait") == 0) {
         unsigned long n = strtoul(value, &end, 10);
         if (!*value || *end || n > 1000)
@@ -232,6 +239,7 @@ static int load_env(settings *s)
                 {"SAMVERKA_MAX_BODY", "max_body"},
                 {"SAMVERKA_MAX_ATTACHMENT", "max_attachment"},
                 {"SAMVERKA_THREADS", "threads"},
+                {"SAMVERKA_WRITE_THREADS", "write_threads"},
                 {"SAMVERKA_LONG_POLLS", "long_polls"},
                 {"SAMVERKA_LOG_LEVEL", "log_level"},
                 {"SAMVERKA_AUTH", "auth"},
@@ -264,6 +272,7 @@ static const struct {
              {"--max-body", "max_body"},
              {"--max-attachment", "max_attachment"},
              {"--threads", "threads"},
+             {"--write-threads", "write_threads"},
              {"--long-polls", "long_polls"},
              {"--log-level", "log_level"},
              {"--auth", "auth"},
@@ -371,6 +380,9 @@ static const char usage_serve[] =
     "  --base-url URL       public base url for links (default http://HOST:PORT)\n"
     "  --max-body BYTES     largest request body (default 10485760)\n"
     "  --threads N          worker threads (default 8)\n"
+    "  --write-threads N    threads for requests that may write (POST, PUT, PATCH, DELETE),\n"
+    "                       which wait for the database's writer without holding a worker\n"
+    "                       (default 16; 0: they run on the workers)\n"
     "  --long-polls N       long polls (GET /notifications?wait=) waiting at once (default 256)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
@@ -542,7 +554,9 @@ static int cmd_serve(settings *s)
                          .max_parked = s->long_polls,
                          .timeout_s = 30,
                          .drain_ms = 10000,
-                         .handler = sv_api_handle};
+                         .handler = sv_api_handle,
+                         .waits = sv_api_waits,
+                         .waiting_threads = s->write_threads};
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;

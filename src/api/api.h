@@ -60,5 +60,8 @@ void sv_api_free(sv_api *api); /* closes every worker connection; accepts NULL *
 void sv_api_write_counts(sv_api *api, sv_db_write_stats *ret_stats);
 /* The http/ handler: ctx is the sv_api. */
 void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res);
+/* sv_http_config.waits: true for the requests that may write, whose handler waits
+ * for the database's writer and its group's sync (a read never waits long). */
+bool sv_api_waits(void *ctx, const sv_http_request *req);
 
 #endif

@@ -617,6 +617,13 @@ static void fhir(sv_api *api, const sv_http_request *req, sv_http_response *res,
     }
 }
 
+bool sv_api_waits(void *ctx, const sv_http_request *req)
+{
+    (void)ctx;
+    return strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0 &&
+           strcmp(req->method, "OPTIONS") != 0;
+}
+
 void sv_api_handle(void *ctx, const sv_http_request *req, sv_http_response *res)
 {
     sv_api *api = ctx;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,31 @@
 
 #include "base/log.h"
 #include "base/metrics.h"
+#include "http/pool.h"
 
 #define MAX_PARAMS 256
 
+typedef struct param_collect {
+    sv_http_param params[MAX_PARAMS];
+    size_t n;
+    bool overflow;
+} param_collect;
+
 typedef struct conn_state {
+    sv_http_server *srv;
     sv_buf body;
     bool too_large;
     bool counted;
     struct timespec start;
+    /* A request run on the pool (pool.h): what its thread needs, and its answer;
+     * the connection stays suspended from the push until the answer is set. */
+    sv__pool_item item;
+    sv_http_request req;
+    param_collect *params;
+    char request_id[24];
+    char address[INET6_ADDRSTRLEN];
+    bool answered;
+    sv_http_response answer;
     /* Parking (server.h); all under the server's park_lock. */
     struct MHD_Connection *conn;
     int64_t park_deadline_ms; /* monotonic; 0: never parked */
@@ -47,15 +65,10 @@ struct sv_http_server {
     atomic_uint_fast64_t wake_generation;
     bool stopping;
     pthread_t timer;
+    sv__pool *pool; /* NULL: every handler runs on libmicrohttpd's workers */
 };
 
 static atomic_int parked_in_process;
-
-typedef struct param_collect {
-    sv_http_param params[MAX_PARAMS];
-    size_t n;
-    bool overflow;
-} param_collect;
 
 const char *sv_http_header_get(const sv_http_request *req, const char *name)
 {
@@ -425,6 +438,29 @@ static park_result park(sv_http_server *srv, conn_state *cs, struct MHD_Connecti
     return r;
 }
 
+/* A pool thread: runs the handler of a suspended request and resumes it with the
+ * answer (on_request sends it).  Such a request cannot park: the pool's handlers
+ * answer now (park_refused). */
+static void run_waiting(void *ctx, sv__pool_item *item)
+{
+    sv_http_server *srv = ctx;
+    conn_state *cs = (conn_state *)(void *)((char *)item - offsetof(conn_state, item));
+    sv_http_response res = {.status = 500, .body = SV_BUF_INIT};
+    srv->cfg.handler(srv->cfg.ctx, &cs->req, &res);
+    if (res.park_ms > 0) {
+        response_release(&res);
+        cs->req.park_refused = true;
+        res = (sv_http_response){.status = 500, .body = SV_BUF_INIT};
+        srv->cfg.handler(srv->cfg.ctx, &cs->req, &res);
+    }
+    free(cs->params);
+    cs->params = NULL;
+    cs->answer = res;
+    cs->answered = true;
+    /* After this, cs is libmicrohttpd's worker's again (it may even end it). */
+    MHD_resume_connection(cs->conn);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -472,19 +508,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
 
-    char request_id[24];
+    if (cs->answered) { /* resumed by the pool with the answer */
+        enum MHD_Result ok = send_response(srv, conn, cs, method, cs->request_id, &cs->answer);
+        response_release(&cs->answer);
+        cs->answered = false;
+        return ok;
+    }
     unsigned long long n = atomic_fetch_add(&srv->next_id, 1);
-    snprintf(request_id, sizeof(request_id), "%08x%08llx", (unsigned)getpid(), n);
+    snprintf(cs->request_id, sizeof(cs->request_id), "%08x%08llx", (unsigned)getpid(), n);
 
     param_collect *pc = calloc(1, sizeof(*pc));
     if (!pc)
         return MHD_NO;
     MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_param, pc);
 
-    char address[INET6_ADDRSTRLEN] = "";
-    client_address(conn, address, sizeof(address));
+    client_address(conn, cs->address, sizeof(cs->address));
+    /* Everything it points to lives until the request ends: libmicrohttpd's copies
+     * of the request line, headers and query (untouched while the connection is
+     * suspended), the body and pc. */
     sv_http_request req = {
-        .client_address = address[0] ? address : NULL,
+        .client_address = cs->address[0] ? cs->address : NULL,
         .method = method,
         .path = target_path(url),
         .params = pc->params,
@@ -493,10 +536,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         .body_len = cs->body.len,
         .body_too_large = cs->too_large,
         .too_many_params = pc->overflow,
-        .request_id = request_id,
+        .request_id = cs->request_id,
         .header = mhd_header,
         .impl = conn,
     };
+    if (srv->pool && !cs->park_deadline_ms && srv->cfg.waits &&
+        srv->cfg.waits(srv->cfg.ctx, &req)) {
+        cs->req = req;
+        cs->params = pc;
+        cs->conn = conn;
+        MHD_suspend_connection(conn);
+        sv__pool_push(srv->pool, &cs->item);
+        return MHD_YES; /* on_request again when the pool resumes it */
+    }
+    const char *request_id = cs->request_id;
     sv_http_response res;
     for (;;) {
         uint64_t seen = wake_generation(srv);
@@ -531,6 +584,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     }
     if (cs->counted)
         atomic_fetch_sub(&srv->in_flight, 1);
+    if (cs->answered) /* the client left before its answer went out */
+        response_release(&cs->answer);
+    free(cs->params);
     pthread_mutex_lock(&srv->park_lock);
     if (cs->in_park_list) /* not expected: libmicrohttpd ends no suspended connection */
         unpark_locked(srv, cs);
@@ -635,6 +691,12 @@ sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_serv
         free(srv);
         return SV_ERR_NOMEM;
     }
+    if (cfg->waiting_threads && cfg->waits &&
+        sv__pool_start(cfg->waiting_threads, run_waiting, srv, &srv->pool) != SV_OK) {
+        stop_timer(srv);
+        free(srv);
+        return SV_ERR_NOMEM;
+    }
     unsigned threads = cfg->threads ? cfg->threads : 4;
     srv->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
@@ -651,6 +713,7 @@ sv_err sv_http_server_start(const sv_http_config *cfg, sv_http_server **ret_serv
             sv_buf_addf(reterr, "cannot listen on %s:%u (in use or not permitted)", cfg->host,
                         cfg->port);
         stop_timer(srv);
+        sv__pool_stop(srv->pool);
         free(srv);
         return SV_ERR_IO;
     }
@@ -688,6 +751,10 @@ void sv_http_server_stop(sv_http_server *s)
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
+    /* Past the drain's bound, a request may still be on the pool: its answer comes
+     * (its handler's waits are bounded by the database's busy timeout) and resumes
+     * the connection before libmicrohttpd lets go of it. */
+    sv__pool_stop(s->pool);
     MHD_stop_daemon(s->daemon);
     pthread_cond_destroy(&s->park_cond);
     pthread_mutex_destroy(&s->park_lock);

@@ -8,6 +8,13 @@
  * may block (database I/O).  Shutdown stops accepting, waits for requests in
  * flight (up to drain_ms), then closes.
  *
+ * Waiting requests: a handler that may sleep long (a write waiting for the
+ * database's writer and its sync) would stall every other connection of its
+ * worker.  For a request that cfg.waits() names, the server suspends the
+ * connection and runs the handler on a pool of waiting_threads threads instead
+ * (http/pool.h); the worker goes on meanwhile.  Such a handler must not park: if
+ * it asks to, it is called again at once with req->park_refused.
+ *
  * Parking (long polls): each worker thread serves many connections in one event
  * loop, so a handler must never sleep waiting for something to happen.  Instead
  * it sets res->park_ms and returns without an answer: the server suspends the
@@ -100,6 +107,10 @@ typedef struct sv_http_config {
     unsigned max_parked; /* parked requests at most (0: none may park) */
     sv_http_handler_fn handler;
     void *ctx;
+    /* true: run this request's handler on the pool (see the top); called on the
+     * worker, with the request complete.  NULL, or waiting_threads 0: no pool. */
+    bool (*waits)(void *ctx, const sv_http_request *req);
+    unsigned waiting_threads;
 } sv_http_config;
 
 typedef struct sv_http_server sv_http_server;

@@ -4,7 +4,8 @@
  * raw HTTP/1.1: parameters in order (repeated names, no '=', URL-decoded), the
  * path decoded, bodies intact (NUL bytes, chunked), the body limit (declared and
  * chunked), response headers and X-Request-Id, keep-alive, the parameter limit,
- * start errors, and a prompt stop when idle.
+ * start errors, a prompt stop when idle, and a waiting request run on the pool
+ * while its worker serves another connection.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -526,6 +528,93 @@ static void test_stop_when_idle_is_prompt(void **state)
     sv_http_server_stop(NULL); /* accepted */
 }
 
+/* ---- waiting requests (server.h): the pool ---------------------------------------- */
+
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_waiting, gate_open;
+
+/* POST /wait: echoes, then waits until GET /open has been answered (30 s at most:
+ * then 504, so that a server without the pool fails the test instead of hanging it). */
+static void gate(void *ctx, const sv_http_request *req, sv_http_response *res)
+{
+    if (strcmp(req->path, "/open") == 0) {
+        pthread_mutex_lock(&gate_lock);
+        gate_open = true;
+        pthread_cond_broadcast(&gate_cond);
+        pthread_mutex_unlock(&gate_lock);
+        res->status = 200;
+        return;
+    }
+    echo(ctx, req, res);
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&gate_lock);
+    gate_waiting = true;
+    pthread_cond_broadcast(&gate_cond);
+    while (!gate_open && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+        ;
+    if (!gate_open)
+        res->status = 504;
+    pthread_mutex_unlock(&gate_lock);
+}
+
+static bool gate_waits(void *ctx, const sv_http_request *req)
+{
+    (void)ctx;
+    return strcmp(req->method, "POST") == 0;
+}
+
+static void test_waiting_request_leaves_its_worker_free(void **state)
+{
+    (void)state;
+    gate_waiting = gate_open = false;
+    /* One worker: both connections are its; only the pool lets the second through. */
+    sv_http_config cfg = {.host = "127.0.0.1",
+                          .max_body = MAX_BODY,
+                          .threads = 1,
+                          .timeout_s = 60,
+                          .drain_ms = drain_ms,
+                          .handler = gate,
+                          .waits = gate_waits,
+                          .waiting_threads = 2};
+    sv_http_server *s = NULL;
+    assert_int_equal(sv_http_server_start(&cfg, &s, NULL), SV_OK);
+    int waiting = client_connect(sv_http_server_port(s));
+    struct timeval tv = {60, 0};
+    setsockopt(waiting, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    const char raw[] = "POST /wait?a=1 HTTP/1.1\r\nHost: t\r\nX-Echo: on the pool\r\n"
+                       "Content-Length: 5\r\n\r\nhello";
+    client_send(waiting, raw, sizeof(raw) - 1);
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_waiting)
+        pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    reply opened;
+    roundtrip_s(s, "GET /open HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", &opened);
+    assert_int_equal(opened.status, 200);
+    reply_release(&opened);
+    reply r;
+    client_read(waiting, &r);
+    assert_int_equal(r.status, 200); /* opened while it waited: not 504 */
+    assert_has_line(&r, "path=/wait");
+    assert_has_line(&r, "param=a=1");
+    assert_has_line(&r, "header=on the pool");
+    assert_has_line(&r, "body_len=5");
+    char id[64];
+    assert_true(header_value(&r, "X-Request-Id", id, sizeof(id)));
+    reply_release(&r);
+    /* the same connection goes on after its answer (keep-alive) */
+    client_send(waiting, raw, sizeof(raw) - 1);
+    client_read(waiting, &r);
+    assert_int_equal(r.status, 200);
+    assert_has_line(&r, "body_len=5");
+    reply_release(&r);
+    close(waiting);
+    sv_http_server_stop(s);
+}
+
 static void test_start_errors(void **state)
 {
     sv_err e;
@@ -561,6 +650,7 @@ int main(void)
         T(test_keep_alive_requests_are_separate),
         T(test_too_many_params),
         cmocka_unit_test(test_stop_when_idle_is_prompt),
+        cmocka_unit_test(test_waiting_request_leaves_its_worker_free),
         T(test_start_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
