@@ -78,7 +78,7 @@ static void defaults(settings *s)
     snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
-    s->write_threads = 16;
+    s->write_threads = 64;
     s->long_polls = 256;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
@@ -382,7 +382,7 @@ static const char usage_serve[] =
     "  --threads N          worker threads (default 8)\n"
     "  --write-threads N    threads for requests that may write (POST, PUT, PATCH, DELETE),\n"
     "                       which wait for the database's writer without holding a worker\n"
-    "                       (default 16; 0: they run on the workers)\n"
+    "                       (default 64; 0: they run on the workers)\n"
     "  --long-polls N       long polls (GET /notifications?wait=) waiting at once (default 256)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"

@@ -67,6 +67,7 @@ typedef struct sv__wal {
     int caught_up;             /* frames when the writer last completed a checkpoint itself */
     pthread_t thread;          /* the checkpointer */
     bool thread_started, thread_failed, stop;
+    bool copying; /* the thread is in a checkpoint */
 } sv__wal;
 
 void sv__wal_init(sv__wal *w, const char *path, bool sync_off, int busy_timeout_ms);
