@@ -9,9 +9,9 @@
  *
  * sv_stays_feed_event acts on one message's row inside that message's own
  * transaction (medcom's apply hook, which writes the row claimed), so that an
- * ordinary message costs one commit, not two; the drain above stays the durable path for the rest,
- * also for a message whose rules failed (medcom's writer undoes the transaction and applies the
- * message again without them: src/medcom/process.c).
+ * ordinary message costs one commit, not two; the drain above stays the durable
+ * path for the rest, also for a message whose rules failed (medcom's writer undoes
+ * the transaction and applies the message again without them: src/medcom/process.c).
  */
 #include <stdio.h>
 #include <string.h>
