@@ -1,5 +1,6 @@
 # callgrind.sh - what the instruction-count scripts share (sourced, not run): icount.sh,
-# write-icount.sh and medcom-icount.sh start the server with one worker thread, count
+# write-icount.sh and medcom-icount.sh start the server with one worker thread and one
+# write thread (so that the warm-up opens every connection the count uses), count
 # between a zero and a dump of callgrind, and sum the dump over the server's threads.
 #
 #   bench_name=icount cg_tools="curl"      # the prefix of every message, tools it needs
@@ -38,7 +39,7 @@ cg_start() {
     rm -f "$work/out"
     mkfifo "$work/out"
     "${prefix[@]}" "$bin" serve --listen 127.0.0.1:0 --db "$db" --log-level warn --watchdog 0 \
-        --threads 1 "$@" >"$work/out" 2>>"$work/log" &
+        --threads 1 --write-threads 1 "$@" >"$work/out" 2>>"$work/log" &
     server_pid=$!
     exec 3<"$work/out"
     read -r -t 600 -u 3 line || {

@@ -54,8 +54,9 @@ typedef struct settings {
     size_t max_body;
     size_t max_attachment; /* bytes of a message's attachments; 0: the default (50 MB) */
     unsigned threads;
-    unsigned write_threads; /* for requests that may write (sv_http_config.waiting_threads) */
-    unsigned long_polls;    /* parked long polls at most (sv_http_config.max_parked) */
+    int write_threads;   /* for requests that may write (sv_http_config.waiting_threads); -1: by
+                            backend */
+    unsigned long_polls; /* parked long polls at most (sv_http_config.max_parked) */
     sv_log_level log_level;
     bool auth_on;               /* auth = on: /fhir needs a session or a bearer token */
     unsigned watchdog_s;        /* seconds between watchdog ticks; 0: no watchdog thread */
@@ -78,7 +79,7 @@ static void defaults(settings *s)
     snprintf(s->web_dir, sizeof(s->web_dir), "%s", SV_WEB_DIR);
     s->max_body = 10u * 1024 * 1024;
     s->threads = 8;
-    s->write_threads = 64;
+    s->write_threads = -1;
     s->long_polls = 256;
     s->log_level = SV_LOG_INFO;
     s->watchdog_s = 60;
@@ -130,7 +131,7 @@ static int set_key(settings *s, const char *key, const char *value)
         unsigned long n = strtoul(value, &end, 10);
         if (!*value || *end || n > 1024)
             return -1;
-        s->write_threads = (unsigned)n;
+        s->write_threads = (int)n;
     } else if (strcmp(key, "medcom_batch_wait") == 0) {
         unsigned long n = strtoul(value, &end, 10);
         if (!*value || *end || n > 1000)
@@ -382,7 +383,8 @@ static const char usage_serve[] =
     "  --threads N          worker threads (default 8)\n"
     "  --write-threads N    threads for requests that may write (POST, PUT, PATCH, DELETE),\n"
     "                       which wait for the database's writer without holding a worker\n"
-    "                       (default 64; 0: they run on the workers)\n"
+    "                       (default 64 on SQLite, --threads on PostgreSQL, where each\n"
+    "                       holds a server connection; 0: they run on the workers)\n"
     "  --long-polls N       long polls (GET /notifications?wait=) waiting at once (default 256)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
@@ -460,6 +462,17 @@ static const char *db_label(const char *db, char out[1024])
  * freed) keep that bounded; MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ in the
  * environment still wins.
  */
+/* The write pool's size: on SQLite as many as the MedCom writer's largest batch
+ * (docs/performance/medcom-writer.md); on PostgreSQL each thread holds a server
+ * connection of its own, and two processes of 64 passed the test cluster's
+ * max_connections, so as many as the workers. */
+static unsigned write_threads(const settings *s)
+{
+    if (s->write_threads >= 0)
+        return (unsigned)s->write_threads;
+    return sv_db_uri_dialect(s->db) == SV_DIALECT_POSTGRES ? s->threads : 64;
+}
+
 static void tune_malloc(void)
 {
 #ifdef SV_MIMALLOC
@@ -556,7 +569,7 @@ static int cmd_serve(settings *s)
                          .drain_ms = 10000,
                          .handler = sv_api_handle,
                          .waits = sv_api_waits,
-                         .waiting_threads = s->write_threads};
+                         .waiting_threads = write_threads(s)};
     sv_buf err = SV_BUF_INIT;
     sv_api *api = NULL;
     sv_http_server *srv = NULL;

@@ -129,20 +129,29 @@ sv_err sv_coord_notify_party(sv_db *db, const char *party, const sv_coord_notice
 }
 
 /* ?1 recipient, ?2 organization, ?3 citizen, ?4 unread only, ?5 limit, ?6 the
- * id after which to start (0: all).  A NULL filter matches every row. */
-static const char SQL_LIST[] =
-    "SELECT nid, recipient, organization, kind, citizen, resource, text, created, read_at"
-    " FROM coord_notification"
-    " WHERE (CAST(?1 AS TEXT) IS NULL OR recipient = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "
-    "organization = ?2)"
-    "   AND (CAST(?3 AS TEXT) IS NULL OR citizen = ?3) AND (?4 = 0 OR read_at IS NULL)"
-    "   AND nid > ?6"
-    " ORDER BY nid DESC LIMIT ?5";
-static const char SQL_UNREAD[] =
-    "SELECT COUNT(*) FROM coord_notification"
-    " WHERE (CAST(?1 AS TEXT) IS NULL OR recipient = ?1) AND (CAST(?2 AS TEXT) IS NULL OR "
-    "organization = ?2)"
-    "   AND (CAST(?3 AS TEXT) IS NULL OR citizen = ?3) AND read_at IS NULL";
+ * id after which to start (0: all).  A NULL filter matches every row.  One
+ * statement per leading filter, which repeats it as a plain term so that the
+ * planner can take its index: recipient (an index of the notices that have one),
+ * organization; the subject alone (a system's query, no index) walks the notices
+ * newest first. */
+#define INBOX_FILTERS                                                                              \
+    " (CAST(?1 AS TEXT) IS NULL OR recipient = ?1) AND (CAST(?2 AS TEXT) IS NULL OR"               \
+    " organization = ?2) AND (CAST(?3 AS TEXT) IS NULL OR citizen = ?3)"
+#define INBOX_LIST                                                                                 \
+    "SELECT nid, recipient, organization, kind, citizen, resource, text, created, read_at"         \
+    " FROM coord_notification WHERE"
+#define INBOX_PAGE " AND (?4 = 0 OR read_at IS NULL) AND nid > ?6 ORDER BY nid DESC LIMIT ?5"
+#define INBOX_COUNT "SELECT COUNT(*) FROM coord_notification WHERE"
+#define INBOX_UNREAD " AND read_at IS NULL"
+static const char SQL_LIST_RECIPIENT[] = INBOX_LIST " recipient = ?1 AND" INBOX_FILTERS INBOX_PAGE;
+static const char SQL_LIST_ORGANIZATION[] =
+    INBOX_LIST " organization = ?2 AND" INBOX_FILTERS INBOX_PAGE;
+static const char SQL_LIST_ANY[] = INBOX_LIST INBOX_FILTERS INBOX_PAGE;
+static const char SQL_UNREAD_RECIPIENT[] =
+    INBOX_COUNT " recipient = ?1 AND" INBOX_FILTERS INBOX_UNREAD;
+static const char SQL_UNREAD_ORGANIZATION[] =
+    INBOX_COUNT " organization = ?2 AND" INBOX_FILTERS INBOX_UNREAD;
+static const char SQL_UNREAD_ANY[] = INBOX_COUNT INBOX_FILTERS INBOX_UNREAD;
 
 static void set_ref(json_t *obj, const char *key, sv_stmt *st, int col)
 {
@@ -168,11 +177,20 @@ static sv_err bind_filters(sv_stmt *st, const sv_coord_inbox_query *q)
     return sv_stmt_bind_text(st, 3, q->citizen);
 }
 
+const char *sv__coord_inbox_sql(const sv_coord_inbox_query *q, bool count)
+{
+    if (q->recipient)
+        return count ? SQL_UNREAD_RECIPIENT : SQL_LIST_RECIPIENT;
+    if (q->organization)
+        return count ? SQL_UNREAD_ORGANIZATION : SQL_LIST_ORGANIZATION;
+    return count ? SQL_UNREAD_ANY : SQL_LIST_ANY;
+}
+
 sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_list,
                       int64_t *ret_unread, sv_buf *reterr)
 {
     sv_stmt *st;
-    sv_err e = sv_db_stmt(db, SQL_UNREAD, &st, reterr);
+    sv_err e = sv_db_stmt(db, sv__coord_inbox_sql(q, true), &st, reterr);
     if (e)
         return e;
     bind_filters(st, q);
@@ -182,7 +200,7 @@ sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_lis
         return e;
     int64_t unread = row ? sv_stmt_column_int64(st, 0) : 0;
     sv_stmt_reset(st);
-    e = sv_db_stmt(db, SQL_LIST, &st, reterr);
+    e = sv_db_stmt(db, sv__coord_inbox_sql(q, false), &st, reterr);
     if (e)
         return e;
     bind_filters(st, q);

@@ -89,6 +89,9 @@ typedef struct sv_coord_inbox_query {
  * count of unread ones matching (ignoring unread_only, limit and after_id). */
 sv_err sv_coord_inbox(sv_db *db, const sv_coord_inbox_query *q, json_t **ret_list,
                       int64_t *ret_unread, sv_buf *reterr);
+/* The statement sv_coord_inbox runs for q: the unread count (count) or the page
+ * (static text; tests read its plan). */
+const char *sv__coord_inbox_sql(const sv_coord_inbox_query *q, bool count);
 
 #define SV_COORD_NOTICE_REF_LEN 160
 /* The recipient and organisation of notice id ("" for none); SV_ERR_NOT_FOUND

@@ -23,20 +23,32 @@ static const struct {
     {"postgresql://", &sv_db_postgres_backend, 0},
 };
 
+/* The backend of uri, and in *ret_rest what it is handed. */
+static const sv_db_backend *backend_of(const char *uri, const char **ret_rest)
+{
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        if (strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)) == 0) {
+            *ret_rest = uri + schemes[i].skip;
+            return schemes[i].be;
+        }
+    }
+    *ret_rest = uri;
+    return &sv_db_sqlite_backend;
+}
+
+sv_db_dialect sv_db_uri_dialect(const char *uri)
+{
+    const char *rest;
+    return backend_of(uri, &rest)->dialect;
+}
+
 sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_buf *reterr)
 {
     sv_db_options defaults = {.busy_timeout_ms = 5000};
     if (!opt)
         opt = &defaults;
-    const sv_db_backend *be = &sv_db_sqlite_backend;
-    const char *rest = uri;
-    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
-        if (strncmp(uri, schemes[i].prefix, strlen(schemes[i].prefix)) == 0) {
-            be = schemes[i].be;
-            rest = uri + schemes[i].skip;
-            break;
-        }
-    }
+    const char *rest;
+    const sv_db_backend *be = backend_of(uri, &rest);
     if (be->version != SV_DB_BACKEND_VERSION) {
         if (reterr)
             sv_buf_addf(reterr, "the %s driver has interface version %d, not %d", be->name,

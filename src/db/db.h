@@ -175,6 +175,8 @@ sv_err sv_db_open(const char *uri, const sv_db_options *opt, sv_db **ret_db, sv_
 void sv_db_close(sv_db *db); /* accepts NULL */
 const char *sv_db_backend_name(const sv_db *db);
 sv_db_dialect sv_db_dialect_of(const sv_db *db);
+/* The dialect of the database a uri names, as sv_db_open would open it. */
+sv_db_dialect sv_db_uri_dialect(const char *uri);
 sv_err sv_db_exec(sv_db *db, const char *sql, sv_buf *reterr);
 
 /* A cached prepared statement for the constant sql, reset with bindings cleared.

@@ -243,6 +243,31 @@ static const char *rows_citizen(const sv_index_rows *rows)
     return best;
 }
 
+/* The citizens whose grants a write of type/id changes, as sv_policy_patients_of
+ * finds them after the write, added to list: for the types whose citizens are their
+ * Patient compartments, from the compartment rows just written (in the statement's
+ * order, the ids ascending) instead of reading them back. */
+static sv_err patients_written(sv_db *db, const char *type, const char *id,
+                               const sv_index_rows *rows, sv_policy_patients *list, sv_buf *err)
+{
+    if (strcmp(type, "Patient") == 0 || strcmp(type, "PractitionerRole") == 0)
+        return sv_policy_patients_of(db, type, id, list, err);
+    for (const char *last = NULL;;) {
+        const char *next = NULL;
+        for (size_t i = 0; i < rows->len; i++) {
+            const sv_index_row *row = &rows->rows[i];
+            if (row->kind == SV_INDEX_REFERENCE && strcmp(row->param, SV_COMPARTMENT_PARAM) == 0 &&
+                row->value && (!last || strcmp(row->value, last) > 0) &&
+                (!next || strcmp(row->value, next) < 0))
+                next = row->value;
+        }
+        if (!next)
+            return SV_OK;
+        sv_policy_patients_add(list, next);
+        last = next;
+    }
+}
+
 /* Writes a new version of an already validated resource, fills res.  status is
  * the answer's status (201 or 200), for the audit record. */
 /* The current, not deleted version of type/id parsed into *ret_old for the write
@@ -321,9 +346,10 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
         goto out;
     }
     /* What the grants are derived from is as it was (old: only with hooks): no
-     * citizen's grants change, nothing is derived. */
+     * citizen's grants change, nothing is derived.  A first version has nothing
+     * before it. */
     bool grants_kept = sv_policy_grant_inputs_same(type, old, stored);
-    if (!e && sv_policy_type_grants(type) && !grants_kept)
+    if (!e && version > 1 && sv_policy_type_grants(type) && !grants_kept)
         e = sv_policy_patients_of(r->db, type, id, &before, &err);
     if (!e) /* the category with the row: the worklist rows take it as they are written */
         e = sv_store_write_category(r->db, type, id, version, now, method, res->body.ptr,
@@ -335,7 +361,7 @@ static sv_err write_version(sv_rest *r, const char *type, const char *id, int64_
     } else if (!e && r->defer_grants && !r->access && sv_policy_type_grants(type)) {
         for (size_t i = 0; i < before.len; i++)
             sv_policy_patients_add(r->defer_grants, before.ids[i]);
-        e = sv_policy_patients_of(r->db, type, id, r->defer_grants, &err);
+        e = patients_written(r->db, type, id, &rows, r->defer_grants, &err);
     } else if (!e) {
         e = sv_policy_after_write(r->db, r->access, type, id, stored, version == 1 || status == 201,
                                   &before, &err);

@@ -105,7 +105,11 @@ sv_err sv__medcom_log_add(sv_db *db, const sv__medcom_log_row *row);
 sv_err sv__medcom_link_find(sv_db *db, const char *key, char ret_id[65]);
 sv_err sv__medcom_link_add(sv_db *db, const char *key, const char *type, const char *id);
 
-sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_seq);
+/* Appends ev's row; handled: written already claimed, by the apply hook about to act on
+ * it (medcom.h), so that it never enters the index of the rows still to act on. */
+sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, bool handled, int64_t *ret_seq);
+/* Leaves the row of seq to the durable consumer (handled = 0). */
+sv_err sv__medcom_event_release(sv_db *db, int64_t seq);
 
 /* ---- ack.c ---- */
 

@@ -21,7 +21,8 @@ static const char SQL_LINK_FIND[] = "SELECT id FROM medcom_link WHERE key = ?";
 static const char SQL_LINK_ADD[] = "INSERT INTO medcom_link (key, type, id) VALUES (?, ?, ?)";
 static const char SQL_EVENT_ADD[] =
     "INSERT INTO medcom_event (time, kind, activity, message_id, patient_id, encounter_id,"
-    " communication_id) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq";
+    " communication_id, handled) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq";
+static const char SQL_EVENT_RELEASE[] = "UPDATE medcom_event SET handled = 0 WHERE seq = ?";
 
 void sv__medcom_logged_clear(sv__medcom_logged *l)
 {
@@ -120,7 +121,7 @@ sv_err sv__medcom_link_add(sv_db *db, const char *key, const char *type, const c
     return sv_stmt_run(st, NULL);
 }
 
-sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_seq)
+sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, bool handled, int64_t *ret_seq)
 {
     sv_stmt *st;
     sv_err e = sv_db_stmt(db, SQL_EVENT_ADD, &st, NULL);
@@ -134,6 +135,7 @@ sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_s
     sv_stmt_bind_text(st, i++, ev->patient_id);
     sv_stmt_bind_text(st, i++, ev->encounter_id);
     sv_stmt_bind_text(st, i++, ev->communication_id);
+    sv_stmt_bind_int64(st, i++, handled ? 1 : 0);
     bool row = false;
     e = sv_stmt_step(st, &row, NULL);
     if (!e && row)
@@ -141,4 +143,14 @@ sv_err sv__medcom_event_add(sv_db *db, const sv_medcom_event *ev, int64_t *ret_s
     if (!e)
         sv_stmt_reset(st);
     return e;
+}
+
+sv_err sv__medcom_event_release(sv_db *db, int64_t seq)
+{
+    sv_stmt *st;
+    sv_err e = sv_db_stmt(db, SQL_EVENT_RELEASE, &st, NULL);
+    if (e)
+        return e;
+    sv_stmt_bind_int64(st, 1, seq);
+    return sv_stmt_run(st, NULL);
 }

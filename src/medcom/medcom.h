@@ -66,10 +66,10 @@ void sv_medcom_set_event_hook(sv_medcom_event_hook hook, void *ctx);
  * The in-transaction consumer of events (NULL: none): called inside the
  * message's own write transaction, after its event row is written, on the
  * connection of r (the writer's; r->hooks, access and actor are the
- * submitter's).  It acts on the event and marks its row handled in that
- * transaction, so that the message, its consequences and the claim commit
- * together (one commit instead of a second transaction per message).  It sets
- * *ret_handled when it did; on SV_OK without it the row stays for the
+ * submitter's).  The row is written handled, claimed for the hook, so that the
+ * message, its consequences and the claim commit together (one commit instead
+ * of a second transaction per message).  It sets *ret_handled when it acted;
+ * on SV_OK without it the writer marks the row unhandled again, for the
  * durable consumer (the feed).  It runs without a savepoint: on an error the
  * writer undoes the whole transaction and applies its messages again, this
  * one without the hook, so that the message stands, nothing of what the hook

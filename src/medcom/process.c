@@ -269,9 +269,12 @@ static sv_err apply_one(sv_db *db, job *j)
     j->row.code = "ok";
     j->row.ack = j->res->body.ptr;
     j->ev.time = sv_clock_now_ms();
-    e = sv__medcom_event_add(db, &j->ev, &j->ev.seq);
+    /* The row is written claimed for the hook, final when it acts (the usual
+     * case: one write, no entry in the index of rows still to act on). */
+    bool hook = apply_hook && !j->without_hook;
+    e = sv__medcom_event_add(db, &j->ev, hook, &j->ev.seq);
     j->outcome = JOB_OK;
-    if (!e && apply_hook && !j->without_hook) {
+    if (!e && hook) {
         sv_err hooked = apply_hook(apply_hook_ctx, r, &j->ev, &j->res->handled);
         if (hooked) {
             /* The consumer's writes are in the transaction (no savepoint): the
@@ -282,6 +285,8 @@ static sv_err apply_one(sv_db *db, job *j)
             j->outcome = JOB_REDO;
             return SV_OK;
         }
+        if (!j->res->handled)
+            e = sv__medcom_event_release(db, j->ev.seq);
     }
     if (!e)
         e = sv__medcom_log_add(db, &j->row);

@@ -8,10 +8,10 @@
  * kinds (communication.received, ...) are left for their own consumers.
  *
  * sv_stays_feed_event acts on one message's row inside that message's own
- * transaction (medcom's apply hook), so that an ordinary message costs one
- * commit, not two; the drain above stays the durable path for the rest, also
- * for a message whose rules failed (medcom's writer undoes the transaction and
- * applies the message again without them: src/medcom/process.c).
+ * transaction (medcom's apply hook, which writes the row claimed), so that an
+ * ordinary message costs one commit, not two; the drain above stays the durable
+ * path for the rest, also for a message whose rules failed (medcom's writer undoes
+ * the transaction and applies the message again without them: src/medcom/process.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -171,21 +171,14 @@ sv_err sv_stays_feed_event(sv_rest *caller, sv_stays *s, const sv_medcom_event *
     snprintf(w.activity, sizeof(w.activity), "%s", ev->activity ? ev->activity : "");
     snprintf(w.patient, sizeof(w.patient), "%s", ev->patient_id);
     snprintf(w.encounter, sizeof(w.encounter), "%s", ev->encounter_id);
+    /* The row was written claimed for this (medcom.h, the apply hook). */
     loaded l;
     peek(r.db, &w, &l);
-    sv_stmt *st;
-    e = sv_db_stmt(r.db, SQL_CLAIM, &st, reterr);
-    if (!e) {
-        sv_stmt_bind_int64(st, 1, w.seq);
-        e = sv_stmt_run(st, reterr);
-    }
-    bool claimed = !e && sv_db_changes(r.db) == 1;
-    if (claimed)
-        e = load(r.db, &w, &l, reterr);
-    if (claimed && !e)
+    e = load(r.db, &w, &l, reterr);
+    if (!e)
         e = act(&r, s, &w, &l, reterr);
     loaded_clear(&l);
-    *ret_handled = !e && claimed;
+    *ret_handled = !e;
     return e;
 }
 

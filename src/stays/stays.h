@@ -55,11 +55,11 @@ const sv_rest_hooks *sv_stays_hooks(sv_stays *s);
 sv_err sv_stays_feed(sv_rest *r, sv_stays *s, int *ret_done, sv_buf *reterr);
 
 /* Acts on one MedCom event inside the caller's open write transaction (the
- * message's own: medcom's apply hook), claiming its row in the same
- * transaction.  *ret_handled says whether it acted; it does not when the event
- * is not a stay's or when an earlier row of the same stay still waits for the
- * drain (order is kept).  Without a savepoint of its own (SQLite copies each
- * page a savepoint's writes touch): on an error, what it wrote is left in the
+ * message's own: medcom's apply hook, which wrote the event's row claimed).
+ * *ret_handled says whether it acted; it does not when the event is not a
+ * stay's or when an earlier row of the same stay still waits for the drain
+ * (order is kept): medcom then leaves the row to the drain.  Without a savepoint of its own (SQLite
+ * copies each page a savepoint's writes touch): on an error, what it wrote is left in the
  * transaction, which the caller must undo (medcom's writer then applies the
  * message again without the rules, and the row is left for sv_stays_feed). */
 sv_err sv_stays_feed_event(sv_rest *r, sv_stays *s, const sv_medcom_event *ev, bool *ret_handled,

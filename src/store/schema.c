@@ -34,6 +34,19 @@ typedef sv_migration_list migration_list;
     "  GROUP BY p.rid, v.target_type, p.target_id, v.target_id, f.date, f.instant;"                \
     "DROP TABLE served_def;"
 
+/* Migration 15 on both backends: the indexes that rows of every admission entered
+ * although nothing read them that way. */
+#define WRITER_INDEXES                                                                             \
+    "DROP INDEX IF EXISTS coord_notification_recipient;"                                           \
+    "CREATE INDEX coord_notification_recipient ON coord_notification(recipient, nid)"              \
+    "  WHERE recipient IS NOT NULL;"                                                               \
+    "DROP INDEX IF EXISTS coord_notification_citizen;"                                             \
+    "DROP INDEX IF EXISTS audit_action;"                                                           \
+    "DROP INDEX IF EXISTS audit_break_the_glass;"                                                  \
+    "CREATE INDEX audit_break_the_glass ON audit(time) WHERE action = 'break-the-glass';"          \
+    "DROP INDEX IF EXISTS idx_combined_patient;"                                                   \
+    "CREATE INDEX idx_combined_patient ON idx_combined(patient) WHERE patient IS NOT NULL;"
+
 /* A migration may be written before its PostgreSQL text, as {N, "sqlite SQL"}: the
  * missing text is NULL, and schema_check refuses to start on PostgreSQL with it. */
 #pragma GCC diagnostic push
@@ -816,6 +829,92 @@ static const migration migrations[] = {
      "CREATE INDEX idx_combined_lookup ON idx_combined(type, param, target_id, code, multi, rid,"
      "  target_type, low, high, g_cat, g_from, g_to);"
      "CREATE INDEX idx_combined_patient ON idx_combined(patient);"},
+    {15,
+     /* The single MedCom writer's work per admission (docs/performance/medcom.md,
+      * session 6): fewer B-trees touched by rows that nothing reads that way.
+      * coord_notification: the recipient index holds only notices to a recipient
+      * (an organisation's notice has none), and the citizen index is gone - the
+      * inbox by subject alone is a system's query and walks the notices newest
+      * first, as it did (coord/notify.c).  audit_action becomes
+      * audit_break_the_glass: the break-the-glass indicator is its only reader.
+      * idx_combined_patient leaves out the rows without a citizen (served-by):
+      * only "patient = ?" reads it.
+      * medcom_event_pending holds only the rows still to act on (a message's own
+      * rules write its row handled).  resource_version, medcom_event and
+      * stay_event lose AUTOINCREMENT, which wrote sqlite_sequence on every insert:
+      * no row of them is ever deleted, so max(seq) + 1 is the seq AUTOINCREMENT
+      * gave.  SQLite cannot drop it in place: each is rebuilt with every row and
+      * seq (some 1 s for 100,000 versions).  medcom_link, looked up only by its
+      * key, is kept in its key's B-tree alone (WITHOUT ROWID), not in a table and
+      * an index of the key. */
+     WRITER_INDEXES
+     "ALTER TABLE resource_version RENAME TO resource_version_old;"
+     "CREATE TABLE resource_version ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  rid INTEGER NOT NULL REFERENCES resource(rid),"
+     "  version INTEGER NOT NULL,"
+     "  last_updated INTEGER NOT NULL,"
+     "  method TEXT NOT NULL,"
+     "  deleted INTEGER NOT NULL DEFAULT 0,"
+     "  json TEXT,"
+     "  UNIQUE (rid, version));"
+     "INSERT INTO resource_version (seq, rid, version, last_updated, method, deleted, json)"
+     "  SELECT seq, rid, version, last_updated, method, deleted, json FROM resource_version_old;"
+     "DROP TABLE resource_version_old;"
+     "ALTER TABLE medcom_event RENAME TO medcom_event_old;"
+     "CREATE TABLE medcom_event ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  time INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  activity TEXT,"
+     "  message_id TEXT NOT NULL,"
+     "  patient_id TEXT,"
+     "  encounter_id TEXT,"
+     "  communication_id TEXT,"
+     "  handled INTEGER NOT NULL DEFAULT 0);"
+     "INSERT INTO medcom_event (seq, time, kind, activity, message_id, patient_id, encounter_id,"
+     "  communication_id, handled) SELECT seq, time, kind, activity, message_id, patient_id,"
+     "  encounter_id, communication_id, handled FROM medcom_event_old;"
+     "DROP TABLE medcom_event_old;"
+     "CREATE INDEX medcom_event_pending ON medcom_event(seq) WHERE handled = 0;"
+     "ALTER TABLE stay_event RENAME TO stay_event_old;"
+     "CREATE TABLE stay_event ("
+     "  seq INTEGER PRIMARY KEY,"
+     "  time INTEGER NOT NULL,"
+     "  at INTEGER NOT NULL,"
+     "  kind TEXT NOT NULL,"
+     "  source TEXT NOT NULL,"
+     "  medcom_seq INTEGER NOT NULL DEFAULT 0,"
+     "  patient_id TEXT NOT NULL,"
+     "  encounter_id TEXT,"
+     "  encounter_version INTEGER NOT NULL DEFAULT 0,"
+     "  ruleset TEXT,"
+     "  provider TEXT,"
+     "  municipality TEXT,"
+     "  municipality_from TEXT,"
+     "  gp TEXT,"
+     "  coordinator TEXT,"
+     "  told TEXT,"
+     "  rules TEXT,"
+     "  detail TEXT);"
+     "INSERT INTO stay_event (seq, time, at, kind, source, medcom_seq, patient_id, encounter_id,"
+     "  encounter_version, ruleset, provider, municipality, municipality_from, gp, coordinator,"
+     "  told, rules, detail) SELECT seq, time, at, kind, source, medcom_seq, patient_id,"
+     "  encounter_id, encounter_version, ruleset, provider, municipality, municipality_from, gp,"
+     "  coordinator, told, rules, detail FROM stay_event_old;"
+     "DROP TABLE stay_event_old;"
+     "CREATE INDEX stay_event_encounter ON stay_event(encounter_id, kind);"
+     "CREATE INDEX stay_event_patient ON stay_event(patient_id, seq);"
+     "ALTER TABLE medcom_link RENAME TO medcom_link_old;"
+     "CREATE TABLE medcom_link ("
+     "  key TEXT PRIMARY KEY,"
+     "  type TEXT NOT NULL,"
+     "  id TEXT NOT NULL) WITHOUT ROWID;"
+     "INSERT INTO medcom_link (key, type, id) SELECT key, type, id FROM medcom_link_old;"
+     "DROP TABLE medcom_link_old;",
+     /* postgres: identity columns have no counter table to write; the indexes as above */
+     WRITER_INDEXES "DROP INDEX IF EXISTS medcom_event_pending;"
+                    "CREATE INDEX medcom_event_pending ON medcom_event(seq) WHERE handled = 0;"},
 };
 
 #pragma GCC diagnostic pop

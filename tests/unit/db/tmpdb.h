@@ -149,9 +149,13 @@ static inline void tmpdb_fingerprint(sv_db *db, sv_buf *out)
 {
     static const char SQL_TABLES[] =
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name";
-    static const char SQL_COLUMNS[] = "SELECT name FROM pragma_table_info(?) ORDER BY cid";
-    sv_stmt *tables = NULL, *cols = NULL, *rows = NULL;
-    sv_buf err = SV_BUF_INIT, sql = SV_BUF_INIT;
+    /* pk: the column's place in the primary key, 0 when none; a WITHOUT ROWID
+     * table's rows are ordered by it instead of the rowid it lacks */
+    static const char SQL_COLUMNS[] = "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid";
+    static const char SQL_ROWID[] = "SELECT 1 FROM sqlite_master WHERE name = ?"
+                                    " AND sql LIKE '%WITHOUT ROWID%'";
+    sv_stmt *tables = NULL, *cols = NULL, *rows = NULL, *rowid = NULL;
+    sv_buf err = SV_BUF_INIT, sql = SV_BUF_INIT, order = SV_BUF_INIT;
     bool row = false;
     tmpdb_check(sv_db_prepare(db, SQL_TABLES, &tables, &err), "fingerprint", &err);
     for (;;) {
@@ -162,7 +166,13 @@ static inline void tmpdb_fingerprint(sv_db *db, sv_buf *out)
         sv_buf_addf(out, "[%s]\n", name);
         /* Names come from sqlite_master, not from users: a test-only query. */
         sv_buf_reset(&sql);
+        sv_buf_reset(&order);
         sv_buf_adds(&sql, "SELECT ''");
+        bool without_rowid = false;
+        tmpdb_check(sv_db_prepare(db, SQL_ROWID, &rowid, &err), "fingerprint", &err);
+        sv_stmt_bind_text(rowid, 1, name);
+        tmpdb_check(sv_stmt_step(rowid, &without_rowid, &err), "fingerprint", &err);
+        sv_stmt_finalize(rowid);
         tmpdb_check(sv_db_prepare(db, SQL_COLUMNS, &cols, &err), "fingerprint", &err);
         sv_stmt_bind_text(cols, 1, name);
         for (;;) {
@@ -170,9 +180,13 @@ static inline void tmpdb_fingerprint(sv_db *db, sv_buf *out)
             if (!row)
                 break;
             sv_buf_addf(&sql, " || '|' || quote(\"%s\")", sv_stmt_column_text(cols, 0, NULL));
+            if (sv_stmt_column_int64(cols, 1) > 0) /* the key is unique: any column order will do */
+                sv_buf_addf(&order, "%s\"%s\"", order.len ? ", " : "",
+                            sv_stmt_column_text(cols, 0, NULL));
         }
         sv_stmt_finalize(cols);
-        sv_buf_addf(&sql, " FROM \"%s\" ORDER BY rowid", name);
+        sv_buf_addf(&sql, " FROM \"%s\" ORDER BY %s", name,
+                    without_rowid && order.len ? order.ptr : "rowid");
         tmpdb_check(sv_db_prepare(db, sql.ptr, &rows, &err), "fingerprint", &err);
         for (;;) {
             tmpdb_check(sv_stmt_step(rows, &row, &err), "fingerprint", &err);
@@ -187,6 +201,7 @@ static inline void tmpdb_fingerprint(sv_db *db, sv_buf *out)
     }
     sv_stmt_finalize(tables);
     sv_buf_release(&sql);
+    sv_buf_release(&order);
     sv_buf_release(&err);
 }
 

@@ -26,13 +26,20 @@ static sv_err hook(void *ctx, sv_rest *r, const sv_medcom_event *ev, bool *ret_h
     return e;
 }
 
+static json_t *message_of(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/tests/data/medcom/%s", SV_SOURCE_DIR, name);
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j)
+        fail_msg("%s: %s", name, err.text);
+    return j;
+}
+
 static json_t *message(void)
 {
-    json_error_t err;
-    json_t *j = json_load_file(SV_SOURCE_DIR "/tests/data/medcom/a1_stin.json", 0, &err);
-    if (!j)
-        fail_msg("a1_stin.json: %s", err.text);
-    return j;
+    return message_of("a1_stin.json");
 }
 
 static const char *process(fixture *f, json_t *m)
@@ -132,12 +139,46 @@ static void test_a_rules_failure_leaves_the_message(void **state)
     assert_true(undone > 5);
 }
 
+/* The event row is written claimed for the rules (medcom/process.c): when they do
+ * not act on it - an earlier row of the stay waits, or the event is no stay's - it
+ * is left unhandled, for the drain or its own consumer. */
+static void test_rows_the_rules_leave_wait(void **state)
+{
+    fixture *f = *state;
+    citizen(f);
+    json_t *m = message(); /* without the rules: its row waits for the drain */
+    assert_string_equal(process(f, m), "ok");
+    json_decref(m);
+    sv_medcom_set_apply_hook(hook, rules);
+    fault_at = 0;
+    m = message_of("a2_stor.json"); /* the same stay: must wait for the first */
+    assert_string_equal(process(f, m), "ok");
+    json_decref(m);
+    m = message_of("t1_cc_new.json"); /* no stay's event */
+    assert_string_equal(process(f, m), "ok");
+    json_decref(m);
+    sv_medcom_set_apply_hook(NULL, NULL);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM medcom_event WHERE handled = 0"), 3);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM stay_event"), 0);
+    sv_buf err = SV_BUF_INIT;
+    int done = -1;
+    assert_int_equal(sv_stays_feed(&f->rest, rules, &done, &err), SV_OK);
+    sv_buf_release(&err);
+    assert_int_equal(done, 2); /* the stay's two, in order; the message's row is not the feed's */
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM stay_event"), 2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM medcom_event WHERE handled = 0 AND kind"
+                              " NOT LIKE 'encounter.%'"),
+                     1);
+}
+
 int main(void)
 {
     TMPDB_SKIP_WITHOUT_BACKEND("stays/test_feed_postgres");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_acted_on_in_the_message, stay_setup, fixture_teardown),
         cmocka_unit_test(test_a_rules_failure_leaves_the_message),
+        cmocka_unit_test_setup_teardown(test_rows_the_rules_leave_wait, stay_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, rules_setup, rules_teardown);
 }

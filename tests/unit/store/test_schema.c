@@ -209,6 +209,107 @@ static void test_missing_backend_text_refused(void **state)
     sv_buf_release(&err);
 }
 
+/* Migration 15 on a database as migration 14 left it: resource_version,
+ * medcom_event and stay_event with AUTOINCREMENT (a gap in seq, as a rolled-back
+ * insert leaves none on SQLite but an import may), medcom_link with a rowid.  Every
+ * row stays with its seq and the next seq follows the greatest; sqlite_sequence no
+ * longer counts them. */
+static void test_migration_15_keeps_every_row(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
+    static const char SQL_AS_14[] =
+        "DROP TABLE resource_version; DROP TABLE medcom_event; DROP TABLE stay_event;"
+        "DROP TABLE medcom_link;"
+        "CREATE TABLE resource_version (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  rid INTEGER NOT NULL REFERENCES resource(rid), version INTEGER NOT NULL,"
+        "  last_updated INTEGER NOT NULL, method TEXT NOT NULL,"
+        "  deleted INTEGER NOT NULL DEFAULT 0, json TEXT, UNIQUE (rid, version));"
+        "CREATE TABLE medcom_link (key TEXT PRIMARY KEY, type TEXT NOT NULL, id TEXT NOT NULL);"
+        "CREATE TABLE medcom_event (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  time INTEGER NOT NULL, kind TEXT NOT NULL, activity TEXT, message_id TEXT NOT NULL,"
+        "  patient_id TEXT, encounter_id TEXT, communication_id TEXT,"
+        "  handled INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX medcom_event_pending ON medcom_event(handled, seq);"
+        "CREATE TABLE stay_event (seq INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+        "  at INTEGER NOT NULL, kind TEXT NOT NULL, source TEXT NOT NULL,"
+        "  medcom_seq INTEGER NOT NULL DEFAULT 0, patient_id TEXT NOT NULL, encounter_id TEXT,"
+        "  encounter_version INTEGER NOT NULL DEFAULT 0, ruleset TEXT, provider TEXT,"
+        "  municipality TEXT, municipality_from TEXT, gp TEXT, coordinator TEXT, told TEXT,"
+        "  rules TEXT, detail TEXT);"
+        "CREATE INDEX stay_event_encounter ON stay_event(encounter_id, kind);"
+        "CREATE INDEX stay_event_patient ON stay_event(patient_id, seq);"
+        "INSERT INTO resource (rid, type, id, version, last_updated) VALUES"
+        "  (1, 'Patient', 'p', 2, 20), (2, 'Encounter', 'e', 1, 30);"
+        "INSERT INTO resource_version (seq, rid, version, last_updated, method, json) VALUES"
+        "  (1, 1, 1, 10, 'PUT', '{\"v\":1}'), (2, 1, 2, 20, 'PUT', '{\"v\":2}'),"
+        "  (7, 2, 1, 30, 'POST', NULL);"
+        "INSERT INTO medcom_event (seq, time, kind, message_id, encounter_id, handled) VALUES"
+        "  (3, 5, 'encounter.admitted', 'm1', 'e', 1), (9, 6, 'encounter.discharged', 'm2', 'e',"
+        "  0);"
+        "INSERT INTO stay_event (seq, time, at, kind, source, medcom_seq, patient_id,"
+        "  encounter_id, ruleset) VALUES (4, 5, 5, 'encounter.admitted', 'medcom', 3, 'p', 'e',"
+        "  'dk');"
+        "INSERT INTO medcom_link (key, type, id) VALUES ('stay:s|1', 'Encounter', 'e'),"
+        "  ('org:o|1', 'Organization', 'o');"
+        "DELETE FROM schema_migrations WHERE version = 15;";
+    assert_int_equal(sv_db_exec(f->db, SQL_AS_14, NULL), SV_OK);
+    sv_buf before = SV_BUF_INIT, after = SV_BUF_INIT;
+    static const char SQL_ROWS[] =
+        "SELECT group_concat(r, ';') FROM (SELECT seq || ',' || rid || ',' || version || ',' ||"
+        "  last_updated || ',' || method || ',' || deleted || ',' || quote(json) AS r"
+        "  FROM resource_version ORDER BY seq) UNION ALL"
+        " SELECT group_concat(r, ';') FROM (SELECT seq || ',' || kind || ',' || handled AS r"
+        "  FROM medcom_event ORDER BY seq) UNION ALL"
+        " SELECT group_concat(r, ';') FROM (SELECT seq || ',' || medcom_seq || ',' || ruleset"
+        "  AS r FROM stay_event ORDER BY seq) UNION ALL"
+        " SELECT group_concat(r, ';') FROM (SELECT key || ',' || type || ',' || id AS r"
+        "  FROM medcom_link ORDER BY key)";
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM sqlite_sequence WHERE name IN"
+                                      " ('resource_version', 'medcom_event', 'stay_event')"),
+                     3);
+    tmpdb_rows(f->db, SQL_ROWS, 1, &before);
+    assert_int_equal(sv_schema_migrate(f->db, NULL, NULL), SV_OK);
+    tmpdb_rows(f->db, SQL_ROWS, 1, &after);
+    assert_string_equal(before.ptr, after.ptr);
+    sv_buf_release(&before);
+    sv_buf_release(&after);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM sqlite_master WHERE name IN"
+                                      " ('resource_version', 'medcom_event', 'stay_event')"
+                                      " AND sql LIKE '%AUTOINCREMENT%'"),
+                     0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM sqlite_sequence WHERE name IN"
+                                      " ('resource_version', 'medcom_event', 'stay_event')"),
+                     0);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM sqlite_master WHERE"
+                                      " name = 'medcom_link' AND sql LIKE '%WITHOUT ROWID%'"),
+                     1);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE"
+                                      " '%!_old' ESCAPE '!'"),
+                     0);
+    /* the indexes of the rebuilt tables are there again, and the next seq follows */
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                                      " AND name IN ('medcom_event_pending',"
+                                      " 'stay_event_encounter', 'stay_event_patient',"
+                                      " 'sqlite_autoindex_resource_version_1')"),
+                     4);
+    assert_int_equal(sv_db_exec(f->db,
+                                "INSERT INTO resource_version (rid, version, last_updated, method)"
+                                "  VALUES (2, 2, 40, 'PUT');"
+                                "INSERT INTO medcom_event (time, kind, message_id) VALUES"
+                                "  (7, 'encounter.admitted', 'm3');"
+                                "INSERT INTO stay_event (time, at, kind, source, patient_id)"
+                                "  VALUES (7, 7, 'encounter.admitted', 'rest', 'p');",
+                                NULL),
+                     SV_OK);
+    assert_int_equal(tmpdb_int(f->db, "SELECT MAX(seq) FROM resource_version"), 8);
+    assert_int_equal(tmpdb_int(f->db, "SELECT MAX(seq) FROM medcom_event"), 10);
+    assert_int_equal(tmpdb_int(f->db, "SELECT MAX(seq) FROM stay_event"), 5);
+    assert_int_equal(tmpdb_int(f->db, "SELECT COUNT(*) FROM pragma_integrity_check"
+                                      " WHERE integrity_check <> 'ok'"),
+                     0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -216,7 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_migrate_empty_database),       T(test_migrate_again_is_a_no_op),
         T(test_newer_database_refused),       T(test_failed_migration_leaves_whole_version),
-        T(test_missing_backend_text_refused),
+        T(test_missing_backend_text_refused), T(test_migration_15_keeps_every_row),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
