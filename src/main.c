@@ -383,8 +383,9 @@ static const char usage_serve[] =
     "  --threads N          worker threads (default 8)\n"
     "  --write-threads N    threads for requests that may write (POST, PUT, PATCH, DELETE),\n"
     "                       which wait for the database's writer without holding a worker\n"
-    "                       (default 64 on SQLite, --threads on PostgreSQL, where each\n"
-    "                       holds a server connection; 0: they run on the workers)\n"
+    "                       (at most, started as needed; default 128 on SQLite, --threads\n"
+    "                       on PostgreSQL, where each holds a server connection; 0: they\n"
+    "                       run on the workers)\n"
     "  --long-polls N       long polls (GET /notifications?wait=) waiting at once (default 256)\n"
     "  --log-level LEVEL    debug, info, warn, error\n"
     "  --auth on|off        on: /fhir needs a session or a bearer token (default off)\n"
@@ -462,15 +463,16 @@ static const char *db_label(const char *db, char out[1024])
  * freed) keep that bounded; MALLOC_ARENA_MAX or MALLOC_MMAP_THRESHOLD_ in the
  * environment still wins.
  */
-/* The write pool's size: on SQLite as many as the MedCom writer's largest batch
- * (docs/performance/medcom-writer.md); on PostgreSQL each thread holds a server
- * connection of its own, and two processes of 64 passed the test cluster's
- * max_connections, so as many as the workers. */
+/* The write pool's bound: on SQLite 128, two of the MedCom writer's largest batches,
+ * one applied while the other waits for its commit (with 64 senders and 64 threads
+ * 1,594-1,899 msg/s, with 128 2,057-2,336: docs/performance/medcom-writer.md); on
+ * PostgreSQL each thread holds a server connection of its own, and two processes of
+ * 64 passed the test cluster's max_connections, so as many as the workers. */
 static unsigned write_threads(const settings *s)
 {
     if (s->write_threads >= 0)
         return (unsigned)s->write_threads;
-    return sv_db_uri_dialect(s->db) == SV_DIALECT_POSTGRES ? s->threads : 64;
+    return sv_db_uri_dialect(s->db) == SV_DIALECT_POSTGRES ? s->threads : 128;
 }
 
 static void tune_malloc(void)

@@ -1,4 +1,5 @@
-/* pool.c - see pool.h: a fixed set of threads over one first-in first-out queue. */
+/* pool.c - see pool.h: threads over one first-in first-out queue, started as the
+ * queue needs them, up to a bound. */
 #include "http/pool.h"
 
 #include <pthread.h>
@@ -11,7 +12,9 @@ struct sv__pool {
     pthread_cond_t more;
     sv__pool_item *head, *tail;
     bool stopping;
-    unsigned nthreads;
+    unsigned queued;  /* items in the queue */
+    unsigned waiting; /* threads waiting for one */
+    unsigned nthreads, max;
     pthread_t threads[];
 };
 
@@ -24,9 +27,12 @@ static void *run(void *arg)
         if (!item) {
             if (p->stopping)
                 break;
+            p->waiting++;
             pthread_cond_wait(&p->more, &p->lock);
+            p->waiting--;
             continue;
         }
+        p->queued--;
         p->head = item->next;
         if (!p->head)
             p->tail = NULL;
@@ -61,14 +67,15 @@ sv_err sv__pool_start(unsigned threads, sv__pool_fn fn, void *ctx, sv__pool **re
         return SV_ERR_NOMEM;
     p->fn = fn;
     p->ctx = ctx;
+    p->max = threads;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->more, NULL);
-    for (; p->nthreads < threads; p->nthreads++) {
-        if (pthread_create(&p->threads[p->nthreads], NULL, run, p) != 0) {
-            join(p);
-            return SV_ERR_NOMEM;
-        }
+    /* One from the start, so that a failure to start more only slows the queue. */
+    if (pthread_create(&p->threads[0], NULL, run, p) != 0) {
+        join(p);
+        return SV_ERR_NOMEM;
     }
+    p->nthreads = 1;
     *ret_pool = p;
     return SV_OK;
 }
@@ -82,6 +89,11 @@ void sv__pool_push(sv__pool *p, sv__pool_item *item)
     else
         p->head = item;
     p->tail = item;
+    p->queued++;
+    /* More queued than threads waiting to take them: one more thread, up to max. */
+    if (p->queued > p->waiting && p->nthreads < p->max &&
+        pthread_create(&p->threads[p->nthreads], NULL, run, p) == 0)
+        p->nthreads++;
     pthread_cond_signal(&p->more);
     pthread_mutex_unlock(&p->lock);
 }

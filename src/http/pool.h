@@ -11,8 +11,11 @@
  * pool; a pool thread runs the handler and resumes the connection, and the
  * worker goes on with its other connections meanwhile.
  *
- * Items are run in the order pushed.  sv__pool_stop runs what is still queued,
- * then joins the threads: nothing pushed is ever dropped.
+ * Items are run in the order pushed.  A thread is started when an item is pushed
+ * and no thread waits for it, up to the bound; a thread, once started, stays until
+ * sv__pool_stop (each keeps a database connection and its allocator's heap, so a
+ * pool sized for a burst holds that memory after it).  sv__pool_stop runs what is
+ * still queued, then joins the threads: nothing pushed is ever dropped.
  */
 #ifndef SV_HTTP_POOL_H
 #define SV_HTTP_POOL_H
@@ -30,7 +33,8 @@ typedef void (*sv__pool_fn)(void *ctx, sv__pool_item *item);
 
 typedef struct sv__pool sv__pool;
 
-/* Starts threads (>= 1) that call fn(ctx, item) for each pushed item. */
+/* A pool of at most threads (>= 1) threads that call fn(ctx, item) for each pushed
+ * item; one runs from the start. */
 sv_err sv__pool_start(unsigned threads, sv__pool_fn fn, void *ctx, sv__pool **ret_pool);
 /* Queues item (not owned); any thread. */
 void sv__pool_push(sv__pool *pool, sv__pool_item *item);

@@ -4,8 +4,8 @@
  * raw HTTP/1.1: parameters in order (repeated names, no '=', URL-decoded), the
  * path decoded, bodies intact (NUL bytes, chunked), the body limit (declared and
  * chunked), response headers and X-Request-Id, keep-alive, the parameter limit,
- * start errors, a prompt stop when idle, and a waiting request run on the pool
- * while its worker serves another connection.
+ * start errors, a prompt stop when idle, a waiting request run on the pool
+ * while its worker serves another connection, and the pool growing to its bound.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -615,6 +615,59 @@ static void test_waiting_request_leaves_its_worker_free(void **state)
     sv_http_server_stop(s);
 }
 
+/* POST /barrier: answers 200 once three requests are inside the handler at the same
+ * time (each on a pool thread of its own), 504 if they never are within 30 s. */
+static int barrier_inside;
+
+static void barrier(void *ctx, const sv_http_request *req, sv_http_response *res)
+{
+    (void)ctx;
+    (void)req;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&gate_lock);
+    barrier_inside++;
+    pthread_cond_broadcast(&gate_cond);
+    while (barrier_inside < 3 && pthread_cond_timedwait(&gate_cond, &gate_lock, &until) == 0)
+        ;
+    res->status = barrier_inside >= 3 ? 200 : 504;
+    pthread_mutex_unlock(&gate_lock);
+}
+
+static void test_pool_grows_to_its_bound(void **state)
+{
+    (void)state;
+    barrier_inside = 0;
+    /* The pool starts one thread; three requests waiting at once need three. */
+    sv_http_config cfg = {.host = "127.0.0.1",
+                          .max_body = MAX_BODY,
+                          .threads = 1,
+                          .timeout_s = 60,
+                          .drain_ms = drain_ms,
+                          .handler = barrier,
+                          .waits = gate_waits,
+                          .waiting_threads = 3};
+    sv_http_server *s = NULL;
+    assert_int_equal(sv_http_server_start(&cfg, &s, NULL), SV_OK);
+    const char raw[] = "POST /barrier HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
+    int fds[3];
+    for (int i = 0; i < 3; i++) {
+        fds[i] = client_connect(sv_http_server_port(s));
+        struct timeval tv = {60, 0};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        client_send(fds[i], raw, sizeof(raw) - 1);
+    }
+    for (int i = 0; i < 3; i++) {
+        reply r;
+        client_read(fds[i], &r);
+        assert_int_equal(r.status, 200);
+        reply_release(&r);
+        close(fds[i]);
+    }
+    sv_http_server_stop(s);
+}
+
 static void test_start_errors(void **state)
 {
     sv_err e;
@@ -651,6 +704,7 @@ int main(void)
         T(test_too_many_params),
         cmocka_unit_test(test_stop_when_idle_is_prompt),
         cmocka_unit_test(test_waiting_request_leaves_its_worker_free),
+        cmocka_unit_test(test_pool_grows_to_its_bound),
         T(test_start_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
