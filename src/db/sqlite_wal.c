@@ -100,6 +100,7 @@ static void *checkpointer(void *arg)
 {
     sv__wal *w = arg;
     sqlite_db *conn = NULL;
+    pthread_setname_np(pthread_self(), "sv-checkpoint");
     pthread_mutex_lock(&w->mutex);
     while (!w->stop) {
         if (!thread_due(w)) {

@@ -21,6 +21,7 @@ struct sv__pool {
 static void *run(void *arg)
 {
     sv__pool *p = arg;
+    pthread_setname_np(pthread_self(), "sv-write");
     pthread_mutex_lock(&p->lock);
     for (;;) {
         sv__pool_item *item = p->head;
