@@ -28,7 +28,6 @@ typedef struct param_collect {
 } param_collect;
 
 typedef struct conn_state {
-    sv_http_server *srv;
     sv_buf body;
     bool too_large;
     bool counted;

@@ -566,21 +566,28 @@ static bool gate_waits(void *ctx, const sv_http_request *req)
     return strcmp(req->method, "POST") == 0;
 }
 
-static void test_waiting_request_leaves_its_worker_free(void **state)
+/* A server with one libmicrohttpd worker whose POSTs run on a pool of at most bound. */
+static sv_http_server *start_pooled(sv_http_handler_fn handler, unsigned bound)
 {
-    (void)state;
-    gate_waiting = gate_open = false;
-    /* One worker: both connections are its; only the pool lets the second through. */
     sv_http_config cfg = {.host = "127.0.0.1",
                           .max_body = MAX_BODY,
                           .threads = 1,
                           .timeout_s = 60,
                           .drain_ms = drain_ms,
-                          .handler = gate,
+                          .handler = handler,
                           .waits = gate_waits,
-                          .waiting_threads = 2};
+                          .waiting_threads = bound};
     sv_http_server *s = NULL;
     assert_int_equal(sv_http_server_start(&cfg, &s, NULL), SV_OK);
+    return s;
+}
+
+static void test_waiting_request_leaves_its_worker_free(void **state)
+{
+    (void)state;
+    gate_waiting = gate_open = false;
+    /* One worker: both connections are its; only the pool lets the second through. */
+    sv_http_server *s = start_pooled(gate, 2);
     int waiting = client_connect(sv_http_server_port(s));
     struct timeval tv = {60, 0};
     setsockopt(waiting, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -640,16 +647,7 @@ static void test_pool_grows_to_its_bound(void **state)
     (void)state;
     barrier_inside = 0;
     /* The pool starts one thread; three requests waiting at once need three. */
-    sv_http_config cfg = {.host = "127.0.0.1",
-                          .max_body = MAX_BODY,
-                          .threads = 1,
-                          .timeout_s = 60,
-                          .drain_ms = drain_ms,
-                          .handler = barrier,
-                          .waits = gate_waits,
-                          .waiting_threads = 3};
-    sv_http_server *s = NULL;
-    assert_int_equal(sv_http_server_start(&cfg, &s, NULL), SV_OK);
+    sv_http_server *s = start_pooled(barrier, 3);
     const char raw[] = "POST /barrier HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n";
     int fds[3];
     for (int i = 0; i < 3; i++) {
