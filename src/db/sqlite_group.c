@@ -49,7 +49,7 @@
  * grants, notices, events); with 2 MB their inner pages did not stay, and the
  * writer read 59 pages a message from the OS (pread: 17 % of its CPU in perf, on
  * tmpfs).  16 MB: 14 a message.  It fills only as writes touch pages; readers keep
- * SQLite's default (docs/performance/medcom.md, "Session 6"). */
+ * SQLite's default (docs/performance/medcom-writer.md, "The writer's page cache"). */
 #define WRITER_CACHE "PRAGMA cache_size=-16384"
 
 typedef struct group_member {
